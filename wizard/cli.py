@@ -1,0 +1,68 @@
+"""The `auth0-workos` entry point: the wizard by default, headless sub-commands for every step.
+
+Exit codes everywhere: 0 success, 1 the gate or some records failed (listed), 2 usage or configuration.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+# sub-command name -> module under wizard.commands exposing add_parser(subparsers) and run(args) -> int
+COMMANDS = {
+    "sandbox": "sandbox",
+    "check": "check",
+    "inventory": "inventory",
+    "export": "export",
+    "import": "import_",
+    "rollback": "rollback",
+    "orgs": "orgs",
+    "mfa": "mfa",
+    "verify": "verify",
+    "report": "report",
+}
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="auth0-workos",
+        description="Move your users from Auth0 to WorkOS, one gated step at a time.",
+    )
+    parser.add_argument("--run-dir", help="run folder to create or resume (default: a new one under .auth0-workos/runs)")
+    parser.add_argument("--plain", action="store_true", help="prompt-based wizard instead of the full-screen app")
+    parser.add_argument("--env-file", default=".env.local", help="dotenv file to read (default: .env.local)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, module in COMMANDS.items():
+        try:
+            mod = importlib.import_module(f"wizard.commands.{module}")
+        except ModuleNotFoundError as exc:  # a command still being built must not break the others
+            if exc.name != f"wizard.commands.{module}":
+                raise
+            continue
+        mod.add_parser(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse exits 2 on usage errors; keep that, return it
+        return int(exc.code or 0)
+    try:
+        if args.command is None:
+            from wizard.commands.wizard import run as run_wizard
+
+            return run_wizard(args)
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        print("\nInterrupted. Everything done so far is in the journal; run the same command to resume.",
+              file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

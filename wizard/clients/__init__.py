@@ -1,0 +1,1 @@
+"""Thin adapters over the official SDKs (workos, auth0-python)."""

@@ -1,0 +1,1 @@
+"""Pure migration logic: no Textual import anywhere under this package."""

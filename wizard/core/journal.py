@@ -1,0 +1,536 @@
+"""The SQLite journal: the single source of truth of one migration run (progress, users, id map, errors).
+
+Every state change is committed before the action it describes leaves the process, so a killed run
+resumes exactly where it was. No password hash and no secret is ever written here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from wizard import __version__
+from wizard.core.findings import Finding, Severity
+from wizard.core.records import PlannedUser, UserStatus
+from wizard.core.rundir import ensure_private_dir
+
+SCHEMA_VERSION = 1
+JOURNAL_NAME = "journal.sqlite"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE IF NOT EXISTS inputs (
+    kind TEXT PRIMARY KEY, path TEXT NOT NULL, sha256 TEXT NOT NULL, size INTEGER, lines INTEGER,
+    recorded_at REAL);
+CREATE TABLE IF NOT EXISTS steps (
+    step_id TEXT PRIMARY KEY, status TEXT NOT NULL, reason TEXT, details_json TEXT, updated_at REAL);
+CREATE TABLE IF NOT EXISTS findings (
+    id INTEGER PRIMARY KEY, file TEXT, line INTEGER, field TEXT, severity TEXT, code TEXT,
+    message TEXT, auth0_user_id TEXT);
+CREATE INDEX IF NOT EXISTS findings_sev ON findings(severity, code);
+CREATE TABLE IF NOT EXISTS users (
+    auth0_user_id TEXT PRIMARY KEY, group_key TEXT, email TEXT, branch TEXT NOT NULL,
+    status TEXT NOT NULL, workos_user_id TEXT, attempts INTEGER NOT NULL DEFAULT 0,
+    last_error_code TEXT, last_error_message TEXT, request_json TEXT, hash_ref INTEGER,
+    hash_line INTEGER, email_verified INTEGER, reason TEXT, source_line INTEGER,
+    auth0_ids_json TEXT, updated_at REAL, seq INTEGER);
+CREATE INDEX IF NOT EXISTS users_status ON users(status, seq);
+CREATE INDEX IF NOT EXISTS users_branch ON users(branch);
+CREATE TABLE IF NOT EXISTS aliases (
+    auth0_user_id TEXT PRIMARY KEY, primary_id TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS aliases_primary ON aliases(primary_id);
+CREATE TABLE IF NOT EXISTS orgs (
+    auth0_org_id TEXT PRIMARY KEY, name TEXT, display_name TEXT, status TEXT NOT NULL,
+    workos_org_id TEXT, domains_json TEXT, metadata_json TEXT, member_count INTEGER,
+    last_error_code TEXT, last_error_message TEXT, updated_at REAL);
+CREATE TABLE IF NOT EXISTS memberships (
+    auth0_org_id TEXT NOT NULL, auth0_user_id TEXT NOT NULL, status TEXT NOT NULL,
+    workos_membership_id TEXT, role_slug TEXT, last_error_code TEXT, last_error_message TEXT,
+    updated_at REAL, PRIMARY KEY (auth0_org_id, auth0_user_id));
+CREATE TABLE IF NOT EXISTS writes (
+    id INTEGER PRIMARY KEY, at REAL NOT NULL, kind TEXT NOT NULL, target_id TEXT, auth0_id TEXT);
+CREATE INDEX IF NOT EXISTS writes_kind ON writes(kind);
+CREATE TABLE IF NOT EXISTS documents (name TEXT PRIMARY KEY, json TEXT NOT NULL, updated_at REAL);
+CREATE TABLE IF NOT EXISTS verifications (
+    name TEXT PRIMARY KEY, ok INTEGER NOT NULL, evidence TEXT, fix_hint TEXT, at REAL);
+"""
+
+
+class JournalError(Exception):
+    """A journal refused an operation (wrong schema, changed inputs, re-plan after writes)."""
+
+
+@dataclass(frozen=True, slots=True)
+class UserRow:
+    auth0_user_id: str
+    group_key: str | None
+    email: str | None
+    branch: str
+    status: str
+    workos_user_id: str | None
+    attempts: int
+    last_error_code: str | None
+    last_error_message: str | None
+    request: dict
+    hash_ref: int | None
+    hash_line: int | None
+    email_verified: bool | None
+    reason: str | None
+    source_line: int | None
+    auth0_ids: tuple[str, ...]
+    updated_at: float | None
+
+
+def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _row_to_user(r: sqlite3.Row) -> UserRow:
+    ev = r["email_verified"]
+    return UserRow(
+        auth0_user_id=r["auth0_user_id"],
+        group_key=r["group_key"],
+        email=r["email"],
+        branch=r["branch"],
+        status=r["status"],
+        workos_user_id=r["workos_user_id"],
+        attempts=r["attempts"],
+        last_error_code=r["last_error_code"],
+        last_error_message=r["last_error_message"],
+        request=json.loads(r["request_json"] or "{}"),
+        hash_ref=r["hash_ref"],
+        hash_line=r["hash_line"],
+        email_verified=None if ev is None else bool(ev),
+        reason=r["reason"],
+        source_line=r["source_line"],
+        auth0_ids=tuple(json.loads(r["auth0_ids_json"] or "[]")),
+        updated_at=r["updated_at"],
+    )
+
+
+class Journal:
+    """One SQLite file per run. Thread-safe (one connection behind a lock); commits are immediate."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        ensure_private_dir(self.path.parent)
+        if not self.path.exists():
+            os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
+        os.chmod(self.path, 0o600)
+        self._lock = threading.RLock()
+        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
+        self._db.row_factory = sqlite3.Row
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute("PRAGMA foreign_keys=ON")
+        self._in_tx = 0
+        self._db.executescript(_SCHEMA)
+        version = self.get_meta("schema_version")
+        if version is None:
+            self.set_meta("schema_version", str(SCHEMA_VERSION))
+            self.set_meta("created_at", time.strftime("%Y-%m-%dT%H:%M:%S%z"))
+            self.set_meta("tool_version", __version__)
+        elif int(version) > SCHEMA_VERSION:
+            raise JournalError(
+                f"{self.path} was written by a newer wizard (schema {version} > {SCHEMA_VERSION}); upgrade first."
+            )
+
+    # ----------------------------------------------------------------- plumbing
+    @classmethod
+    def open(cls, run_dir: str | Path) -> Journal:
+        return cls(Path(run_dir) / JOURNAL_NAME)
+
+    @property
+    def run_dir(self) -> Path:
+        return self.path.parent
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def __enter__(self) -> Journal:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """Group writes into one commit (nested use joins the outer transaction)."""
+        with self._lock:
+            if self._in_tx:
+                self._in_tx += 1
+                try:
+                    yield self._db
+                finally:
+                    self._in_tx -= 1
+                return
+            self._db.execute("BEGIN IMMEDIATE")
+            self._in_tx = 1
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            else:
+                self._db.execute("COMMIT")
+            finally:
+                self._in_tx = 0
+
+    def _q(self, sql: str, params: Iterable = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            return self._db.execute(sql, tuple(params)).fetchall()
+
+    def _x(self, sql: str, params: Iterable = ()) -> None:
+        with self.transaction() as db:
+            db.execute(sql, tuple(params))
+
+    # ----------------------------------------------------------------- meta & documents
+    def get_meta(self, key: str) -> str | None:
+        rows = self._q("SELECT value FROM meta WHERE key=?", (key,))
+        return rows[0]["value"] if rows else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        self._x("INSERT INTO meta(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value", (key, value))
+
+    def put_document(self, name: str, obj) -> None:
+        """A JSON document (inventory, plan summary, import summary...) reused by later steps."""
+        self._x(
+            "INSERT INTO documents(name, json, updated_at) VALUES(?, ?, ?) "
+            "ON CONFLICT(name) DO UPDATE SET json=excluded.json, updated_at=excluded.updated_at",
+            (name, json.dumps(obj, sort_keys=True, default=str), time.time()),
+        )
+
+    def get_document(self, name: str, default=None):
+        rows = self._q("SELECT json FROM documents WHERE name=?", (name,))
+        return json.loads(rows[0]["json"]) if rows else default
+
+    # ----------------------------------------------------------------- inputs
+    def record_input(self, kind: str, path: str | Path, *, sha256: str | None = None, lines: int | None = None) -> None:
+        """Remember an input file by content hash; resuming refuses when it has changed."""
+        p = Path(path).resolve()
+        digest = sha256 or sha256_file(p)
+        self._x(
+            "INSERT INTO inputs(kind, path, sha256, size, lines, recorded_at) VALUES(?,?,?,?,?,?) "
+            "ON CONFLICT(kind) DO UPDATE SET path=excluded.path, sha256=excluded.sha256, size=excluded.size, "
+            "lines=excluded.lines, recorded_at=excluded.recorded_at",
+            (kind, str(p), digest, p.stat().st_size, lines, time.time()),
+        )
+
+    def inputs(self) -> dict[str, dict]:
+        return {r["kind"]: dict(r) for r in self._q("SELECT * FROM inputs")}
+
+    def input_path(self, kind: str) -> Path | None:
+        rows = self._q("SELECT path FROM inputs WHERE kind=?", (kind,))
+        return Path(rows[0]["path"]) if rows else None
+
+    def changed_inputs(self) -> list[str]:
+        """Plain messages for each recorded input that is missing or differs from when it was planned."""
+        problems = []
+        for kind, rec in self.inputs().items():
+            p = Path(rec["path"])
+            if not p.exists():
+                problems.append(f"{kind} file {p} is missing (it was planned from this file).")
+            elif p.stat().st_size != rec["size"] or sha256_file(p) != rec["sha256"]:
+                problems.append(
+                    f"{kind} file {p} changed since it was planned (SHA-256 differs); "
+                    "re-run the export verification and mapping steps, or restore the original file."
+                )
+        return problems
+
+    def require_unchanged_inputs(self) -> None:
+        problems = self.changed_inputs()
+        if problems:
+            raise JournalError(" ".join(problems))
+
+    # ----------------------------------------------------------------- steps (wizard progress)
+    def set_step(self, step_id: str, status: str, reason: str = "", details: dict | None = None) -> None:
+        self._x(
+            "INSERT INTO steps(step_id, status, reason, details_json, updated_at) VALUES(?,?,?,?,?) "
+            "ON CONFLICT(step_id) DO UPDATE SET status=excluded.status, reason=excluded.reason, "
+            "details_json=excluded.details_json, updated_at=excluded.updated_at",
+            (step_id, status, reason, json.dumps(details or {}, default=str), time.time()),
+        )
+
+    def steps(self) -> dict[str, dict]:
+        out = {}
+        for r in self._q("SELECT * FROM steps"):
+            d = dict(r)
+            d["details"] = json.loads(d.pop("details_json") or "{}")
+            out[r["step_id"]] = d
+        return out
+
+    def step(self, step_id: str) -> dict | None:
+        return self.steps().get(step_id)
+
+    # ----------------------------------------------------------------- findings
+    def clear_findings(self, file: str | None = None) -> None:
+        if file is None:
+            self._x("DELETE FROM findings")
+        else:
+            self._x("DELETE FROM findings WHERE file=?", (file,))
+
+    def add_findings(self, findings: Iterable[Finding]) -> int:
+        n = 0
+        with self.transaction() as db:
+            for f in findings:
+                db.execute(
+                    "INSERT INTO findings(file, line, field, severity, code, message, auth0_user_id) VALUES(?,?,?,?,?,?,?)",
+                    (f.file, f.line, f.field, f.severity.value, f.code, f.message, f.auth0_user_id),
+                )
+                n += 1
+        return n
+
+    def findings(self, *, severity: str | None = None, code: str | None = None, limit: int | None = None,
+                 offset: int = 0) -> list[Finding]:
+        sql, params = "SELECT * FROM findings WHERE 1=1", []
+        if severity:
+            sql += " AND severity=?"
+            params.append(severity)
+        if code:
+            sql += " AND code=?"
+            params.append(code)
+        sql += " ORDER BY id"
+        if limit is not None:
+            sql += " LIMIT ? OFFSET ?"
+            params += [limit, offset]
+        return [
+            Finding(r["file"], r["line"], r["field"], Severity(r["severity"]), r["code"], r["message"], r["auth0_user_id"])
+            for r in self._q(sql, params)
+        ]
+
+    def finding_counts(self) -> dict[tuple[str, str], int]:
+        """(severity, code) -> count."""
+        return {(r[0], r[1]): r[2] for r in self._q("SELECT severity, code, COUNT(*) FROM findings GROUP BY 1, 2")}
+
+    # ----------------------------------------------------------------- plan / users
+    def has_writes(self) -> bool:
+        return bool(self._q("SELECT 1 FROM writes LIMIT 1"))
+
+    def replace_plan(self, planned: Iterable[PlannedUser], *, force: bool = False) -> int:
+        """Replace the planned users. Refused once this run has written to WorkOS (unless `force`),
+        because the journal is then the record of what exists."""
+        if self.has_writes() and not force:
+            raise JournalError(
+                "This run has already written to WorkOS; its plan cannot be replaced. Start a new run folder "
+                "(the import is idempotent by external_id) or resume this one."
+            )
+        n = 0
+        now = time.time()
+        with self.transaction() as db:
+            db.execute("DELETE FROM users")
+            db.execute("DELETE FROM aliases")
+            for p in planned:
+                n += 1
+                status = UserStatus.PLANNED if p.branch in ("password", "reset", "social", "sso") else UserStatus.SKIPPED
+                ids = p.auth0_ids or (p.auth0_user_id,)
+                db.execute(
+                    "INSERT INTO users(auth0_user_id, group_key, email, branch, status, request_json, hash_ref, "
+                    "hash_line, email_verified, reason, source_line, auth0_ids_json, updated_at, seq) "
+                    "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    (p.auth0_user_id, p.group_key, p.email, p.branch, status, json.dumps(p.request, sort_keys=True),
+                     p.hash_ref, p.hash_line, None if p.email_verified is None else int(p.email_verified), p.reason,
+                     p.source_line, json.dumps(list(ids)), now, n),
+                )
+                db.executemany(
+                    "INSERT OR REPLACE INTO aliases(auth0_user_id, primary_id) VALUES(?, ?)",
+                    [(a, p.auth0_user_id) for a in ids],
+                )
+        return n
+
+    def users(self, *, status: str | Iterable[str] | None = None, branch: str | None = None,
+              limit: int | None = None, after_seq: int = 0) -> list[UserRow]:
+        sql, params = "SELECT * FROM users WHERE seq > ?", [after_seq]
+        if status is not None:
+            statuses = [status] if isinstance(status, str) else list(status)
+            sql += f" AND status IN ({','.join('?' * len(statuses))})"
+            params += statuses
+        if branch is not None:
+            sql += " AND branch=?"
+            params.append(branch)
+        sql += " ORDER BY seq"
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(limit)
+        return [_row_to_user(r) for r in self._q(sql, params)]
+
+    def iter_users(self, *, status: str | Iterable[str] | None = None, batch: int = 1000) -> Iterator[UserRow]:
+        """Stream users in plan order without holding them all in memory."""
+        last = 0
+        while rows := self.users(status=status, limit=batch, after_seq=last):
+            yield from rows
+            last = self._q("SELECT seq FROM users WHERE auth0_user_id=?", (rows[-1].auth0_user_id,))[0]["seq"]
+
+    def user(self, auth0_user_id: str) -> UserRow | None:
+        """The planned user for any Auth0 id (a merged duplicate resolves to its group's primary)."""
+        rows = self._q(
+            "SELECT u.* FROM users u JOIN aliases a ON a.primary_id = u.auth0_user_id WHERE a.auth0_user_id=?",
+            (auth0_user_id,),
+        )
+        if not rows:
+            rows = self._q("SELECT * FROM users WHERE auth0_user_id=?", (auth0_user_id,))
+        return _row_to_user(rows[0]) if rows else None
+
+    def count_users(self, by: str = "status") -> dict[str, int]:
+        if by not in ("status", "branch"):
+            raise ValueError(by)
+        return {r[0]: r[1] for r in self._q(f"SELECT {by}, COUNT(*) FROM users GROUP BY 1")}
+
+    def count_by_branch_status(self) -> dict[tuple[str, str], int]:
+        return {(r[0], r[1]): r[2] for r in self._q("SELECT branch, status, COUNT(*) FROM users GROUP BY 1, 2")}
+
+    def mark_in_flight(self, auth0_user_ids: Iterable[str]) -> None:
+        """Committed *before* the requests leave: on resume these are reconciled by lookup first."""
+        now = time.time()
+        with self.transaction() as db:
+            db.executemany(
+                "UPDATE users SET status=?, attempts=attempts+1, updated_at=? WHERE auth0_user_id=?",
+                [(UserStatus.IN_FLIGHT, now, a) for a in auth0_user_ids],
+            )
+
+    def mark_result(self, auth0_user_id: str, status: str, *, workos_user_id: str | None = None,
+                    error_code: str | None = None, error_message: str | None = None,
+                    write_kind: str | None = None) -> None:
+        """Record the outcome of one user; `write_kind` (create_user / update_user) also logs the write
+        in the same commit so rollback knows exactly what this run created."""
+        if status not in UserStatus.ALL:
+            raise ValueError(status)
+        now = time.time()
+        with self.transaction() as db:
+            db.execute(
+                "UPDATE users SET status=?, workos_user_id=COALESCE(?, workos_user_id), last_error_code=?, "
+                "last_error_message=?, updated_at=? WHERE auth0_user_id=?",
+                (status, workos_user_id, error_code, error_message, now, auth0_user_id),
+            )
+            if write_kind:
+                db.execute(
+                    "INSERT INTO writes(at, kind, target_id, auth0_id) VALUES(?,?,?,?)",
+                    (now, write_kind, workos_user_id, auth0_user_id),
+                )
+
+    def reset_failed(self, auth0_user_ids: Iterable[str] | None = None) -> int:
+        """Put failed users back to planned (the 'retry failed users' action)."""
+        with self.transaction() as db:
+            if auth0_user_ids is None:
+                cur = db.execute("UPDATE users SET status=?, updated_at=? WHERE status=?",
+                                 (UserStatus.PLANNED, time.time(), UserStatus.FAILED))
+                return cur.rowcount
+            n = 0
+            for a in auth0_user_ids:
+                n += db.execute("UPDATE users SET status=?, updated_at=? WHERE auth0_user_id=? AND status=?",
+                                (UserStatus.PLANNED, time.time(), a, UserStatus.FAILED)).rowcount
+            return n
+
+    def id_map(self) -> Iterator[tuple[str, str | None, str | None]]:
+        """(auth0_user_id, workos_user_id, email) for every Auth0 id, merged duplicates included."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT a.auth0_user_id, u.workos_user_id, u.email FROM aliases a "
+                "JOIN users u ON u.auth0_user_id = a.primary_id ORDER BY u.seq, a.auth0_user_id"
+            ).fetchall()
+        for r in rows:
+            yield r[0], r[1], r[2]
+
+    def workos_user_id(self, auth0_user_id: str) -> str | None:
+        u = self.user(auth0_user_id)
+        return u.workos_user_id if u else None
+
+    # ----------------------------------------------------------------- writes (for rollback)
+    def record_write(self, kind: str, target_id: str | None, auth0_id: str | None = None) -> None:
+        self._x("INSERT INTO writes(at, kind, target_id, auth0_id) VALUES(?,?,?,?)", (time.time(), kind, target_id, auth0_id))
+
+    def writes(self, kind: str | None = None) -> list[dict]:
+        if kind:
+            return [dict(r) for r in self._q("SELECT * FROM writes WHERE kind=? ORDER BY id", (kind,))]
+        return [dict(r) for r in self._q("SELECT * FROM writes ORDER BY id")]
+
+    # ----------------------------------------------------------------- organizations
+    def upsert_org(self, auth0_org_id: str, *, name: str, display_name: str | None = None,
+                   domains: list[dict] | None = None, metadata: dict | None = None,
+                   member_count: int | None = None) -> None:
+        """Record an Auth0 organization (keeps its WorkOS status if already known)."""
+        self._x(
+            "INSERT INTO orgs(auth0_org_id, name, display_name, status, domains_json, metadata_json, member_count, updated_at) "
+            "VALUES(?,?,?,'planned',?,?,?,?) ON CONFLICT(auth0_org_id) DO UPDATE SET name=excluded.name, "
+            "display_name=excluded.display_name, domains_json=excluded.domains_json, metadata_json=excluded.metadata_json, "
+            "member_count=excluded.member_count, updated_at=excluded.updated_at",
+            (auth0_org_id, name, display_name, json.dumps(domains or []), json.dumps(metadata or {}), member_count, time.time()),
+        )
+
+    def orgs(self, status: str | None = None) -> list[dict]:
+        sql = "SELECT * FROM orgs" + (" WHERE status=?" if status else "") + " ORDER BY auth0_org_id"
+        out = []
+        for r in self._q(sql, (status,) if status else ()):
+            d = dict(r)
+            d["domains"] = json.loads(d.pop("domains_json") or "[]")
+            d["metadata"] = json.loads(d.pop("metadata_json") or "{}")
+            out.append(d)
+        return out
+
+    def set_org_result(self, auth0_org_id: str, status: str, *, workos_org_id: str | None = None,
+                       error_code: str | None = None, error_message: str | None = None,
+                       write_kind: str | None = None) -> None:
+        now = time.time()
+        with self.transaction() as db:
+            db.execute(
+                "UPDATE orgs SET status=?, workos_org_id=COALESCE(?, workos_org_id), last_error_code=?, "
+                "last_error_message=?, updated_at=? WHERE auth0_org_id=?",
+                (status, workos_org_id, error_code, error_message, now, auth0_org_id),
+            )
+            if write_kind:
+                db.execute("INSERT INTO writes(at, kind, target_id, auth0_id) VALUES(?,?,?,?)",
+                           (now, write_kind, workos_org_id, auth0_org_id))
+
+    def upsert_membership(self, auth0_org_id: str, auth0_user_id: str, *, role_slug: str | None = None) -> None:
+        self._x(
+            "INSERT INTO memberships(auth0_org_id, auth0_user_id, status, role_slug, updated_at) VALUES(?,?,'planned',?,?) "
+            "ON CONFLICT(auth0_org_id, auth0_user_id) DO UPDATE SET role_slug=excluded.role_slug",
+            (auth0_org_id, auth0_user_id, role_slug, time.time()),
+        )
+
+    def memberships(self, auth0_org_id: str | None = None, status: str | None = None) -> list[dict]:
+        sql, params = "SELECT * FROM memberships WHERE 1=1", []
+        if auth0_org_id:
+            sql += " AND auth0_org_id=?"
+            params.append(auth0_org_id)
+        if status:
+            sql += " AND status=?"
+            params.append(status)
+        return [dict(r) for r in self._q(sql + " ORDER BY auth0_org_id, auth0_user_id", params)]
+
+    def set_membership_result(self, auth0_org_id: str, auth0_user_id: str, status: str, *,
+                              workos_membership_id: str | None = None, error_code: str | None = None,
+                              error_message: str | None = None, write_kind: str | None = None) -> None:
+        now = time.time()
+        with self.transaction() as db:
+            db.execute(
+                "UPDATE memberships SET status=?, workos_membership_id=COALESCE(?, workos_membership_id), "
+                "last_error_code=?, last_error_message=?, updated_at=? WHERE auth0_org_id=? AND auth0_user_id=?",
+                (status, workos_membership_id, error_code, error_message, now, auth0_org_id, auth0_user_id),
+            )
+            if write_kind:
+                db.execute("INSERT INTO writes(at, kind, target_id, auth0_id) VALUES(?,?,?,?)",
+                           (now, write_kind, workos_membership_id, f"{auth0_org_id}/{auth0_user_id}"))
+
+    # ----------------------------------------------------------------- verification results
+    def record_verification(self, name: str, ok: bool, evidence: str = "", fix_hint: str = "") -> None:
+        self._x(
+            "INSERT INTO verifications(name, ok, evidence, fix_hint, at) VALUES(?,?,?,?,?) ON CONFLICT(name) DO UPDATE "
+            "SET ok=excluded.ok, evidence=excluded.evidence, fix_hint=excluded.fix_hint, at=excluded.at",
+            (name, int(ok), evidence, fix_hint, time.time()),
+        )
+
+    def verifications(self) -> list[dict]:
+        return [dict(r) | {"ok": bool(r["ok"])} for r in self._q("SELECT * FROM verifications ORDER BY at")]

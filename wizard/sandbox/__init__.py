@@ -1,0 +1,1 @@
+"""Local emulators of the WorkOS API and the Auth0 Management API, plus a demo tenant."""
