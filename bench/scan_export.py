@@ -1,0 +1,90 @@
+"""Benchmark the export check: `python bench/scan_export.py --users 1000000`.
+
+Generates N users plus their hash rows into a temporary folder (gzipped users export, plain
+password export), runs the same path as `auth0-workos check` in-process (read, verify, join,
+classify, duplicates, and a few sample requests), and prints lines per second and peak RSS.
+With --save it also writes every planned user into a journal (the `--run-dir` path).
+Aim: 1,000,000 users + 1,000,000 hashes in < 60 s and < 300 MB peak RSS on 2 cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _gen import write_exports  # noqa: E402
+
+from wizard.core.plan import build_plan, export_gate  # noqa: E402
+
+
+def peak_rss_mb() -> float:
+    """Peak resident set size of this process (Linux reports KiB)."""
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--users", type=int, default=200_000)
+    ap.add_argument("--hashes", type=int, default=None,
+                    help="hash rows to write (default: as many as users; rows beyond the database "
+                         "users belong to users missing from the export)")
+    ap.add_argument("--plain", action="store_true", help="write the users export uncompressed")
+    ap.add_argument("--save", action="store_true", help="also save the plan into a journal")
+    ap.add_argument("--keep", help="generate into this folder and keep it")
+    args = ap.parse_args(argv)
+
+    tmp = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="scan-bench-"))
+    try:
+        t0 = time.perf_counter()
+        users, pw = write_exports(tmp, args.users, gzip_users=not args.plain,
+                                  hashes=args.users if args.hashes is None else args.hashes)
+        gen = time.perf_counter() - t0
+        rss_after_gen = peak_rss_mb()
+        print(f"generated {args.users:,} users in {gen:.1f}s: {users.name} {users.stat().st_size / 1e6:.0f} MB, "
+              f"{pw.name} {pw.stat().st_size / 1e6:.0f} MB (peak RSS so far {rss_after_gen:.0f} MB)")
+
+        t1 = time.perf_counter()
+        result = build_plan(users, pw)
+        t_plan = time.perf_counter() - t1
+        samples = result.planned.sample(3)
+        gate = export_gate(result)
+        t_check = time.perf_counter() - t1
+        s = result.summary
+        lines = s["lines_read"] + s["password_lines_read"]
+        print(f"check: {s['users_read']:,} users + {s['hashes']['rows']:,} hash rows in {t_check:.1f}s "
+              f"(pass 1 {t_plan:.1f}s) = {lines / t_check:,.0f} lines/s; gate {gate.status.value}; "
+              f"{len(samples)} samples")
+        print(f"  branches {s['branches']}; join {s['join']}; unmatched hash rows {s['hash_rows_unmatched']:,}; "
+              f"merged groups {s['merged_groups']:,}; findings {s['findings']}")
+        if args.save:
+            from wizard.core.journal import Journal
+            from wizard.core.plan import save_plan
+
+            t2 = time.perf_counter()
+            with Journal.open(tmp / "run") as journal:
+                n = save_plan(journal, result)
+            print(f"save: {n:,} planned users into the journal in {time.perf_counter() - t2:.1f}s")
+        print(f"peak RSS {peak_rss_mb():.0f} MB (includes the generator's {rss_after_gen:.0f} MB)")
+    finally:
+        if not args.keep:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

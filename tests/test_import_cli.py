@@ -1,0 +1,130 @@
+"""`auth0-workos import` and `auth0-workos rollback` headless, in-process, against the emulators:
+the demo tenant's exports are planned, imported, signed in with known passwords, resumed, refused
+when inputs changed, dry-run, and rolled back."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+
+import pytest
+
+from wizard.cli import main
+from wizard.commands.rollback import typed_confirmation
+from wizard.core.journal import Journal
+from wizard.core.records import UserStatus
+
+
+@pytest.fixture
+def env(workos_emu, monkeypatch, tmp_path):
+    monkeypatch.setenv("WORKOS_API_KEY", workos_emu.api_key)
+    monkeypatch.setenv("WORKOS_CLIENT_ID", workos_emu.client_id)
+    monkeypatch.setenv("WORKOS_BASE_URL", workos_emu.base_url)
+    monkeypatch.chdir(tmp_path)  # no stray .env.local, and .auth0-workos/ lands in tmp
+    monkeypatch.setattr(sys.stdin, "isatty", lambda: False)
+    return workos_emu
+
+
+def import_args(exports, run_dir, *extra):
+    return ["import", "--users", str(exports.users_path), "--passwords", str(exports.passwords_path),
+            "--run-dir", str(run_dir), *extra]
+
+
+def test_import_end_to_end_then_resume_is_a_no_op(env, demo_exports, demo_tenant, tmp_path, capsys):
+    run_dir = tmp_path / "run"
+    assert main(import_args(demo_exports, run_dir, "--yes")) == 0
+    out = capsys.readouterr().out
+    assert "Plan:" in out and "Created" in out
+    emu = env.emulator
+    with Journal.open(run_dir) as journal:
+        importable = sum(n for s, n in journal.count_users().items() if s != UserStatus.SKIPPED)
+        assert journal.count_users().get(UserStatus.CREATED) == importable
+    assert len(emu.users) == importable
+    assert len({u["external_id"] for u in emu.users.values()}) == importable
+    for email, password in demo_tenant.credentials:  # imported hashes sign in with the old password
+        user = emu.user_by_email(email)
+        assert user is not None and emu.password_matches(user["id"], password), email
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["created"] == importable and summary["failed"] == 0
+    ids = {r["auth0_user_id"]: r["workos_user_id"] for r in csv.DictReader((run_dir / "id-map.csv").open())}
+    assert sum(1 for v in ids.values() if v) >= importable
+    posts = emu.request_count("POST")
+    assert main(["import", "--resume", "--run-dir", str(run_dir), "--yes"]) == 0
+    assert emu.request_count("POST") == posts  # nothing sent again
+
+
+def test_without_yes_and_without_a_terminal_nothing_is_written(env, demo_exports, tmp_path, capsys):
+    assert main(import_args(demo_exports, tmp_path / "run")) == 2
+    assert "--yes" in capsys.readouterr().err
+    assert not env.emulator.users
+
+
+def test_resume_refuses_changed_inputs(env, demo_exports, tmp_path, capsys):
+    run_dir = tmp_path / "run"
+    assert main(import_args(demo_exports, run_dir, "--dry-run")) == 0
+    demo_exports.passwords_path.write_text(demo_exports.passwords_path.read_text() + "\n")
+    capsys.readouterr()
+    assert main(["import", "--resume", "--run-dir", str(run_dir), "--yes"]) == 2
+    err = capsys.readouterr().err
+    assert "changed" in err and "passwords" in err
+    assert not env.emulator.users
+
+
+def test_dry_run_writes_nothing(env, demo_exports, tmp_path, capsys):
+    run_dir = tmp_path / "run"
+    assert main(import_args(demo_exports, run_dir, "--dry-run")) == 0
+    assert "would create" in capsys.readouterr().out
+    assert not env.emulator.users
+    assert env.emulator.request_count("POST") == env.emulator.request_count("PUT") == 0
+    data = json.loads((run_dir / "summary.json").read_text())
+    assert data["dry_run"] is True and data["would_create"] > 0 and data["created"] == 0
+    with Journal.open(run_dir) as journal:
+        assert not journal.writes()
+
+
+def test_failed_users_exit_1_and_are_listed(env, tmp_path, capsys):
+    from test_importer import make_plan
+
+    make_plan(tmp_path / "run", 6, bad_email_at={2}).close()
+    assert main(["import", "--resume", "--run-dir", str(tmp_path / "run"), "--yes"]) == 1
+    err = capsys.readouterr().err
+    assert "1 user(s) failed" in err and "auth0|u00002" in err and "errors.jsonl" in err
+    lines = (tmp_path / "run" / "errors.jsonl").read_text().splitlines()
+    assert [json.loads(x)["auth0_user_id"] for x in lines] == ["auth0|u00002"]
+    assert len(env.emulator.users) == 5
+
+
+def test_usage_errors_exit_2(env, tmp_path, capsys):
+    assert main(["import", "--run-dir", str(tmp_path / "x")]) == 2
+    assert main(["import", "--resume", "--run-dir", str(tmp_path / "none"), "--yes"]) == 2
+    assert main(["import", "--users", str(tmp_path / "missing.json"), "--run-dir", str(tmp_path / "r"),
+                 "--yes"]) == 2
+    assert main(["import", "--users", "x", "--rate", "fast", "--yes"]) == 2
+    assert main(["rollback", "--run-dir", str(tmp_path / "none"), "--yes"]) == 2
+
+
+def test_rollback_deletes_only_created_users(env, demo_exports, tmp_path, capsys):
+    from wizard.clients.workos import make_sync_client
+    from wizard.core.config import Settings
+
+    # one user already in WorkOS before the run: it is updated by the import, kept by the rollback
+    emu = env.emulator
+    sync = make_sync_client(Settings(workos_api_key=env.api_key, workos_base_url=env.base_url))
+    keep_email = "zoe.angstrom@acme.example"
+    sync.user_management.create_user(email=keep_email)
+    run_dir = tmp_path / "run"
+    assert main(import_args(demo_exports, run_dir, "--yes")) == 0
+    assert main(["rollback", "--run-dir", str(run_dir)]) == 2  # no terminal, no --yes
+    assert main(["rollback", "--run-dir", str(run_dir), "--yes"]) == 0
+    assert [u["email"] for u in emu.users.values()] == [keep_email]
+    with Journal.open(run_dir) as journal:
+        assert journal.count_users().get(UserStatus.CREATED, 0) == 0
+        assert journal.count_users().get(UserStatus.UPDATED) == 1
+    rows = list(csv.DictReader((run_dir / "id-map.csv").open()))
+    assert [r["email"] for r in rows if r["workos_user_id"]] == [keep_email]
+
+
+def test_typed_confirmation():
+    assert typed_confirmation(1234, "1,234") and typed_confirmation(5, " rollback ")
+    assert not typed_confirmation(5, "y") and not typed_confirmation(5, "4")

@@ -1,0 +1,246 @@
+"""The plan: join rules, branches, duplicate merging, mapped requests, journal and gates."""
+
+from __future__ import annotations
+
+import json
+import stat
+from pathlib import Path
+
+import pytest
+
+from wizard.core.gates import GateStatus
+from wizard.core.journal import Journal
+from wizard.core.passwords import BCRYPT_RE, HashReader
+from wizard.core.plan import PlanOptions, build_plan, export_gate, mapping_gate, redacted_request, save_plan
+from wizard.core.records import Branch
+
+FIX = Path(__file__).parent / "fixtures"
+USERS, PASSWORDS = FIX / "users_api.ndjson", FIX / "passwords.ndjson"
+
+
+@pytest.fixture(scope="module")
+def result():
+    return build_plan(USERS, PASSWORDS)
+
+
+@pytest.fixture(scope="module")
+def planned(result):
+    return {p.auth0_user_id: p for p in result.planned}
+
+
+def test_branch_counts_and_join_rules(result):
+    s = result.summary
+    assert s["branches"] == {"password": 7, "reset": 7, "social": 1, "sso": 2, "blocked": 1, "invalid": 0}
+    assert s["planned"] == 18 == len(result.planned) and s["users_read"] == 20
+    assert s["join"] == {"user_id": 9, "alt_id": 1, "email": 2, "email+connection": 0}
+    assert s["hash_rows_matched"] == 12 and s["hash_rows_unmatched"] == 1 and s["hash_rows_repeated"] == 1
+    assert s["database_users_without_hash"] == 2  # heidi, noah (noah merged with a github user)
+    h = s["hashes"]
+    assert h["kinds"] == {"bcrypt": 10, "truncated": 1, "unsupported": 2, "empty": 1}
+    assert h["prefixes"]["$2b$"] == 8 and h["prefixes"]["$2y$"] == 1 and h["prefixes"]["$2x$"] == 1
+    assert h["costs"] == {"10": 8, "12": 2}
+    assert s["merged_groups"] == 2 and s["merged_users"] == 2 and s["duplicate_email_groups"] == 2
+    assert s["social_providers"]["github"] == 1 and s["enterprise_connections"] == {"acme-saml": 1, "contoso-azure": 1}
+    assert result.blocking == [] and "primary" in s["merge_rule"].lower()
+
+
+@pytest.mark.parametrize("uid, branch, rule", [
+    ("auth0|5dea9f9c82dd7c0e76e4ec93", Branch.PASSWORD, "user_id"),  # _id.$oid
+    ("auth0|euclid", Branch.PASSWORD, "alt_id"),  # alt_id ($2y$ accepted)
+    ("auth0|64db00000000000000000003", Branch.PASSWORD, "email"),  # email-only join (case-insensitive)
+    ("auth0|64db00000000000000000004", Branch.PASSWORD, "user_id"),  # `_ID` spelling
+    ("auth0|64db00000000000000000005", Branch.PASSWORD, "email"),  # email from identifiers[]
+    ("auth0|64db00000000000000000006", Branch.RESET, "truncated"),
+    ("auth0|64db00000000000000000007", Branch.RESET, "unsupported"),  # $2x$
+    ("auth0|64db00000000000000000008", Branch.RESET, "no row"),
+    ("google-oauth2|1000000009", Branch.SOCIAL, "google-oauth2"),
+    ("samlp|acme|judy@acme.com", Branch.SSO, "acme-saml"),
+    ("waad|contoso|ken", Branch.SSO, "contoso-azure"),
+    ("auth0|64db00000000000000000012", Branch.BLOCKED, "not imported"),
+    ("email|64db00000000000000000014", Branch.RESET, "Magic Auth"),
+    ("auth0|64db00000000000000000017", Branch.PASSWORD, "user_id"),  # database + linked social
+    ("google-oauth2|1000000018", Branch.PASSWORD, "user_id"),  # secondary database identity
+    ("auth0|64db00000000000000000019", Branch.RESET, "unsupported"),  # argon2
+    ("auth0|64db00000000000000000020", Branch.RESET, "empty"),
+])
+def test_each_user_branch_and_reason(planned, uid, branch, rule):
+    p = planned[uid]
+    assert p.branch == branch
+    assert rule in p.reason
+
+
+def test_password_request_and_hash_reference(planned):
+    p = planned["auth0|euclid"]
+    assert p.request == {"email": "bob@example.com", "email_verified": True, "external_id": "auth0|euclid",
+                         "metadata": {"auth0_user_id": "auth0|euclid"}, "password_hash_type": "bcrypt"}
+    assert "password_hash" not in p.request and p.hash_line == 2
+    with HashReader(PASSWORDS) as reader:
+        h = reader.hash_at(p.hash_ref)
+    assert BCRYPT_RE.match(h) and h.startswith("$2y$10$")
+    # non-password users carry no hash reference and no hash type
+    frank = planned["auth0|64db00000000000000000006"]
+    assert frank.hash_ref is None and "password_hash_type" not in frank.request
+
+
+def test_redacted_request_never_shows_the_hash(planned):
+    p = planned["auth0|5dea9f9c82dd7c0e76e4ec93"]
+    with HashReader(PASSWORDS) as reader:
+        red = redacted_request(p, reader)
+        h = reader.hash_at(p.hash_ref)
+    assert red["password_hash"] == "[redacted: bcrypt $2b$10$, 60 chars, line 1]"
+    assert h not in json.dumps(red) and red["password_hash_type"] == "bcrypt"
+    assert redacted_request(p)["password_hash"] == "[redacted: bcrypt, line 1]"
+    assert "password_hash" not in p.request  # the plan itself is untouched
+
+
+def test_duplicate_group_merge_with_hash_primary(planned):
+    ann = planned["auth0|5dea9f9c82dd7c0e76e4ec93"]  # database user with a hash wins over a later login
+    assert ann.auth0_ids == ("auth0|5dea9f9c82dd7c0e76e4ec93", "google-oauth2|1000000013")
+    assert "google-oauth2|1000000013" not in planned
+    assert ann.request["first_name"] == "Ann" and ann.request["last_name"] == "Lee"  # primary's names first
+    assert ann.request["email_verified"] is True
+    assert ann.request["metadata"] == {"auth0_user_id": "auth0|5dea9f9c82dd7c0e76e4ec93",
+                                       "auth0_merged_ids": "google-oauth2|1000000013",
+                                       "locale": "en", "plan": "pro", "seats": "3"}
+
+
+def test_duplicate_group_without_hash_and_verified_rule(planned):
+    noah = planned["auth0|64db00000000000000000016"]  # most recent login wins; NFKC-equal emails
+    assert noah.auth0_ids == ("auth0|64db00000000000000000016", "github|15")
+    assert noah.branch == Branch.RESET and noah.email == "noah@example.com"
+    # github's verified flag is for the fullwidth address, not the one sent: never claimed
+    assert noah.request["email_verified"] is False
+
+
+def test_name_fallbacks(planned):
+    ken = planned["waad|contoso|ken"]
+    assert (ken.request["first_name"], ken.request["last_name"]) == ("Ken", "Adams")
+    bob = planned["auth0|euclid"]  # name is an email: not split
+    assert "first_name" not in bob.request
+
+
+def test_include_blocked_imports_without_credentials():
+    r = build_plan(USERS, PASSWORDS, PlanOptions(include_blocked=True))
+    leo = next(p for p in r.planned if p.auth0_user_id == "auth0|64db00000000000000000012")
+    assert leo.branch == Branch.RESET and leo.hash_ref is None and "blocked" in leo.reason
+    assert r.summary["branches"]["blocked"] == 0
+
+
+def test_metadata_selection():
+    r = build_plan(USERS, PASSWORDS, PlanOptions(metadata_keys=("plan",)))
+    ann = next(p for p in r.planned if p.auth0_user_id == "auth0|5dea9f9c82dd7c0e76e4ec93")
+    assert ann.request["metadata"] == {"auth0_user_id": "auth0|5dea9f9c82dd7c0e76e4ec93",
+                                       "auth0_merged_ids": "google-oauth2|1000000013", "plan": "pro"}
+    r = build_plan(USERS, None, PlanOptions(metadata_keys=()))
+    assert all(set(p.request["metadata"]) <= {"auth0_user_id", "auth0_merged_ids"} for p in r.planned)
+
+
+def test_without_password_export_database_users_reset():
+    r = build_plan(USERS)
+    assert r.summary["branches"]["password"] == 0 and r.summary["branches"]["reset"] == 14
+    assert "Password export readable" not in [c.name for c in export_gate(r).checks]
+
+
+def test_bad_lines_invalid_and_rejected():
+    r = build_plan(FIX / "users_bad.ndjson")
+    s = r.summary
+    # invalid: no email, bad email, non-ASCII id, too-long id; rejected: bad JSON x2, no id, malformed x2, repeat
+    assert s["branches"]["invalid"] == 4 and s["rejected_lines"] == 6
+    by_id = {p.auth0_user_id: p for p in r.planned}
+    assert "auth0|ok1" in by_id and by_id["auth0|ok1"].email == "ok1@example.com"  # first line kept
+    assert "no email" in by_id["auth0|noemail"].reason
+    assert by_id["auth0|meta"].branch == Branch.RESET
+    assert by_id["auth0|meta"].request["metadata"] == {"auth0_user_id": "auth0|meta", "plan": "pro",
+                                                       "flags": '{"beta":true}'}
+    assert len(by_id["auth0|manykeys"].request["metadata"]) == 50
+    assert export_gate(r).passed  # per-user errors do not block the gate
+
+
+def test_email_plus_connection_join_when_several_databases():
+    r = build_plan(FIX / "users_two_connections.ndjson", FIX / "passwords_two_connections.ndjson")
+    assert r.summary["join_by_connection"] is True
+    assert r.summary["join"]["email+connection"] == 2
+    (sam,) = list(r.planned)  # same email: one WorkOS user; most recent login is the primary
+    assert sam.auth0_ids == ("auth0|sam-two", "auth0|sam-one") and sam.hash_line == 2
+
+
+def test_gate_fails_when_no_hash_row_joins():
+    r = build_plan(USERS, FIX / "passwords_unrelated.ndjson")
+    gate = export_gate(r)
+    assert gate.status is GateStatus.FAILED and r.blocking == ["Hashes join to users"]
+    assert "0 of 1" in gate.reason
+    assert r.summary["database_users_without_hash"] == 14
+
+
+def test_gate_fails_without_users():
+    r = build_plan(FIX / "users_blank.ndjson")
+    assert not export_gate(r).passed and "Users found" in r.blocking and len(r.planned) == 0
+
+
+def test_gate_fails_on_broken_array():
+    r = build_plan(FIX / "users_array_broken.json")
+    assert "Users export readable" in r.blocking
+
+
+def test_findings_spill_to_disk_keep_order_and_counts():
+    small = build_plan(FIX / "users_bad.ndjson", PASSWORDS, PlanOptions(findings_in_memory=3))
+    big = build_plan(FIX / "users_bad.ndjson", PASSWORDS)
+    assert [f.as_dict() for f in small.findings] == [f.as_dict() for f in big.findings]
+    assert len(small.findings) == len(big.findings) > 3
+
+
+def test_save_plan_journal_and_mapping_gate(tmp_path, result):
+    run = tmp_path / "run"
+    with Journal.open(run) as j:
+        n = save_plan(j, result, USERS, PASSWORDS)
+        assert n == 18
+        assert stat.S_IMODE((run / "journal.sqlite").stat().st_mode) == 0o600
+        inputs = j.inputs()
+        assert inputs["users"]["lines"] == 20 and inputs["passwords"]["lines"] == 16
+        assert len(inputs["users"]["sha256"]) == 64
+        assert j.count_users("branch") == {"password": 7, "reset": 7, "social": 1, "sso": 2, "blocked": 1}
+        assert j.user("google-oauth2|1000000013").auth0_user_id == "auth0|5dea9f9c82dd7c0e76e4ec93"
+        row = j.user("auth0|euclid")
+        assert row.hash_line == 2 and row.request["password_hash_type"] == "bcrypt"
+        assert j.get_document("plan_summary")["planned"] == 18
+        assert len(j.findings()) == len(result.findings)
+        assert export_gate(j).passed
+        gate = mapping_gate(j)
+        assert gate.passed, gate.reason
+        raw = (run / "journal.sqlite").read_bytes()
+        assert b"N9qo8uLOickgx2ZMRZoMye" not in raw  # no hash in the journal
+        save_plan(j, result, USERS, PASSWORDS)  # re-planning replaces, does not duplicate
+        assert len(j.findings()) == len(result.findings)
+
+
+def test_mapping_gate_fails_when_input_changes(tmp_path):
+    users = tmp_path / "users.ndjson"
+    users.write_bytes(USERS.read_bytes())
+    r = build_plan(users)
+    with Journal.open(tmp_path / "run") as j:
+        save_plan(j, r)
+        assert mapping_gate(j).passed
+        users.write_bytes(USERS.read_bytes() + b"\n")
+        gate = mapping_gate(j)
+        assert not gate.passed and "changed" in gate.reason
+
+
+def test_export_gate_from_empty_journal(tmp_path):
+    with Journal.open(tmp_path / "run") as j:
+        assert export_gate(j).status is GateStatus.FAILED
+        assert not mapping_gate(j).passed
+
+
+def test_demo_tenant_exports(demo_exports):
+    r = build_plan(demo_exports.users_path, demo_exports.passwords_path)
+    s = r.summary
+    assert r.blocking == [], r.blocking
+    assert s["users_read"] > 0 and s["planned"] > 0
+    assert s["branches"]["password"] > 0
+    assert s["hash_rows_matched"] > 0
+    with HashReader(demo_exports.passwords_path) as reader:
+        for p in r.planned:
+            if p.branch == Branch.PASSWORD:
+                assert BCRYPT_RE.match(reader.hash_at(p.hash_ref))
+    emails = [p.group_key for p in r.planned if p.branch in Branch.IMPORTABLE]
+    assert len(emails) == len(set(emails))  # one WorkOS user per email

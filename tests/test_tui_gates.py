@@ -1,0 +1,150 @@
+"""Each gate refuses to advance on a failing input, and the TUI shows why (Next stays disabled)."""
+
+from __future__ import annotations
+
+import gzip
+
+import pytest
+from textual.widgets import Button
+from tui_helpers import click, gate, screen_text, settle, type_into
+
+from wizard.core import steps
+from wizard.core.config import Settings
+from wizard.core.journal import Journal
+from wizard.core.progress import Progress
+from wizard.tui.app import WizardApp
+from wizard.tui.messages import ProgressUpdate
+
+pytestmark = pytest.mark.timeout(60)
+
+
+def start_at(run_dir, step_id: str) -> None:
+    """A run whose earlier steps passed (as a resumed run would be)."""
+    with Journal.open(run_dir) as j:
+        for s in steps.STEPS[: steps.STEP_IDS.index(step_id)]:
+            j.set_step(s.id, "passed", "", {})
+        steps.remember_current(j, step_id)
+
+
+async def test_bad_api_key_fails_prereqs_and_next_stays_disabled(tmp_path, workos_emu):
+    settings = Settings(workos_api_key="sk_test_not_the_right_key", workos_client_id="client_sandbox",
+                        workos_base_url=workos_emu.base_url)
+    start_at(tmp_path / "run", "prereqs")
+    app = WizardApp(tmp_path / "run", settings)
+    async with app.run_test(size=(100, 34)) as pilot:
+        await settle(pilot)
+        assert app.current_step.id == "prereqs"
+        result = gate(app, "prereqs")
+        assert not result.passed
+        assert app.query_one("#btn-next", Button).disabled
+        await pilot.press("n")
+        await settle(pilot)
+        assert app.current_step.id == "prereqs", "n must not pass a failed gate"
+        text = screen_text(app)
+        assert "✗" in text and "fix:" in text, text
+        assert "sk_test_not_the_right_key" not in text, "keys are masked"
+    with Journal.open(tmp_path / "run") as j:
+        assert j.step("prereqs")["status"] == "failed"
+
+
+async def test_users_file_with_only_invalid_lines_fails_export_gate(tmp_path, monkeypatch, sandbox_settings):
+    monkeypatch.chdir(tmp_path)
+    bad = tmp_path / "users.json.gz"
+    with gzip.open(bad, "wt") as fh:
+        fh.write("{not json\n[1, 2\n{\"user_id\": \n")
+    start_at(tmp_path / "run", "export")
+    app = WizardApp(tmp_path / "run", sandbox_settings)
+    async with app.run_test(size=(100, 34)) as pilot:
+        await settle(pilot)
+        assert app.current_step.id == "export"
+        await type_into(pilot, "#export-users", "users.json.gz")
+        await click(pilot, "#export-verify")
+        await settle(pilot)
+        assert app.query_one("#btn-next", Button).disabled
+        # no password export: the conditional part needs a typed reason first
+        await click(pilot, "#export-nopw")
+        await type_into(pilot, "#reason-input", "short")
+        await pilot.press("enter")
+        await pilot.pause()
+        assert "required" in screen_text(app), "a too-short reason is refused"
+        await type_into(pilot, "#reason-input", "this tenant has only social users")
+        await pilot.press("enter")
+        await settle(pilot)
+        await click(pilot, "#export-verify")
+        await settle(pilot)
+        result = gate(app, "export")
+        assert result is not None and not result.passed, screen_text(app)
+        assert app.query_one("#btn-next", Button).disabled
+        findings = app.journal.findings()
+        assert findings and all(f.line for f in findings if f.code != "no_users"), findings
+        table_text = screen_text(app)
+        assert "users.json.gz:1" in table_text, table_text
+
+
+async def test_conditional_step_needs_a_typed_reason(tmp_path, sandbox_settings):
+    start_at(tmp_path / "run", "social")
+    app = WizardApp(tmp_path / "run", sandbox_settings)
+    async with app.run_test(size=(100, 34)) as pilot:
+        await settle(pilot)
+        assert app.current_step.id == "social"
+        assert not gate(app, "social").passed, "no plan, no provider: the gate fails"
+        await pilot.press("x")
+        await pilot.pause()
+        await type_into(pilot, "#reason-input", "no")
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.journal.step("social")["status"] != "not_applicable"
+        await type_into(pilot, "#reason-input", "we never enabled social sign-in")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert gate(app, "social").passed
+        assert app.journal.step("social") == app.journal.step("social") | {
+            "status": "not_applicable", "reason": "we never enabled social sign-in"}
+        assert "n/a" in screen_text(app)
+        assert not app.query_one("#btn-next", Button).disabled
+        await pilot.press("b")
+        await settle(pilot)
+        await pilot.press("x")  # the import always applies: no modal, a warning
+        await pilot.pause()
+        assert not app.query("#reason-input")
+
+
+async def test_worker_errors_are_shown_and_logged_without_secrets(tmp_path, sandbox_settings):
+    settings = Settings(**{**sandbox_settings.__dict__, "auth0_client_secret": "wrong-secret-value-123"})
+    start_at(tmp_path / "run", "inventory")
+    app = WizardApp(tmp_path / "run", settings)
+    async with app.run_test(size=(100, 34), notifications=True) as pilot:
+        await settle(pilot)
+        await click(pilot, "#inventory-run")
+        await settle(pilot)
+        assert not gate(app, "inventory").passed
+        errors = app.journal.get_document("wizard_errors")
+        assert errors and errors[-1]["step"] == "inventory", errors
+        assert "wrong-secret-value-123" not in str(errors)
+        assert not app.query_one("#inventory-run", Button).disabled, "the button comes back after an error"
+
+
+def test_gate_rules_in_core(tmp_path):
+    with Journal.open(tmp_path) as j:
+        with pytest.raises(ValueError):
+            steps.mark_not_applicable(j, "import", "a long enough reason")
+        with pytest.raises(ValueError):
+            steps.mark_not_applicable(j, "orgs", "short")
+        assert steps.resume_index(j) == 0
+        settings = Settings()
+        assert not steps.evaluate(steps.step_by_id("guide"), j, settings).passed
+        steps.acknowledge_guide(j)
+        assert steps.check_step(steps.step_by_id("guide"), j, settings).passed
+        assert not steps.evaluate(steps.step_by_id("import"), j, settings).passed
+        assert not steps.dry_run_gate(j).passed
+        steps.record_import(j, {"would_create": 1, "stopped": False}, dry_run=True)
+        assert steps.dry_run_gate(j).passed
+        assert steps.resume_index(j) == 1
+
+
+def test_progress_messages_coalesce_per_operation():
+    a = ProgressUpdate("import", Progress("import", 10))
+    b = ProgressUpdate("import", Progress("import", 10, {"created": 5}))
+    other = ProgressUpdate("import", Progress("import-dry-run", 10))
+    assert b.can_replace(a) and not other.can_replace(a)
+    assert not ProgressUpdate("orgs", Progress("import", 1)).can_replace(a)

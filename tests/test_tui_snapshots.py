@@ -1,0 +1,76 @@
+"""Snapshots of every step (pytest-textual-snapshot), from one real demo walk.
+
+One module fixture walks the sandbox demo through the wizard once and keeps a copy of the run
+folder as it stood at the end of each step. Each test resumes its copy at that step and compares
+the screen. Deterministic: seed-7 demo tenant, 100x34, paths relative, ports hidden, no blink.
+Regenerate with `pytest tests/test_tui_snapshots.py --snapshot-update` after looking at the SVGs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from wizard.core.config import Settings
+from wizard.core.steps import STEP_IDS
+from wizard.tui.app import WizardApp
+from wizard.tui.demo_walk import settle, walk_demo
+
+SIZE = (100, 34)
+pytestmark = pytest.mark.timeout(120)
+
+
+def copy_run(src: Path, dest: Path) -> None:
+    """A consistent copy of a live run folder (SQLite's backup API for the journal)."""
+    dest.mkdir(parents=True)
+    for item in src.iterdir():
+        if item.name.startswith("journal.sqlite"):
+            continue
+        if item.is_file():
+            shutil.copy2(item, dest / item.name)
+        else:
+            shutil.copytree(item, dest / item.name)
+    with sqlite3.connect(src / "journal.sqlite") as a, sqlite3.connect(dest / "journal.sqlite") as b:
+        a.backup(b)
+
+
+@pytest.fixture(scope="module")
+def demo_steps(tmp_path_factory):
+    from wizard.sandbox.server import Sandbox
+
+    base = tmp_path_factory.mktemp("snapshots")
+    cwd = Path.cwd()
+    os.chdir(base)
+    sandbox = Sandbox.start(base / "sandbox")
+    try:
+        settings = Settings.load(env_file=None, environ=sandbox.env)
+        creds = list(sandbox.tenant.credentials)
+
+        async def walk() -> None:
+            app = WizardApp(base / "run", settings, demo_exports=sandbox.exports, demo_credentials=creds)
+            async with app.run_test(size=SIZE) as pilot:
+                async def keep(step_id: str) -> None:
+                    copy_run(base / "run", base / "steps" / step_id)
+
+                await walk_demo(pilot, keep)
+
+        asyncio.run(walk())
+        yield base, settings, sandbox.exports, creds
+    finally:
+        sandbox.stop()
+        os.chdir(cwd)
+
+
+@pytest.mark.parametrize("step_id", STEP_IDS)
+def test_step_snapshot(step_id, demo_steps, snap_compare, monkeypatch):
+    base, settings, exports, creds = demo_steps
+    monkeypatch.chdir(base)
+    run = base / "steps" / step_id
+    app = WizardApp(Path("steps") / step_id, settings, demo_exports=exports, demo_credentials=creds)
+    assert run.is_dir()
+    assert snap_compare(app, terminal_size=SIZE, run_before=settle)

@@ -1,0 +1,181 @@
+"""`auth0-workos check`: verify the export files and show the plan they produce, without writing
+anything to WorkOS. With --run-dir the plan is saved into that run's journal.
+
+Exit codes: 0 every blocking gate passes, 1 a gate fails (listed), 2 usage error (missing file...).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from wizard.core.findings import Finding
+from wizard.core.gates import GateResult
+from wizard.core.passwords import HashReader
+from wizard.core.plan import (
+    PlanOptions,
+    PlanResult,
+    build_plan,
+    export_gate,
+    mapping_gate,
+    redacted_request,
+    save_plan,
+)
+from wizard.core.records import Branch
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def add_parser(sub) -> argparse.ArgumentParser:
+    p = sub.add_parser("check", help="verify the Auth0 export files and preview the migration plan",
+                       description="Read the users export (and the password export), report every "
+                                   "problem with file:line, and show the per-user plan.")
+    p.add_argument("--users", required=True, help="users export: NDJSON, gzipped NDJSON or a JSON array")
+    p.add_argument("--passwords", help="password-hash export from Auth0 support (decrypted NDJSON)")
+    p.add_argument("--run-dir", default=argparse.SUPPRESS, help="save the plan into this run folder's journal")
+    p.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+    p.add_argument("--include-blocked", action="store_true",
+                   help="plan blocked Auth0 users too (imported without credentials)")
+    p.add_argument("--metadata-keys", default=None,
+                   help="comma-separated user/app metadata keys to copy (default: all; '' for none)")
+    p.add_argument("--findings", type=int, default=20, help="how many findings to list (default 20)")
+    p.add_argument("--samples", type=int, default=3, help="how many mapped users to show (default 3)")
+    p.set_defaults(func=run)
+    return p
+
+
+def _usage(msg: str) -> int:
+    print(f"auth0-workos check: {msg}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def run(args) -> int:
+    users = Path(args.users)
+    pw = Path(args.passwords) if getattr(args, "passwords", None) else None
+    for label, path in (("users", users), ("passwords", pw)):
+        if path is None:
+            continue
+        if not path.exists():
+            return _usage(f"--{label} file not found: {path}")
+        if not path.is_file():
+            return _usage(f"--{label} is not a file: {path}")
+    keys = None
+    if args.metadata_keys is not None:
+        keys = tuple(k.strip() for k in args.metadata_keys.split(",") if k.strip())
+    options = PlanOptions(include_blocked=args.include_blocked, metadata_keys=keys)
+    result = build_plan(users, pw, options)
+    gates: dict[str, GateResult] = {"export": export_gate(result)}
+    run_dir = getattr(args, "run_dir", None)
+    saved = None
+    if run_dir:
+        from wizard.core.journal import Journal, JournalError
+        from wizard.core.rundir import ensure_private_dir
+
+        ensure_private_dir(Path(run_dir))
+        with Journal.open(run_dir) as journal:
+            try:
+                saved = save_plan(journal, result, users, pw)
+            except JournalError as exc:
+                return _usage(str(exc))
+            gates["mapping"] = mapping_gate(journal)
+    samples = result.planned.sample(max(0, args.samples)) if args.samples else []
+    findings = result.findings.first(max(0, args.findings))
+    code = EXIT_OK if all(g.passed for g in gates.values()) else EXIT_FAILED
+    with (HashReader(pw) if pw else _NoReader()) as reader:
+        shown = [(p, redacted_request(p, reader if pw else None)) for p in samples]
+    if args.json:
+        print(json.dumps({
+            "summary": result.summary,
+            "gates": {k: _gate_dict(g) for k, g in gates.items()},
+            "findings": [f.as_dict() for f in findings],
+            "findings_total": len(result.findings),
+            "samples": [{"auth0_user_id": p.auth0_user_id, "auth0_ids": list(p.auth0_ids), "branch": p.branch,
+                         "line": p.source_line, "reason": p.reason, "request": req} for p, req in shown],
+            "run_dir": str(run_dir) if run_dir else None,
+            "saved_users": saved,
+            "exit_code": code,
+        }, indent=2, default=str))
+        return code
+    print(render_text(result, gates, findings, shown, run_dir, saved))
+    return code
+
+
+class _NoReader:
+    def __enter__(self):
+        return None
+
+    def __exit__(self, *exc) -> None:
+        return None
+
+
+def _gate_dict(g: GateResult) -> dict:
+    return {"status": g.status.value, "reason": g.reason,
+            "checks": [{"name": c.name, "ok": c.ok, "evidence": c.evidence, "fix_hint": c.fix_hint}
+                       for c in g.checks]}
+
+
+def _n(x: int) -> str:
+    return f"{x:,}"
+
+
+def render_text(result: PlanResult, gates: dict[str, GateResult], findings: list[Finding],
+                shown: list, run_dir, saved) -> str:
+    s = result.summary
+    out: list[str] = []
+    fmt = s["format"] + (", gzip" if s["gzipped"] else "")
+    out.append(f"Users export     {Path(s['users_file']).name} ({fmt}): {_n(s['lines_read'])} lines, "
+               f"{_n(s['users_read'])} users, {_n(s['rejected_lines'])} lines rejected, "
+               f"{_n(s['blank_lines'])} blank")
+    if s.get("passwords_file"):
+        h = s["hashes"]
+        kinds = ", ".join(f"{k} {_n(v)}" for k, v in sorted(h.get("kinds", {}).items()))
+        prefixes = ", ".join(f"{k} {_n(v)}" for k, v in sorted(h.get("prefixes", {}).items()))
+        costs = ", ".join(f"cost {k}: {_n(v)}" for k, v in sorted(h.get("costs", {}).items()))
+        out.append(f"Password export  {Path(s['passwords_file']).name}: {_n(h.get('rows', 0))} rows; {kinds}")
+        out.append(f"                 prefixes {prefixes or '-'}; {costs or 'no valid bcrypt'}")
+        j = s["join"]
+        out.append(f"Join             {_n(s['hash_rows_matched'])} rows joined ("
+                   + ", ".join(f"{k} {_n(v)}" for k, v in j.items())
+                   + f"); {_n(s['hash_rows_unmatched'])} hash rows with no user; "
+                   f"{_n(s['database_users_without_hash'])} database users without a hash -> reset")
+    else:
+        out.append("Password export  not given: database users go to 'reset' (Magic Auth / password reset)")
+    out.append(f"Duplicates       {_n(s['duplicate_email_groups'])} shared emails -> {_n(s['merged_groups'])} "
+               f"merged WorkOS users ({_n(s['merged_users'])} Auth0 users folded in); "
+               f"{_n(s['duplicate_user_ids'])} repeated user_id lines")
+    br = s["branches"]
+    out.append(f"Plan             {_n(s['planned'])} WorkOS users: "
+               + ", ".join(f"{b} {_n(br.get(b, 0))}" for b in Branch.ALL))
+    if s.get("social_providers"):
+        out.append("Social           " + ", ".join(f"{k} {_n(v)}" for k, v in sorted(s["social_providers"].items())))
+    if s.get("enterprise_connections"):
+        out.append("Enterprise       " + ", ".join(f"{k} {_n(v)}" for k, v in sorted(s["enterprise_connections"].items())))
+    out.append(f"Merge rule       {s['merge_rule']}")
+    out.append(f"email_verified   {s['verified_rule']}")
+    out.append(f"Blocked users    {s['blocked_policy']}")
+    f = s["findings"]
+    total = len(result.findings)
+    out.append("")
+    out.append(f"Findings: {_n(f.get('error', 0))} errors, {_n(f.get('warning', 0))} warnings, "
+               f"{_n(f.get('info', 0))} info" + (f" (first {len(findings)} of {_n(total)})" if total > len(findings) else ""))
+    for x in findings:
+        out.append(f"  {x.where()}  {x.severity.value} {x.code}: {x.message}")
+    if shown:
+        out.append("")
+        out.append("Sample mapped users (create-user request, hash redacted):")
+        for p, req in shown:
+            ids = ", ".join(p.auth0_ids)
+            out.append(f"  [{p.branch}] {ids} (line {p.source_line}): {p.reason}")
+            out.append("    " + json.dumps(req, ensure_ascii=False))
+    for name, g in gates.items():
+        out.append("")
+        out.append(f"{name.capitalize()} gate: {g.status.value.upper()}" + (f" - {g.reason}" if g.reason else ""))
+        for c in g.checks:
+            mark = "ok  " if c.ok else "FAIL"
+            out.append(f"  [{mark}] {c.name}: {c.evidence}" + ("" if c.ok else f"\n         fix: {c.fix_hint}"))
+    if run_dir:
+        out.append("")
+        out.append(f"Saved {_n(saved or 0)} planned users to {Path(run_dir) / 'journal.sqlite'}")
+    return "\n".join(out)

@@ -1,0 +1,262 @@
+"""`auth0-workos import`: plan the export files and import the users into WorkOS, headless.
+
+    auth0-workos import --users FILE [--passwords FILE] --run-dir DIR [--dry-run] [--yes]
+                        [--rate N] [--concurrency N]
+    auth0-workos import --resume --run-dir DIR [--yes] [--retry-failed]
+
+Exit codes: 0 every importable user is in WorkOS (or a clean dry run), 1 some users failed
+(listed) or are left, 2 usage, configuration or gate error (nothing written).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+
+from wizard.core.records import Branch, UserStatus
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+SHOW_FAILURES = 20
+
+
+def add_parser(sub) -> argparse.ArgumentParser:
+    p = sub.add_parser(
+        "import", help="import the users into WorkOS (paced, resumable, idempotent)",
+        description="Plan the Auth0 export files and create every importable user in WorkOS with "
+                    "external_id = Auth0 user_id. Paced to the WorkOS write budget; safe to interrupt "
+                    "and resume; users that already exist are updated, never duplicated.")
+    p.add_argument("--users", metavar="FILE", help="Auth0 users export (NDJSON, gzip or JSON array)")
+    p.add_argument("--passwords", metavar="FILE", help="Auth0 password-hash export (decrypted NDJSON)")
+    p.add_argument("--run-dir", default=argparse.SUPPRESS,
+                   help="run folder (new: created; --resume: the folder to resume)")
+    p.add_argument("--env-file", default=argparse.SUPPRESS, help="dotenv file to read (default .env.local)")
+    p.add_argument("--resume", action="store_true",
+                   help="continue the import recorded in --run-dir (in-flight users are reconciled first)")
+    p.add_argument("--retry-failed", action="store_true", help="with --resume: try the failed users again")
+    p.add_argument("--dry-run", action="store_true",
+                   help="look every user up and say what would be created or updated; write nothing")
+    p.add_argument("--yes", "-y", action="store_true", help="do not ask before writing to WorkOS")
+    p.add_argument("--rate", default="500/10s",
+                   help="WorkOS write budget: 500/10s (default), 3000/min, or requests per second (50)")
+    p.add_argument("--concurrency", type=int, default=64,
+                   help="most requests in the air at once (default 64; the engine adapts below it)")
+    p.set_defaults(func=run)
+    return p
+
+
+def _err(message: str) -> None:
+    print(f"auth0-workos import: {message}", file=sys.stderr)
+
+
+def _usage(message: str) -> int:
+    _err(message)
+    return EXIT_USAGE
+
+
+def plan_lines(journal) -> list[str]:
+    """Plan counts by branch and status, in plain words."""
+    by = journal.count_by_branch_status()
+    branches: dict[str, int] = {}
+    statuses: dict[str, int] = {}
+    for (branch, status), n in by.items():
+        branches[branch] = branches.get(branch, 0) + n
+        statuses[status] = statuses.get(status, 0) + n
+    importable = sum(branches.get(b, 0) for b in Branch.IMPORTABLE)
+    total = sum(branches.values())
+    parts = ", ".join(f"{b} {branches[b]:,}" for b in Branch.IMPORTABLE if branches.get(b))
+    lines = [f"Plan: {total:,} WorkOS users; {importable:,} to import ({parts or 'none'})."]
+    not_imported = ", ".join(f"{b} {branches[b]:,}" for b in (Branch.BLOCKED, Branch.INVALID)
+                             if branches.get(b))
+    if not_imported:
+        lines.append(f"Not imported: {not_imported} (see the findings / report).")
+    done = {s: statuses.get(s, 0) for s in (UserStatus.CREATED, UserStatus.UPDATED, UserStatus.FAILED,
+                                             UserStatus.IN_FLIGHT) if statuses.get(s)}
+    if done:
+        lines.append("Already recorded: " + ", ".join(f"{k.replace('_', ' ')} {v:,}" for k, v in done.items())
+                     + f"; {statuses.get(UserStatus.PLANNED, 0):,} still to send.")
+    return lines
+
+
+def _confirm(question: str, assume_yes: bool) -> bool | None:
+    """True/False from the person; None when there is nobody to ask (no TTY and no --yes)."""
+    if assume_yes:
+        return True
+    if not sys.stdin.isatty():
+        return None
+    try:
+        return input(f"{question} [y/N] ").strip().lower() in ("y", "yes")
+    except EOFError:
+        return False
+
+
+def _prepare_new(args, run_dir: Path, journal, show) -> int | None:
+    from wizard.core.plan import build_plan, export_gate, save_plan
+
+    users = Path(args.users)
+    if not users.is_file():
+        return _usage(f"--users {users}: no such file")
+    passwords = Path(args.passwords) if args.passwords else None
+    if passwords is not None and not passwords.is_file():
+        return _usage(f"--passwords {passwords}: no such file")
+    if journal.has_writes():
+        return _usage(f"{run_dir} already holds an import that wrote to WorkOS. Resume it with "
+                      f"`auth0-workos import --resume --run-dir {run_dir}`, or use a new --run-dir.")
+    print(f"Reading {users.name}" + (f" and {passwords.name}" if passwords else "") + " ...")
+    result = build_plan(users, passwords, on_progress=show)
+    show.close()
+    gate = export_gate(result)
+    if not gate.passed:
+        _err("the export files cannot be imported:")
+        for c in gate.checks:
+            if not c.ok:
+                print(f"  x {c.name}: {c.evidence}\n    fix: {c.fix_hint}", file=sys.stderr)
+        return EXIT_USAGE
+    save_plan(journal, result)
+    return None
+
+
+def _prepare_resume(args, journal, run_dir: Path) -> int | None:
+    if getattr(args, "users", None) or getattr(args, "passwords", None):
+        return _usage("--resume uses the files recorded in the run folder; do not pass --users/--passwords")
+    if not journal.count_users():
+        return _usage(f"{run_dir} has no plan to resume; start with --users FILE")
+    changed = journal.changed_inputs()
+    if changed:
+        _err("refusing to resume: the input files changed since this run was planned.")
+        for problem in changed:
+            print(f"  - {problem}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.retry_failed:
+        n = journal.reset_failed()
+        print(f"Retrying {n:,} failed user(s).")
+    return None
+
+
+def _resolve_run_dir(args) -> Path | None:
+    from wizard.core.rundir import latest_run_dir, new_run_dir
+
+    given = getattr(args, "run_dir", None)
+    if given:
+        return Path(given)
+    if args.resume:
+        return latest_run_dir()
+    return new_run_dir()
+
+
+def run(args) -> int:
+    from wizard.clients.workos import make_client
+    from wizard.commands._progress import ProgressPrinter
+    from wizard.core.config import Settings
+    from wizard.core.journal import JOURNAL_NAME, Journal
+    from wizard.core.pacing import parse_budget
+
+    if args.resume and args.dry_run:
+        return _usage("--dry-run and --resume do not go together")
+    if not args.resume and not args.users:
+        return _usage("give --users FILE (and --passwords FILE), or --resume --run-dir DIR")
+    if args.retry_failed and not args.resume:
+        return _usage("--retry-failed goes with --resume")
+    try:
+        budget = parse_budget(args.rate)
+    except ValueError as exc:
+        return _usage(str(exc))
+    if args.concurrency < 1:
+        return _usage("--concurrency must be at least 1")
+    settings = Settings.load(getattr(args, "env_file", ".env.local"))
+    if not settings.workos_api_key:
+        return _usage("WORKOS_API_KEY is not set (environment or .env.local)")
+    run_dir = _resolve_run_dir(args)
+    if run_dir is None or (args.resume and not (run_dir / JOURNAL_NAME).exists()):
+        return _usage(f"no run to resume in {run_dir or '.auth0-workos/runs'}")
+
+    with Journal.open(run_dir) as journal:
+        show = ProgressPrinter()
+        early = (_prepare_resume(args, journal, run_dir) if args.resume
+                 else _prepare_new(args, run_dir, journal, show))
+        if early is not None:
+            return early
+        print(f"Run folder: {run_dir}")
+        for line in plan_lines(journal):
+            print(line)
+        counts = journal.count_users()
+        todo = counts.get(UserStatus.PLANNED, 0) + counts.get(UserStatus.IN_FLIGHT, 0)
+        if todo == 0:
+            print("Nothing left to send.")
+        elif not args.dry_run:
+            answer = _confirm(f"Write {todo:,} user(s) to WorkOS at {settings.workos_base_url}?", args.yes)
+            if answer is None:
+                return _usage("not on a terminal: pass --yes to confirm writing to WorkOS")
+            if not answer:
+                print("Nothing was sent.")
+                return EXIT_OK
+        return _run_import(journal, settings, args, budget, make_client, ProgressPrinter)
+
+
+def _run_import(journal, settings, args, budget, make_client, printer_cls) -> int:
+    from wizard.core.artifacts import write_dry_run_artifacts, write_import_artifacts
+    from wizard.core.importer import Importer
+
+    async def go(show):
+        client = make_client(settings)
+        try:
+            importer = Importer(journal, client, rate=budget, concurrency=args.concurrency,
+                                dry_run=args.dry_run, on_progress=show)
+            return await importer.run()
+        finally:
+            await client.close()
+
+    interrupted = False
+    with printer_cls() as show:
+        try:
+            summary = asyncio.run(go(show))
+        except KeyboardInterrupt:
+            interrupted = True
+            summary = None
+    if interrupted:
+        from wizard.core.importer import ImportSummary
+
+        counts = journal.count_users()
+        summary = ImportSummary(
+            created=counts.get(UserStatus.CREATED, 0), updated=counts.get(UserStatus.UPDATED, 0),
+            failed=counts.get(UserStatus.FAILED, 0), skipped=counts.get(UserStatus.SKIPPED, 0),
+            remaining=counts.get(UserStatus.PLANNED, 0) + counts.get(UserStatus.IN_FLIGHT, 0),
+            stopped=True, stop_reason="interrupted", dry_run=args.dry_run)
+        summary.planned = sum(counts.values()) - summary.skipped
+    if args.dry_run:
+        path = write_dry_run_artifacts(journal, summary)
+        print(f"Dry run: would create {summary.would_create:,}, would update {summary.would_update:,}, "
+              f"would fail {summary.would_fail:,}; not imported (blocked/invalid) {summary.skipped:,}. "
+              "Nothing was written.")
+        for f in summary.failures[:SHOW_FAILURES]:
+            print(f"  - {f.get('email') or f['auth0_user_id']}: {f.get('message')}")
+        print(f"Summary: {path}")
+        return EXIT_INTERRUPTED if interrupted else (EXIT_FAILED if summary.would_fail else EXIT_OK)
+    paths = write_import_artifacts(journal, summary)
+    print(f"Created {summary.created:,}, updated {summary.updated:,}, failed {summary.failed:,}, "
+          f"not imported (blocked/invalid) {summary.skipped:,}, left {summary.remaining:,} "
+          f"in {summary.duration_seconds:.1f}s ({summary.rate_per_second:.1f} users/s).")
+    print(f"Files: {paths.summary.name}, {paths.id_map.name}, {paths.errors.name}, {paths.retry.name} "
+          f"in {paths.summary.parent}")
+    if interrupted:
+        print("Interrupted: run the same folder with --resume to continue.", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    if summary.stopped and summary.stop_reason and "API key" in summary.stop_reason:
+        _err(summary.stop_reason)
+        return EXIT_USAGE
+    if summary.failed:
+        failed = journal.users(status=UserStatus.FAILED, limit=SHOW_FAILURES)
+        print(f"{summary.failed:,} user(s) failed:", file=sys.stderr)
+        for u in failed:
+            print(f"  - {u.email or u.auth0_user_id} ({u.auth0_user_id}): {u.last_error_code}: "
+                  f"{u.last_error_message}", file=sys.stderr)
+        if summary.failed > len(failed):
+            print(f"  ... and {summary.failed - len(failed):,} more", file=sys.stderr)
+        print(f"All failures: {paths.errors}. Fix the cause, then "
+              f"`auth0-workos import --resume --retry-failed --run-dir {journal.run_dir}`.", file=sys.stderr)
+        return EXIT_FAILED
+    if summary.remaining:
+        print(f"{summary.remaining:,} user(s) not sent yet: resume with --resume.", file=sys.stderr)
+        return EXIT_FAILED
+    return EXIT_OK

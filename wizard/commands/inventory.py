@@ -1,0 +1,119 @@
+"""`auth0-workos inventory`: the pre-migration assessment, saved to the run folder (inventory.json)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from wizard.clients.errors import ApiError
+from wizard.core.config import Settings
+from wizard.core.rundir import ensure_private_dir, new_run_dir
+
+
+# ---------------------------------------------------------------------- shared by the Auth0-side commands
+def resolve_run_dir(args) -> Path:
+    """--run-dir (created private when missing), else a new run folder under .auth0-workos/runs."""
+    run_dir = getattr(args, "run_dir", None)
+    return ensure_private_dir(Path(run_dir)) if run_dir else new_run_dir()
+
+
+def load_settings(args) -> Settings:
+    return Settings.load(getattr(args, "env_file", ".env.local"))
+
+
+def make_auth0_client(settings: Settings, on_wait=None):
+    """The Management API client, or None without credentials; prints which scopes are missing."""
+    from wizard.clients.auth0 import Auth0Client
+
+    if not settings.has_auth0_credentials:
+        return None
+    client = Auth0Client.from_settings(settings, on_wait=on_wait)
+    missing = client.check_token()  # raises ApiError(AUTH) when the credentials are refused
+    if missing:
+        print("warning: the Auth0 token lacks these scopes (the steps that need them will say so): "
+              + ", ".join(missing), file=sys.stderr)
+    return client
+
+
+def usage(command: str, message: str) -> int:
+    print(f"auth0-workos {command}: {message}", file=sys.stderr)
+    return 2
+
+
+# ---------------------------------------------------------------------- the command
+def add_parser(sub) -> argparse.ArgumentParser:
+    p = sub.add_parser("inventory", help="count users, sign-in methods, organizations and MFA in Auth0",
+                       description="The pre-migration assessment. Uses the Management API when AUTH0_* "
+                                   "credentials are set, and/or the users export (--users). Says what is unknown.")
+    p.add_argument("--run-dir", default=argparse.SUPPRESS, help="run folder (created when missing)")
+    p.add_argument("--users", help="the Auth0 users export (NDJSON, gzip or JSON array)")
+    p.add_argument("--mfa-scan", choices=("all", "flagged", "none"), default="all",
+                   help="read each user's authentication methods to find SMS/voice users: all users "
+                        "(exact, default), only users whose `multifactor` is set (faster), or none")
+    p.add_argument("--no-api", action="store_true", help="do not use the Management API even if configured")
+    p.set_defaults(func=run)
+    return p
+
+
+def print_inventory(inv) -> None:
+    u = inv.users
+    print(f"Users: {u.get('display')}" + (f" ({u['blocked']} blocked)" if u.get("blocked") else ""))
+    if inv.sign_in_summary:
+        print("Sign-in methods (users per kind): "
+              + ", ".join(f"{k} {n}" for k, n in inv.sign_in_summary.items()))
+    for m in inv.sign_in_methods:
+        print(f"  - {m['kind']:<12} {m['connection']:<36} {m.get('strategy') or '?':<16} {m['users']} user(s)")
+    if inv.organizations is not None:
+        print(f"Organizations: {len(inv.organizations)}")
+        for o in inv.organizations:
+            print(f"  - {o.get('display_name') or o.get('name')} ({o['id']}): {o['members']} member(s)")
+    mfa = inv.mfa
+    if mfa.get("tenant_factors") is not None:
+        print("Tenant MFA factors enabled: " + (", ".join(mfa["tenant_factors"]) or "none"))
+    if "sms_users" in mfa:
+        print(f"MFA (from {mfa.get('scanned', 0)} scanned users): SMS {mfa['sms_users']}, voice {mfa['voice_users']}, "
+              f"TOTP {mfa['totp_users']}" + ("" if mfa.get("scan_complete") else " (scan incomplete)"))
+    else:
+        print(f"MFA: {mfa.get('users_with_mfa_flag', 0)} user(s) have some MFA factor (type unknown)")
+    for note in inv.notes:
+        print(f"note: {note}")
+    for line in inv.unknown:
+        print(f"unknown: {line}")
+
+
+def run(args) -> int:
+    from wizard.commands._progress import ProgressPrinter
+    from wizard.core.inventory import build_inventory, inventory_gate, save_inventory
+    from wizard.core.journal import Journal
+
+    users = Path(args.users) if args.users else None
+    if users is not None and not users.is_file():
+        return usage("inventory", f"--users {users}: no such file")
+    settings = load_settings(args)
+    if (args.no_api or not settings.has_auth0_credentials) and users is None:
+        return usage("inventory", "give --users FILE (the users export) or set AUTH0_DOMAIN, AUTH0_CLIENT_ID "
+                                  "and AUTH0_CLIENT_SECRET for the Management API")
+    run_dir = resolve_run_dir(args)
+    with ProgressPrinter() as show:
+        try:
+            client = None if args.no_api else make_auth0_client(settings, on_wait=show)
+        except ApiError as exc:
+            return usage("inventory", str(exc))
+        if client is None and users is not None:
+            print("No Management API access: the inventory covers what the export shows.", file=sys.stderr)
+        with Journal.open(run_dir) as journal:
+            try:
+                inv = build_inventory(client, users, on_progress=show, journal=journal, scan_mfa=args.mfa_scan)
+            except ApiError as exc:
+                print(f"auth0-workos inventory: {exc}", file=sys.stderr)
+                return 1
+            path = save_inventory(journal, inv)
+            gate = inventory_gate(journal)
+            journal.set_step("inventory", gate.status.value, gate.reason, gate.details)
+    print_inventory(inv)
+    print(f"Saved {path}")
+    for c in gate.checks:
+        if not c.ok:
+            print(f"FAILED {c.name}: {c.evidence}. {c.fix_hint}", file=sys.stderr)
+    return 0 if gate.passed else 1

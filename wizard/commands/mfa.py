@@ -1,0 +1,121 @@
+"""`auth0-workos mfa`: who must re-enroll (SMS/voice), the CSV for the e-mail, optional TOTP import."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from wizard.clients.errors import ApiError
+from wizard.commands.inventory import load_settings, make_auth0_client, resolve_run_dir, usage
+
+
+def add_parser(sub) -> argparse.ArgumentParser:
+    p = sub.add_parser("mfa", help="report SMS/TOTP MFA users; optionally import TOTP secrets to WorkOS",
+                       description="Scan each user's Auth0 authentication methods (resumable), write "
+                                   "mfa-sms-users.csv (phones masked) and the MFA report; with --totp-secrets, "
+                                   "enroll those TOTP factors in WorkOS.")
+    p.add_argument("--run-dir", default=argparse.SUPPRESS, help="run folder (created when missing)")
+    p.add_argument("--users", help="the users export (default: the one the inventory used)")
+    p.add_argument("--totp-secrets", help="CSV `email,totp_secret` or NDJSON from Auth0 support")
+    p.add_argument("--issuer", default=None, help="TOTP issuer shown in authenticator apps")
+    p.add_argument("--dry-run", action="store_true", help="TOTP import: count only, write nothing")
+    p.add_argument("--yes", action="store_true", help="do not ask before enrolling factors in WorkOS")
+    p.add_argument("--no-api", action="store_true", help="report from the scan already in this run only")
+    p.set_defaults(func=run)
+    return p
+
+
+def _users_path(args, journal) -> Path | None:
+    if args.users:
+        return Path(args.users)
+    inv = journal.get_document("inventory") or {}
+    known = (inv.get("users") or {}).get("export_path")
+    if known and Path(known).is_file():
+        return Path(known)
+    return journal.input_path("users")
+
+
+def _targets(client, users: Path | None):
+    from wizard.core.inventory import iter_export_users, user_from_api
+    from wizard.core.mfa import ScanTarget
+
+    if users is not None:
+        return [ScanTarget(u.user_id, u.email, u.name) for u in iter_export_users(users)]
+    out = []
+    for d in client.iter_users():
+        u = user_from_api(d)
+        if u is not None:
+            out.append(ScanTarget(u.user_id, u.email, u.name))
+    return out
+
+
+def _confirm(question: str) -> bool:
+    if not sys.stdin.isatty():
+        return False
+    return input(f"{question} [y/N] ").strip().lower() in ("y", "yes")
+
+
+def run(args) -> int:
+    from wizard.commands._progress import ProgressPrinter
+    from wizard.core.journal import Journal
+    from wizard.core.mfa import (
+        build_mfa_report,
+        import_totp_secrets,
+        save_mfa_report,
+        scan_authentication_methods,
+    )
+
+    if args.users and not Path(args.users).is_file():
+        return usage("mfa", f"--users {args.users}: no such file")
+    if args.totp_secrets and not Path(args.totp_secrets).is_file():
+        return usage("mfa", f"--totp-secrets {args.totp_secrets}: no such file")
+    settings = load_settings(args)
+    if args.totp_secrets and not settings.workos_api_key:
+        return usage("mfa", "WORKOS_API_KEY is not set (needed to enroll TOTP factors)")
+    run_dir = resolve_run_dir(args)
+    exit_code = 0
+    with Journal.open(run_dir) as journal, ProgressPrinter() as show:
+        complete = None
+        if not args.no_api and settings.has_auth0_credentials:
+            try:
+                client = make_auth0_client(settings, on_wait=show)
+                targets = _targets(client, _users_path(args, journal))
+                stats = scan_authentication_methods(client, journal, targets, on_progress=show)
+                complete = stats.complete
+            except ApiError as exc:
+                print(f"auth0-workos mfa: {exc}", file=sys.stderr)
+                return 1
+        elif not args.no_api:
+            print("No Auth0 credentials: reporting from the scan already in this run (if any).", file=sys.stderr)
+        report = save_mfa_report(journal, build_mfa_report(journal, complete=complete))
+        print(f"MFA: {report.scanned} user(s) scanned; SMS {report.sms_users}, voice {report.voice_users}, "
+              f"TOTP {report.totp_users}, no MFA {report.no_mfa_users}"
+              + (", other: " + ", ".join(f"{k} {n}" for k, n in report.other_factors.items())
+                 if report.other_factors else ""))
+        for note in report.notes:
+            print(f"note: {note}")
+        print(f"Saved {report.csv_path} ({report.must_reenroll} user(s) to contact; phone numbers masked)")
+        if report.scanned and not report.complete:
+            exit_code = 1
+        if args.totp_secrets:
+            if not args.dry_run and not args.yes and not _confirm(
+                    f"Enroll the TOTP factors from {args.totp_secrets} in WorkOS at {settings.workos_base_url}?"):
+                return usage("mfa", "not confirmed: add --yes to enroll without asking, or --dry-run to look")
+            from wizard.clients.workos import make_sync_client
+
+            try:
+                res = import_totp_secrets(journal, make_sync_client(settings), args.totp_secrets,
+                                          issuer=args.issuer, dry_run=args.dry_run, on_progress=show)
+            except ApiError as exc:
+                print(f"auth0-workos mfa: {exc}", file=sys.stderr)
+                return 1
+            head = "Dry run, nothing written. " if args.dry_run else ""
+            print(f"{head}TOTP: enrolled {res.enrolled}, already enrolled {res.already_enrolled}, "
+                  f"would enroll {res.would_enroll}, user not imported {res.user_not_imported}, "
+                  f"invalid {res.invalid}, failed {res.failed}")
+            for p in res.problems[:25]:
+                print(f"  line {p['line']} {p['email']}: {p['status']}: {p['message']}")
+            if not res.ok:
+                exit_code = 1
+    return exit_code

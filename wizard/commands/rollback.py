@@ -1,0 +1,102 @@
+"""`auth0-workos rollback --run-dir DIR [--yes]`: delete the WorkOS users this run created.
+
+Users the run only updated (they existed before) are never deleted. Asks for a typed confirmation:
+the number of users to delete, or the word "rollback". Exit 0 done, 1 some deletions failed,
+2 usage/configuration (nothing deleted).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def add_parser(sub) -> argparse.ArgumentParser:
+    p = sub.add_parser("rollback", help="delete the WorkOS users this run created (typed confirmation)",
+                       description="Delete, paced and journalled, every WorkOS user this run created. "
+                                   "Users that existed before the run and were only updated are kept.")
+    p.add_argument("--run-dir", default=argparse.SUPPRESS, help="the run folder whose import to undo")
+    p.add_argument("--env-file", default=argparse.SUPPRESS, help="dotenv file to read (default .env.local)")
+    p.add_argument("--yes", "-y", action="store_true", help="skip the typed confirmation")
+    p.add_argument("--rate", default="500/10s", help="WorkOS write budget (default 500/10s)")
+    p.set_defaults(func=run)
+    return p
+
+
+def _usage(message: str) -> int:
+    print(f"auth0-workos rollback: {message}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def typed_confirmation(n: int, answer: str) -> bool:
+    """The person typed the number of users to delete, or the word "rollback"."""
+    a = answer.strip().lower().replace(",", "")
+    return a == "rollback" or a == str(n)
+
+
+def run(args) -> int:
+    from wizard.clients.workos import make_client
+    from wizard.commands._progress import ProgressPrinter
+    from wizard.core.artifacts import write_id_map
+    from wizard.core.config import Settings
+    from wizard.core.journal import JOURNAL_NAME, Journal
+    from wizard.core.pacing import parse_budget
+    from wizard.core.rollback import Rollback, rollback_targets
+
+    given = getattr(args, "run_dir", None)
+    if not given:
+        return _usage("give --run-dir DIR (the run whose import to undo)")
+    run_dir = Path(given)
+    if not (run_dir / JOURNAL_NAME).exists():
+        return _usage(f"{run_dir} holds no run journal")
+    try:
+        budget = parse_budget(args.rate)
+    except ValueError as exc:
+        return _usage(str(exc))
+    settings = Settings.load(getattr(args, "env_file", ".env.local"))
+    if not settings.workos_api_key:
+        return _usage("WORKOS_API_KEY is not set (environment or .env.local)")
+    with Journal.open(run_dir) as journal:
+        targets = rollback_targets(journal)
+        updated = len({w["auth0_id"] for w in journal.writes("update_user")})
+        if not targets:
+            print("This run created no WorkOS user that still exists: nothing to delete.")
+            return EXIT_OK
+        print(f"This run created {len(targets):,} WorkOS user(s) at {settings.workos_base_url}; they will be "
+              f"deleted. {updated:,} user(s) that existed before and were only updated are kept.")
+        if not args.yes:
+            if not sys.stdin.isatty():
+                return _usage("not on a terminal: pass --yes to confirm the deletion")
+            try:
+                answer = input(f'Type {len(targets)} or "rollback" to delete them: ')
+            except EOFError:
+                answer = ""
+            if not typed_confirmation(len(targets), answer):
+                print("Not confirmed: nothing was deleted.")
+                return EXIT_OK
+
+        async def go(show):
+            client = make_client(settings)
+            try:
+                return await Rollback(journal, client, rate=budget, on_progress=show).run()
+            finally:
+                await client.close()
+
+        with ProgressPrinter() as show:
+            summary = asyncio.run(go(show))
+        write_id_map(journal, run_dir)
+        print(f"Deleted {summary.deleted:,}, already gone {summary.already_gone:,}, failed {summary.failed:,} "
+              f"in {summary.duration_seconds:.1f}s. The id map no longer lists deleted users.")
+        if summary.stopped:
+            return _usage(summary.stop_reason or "stopped")
+        if summary.failed:
+            for f in summary.failures:
+                print(f"  - {f['workos_user_id']} ({f['auth0_user_id']}): {f.get('code')}: {f.get('message')}",
+                      file=sys.stderr)
+            print("Run the same command again to retry them.", file=sys.stderr)
+            return EXIT_FAILED
+        return EXIT_OK

@@ -1,0 +1,503 @@
+"""Read the Auth0 users export as a stream of normalized users and findings.
+
+Formats (detected from the bytes, never from the file name): gzip (magic ``1f 8b``) around
+either NDJSON (the Management API job output, also what the extension wrote) or a JSON array
+(the first non-space byte is ``[``; streamed element by element). A UTF-8 BOM, CRLF line ends and
+blank lines are tolerated: blank lines are skipped and counted (``UsersScan.blank_lines``), they
+are not findings. Each line may use either key scheme (api-facts 1.1), and a file may mix them.
+
+Line numbers are 1-based lines of the decompressed file; in a JSON array they are the element's
+1-based index (the finding message says so).
+
+Memory: users are yielded one at a time; the duplicate checks keep one 64-bit key per user in
+compact arrays (Python ``hash()`` of the id / normalized email, about 24 bytes per user). Two
+different strings sharing a 64-bit key is possible in theory (about 1 in 10^7 for a million
+users); the plan re-checks the real emails of every duplicate group it merges.
+"""
+
+from __future__ import annotations
+
+import codecs
+import json
+import re
+import zlib
+from array import array
+from collections.abc import Iterator
+from pathlib import Path
+
+from wizard.core.findings import Finding, Severity
+from wizard.core.normalize import (
+    DATABASE_PROVIDER,
+    ENTERPRISE_PROVIDERS,
+    EXTERNAL_ID_MAX,
+    PASSWORDLESS_PROVIDERS,
+    SOCIAL_PROVIDERS,
+    is_valid_email,
+    is_valid_user_id,
+    normalize_email,
+    provider_of,
+    workos_metadata,
+)
+from wizard.core.passwords import UTF8_BOM, open_decompressed
+from wizard.core.records import Auth0User, Identity
+
+_WS = re.compile(r"\s*")
+_ARRAY_MAX_ELEMENT = 16 << 20  # a single JSON array element larger than this is treated as broken
+_CHUNK = 1 << 20
+
+# file-level problems: they make the whole file unusable (the export gate fails)
+FILE_LEVEL_CODES = ("unreadable_file", "no_users", "array_unreadable")
+
+
+def _bool(v: object) -> bool | None:
+    if isinstance(v, bool):
+        return v
+    if isinstance(v, str):
+        s = v.strip().lower()
+        if s == "true":
+            return True
+        if s == "false":
+            return False
+    return None
+
+
+# the Import/Export extension's display names -> Management API names (api-facts 1.1)
+EXTENSION_KEYS = {
+    "Id": "user_id", "Email": "email", "Email Verified": "email_verified", "Given Name": "given_name",
+    "Family Name": "family_name", "Name": "name", "Nickname": "nickname", "Username": "username",
+    "Phone Number": "phone_number", "Blocked": "blocked", "App Metadata": "app_metadata",
+    "User Metadata": "user_metadata", "Created At": "created_at", "Last Login": "last_login",
+    "Connection": "connection", "Multifactor": "multifactor", "Identities": "identities",
+}
+_EXTENSION_KEY_SET = frozenset(EXTENSION_KEYS)
+
+
+def to_api_keys(obj: dict) -> dict:
+    """One key scheme: extension display names become Management API names, unless the line also
+    has the API name with a value (a line may mix both schemes)."""
+    if _EXTENSION_KEY_SET.isdisjoint(obj):
+        return obj
+    out = dict(obj)
+    for ext, api in EXTENSION_KEYS.items():
+        if ext in obj and out.get(api) is None:
+            out[api] = obj[ext]
+    return out
+
+
+def _str(v: object) -> str | None:
+    if isinstance(v, str):
+        v = v.strip()
+        return v or None
+    return None
+
+
+def _dict(v: object) -> dict | None:
+    if isinstance(v, dict):
+        return v
+    if isinstance(v, str) and v.strip().startswith("{"):  # the extension may write JSON text
+        try:
+            d = json.loads(v)
+        except ValueError:
+            return None
+        return d if isinstance(d, dict) else None
+    return None
+
+
+def _identities(obj: dict, user_id: str) -> tuple[Identity, ...]:
+    raw = obj.get("identities")
+    out = []
+    if isinstance(raw, list):
+        for i in raw:
+            if not isinstance(i, dict):
+                continue
+            provider = i.get("provider")
+            provider = provider if isinstance(provider, str) and provider else None
+            conn = i.get("connection")
+            conn = conn if isinstance(conn, str) else ""
+            if provider is None:
+                provider = provider_of(user_id) if len(out) == 0 else ""
+            social = i.get("isSocial")
+            if not isinstance(social, bool):
+                social = provider in SOCIAL_PROVIDERS
+            iid = i.get("user_id")
+            out.append(Identity(conn, provider, "" if iid is None else str(iid), social))
+        if out:
+            return tuple(out)
+    conn = _str(obj.get("connection"))
+    provider = provider_of(user_id)
+    if not provider and conn is None:
+        return ()
+    return (Identity(conn or "", provider, user_id.split("|", 1)[-1], provider in SOCIAL_PROVIDERS),)
+
+
+def identity_kind(ident: Identity) -> str:
+    """database | social | enterprise | passwordless (unknown non-social providers count as
+    enterprise: they sign in through a connection WorkOS must provide as SSO)."""
+    if ident.provider == DATABASE_PROVIDER and not ident.is_social:
+        return "database"
+    if ident.is_social or ident.provider in SOCIAL_PROVIDERS:
+        return "social"
+    if ident.provider in PASSWORDLESS_PROVIDERS:
+        return "passwordless"
+    if ident.provider in ENTERPRISE_PROVIDERS:
+        return "enterprise"
+    return "enterprise"
+
+
+def user_from_obj(obj: dict, line: int, file: str, where: str = "") -> tuple[Auth0User | None, list[Finding]]:
+    """Normalize one decoded line (either key scheme). Returns the user (None when the line has no
+    usable user id) and the findings about it. `where` qualifies the line in messages."""
+    findings: list[Finding] = []
+    obj = to_api_keys(obj)
+    get = obj.get
+    uid = get("user_id")
+    if uid is None or (isinstance(uid, str) and not uid.strip()):
+        findings.append(Finding(file, line, "user_id", Severity.ERROR, "missing_user_id",
+                                f"{where}no user_id (or Id): the line cannot be imported or joined; "
+                                "re-export with the user_id field"))
+        return None, findings
+    if not isinstance(uid, str) or not is_valid_user_id(uid):
+        shown = uid if isinstance(uid, str) and len(uid) <= 80 else type(uid).__name__
+        findings.append(Finding(file, line, "user_id", Severity.ERROR, "malformed_user_id",
+                                f"{where}user_id {shown!r} is not an Auth0 id of the form "
+                                "'provider|id'; the line is skipped"))
+        return None, findings
+    if not uid.isascii():
+        findings.append(Finding(file, line, "user_id", Severity.ERROR, "non_ascii_external_id",
+                                f"{where}user_id holds non-ASCII characters; WorkOS external_id must "
+                                "be ASCII, so this user cannot be imported with its Auth0 id",
+                                uid))
+    elif len(uid) > EXTERNAL_ID_MAX:
+        findings.append(Finding(file, line, "user_id", Severity.ERROR, "non_ascii_external_id",
+                                f"{where}user_id is {len(uid)} characters; WorkOS external_id allows "
+                                f"at most {EXTERNAL_ID_MAX}", uid))
+    email_raw = get("email")
+    email = None
+    if email_raw is None or (isinstance(email_raw, str) and not email_raw.strip()):
+        findings.append(Finding(file, line, "email", Severity.ERROR, "missing_email",
+                                f"{where}no email: WorkOS users need an email address, so this user "
+                                "cannot be imported", uid))
+    elif not isinstance(email_raw, str) or not is_valid_email(email_raw):
+        findings.append(Finding(file, line, "email", Severity.ERROR, "invalid_email",
+                                f"{where}email is not a valid address (expected name@domain.tld); "
+                                "fix it in Auth0 or the export", uid))
+        email = email_raw.strip() if isinstance(email_raw, str) else None
+    else:
+        email = email_raw.strip()
+    identities = _identities(obj, uid)
+    conn = None
+    for ident in identities:
+        if ident.provider == DATABASE_PROVIDER and not ident.is_social:
+            conn = ident.connection or None
+            break
+    if conn is None and identities:
+        conn = identities[0].connection or None
+    mfa = get("multifactor")
+    user = Auth0User(
+        line=line,
+        user_id=uid,
+        email=email,
+        email_verified=_bool(get("email_verified")),
+        given_name=_str(get("given_name")),
+        family_name=_str(get("family_name")),
+        name=_str(get("name")),
+        nickname=_str(get("nickname")),
+        username=_str(get("username")),
+        phone_number=_str(get("phone_number")),
+        connection=conn,
+        identities=identities,
+        blocked=_bool(get("blocked")) is True,
+        multifactor=tuple(m for m in mfa if isinstance(m, str)) if isinstance(mfa, list) else (),
+        app_metadata=_dict(get("app_metadata")),
+        user_metadata=_dict(get("user_metadata")),
+        created_at=_str(get("created_at")),
+        last_login=_str(get("last_login")),
+    )
+    return user, findings
+
+
+def metadata_sources(user: Auth0User) -> list[tuple[str, dict | None]]:
+    """Where copied metadata comes from, in priority order (user_metadata wins a key clash)."""
+    return [("user_metadata", user.user_metadata), ("app_metadata", user.app_metadata)]
+
+
+def _json_reason(exc: Exception) -> str:
+    if isinstance(exc, json.JSONDecodeError):
+        return f"{exc.msg.removesuffix(' at')} at column {exc.colno}"
+    if isinstance(exc, UnicodeDecodeError):
+        return "bytes are not UTF-8"
+    return type(exc).__name__
+
+
+def _key(s: str) -> int:
+    k = hash(s)
+    return k if k != 0 else 1  # 0 means "no key"
+
+
+class UsersScan:
+    """One streaming pass over a users export. Iterate it for Auth0User / Finding objects; after
+    the pass, `duplicate_id_indexes()` and `email_groups()` answer from compact key arrays.
+
+    Users are numbered by the order they are yielded (0-based `index`), which is stable across
+    passes over the same file.
+    """
+
+    def __init__(self, path: str | Path, *, metadata_keys: tuple[str, ...] | None = None,
+                 check_metadata: bool = True) -> None:
+        self.path = Path(path)
+        self.name = self.path.name
+        self.metadata_keys = metadata_keys
+        self.check_metadata = check_metadata
+        self.format = "ndjson"
+        self.gzipped = False
+        self.lines_read = 0  # physical lines (NDJSON) or elements (JSON array), blank ones included
+        self.blank_lines = 0
+        self.rejected_lines = 0  # lines that yielded no user (invalid JSON, no/malformed user id)
+        self.users = 0
+        self.file_error: str | None = None
+        self.line_of = array("l")
+        self._id_keys = array("q")
+        self._email_keys = array("q")
+
+    # ------------------------------------------------------------------ reading
+    def _detect(self) -> None:
+        with open(self.path, "rb") as raw:
+            self.gzipped = raw.read(2) == b"\x1f\x8b"
+        with open_decompressed(self.path) as fh:
+            head = fh.read(4096)
+        if head.startswith(UTF8_BOM):
+            head = head[3:]
+        if head.lstrip()[:1] == b"[":
+            self.format = "json-array"
+
+    def __iter__(self) -> Iterator[Auth0User | Finding]:
+        try:
+            self._detect()
+        except (OSError, EOFError, zlib.error) as exc:
+            yield self._unreadable(exc, None)
+            return
+        if self.format == "json-array":
+            yield from self._scan(self._array_items(), "element {n} of the JSON array: ")
+        else:
+            yield from self._scan(self._ndjson_items(), "")
+
+    def _unreadable(self, exc: BaseException, line: int | None) -> Finding:
+        what = "gzip data is corrupt or cut short" if isinstance(exc, (EOFError, zlib.error)) or \
+            "gzip" in str(exc).lower() or "compressed" in str(exc).lower() else str(exc)
+        after = f" after line {line}" if line else ""
+        self.file_error = f"cannot read {self.name}{after}: {what}"
+        return Finding(self.name, line, None, Severity.ERROR, "unreadable_file",
+                       f"{self.file_error}; download the export again")
+
+    def _ndjson_items(self) -> Iterator[tuple[int, object]]:
+        """(line number, decoded object or the exception) for every non-blank line."""
+        loads = json.JSONDecoder().decode
+        with open_decompressed(self.path) as fh:
+            n = 0
+            try:
+                for n, raw in enumerate(fh, 1):  # noqa: B007 - n is read after the loop on error
+                    if n == 1 and raw.startswith(UTF8_BOM):
+                        raw = raw[3:]
+                    if len(raw) <= 2 and not raw.strip():
+                        self.blank_lines += 1
+                        continue
+                    try:
+                        yield n, loads(raw.decode("utf-8"))
+                    except (ValueError, UnicodeDecodeError) as exc:
+                        if not raw.strip():
+                            self.blank_lines += 1
+                            continue
+                        yield n, exc
+            except (OSError, EOFError, zlib.error) as exc:
+                self.lines_read = n
+                yield n, _FileError(exc)
+                return
+            self.lines_read = n
+
+    def _array_items(self) -> Iterator[tuple[int, object]]:
+        """Stream a JSON array element by element with JSONDecoder.raw_decode over text chunks."""
+        decoder = json.JSONDecoder()
+        dec = codecs.getincrementaldecoder("utf-8-sig")(errors="strict")
+        buf, pos, eof, started, want_comma, idx = "", 0, False, False, False, 0
+        with open_decompressed(self.path) as fh:
+
+            def fill() -> None:
+                nonlocal buf, pos, eof
+                chunk = fh.read(_CHUNK)
+                if not chunk:
+                    eof = True
+                    buf = buf[pos:] + dec.decode(b"", final=True)
+                else:
+                    buf = buf[pos:] + dec.decode(chunk)
+                pos = 0
+
+            try:
+                while True:
+                    pos = _WS.match(buf, pos).end()
+                    if pos >= len(buf):
+                        if eof:
+                            yield idx + 1, _ArrayError("the array is not closed with ']' (file cut short?)")
+                            break
+                        fill()
+                        continue
+                    c = buf[pos]
+                    if not started:
+                        if c != "[":
+                            yield 1, _ArrayError("expected '[' at the start of the JSON array")
+                            break
+                        started, pos = True, pos + 1
+                        continue
+                    if c == "]":
+                        break
+                    if want_comma:
+                        if c != ",":
+                            yield idx + 1, _ArrayError(f"expected ',' or ']' after element {idx}")
+                            break
+                        pos, want_comma = pos + 1, False
+                        continue
+                    try:
+                        obj, end = decoder.raw_decode(buf, pos)
+                    except json.JSONDecodeError as exc:
+                        if not eof and len(buf) - pos < _ARRAY_MAX_ELEMENT:
+                            fill()
+                            continue
+                        yield idx + 1, _ArrayError(f"{exc.msg}")
+                        break
+                    if end >= len(buf) and not eof:  # a number/literal may continue in the next chunk
+                        fill()
+                        continue
+                    idx += 1
+                    self.lines_read = idx
+                    yield idx, obj
+                    pos, want_comma = end, True
+            except UnicodeDecodeError:
+                yield idx + 1, _ArrayError("bytes are not UTF-8")
+            except (OSError, EOFError, zlib.error) as exc:
+                yield idx, _FileError(exc)
+
+    def _scan(self, items: Iterator[tuple[int, object]], where_tpl: str) -> Iterator[Auth0User | Finding]:
+        name = self.name
+        line_of, id_keys, email_keys = self.line_of, self._id_keys, self._email_keys
+        check_meta, keys = self.check_metadata, self.metadata_keys
+        for n, obj in items:
+            where = where_tpl.format(n=n) if where_tpl else ""
+            if type(obj) is not dict:
+                if isinstance(obj, _FileError):
+                    yield self._unreadable(obj.exc, n or None)
+                    return
+                if isinstance(obj, _ArrayError):
+                    self.file_error = f"{name}: JSON array cannot be read from element {n}: {obj.msg}"
+                    yield Finding(name, n, None, Severity.ERROR, "array_unreadable",
+                                  f"{where_tpl.format(n=n)}{obj.msg}; elements from here on cannot "
+                                  "be read (fix the file or export NDJSON instead)")
+                    return
+                self.rejected_lines += 1
+                if isinstance(obj, Exception):
+                    yield Finding(name, n, None, Severity.ERROR, "invalid_json",
+                                  f"{where}not valid JSON ({_json_reason(obj)}); this line is skipped")
+                else:
+                    yield Finding(name, n, None, Severity.ERROR, "invalid_json",
+                                  f"{where}expected a JSON object, found a JSON {type(obj).__name__}; "
+                                  "this line is skipped")
+                continue
+            user, findings = user_from_obj(obj, n, name, where)
+            if findings:
+                yield from findings
+            if user is None:
+                self.rejected_lines += 1
+                continue
+            if check_meta and (user.user_metadata or user.app_metadata):
+                _, cut = workos_metadata(user.user_id, metadata_sources(user), keys)
+                if cut:
+                    yield metadata_finding(name, n, user.user_id, cut, where)
+            self.users += 1
+            line_of.append(n)
+            id_keys.append(_key(user.user_id))
+            email_ok = user.email is not None and not (findings and any(f.field == "email" for f in findings))
+            email_keys.append(_key(normalize_email(user.email)) if email_ok else 0)
+            yield user
+        if self.users == 0 and self.file_error is None:
+            self.file_error = f"{name} holds no readable users"
+            yield Finding(name, None, None, Severity.ERROR, "no_users",
+                          f"{name} holds no readable users ({self.lines_read} lines read); check that "
+                          "this is the users export")
+
+    # ------------------------------------------------------------------ duplicate indexes
+    @staticmethod
+    def _runs(keys: array, skip: set[int] | None = None) -> list[list[int]]:
+        """Groups (size >= 2) of indexes sharing a non-zero key, each in file order."""
+        order = sorted((i for i in range(len(keys)) if keys[i] and not (skip and i in skip)),
+                       key=keys.__getitem__)
+        groups, run, last = [], [], None
+        for i in order:
+            k = keys[i]
+            if k == last:
+                run.append(i)
+            else:
+                if len(run) > 1:
+                    groups.append(sorted(run))
+                run, last = [i], k
+        if len(run) > 1:
+            groups.append(sorted(run))
+        groups.sort(key=lambda g: g[0])
+        return groups
+
+    def duplicate_id_groups(self) -> list[list[int]]:
+        """User indexes sharing a user_id; the first of each group is kept, the others rejected."""
+        return self._runs(self._id_keys)
+
+    def email_groups(self, skip: set[int] | None = None) -> list[list[int]]:
+        """User indexes sharing a normalized email (`skip`: indexes to leave out)."""
+        return self._runs(self._email_keys, skip)
+
+    def duplicate_findings(self) -> Iterator[Finding]:
+        """duplicate_user_id (error on every repeat) and duplicate_email (warning on every line of
+        the group) findings, with generic wording (the plan words its own, naming the primary)."""
+        rejected: set[int] = set()
+        for group in self.duplicate_id_groups():
+            first = self.line_of[group[0]]
+            for i in group[1:]:
+                rejected.add(i)
+                yield Finding(self.name, self.line_of[i], "user_id", Severity.ERROR, "duplicate_user_id",
+                              f"same user_id as line {first}; this line is ignored (the first is kept)")
+        for group in self.email_groups(rejected):
+            lines = [self.line_of[i] for i in group]
+            for ln in lines:
+                yield Finding(self.name, ln, "email", Severity.WARNING, "duplicate_email",
+                              f"email shared (case-insensitive, Unicode-normalized) by {len(lines)} "
+                              f"users on lines {_list_lines(lines)}: they become one WorkOS user")
+
+
+def _list_lines(lines: list[int], limit: int = 20) -> str:
+    if len(lines) <= limit:
+        return ", ".join(map(str, lines))
+    return ", ".join(map(str, lines[:limit])) + f" and {len(lines) - limit} more"
+
+
+def metadata_finding(file: str, line: int, user_id: str, cut: list[str], where: str = "") -> Finding:
+    return Finding(file, line, "metadata", Severity.WARNING, "metadata_too_large",
+                   f"{where}metadata that will not fit WorkOS limits is left out: " + "; ".join(cut),
+                   user_id)
+
+
+class _FileError:
+    __slots__ = ("exc",)
+
+    def __init__(self, exc: BaseException) -> None:
+        self.exc = exc
+
+
+class _ArrayError:
+    __slots__ = ("msg",)
+
+    def __init__(self, msg: str) -> None:
+        self.msg = msg
+
+
+def read_users(path: str | Path, *, metadata_keys: tuple[str, ...] | None = None) -> Iterator[Auth0User | Finding]:
+    """Stream normalized users and findings; duplicate findings come after the last user (they
+    need the whole file). Blank lines are skipped without a finding."""
+    scan = UsersScan(path, metadata_keys=metadata_keys)
+    yield from scan
+    if scan.file_error is None or scan.users:
+        yield from scan.duplicate_findings()

@@ -1,0 +1,521 @@
+"""The import engine: turns the journal's planned users into WorkOS users, paced, exactly once.
+
+Life of one user (design.md): planned -> in_flight -> created | updated | failed.
+- `in_flight` is committed before every write request leaves; on start every `in_flight` user is
+  reconciled by lookup (external id, then email) before anything else is sent.
+- "Exists" answers (email_not_available / external_id_already_used / user_already_exists / 409) lead
+  to a lookup and an update (names, external_id, metadata, the bcrypt hash when planned; only
+  `email_verified=true`, and only to an unverified user).
+- 429 pauses every worker for Retry-After; 5xx, timeouts and dropped connections are retried with
+  capped exponential backoff and jitter, `max_attempts` times; other errors fail the user (status,
+  code, request id) and the run goes on; 401/403 stop the run at once.
+
+Created or updated? A found user counts as *created by this run* only when
+(a) one of our create requests for it may have landed (a transient failure after sending it, or an
+    `in_flight` mark found on resume), (b) its external_id is the user's Auth0 id, and (c) its
+    created_at is not earlier than our send minus `CREATED_AT_SKEW` seconds (clock allowance).
+Otherwise it existed before and is updated. Rollback deletes only users recorded as created.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from typing import Any, TypeVar
+
+from wizard.clients import workos as wapi
+from wizard.clients.errors import ApiError, ErrorKind
+from wizard.core.journal import Journal, UserRow
+from wizard.core.pacing import READ_BUDGET, WRITE_BUDGET, Budget, Pacer, parse_budget
+from wizard.core.progress import Progress, ProgressCallback, frozen_counts
+from wizard.core.records import Branch, UserStatus
+
+T = TypeVar("T")
+
+CREATED_AT_SKEW = 120.0
+PROGRESS_INTERVAL = 0.1  # at most ~10 events per second
+WRITE_CREATE, WRITE_UPDATE = "create_user", "update_user"
+
+
+class AuthStop(Exception):
+    """WorkOS refused our key (401/403): nothing else can succeed, stop the run."""
+
+    def __init__(self, error: ApiError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+@dataclass
+class ImportSummary:
+    """Counts for the whole run folder (journal totals) plus what this invocation did."""
+
+    planned: int = 0  # importable users in the plan
+    created: int = 0
+    updated: int = 0
+    skipped: int = 0
+    failed: int = 0
+    remaining: int = 0  # still planned / in flight (stopped or interrupted runs)
+    session_created: int = 0
+    session_updated: int = 0
+    session_failed: int = 0
+    reconciled: int = 0
+    rate_limited: int = 0  # 429 answers seen
+    retries: int = 0  # transient failures retried
+    duration_seconds: float = 0.0
+    rate_per_second: float = 0.0
+    dry_run: bool = False
+    would_create: int = 0
+    would_update: int = 0
+    would_fail: int = 0
+    stopped: bool = False
+    stop_reason: str | None = None
+    budget: str = str(WRITE_BUDGET)
+    failures: list[dict] = field(default_factory=list)  # first few failures (id, email, code, message)
+
+    @property
+    def ok(self) -> bool:
+        return self.failed == 0 and self.remaining == 0 and not self.stopped
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class _Send:
+    """What this invocation knows about its write requests for one user."""
+
+    maybe_landed: bool = False
+    first_sent: float | None = None
+
+
+def _now_utc() -> float:
+    return time.time()
+
+
+def _created_by_us(found: wapi.RemoteUser, user: UserRow, sent_at: float | None) -> bool:
+    if found.external_id != user.auth0_user_id:
+        return False
+    if found.created_at is None or sent_at is None:
+        return True
+    return found.created_at >= datetime.fromtimestamp(sent_at - CREATED_AT_SKEW, tz=timezone.utc)
+
+
+class Importer:
+    """Runs the journal's plan against WorkOS. `await run()` returns an `ImportSummary`."""
+
+    def __init__(self, journal: Journal, client: Any, *, hash_reader: Any = None,
+                 rate: Budget | str | float | None = None, read_rate: Budget | str | None = None,
+                 concurrency: int = 64, dry_run: bool = False,
+                 on_progress: ProgressCallback | None = None, max_attempts: int = 5,
+                 max_rate_limited: int = 200, backoff_base: float = 0.5, backoff_cap: float = 8.0,
+                 margin: float | None = None) -> None:
+        self.journal = journal
+        self.client = client
+        self._hash_reader = hash_reader
+        self.write_budget = parse_budget(rate, WRITE_BUDGET)
+        self.read_budget = parse_budget(read_rate, READ_BUDGET)
+        pacer_kw = {"margin": margin} if margin is not None else {}
+        self.pacer = Pacer(self.write_budget, self.read_budget, max_concurrency=concurrency, **pacer_kw)
+        self.dry_run = dry_run
+        self.on_progress = on_progress
+        self.max_attempts = max(1, max_attempts)
+        self.max_rate_limited = max_rate_limited
+        self.backoff_base = backoff_base
+        self.backoff_cap = backoff_cap
+        self._stop_requested = False
+        self._owns_reader = False
+        self._state: dict[str, str] = {}  # auth0 id -> status, for users between reads and results
+        self._counts: dict[str, int] = {}
+        self._total = 0
+        self._done_times: deque[float] = deque()
+        self._last_emit = 0.0
+        self._latest_error: str | None = None
+        self._summary = ImportSummary(dry_run=dry_run, budget=str(self.write_budget))
+        self._started = 0.0
+
+    # ------------------------------------------------------------------ public
+    def stop(self) -> None:
+        """Finish the users in the air, start no new ones (they stay planned for a resume)."""
+        self._stop_requested = True
+
+    async def run(self) -> ImportSummary:
+        self._started = time.monotonic()
+        self._counts = dict(self.journal.count_users())
+        self._total = sum(self._counts.values())
+        self._emit(force=True)
+        ticker = asyncio.get_running_loop().create_task(self._tick())
+        try:
+            if self.dry_run:
+                await self._dry_run()
+            else:
+                await self._reconcile_in_flight()
+                await self._pump(self.journal.iter_users(status=UserStatus.PLANNED), self._import_one)
+        except AuthStop as stop:
+            self._summary.stopped = True
+            self._summary.stop_reason = (
+                f"WorkOS refused the API key ({stop.error}). Check WORKOS_API_KEY (and that it belongs "
+                "to this environment), then resume.")
+            self._latest_error = self._summary.stop_reason
+        finally:
+            ticker.cancel()
+            with contextlib.suppress(BaseException):
+                await ticker
+            self._close_hash_reader()
+        if self._stop_requested and not self._summary.stopped:
+            self._summary.stopped = True
+            self._summary.stop_reason = "stopped on request"
+        return self._finish()
+
+    # ------------------------------------------------------------------ pumping
+    async def _pump(self, users, handle: Callable[[UserRow], Awaitable[None]]) -> None:
+        """Feed users to workers under the adaptive concurrency limit; AuthStop cancels them all."""
+        limit = self.pacer.limit
+        tasks: set[asyncio.Task] = set()
+        failure: list[BaseException] = []
+
+        def done(task: asyncio.Task) -> None:
+            tasks.discard(task)
+            if not task.cancelled() and task.exception() is not None and not failure:
+                failure.append(task.exception())
+
+        async def one(user: UserRow) -> None:
+            try:
+                await handle(user)
+            finally:
+                await limit.__aexit__(None, None, None)
+
+        try:
+            for user in users:
+                if failure or self._stop_requested:
+                    break
+                await limit.__aenter__()
+                if failure or self._stop_requested:
+                    await limit.__aexit__(None, None, None)
+                    break
+                task = asyncio.get_running_loop().create_task(one(user))
+                tasks.add(task)
+                task.add_done_callback(done)
+            while tasks and not failure:
+                await asyncio.wait(set(tasks), return_when=asyncio.FIRST_EXCEPTION)
+        except BaseException:
+            for t in list(tasks):
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            raise
+        if failure:
+            for t in list(tasks):
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            raise failure[0]
+
+    # ------------------------------------------------------------------ one user
+    async def _import_one(self, user: UserRow) -> None:
+        try:
+            password_hash = self._password_hash(user)
+        except _HashUnavailable as exc:
+            self._fail(user, "hash_unavailable", str(exc))
+            return
+        send = _Send()
+        try:
+            try:
+                created = await self._request(
+                    self.pacer.write, lambda: wapi.create_user(self.client, user.request, password_hash),
+                    user=user, send=send)
+            except ApiError as err:
+                if err.kind is not ErrorKind.EXISTS:
+                    raise
+                await self._resolve_exists(user, password_hash, send)
+                return
+            self._record(user, UserStatus.CREATED, created.id, WRITE_CREATE)
+        except AuthStop:
+            self._set_status(user, UserStatus.PLANNED)
+            raise
+        except ApiError as err:
+            self._fail(user, err.code or err.kind.value, _message(err), err)
+
+    async def _resolve_exists(self, user: UserRow, password_hash: str | None, send: _Send) -> None:
+        found = await self._lookup(user)
+        if found is None:
+            self._fail(user, "exists_not_found",
+                       "WorkOS says the user exists but no user has this external id or email.")
+            return
+        if send.maybe_landed and _created_by_us(found, user, send.first_sent):
+            self._record(user, UserStatus.CREATED, found.id, WRITE_CREATE)
+            return
+        await self._update(user, found, password_hash, send)
+
+    async def _update(self, user: UserRow, found: wapi.RemoteUser, password_hash: str | None,
+                      send: _Send) -> None:
+        req = user.request
+        verified = True if (req.get("email_verified") is True and not found.email_verified) else None
+        try:
+            updated = await self._request(
+                self.pacer.write,
+                lambda: wapi.update_user(
+                    self.client, found.id, first_name=req.get("first_name"), last_name=req.get("last_name"),
+                    external_id=user.auth0_user_id, email_verified=verified, metadata=req.get("metadata"),
+                    password_hash=password_hash),
+                user=user, send=None)
+        except ApiError as err:
+            if err.kind is ErrorKind.EXISTS:
+                self._fail(user, err.code or "external_id_already_used",
+                           "another WorkOS user already has this external id: " + _message(err), err)
+                return
+            raise
+        self._record(user, UserStatus.UPDATED, updated.id, WRITE_UPDATE)
+
+    async def _lookup(self, user: UserRow) -> wapi.RemoteUser | None:
+        found = await self._request(
+            self.pacer.read, lambda: wapi.find_user_by_external_id(self.client, user.auth0_user_id))
+        if found is None and user.email:
+            found = await self._request(
+                self.pacer.read, lambda: wapi.find_user_by_email(self.client, user.email or ""))
+        return found
+
+    # ------------------------------------------------------------------ reconcile (resume)
+    async def _reconcile_in_flight(self) -> None:
+        in_flight = self.journal.users(status=UserStatus.IN_FLIGHT)
+        if in_flight:
+            await self._pump(iter(in_flight), self._reconcile_one)
+
+    async def _reconcile_one(self, user: UserRow) -> None:
+        """An `in_flight` user from an interrupted run: its create may or may not have landed."""
+        try:
+            found = await self._lookup(user)
+        except AuthStop:
+            raise
+        except ApiError as err:
+            self._fail(user, err.code or err.kind.value, "could not reconcile: " + _message(err), err)
+            return
+        self._summary.reconciled += 1
+        if found is not None and _created_by_us(found, user, user.updated_at):
+            self._record(user, UserStatus.CREATED, found.id, WRITE_CREATE)
+        else:
+            # never landed, or it existed before: the normal path creates it or meets "exists"
+            self._set_status(user, UserStatus.PLANNED)
+
+    # ------------------------------------------------------------------ dry run
+    async def _dry_run(self) -> None:
+        async def look(user: UserRow) -> None:
+            try:
+                self._password_hash(user)
+                found = await self._lookup(user)
+            except _HashUnavailable as exc:
+                self._dry(user, "would_fail", "hash_unavailable: " + str(exc))
+                return
+            except ApiError as err:
+                self._dry(user, "would_fail", f"{err.code or err.kind.value}: {_message(err)}")
+                return
+            self._dry(user, "would_update" if found is not None else "would_create")
+
+        self._counts = {k: v for k, v in self._counts.items() if k == UserStatus.SKIPPED}
+        self._counts["pending"] = self._total - self._counts.get(UserStatus.SKIPPED, 0)
+        await self._pump(self.journal.iter_users(status=(UserStatus.PLANNED, UserStatus.IN_FLIGHT)), look)
+
+    def _dry(self, user: UserRow, outcome: str, problem: str | None = None) -> None:
+        setattr(self._summary, outcome, getattr(self._summary, outcome) + 1)
+        self._counts["pending"] = self._counts.get("pending", 0) - 1
+        self._counts[outcome] = self._counts.get(outcome, 0) + 1
+        if problem:
+            self._latest_error = problem
+            if len(self._summary.failures) < 20:
+                self._summary.failures.append(
+                    {"auth0_user_id": user.auth0_user_id, "email": user.email, "message": problem})
+        self._done_times.append(time.monotonic())
+        self._emit()
+
+    # ------------------------------------------------------------------ requests, retry, pacing
+    async def _request(self, take: Callable[[], Awaitable[None]], call: Callable[[], Awaitable[T]], *,
+                       user: UserRow | None = None, send: _Send | None = None) -> T:
+        """One API call with pacing, the shared 429 pause and bounded transient retries.
+        With `user` it is a write: the user is marked in flight (committed) before each send."""
+        transient = limited = 0
+        while True:
+            await take()
+            if user is not None:
+                self.journal.mark_in_flight([user.auth0_user_id])
+                self._move(user, UserStatus.IN_FLIGHT)
+                if send is not None and send.first_sent is None:
+                    send.first_sent = _now_utc()
+            started = time.monotonic()
+            try:
+                result = await call()
+            except ApiError as err:
+                self.pacer.observe(time.monotonic() - started)
+                if err.kind is ErrorKind.AUTH:
+                    raise AuthStop(err) from None
+                if err.kind is ErrorKind.RATE_LIMITED:
+                    limited += 1
+                    self._summary.rate_limited += 1
+                    self.pacer.pause(err.retry_after)
+                    self._latest_error = f"rate limited by WorkOS; pausing {err.retry_after or 'a few'} s"
+                    self._emit(force=True)
+                    if limited > self.max_rate_limited:
+                        raise
+                    continue
+                if err.kind is ErrorKind.TRANSIENT:
+                    transient += 1
+                    if send is not None:
+                        send.maybe_landed = True
+                    self._latest_error = _message(err)
+                    if transient >= self.max_attempts:
+                        raise
+                    self._summary.retries += 1
+                    await asyncio.sleep(self._backoff(transient))
+                    continue
+                raise
+            self.pacer.observe(time.monotonic() - started)
+            return result
+
+    def _backoff(self, n: int) -> float:
+        delay = min(self.backoff_cap, self.backoff_base * (2 ** (n - 1)))
+        return delay * (0.5 + random.random() / 2)
+
+    # ------------------------------------------------------------------ passwords
+    def _password_hash(self, user: UserRow) -> str | None:
+        if user.branch != Branch.PASSWORD or user.hash_ref is None:
+            return None
+        reader = self._reader()
+        try:
+            h = reader.hash_at(user.hash_ref)
+        except Exception as exc:  # HashReadError, OSError: never send a guess
+            raise _HashUnavailable(str(exc)[:200]) from None
+        from wizard.core.passwords import BCRYPT_RE
+
+        if not BCRYPT_RE.match(h):
+            raise _HashUnavailable(f"the password export's row at byte {user.hash_ref} no longer holds "
+                                   "a bcrypt hash (the file changed since it was planned)")
+        return h
+
+    def _reader(self):
+        if self._hash_reader is None:
+            from wizard.core.passwords import HashReader
+
+            path = self.journal.input_path("passwords")
+            if path is None:
+                raise _HashUnavailable("no password export is recorded in this run's journal")
+            self._hash_reader = HashReader(path)
+            self._owns_reader = True
+        return self._hash_reader
+
+    def _close_hash_reader(self) -> None:
+        if self._owns_reader and self._hash_reader is not None:
+            with contextlib.suppress(Exception):
+                self._hash_reader.close()
+            self._hash_reader = None
+
+    # ------------------------------------------------------------------ bookkeeping
+    def _move(self, user: UserRow, status: str, final: bool = False) -> None:
+        """Keep the in-memory counts in step with the journal (`user.status` is as it was read)."""
+        old = self._state.pop(user.auth0_user_id, user.status)
+        if old != status:
+            self._counts[old] = self._counts.get(old, 0) - 1
+            self._counts[status] = self._counts.get(status, 0) + 1
+        if not final:
+            self._state[user.auth0_user_id] = status
+
+    def _record(self, user: UserRow, status: str, workos_id: str, write_kind: str) -> None:
+        self.journal.mark_result(user.auth0_user_id, status, workos_user_id=workos_id, write_kind=write_kind)
+        self._move(user, status, final=True)
+        if status == UserStatus.CREATED:
+            self._summary.session_created += 1
+        else:
+            self._summary.session_updated += 1
+        self._done_times.append(time.monotonic())
+        self._emit()
+
+    def _set_status(self, user: UserRow, status: str) -> None:
+        self.journal.mark_result(user.auth0_user_id, status)
+        self._move(user, status, final=True)
+        self._emit()
+
+    def _fail(self, user: UserRow, code: str, message: str, err: ApiError | None = None) -> None:
+        text = message
+        if err is not None and err.request_id:
+            text = f"{message} (request {err.request_id})"
+        self.journal.mark_result(user.auth0_user_id, UserStatus.FAILED, error_code=code, error_message=text)
+        self._move(user, UserStatus.FAILED, final=True)
+        self._summary.session_failed += 1
+        self._latest_error = f"{user.email or user.auth0_user_id}: {code}: {message}"
+        if len(self._summary.failures) < 20:
+            self._summary.failures.append({"auth0_user_id": user.auth0_user_id, "email": user.email,
+                                           "code": code, "message": text})
+        self._done_times.append(time.monotonic())
+        self._emit()
+
+    def _rate(self) -> float:
+        now = time.monotonic()
+        while self._done_times and now - self._done_times[0] > 10.0:
+            self._done_times.popleft()
+        if not self._done_times:
+            return 0.0
+        span = max(1.0, min(10.0, now - self._started))
+        return len(self._done_times) / span
+
+    def _progress(self, done: bool = False) -> Progress:
+        rate = self._rate()
+        pending = sum(self._counts.get(k, 0) for k in (UserStatus.PLANNED, UserStatus.IN_FLIGHT, "pending"))
+        eta = pending / rate if rate > 0 and pending else (0.0 if not pending else None)
+        return Progress(
+            operation="import-dry-run" if self.dry_run else "import",
+            total=self._total,
+            counts=frozen_counts({k: v for k, v in self._counts.items() if v}),
+            rate=rate,
+            eta_seconds=eta,
+            paused_until=self.pacer.paused_until if self.pacer.paused else None,
+            latest_error=self._latest_error,
+            done=done,
+        )
+
+    def _emit(self, force: bool = False) -> None:
+        if self.on_progress is None:
+            return
+        now = time.monotonic()
+        if not force and now - self._last_emit < PROGRESS_INTERVAL:
+            return
+        self._last_emit = now
+        with contextlib.suppress(Exception):  # a renderer bug must not break the import
+            self.on_progress(self._progress())
+
+    async def _tick(self) -> None:
+        while True:
+            await asyncio.sleep(0.5)
+            self._emit()
+
+    def _finish(self) -> ImportSummary:
+        s = self._summary
+        counts = self.journal.count_users()
+        s.created = counts.get(UserStatus.CREATED, 0)
+        s.updated = counts.get(UserStatus.UPDATED, 0)
+        s.failed = counts.get(UserStatus.FAILED, 0)
+        s.skipped = counts.get(UserStatus.SKIPPED, 0)
+        s.remaining = counts.get(UserStatus.PLANNED, 0) + counts.get(UserStatus.IN_FLIGHT, 0)
+        s.planned = sum(counts.values()) - s.skipped
+        s.duration_seconds = round(time.monotonic() - self._started, 3)
+        handled = (s.session_created + s.session_updated + s.session_failed
+                   + s.would_create + s.would_update + s.would_fail)
+        s.rate_per_second = round(handled / s.duration_seconds, 2) if s.duration_seconds > 0 else 0.0
+        if self.dry_run:
+            s.remaining = 0
+        if self.on_progress is not None:
+            with contextlib.suppress(Exception):
+                self.on_progress(self._progress(done=True))
+        return s
+
+
+class _HashUnavailable(Exception):
+    pass
+
+
+def _message(err: ApiError) -> str:
+    bits = []
+    if err.status:
+        bits.append(f"HTTP {err.status}")
+    bits.append(err.message)
+    return " ".join(bits)

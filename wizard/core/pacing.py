@@ -1,0 +1,195 @@
+"""Pacing for WorkOS calls: token buckets sized to the published budgets, a global 429 pause, and a
+concurrency limit that grows when latency is high so the write bucket never waits for a worker.
+
+WorkOS budgets (api-facts §2): /user_management writes 500 per 10 s, reads 1,000 per 10 s.
+A bucket refills at `limit × margin / window` per second and holds at most `limit − rate × window`
+tokens, so no window of that length ever sees more than `limit` requests, fixed or sliding.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+DEFAULT_MARGIN = 0.97
+
+
+@dataclass(frozen=True, slots=True)
+class Budget:
+    """`limit` requests per `window` seconds."""
+
+    limit: int
+    window: float
+
+    @property
+    def per_second(self) -> float:
+        return self.limit / self.window
+
+    def __str__(self) -> str:
+        w = f"{self.window:g}s" if self.window != 1 else "s"
+        return f"{self.limit}/{w}"
+
+
+WRITE_BUDGET = Budget(500, 10.0)
+READ_BUDGET = Budget(1000, 10.0)
+
+_UNITS = {"": 1.0, "s": 1.0, "sec": 1.0, "second": 1.0, "m": 60.0, "min": 60.0, "minute": 60.0}
+
+
+def parse_budget(text: str | int | float | Budget | None, default: Budget = WRITE_BUDGET) -> Budget:
+    """`"500/10s"`, `"3000/min"`, `"50/s"`, or a bare number of requests per second (`"50"`)."""
+    if text is None or text == "":
+        return default
+    if isinstance(text, Budget):
+        return text
+    if isinstance(text, (int, float)):
+        if text <= 0:
+            raise ValueError("rate must be positive")
+        return Budget(max(1, round(text * 10)), 10.0)
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(?:/\s*(\d+(?:\.\d+)?)?\s*([a-z]*))?\s*", text.lower())
+    if not m:
+        raise ValueError(f"cannot read rate {text!r}: use e.g. 500/10s, 50/s or 50")
+    count, num, unit = float(m.group(1)), m.group(2), m.group(3) or ""
+    if unit not in _UNITS or count <= 0:
+        raise ValueError(f"cannot read rate {text!r}: use e.g. 500/10s, 50/s or 50")
+    window = (float(num) if num else 1.0) * _UNITS[unit]
+    if m.group(2) is None and m.group(3) is None:  # bare number: per second
+        return Budget(max(1, round(count * 10)), 10.0)
+    return Budget(max(1, round(count)), window)
+
+
+class TokenBucket:
+    """FIFO token bucket: waiters are served in arrival order, one token each."""
+
+    def __init__(self, budget: Budget, margin: float = DEFAULT_MARGIN,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.budget = budget
+        self.rate = budget.per_second * margin
+        self.capacity = max(1.0, budget.limit - self.rate * budget.window)
+        self._clock = clock
+        self._tokens = self.capacity
+        self._stamp = clock()
+        self._lock = asyncio.Lock()
+        self.waiting = 0
+
+    def _refill(self) -> None:
+        now = self._clock()
+        self._tokens = min(self.capacity, self._tokens + (now - self._stamp) * self.rate)
+        self._stamp = now
+
+    @property
+    def tokens(self) -> float:
+        self._refill()
+        return self._tokens
+
+    def drain(self) -> None:
+        """After a 429 the server's window is full: start again from empty."""
+        self._refill()
+        self._tokens = min(self._tokens, 0.0)
+
+    async def acquire(self) -> None:
+        self.waiting += 1
+        try:
+            async with self._lock:
+                while True:
+                    self._refill()
+                    if self._tokens >= 1.0:
+                        self._tokens -= 1.0
+                        return
+                    await asyncio.sleep((1.0 - self._tokens) / self.rate)
+        finally:
+            self.waiting -= 1
+
+
+class AdaptiveLimit:
+    """A resizable semaphore. The target is `rate × latency × headroom + 1` (Little's law), bounded by
+    `maximum`: enough requests in the air that the bucket, not the round trip, sets the pace."""
+
+    def __init__(self, maximum: int, *, initial: int | None = None, headroom: float = 1.2) -> None:
+        self.maximum = max(1, maximum)
+        self.limit = min(self.maximum, initial or min(8, self.maximum))
+        self.headroom = headroom
+        self.active = 0
+        self.latency: float | None = None  # EWMA of request round trips, seconds
+        self._cond = asyncio.Condition()
+
+    def observe(self, latency: float, rate: float) -> None:
+        self.latency = latency if self.latency is None else 0.8 * self.latency + 0.2 * latency
+        target = math.ceil(rate * self.latency * self.headroom) + 1
+        self.resize(target)
+
+    def resize(self, target: int) -> None:
+        target = max(1, min(self.maximum, target))
+        if target == self.limit:
+            return
+        grew = target > self.limit
+        self.limit = target
+        if grew:
+            asyncio.get_running_loop().create_task(self._wake())
+
+    async def _wake(self) -> None:
+        async with self._cond:
+            self._cond.notify_all()
+
+    async def __aenter__(self) -> AdaptiveLimit:
+        async with self._cond:
+            await self._cond.wait_for(lambda: self.active < self.limit)
+            self.active += 1
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        async with self._cond:
+            self.active -= 1
+            self._cond.notify()
+
+
+class Pacer:
+    """Write and read buckets plus one pause shared by every worker (set by a 429's Retry-After)."""
+
+    def __init__(self, write: Budget = WRITE_BUDGET, read: Budget = READ_BUDGET, *,
+                 margin: float = DEFAULT_MARGIN, max_concurrency: int = 64,
+                 default_pause: float = 10.0) -> None:
+        self.writes = TokenBucket(write, margin)
+        self.reads = TokenBucket(read, margin)
+        self.limit = AdaptiveLimit(max_concurrency)
+        self.default_pause = default_pause
+        self.paused_until: float | None = None  # wall-clock (time.time()) for progress events
+        self.pauses = 0
+
+    def pause(self, seconds: float | None) -> None:
+        """Every worker waits until the later of the current pause and now + `seconds`."""
+        seconds = self.default_pause if seconds is None else max(0.5, float(seconds))
+        until = time.time() + seconds
+        if self.paused_until is None or until > self.paused_until:
+            self.paused_until = until
+        self.pauses += 1
+        self.writes.drain()
+        self.reads.drain()
+
+    @property
+    def paused(self) -> bool:
+        if self.paused_until is not None and time.time() >= self.paused_until:
+            self.paused_until = None
+        return self.paused_until is not None
+
+    async def _wait_pause(self) -> None:
+        while self.paused:
+            await asyncio.sleep(max(0.01, (self.paused_until or 0) - time.time()))
+
+    async def _take(self, bucket: TokenBucket) -> None:
+        await self._wait_pause()
+        await bucket.acquire()
+        await self._wait_pause()  # a 429 may have arrived while we waited for the token
+
+    async def write(self) -> None:
+        await self._take(self.writes)
+
+    async def read(self) -> None:
+        await self._take(self.reads)
+
+    def observe(self, latency: float) -> None:
+        self.limit.observe(latency, self.writes.rate)

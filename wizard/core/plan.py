@@ -1,0 +1,858 @@
+"""From the export files to a per-user migration plan: join hashes, classify, merge duplicates, map.
+
+Two streaming passes over the users export keep memory bounded (about 60 bytes per user in
+compact arrays, never a user object per user):
+
+1. the password export is indexed (64-bit keys of the joined user id and the email, the line's
+   byte offset, the hash verdict); the users export is read once, every user is joined and
+   classified, findings are collected; duplicates are resolved from the key arrays. This pass
+   gives every count, finding and gate figure.
+2. ``PlanResult.planned`` re-reads the users export on demand and yields one ``PlannedUser`` per
+   WorkOS user (a duplicate-email group becomes one), with the exact create-user request minus
+   the hash. ``save_plan`` streams it into the journal.
+
+Decisions stated to the operator (also in ``summary`` and the report):
+- Join (api-facts 1.2): ``auth0|`` + (``alt_id`` or ``_id.$oid``) against the user's id (and the
+  ids of its database identities) first; a database user still without a hash is then joined by
+  lower-cased, NFKC-normalized email, qualified by connection when the hash file spans several
+  connections, only when exactly one unclaimed hash row has that key.
+- Branches: see ``wizard.core.records.Branch``. Blocked users are not imported unless
+  ``PlanOptions(include_blocked=True)``. A user with a per-user error (no/invalid email, an
+  external id WorkOS would refuse) is ``invalid``; lines without a usable user id and repeated
+  user ids are not planned at all (each has an error finding). Per-user problems never block the
+  export gate: only file-level problems do (``export_gate``).
+- A database user whose hash is truncated, unsupported or missing goes to ``reset``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+import zlib
+from array import array
+from bisect import bisect_left
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from wizard.core.exports import UsersScan, identity_kind, metadata_sources
+from wizard.core.findings import Finding, Severity
+from wizard.core.gates import Check, GateResult
+from wizard.core.normalize import is_valid_email, normalize_email, split_name, workos_metadata
+from wizard.core.passwords import HashReader, classify_hash, read_password_rows
+from wizard.core.progress import Progress, frozen_counts
+from wizard.core.records import Auth0User, Branch, PasswordRow, PlannedUser
+
+MERGE_RULE = (
+    "Users sharing an email (case-insensitive, Unicode NFKC) become one WorkOS user. Primary: the "
+    "database user with a valid bcrypt hash (most recent last_login among several), else the "
+    "most recently logged-in user, else the first with a verified email, else the first line. "
+    "Its user_id is the external_id and its hash (if any) is sent; the other Auth0 ids are "
+    "recorded in metadata.auth0_merged_ids and the id map. first_name / last_name: the first "
+    "non-empty value, primary first, then file order. Blocked and invalid users are not merged."
+)
+VERIFIED_RULE = (
+    "email_verified is true only when an Auth0 user of the group with exactly the email sent "
+    "(trimmed, lower-cased) has email_verified true; otherwise false (never guessed)."
+)
+BLOCKED_POLICY = (
+    "Blocked Auth0 users are not imported (branch 'blocked'); re-plan with include_blocked to "
+    "import them without credentials."
+)
+NAME_RULE = "first_name/last_name from given_name/family_name; else split `name` when it is not an email."
+
+# per-user error codes that make a user `invalid` (they name the user)
+USER_ERROR_CODES = frozenset({"missing_email", "invalid_email", "non_ascii_external_id"})
+FILE_LEVEL_CODES = frozenset({"unreadable_file", "no_users", "array_unreadable"})
+
+_B = {name: i for i, name in enumerate(Branch.ALL)}  # branch -> code
+_B_DB = 250  # provisional: database user, branch decided after the join
+_HASH_KINDS = ("bcrypt", "unsupported", "truncated", "empty")
+_RULES = ("", "user_id", "alt_id", "email", "email+connection")
+
+
+@dataclass(frozen=True)
+class PlanOptions:
+    include_blocked: bool = False
+    metadata_keys: tuple[str, ...] | None = None  # top-level user/app metadata keys; None = all, () = none
+    findings_in_memory: int = 20000  # beyond this, findings spill to a private temporary file
+
+
+class FindingStore:
+    """All findings, in order; spills to an anonymous temporary file past `limit` so a file full of
+    problems does not fill memory. Counts are always complete."""
+
+    def __init__(self, limit: int = 20000) -> None:
+        self.limit = limit
+        self._mem: list[Finding] = []
+        self._spill = None
+        self.count = 0
+        self.by_severity: Counter[str] = Counter()
+        self.by_code: Counter[str] = Counter()
+
+    def add(self, f: Finding) -> None:
+        self.count += 1
+        self.by_severity[f.severity.value] += 1
+        self.by_code[f.code] += 1
+        self._mem.append(f)
+        if len(self._mem) >= self.limit:
+            if self._spill is None:
+                self._spill = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115
+            for x in self._mem:
+                self._spill.write(json.dumps(x.as_dict()) + "\n")
+            self._mem.clear()
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __iter__(self) -> Iterator[Finding]:
+        if self._spill is not None:
+            self._spill.flush()
+            self._spill.seek(0)
+            for line in self._spill:
+                d = json.loads(line)
+                d["severity"] = Severity(d["severity"])
+                yield Finding(**d)
+            self._spill.seek(0, os.SEEK_END)
+        yield from list(self._mem)
+
+    def __getitem__(self, i: int) -> Finding:
+        if self._spill is None:
+            return self._mem[i]
+        return list(self)[i]
+
+    def first(self, n: int, *, min_severity: str | None = None) -> list[Finding]:
+        out = []
+        for f in self:
+            if min_severity == "warning" and f.severity == Severity.INFO:
+                continue
+            if min_severity == "error" and f.severity != Severity.ERROR:
+                continue
+            out.append(f)
+            if len(out) >= n:
+                break
+        return out
+
+
+class _KeyIndex:
+    """A sorted array of 64-bit keys with the row each came from: compact exact-key lookups."""
+
+    def __init__(self, keys: array) -> None:
+        order = sorted((i for i in range(len(keys)) if keys[i]), key=keys.__getitem__)
+        self.keys = array("q", map(keys.__getitem__, order))
+        self.rows = array("l", order)
+
+    def find(self, k: int) -> list[int]:
+        keys = self.keys
+        j = bisect_left(keys, k)
+        out = []
+        while j < len(keys) and keys[j] == k:
+            out.append(self.rows[j])
+            j += 1
+        return out
+
+
+def _key(s: str) -> int:
+    k = hash(s)
+    return k if k != 0 else 1
+
+
+def _login_key(s: str | None) -> int:
+    """ISO timestamp -> sortable int (YYYYMMDDhhmmss); 0 when absent or unreadable."""
+    if not s or len(s) < 19:
+        return 0
+    try:
+        return int(s[0:4] + s[5:7] + s[8:10] + s[11:13] + s[14:16] + s[17:19])
+    except ValueError:
+        return 0
+
+
+@dataclass
+class _Passwords:
+    """Pass-1 index of the password export (no hash kept)."""
+
+    name: str
+    id_keys: array = field(default_factory=lambda: array("q"))
+    email_keys: array = field(default_factory=lambda: array("q"))
+    conn_keys: array = field(default_factory=lambda: array("q"))
+    offsets: array = field(default_factory=lambda: array("q"))
+    lines: array = field(default_factory=lambda: array("l"))
+    kinds: bytearray = field(default_factory=bytearray)  # index into _HASH_KINDS
+    costs: bytearray = field(default_factory=bytearray)
+    prefixes: list = field(default_factory=list)  # small: distinct prefixes
+    prefix_idx: bytearray = field(default_factory=bytearray)
+    by_alt: bytearray = field(default_factory=bytearray)  # 1 when the join key came from alt_id
+    connections: Counter = field(default_factory=Counter)
+    repeated: set = field(default_factory=set)  # rows whose join key an earlier row already has
+    lines_read: int = 0
+    file_error: str | None = None
+    id_index: _KeyIndex | None = None
+    _email_index: _KeyIndex | None = None
+    _conn_index: _KeyIndex | None = None
+
+    def email_index(self, by_connection: bool) -> _KeyIndex:
+        if by_connection:
+            if self._conn_index is None:
+                self._conn_index = _KeyIndex(self.conn_keys)
+            return self._conn_index
+        if self._email_index is None:
+            self._email_index = _KeyIndex(self.email_keys)
+        return self._email_index
+
+    def describe(self, row: int) -> str:
+        kind = _HASH_KINDS[self.kinds[row]]
+        if kind == "bcrypt":
+            return f"bcrypt {self.prefixes[self.prefix_idx[row]]} cost {self.costs[row]}"
+        return f"{kind} hash"
+
+
+def _read_passwords(path: Path, findings: FindingStore, on_row: Callable[[int], None] | None) -> _Passwords:
+    pw = _Passwords(Path(path).name)
+    prefix_pos: dict[str, int] = {}
+    name = pw.name
+    n = 0
+    try:
+        for item in read_password_rows(path):
+            if isinstance(item, Finding):
+                findings.add(item)
+                continue
+            row: PasswordRow = item
+            check = classify_hash(row.password_hash)
+            pw.id_keys.append(_key(row.joined_user_id) if row.joined_user_id else 0)
+            if row.email and is_valid_email(row.email):
+                ek = normalize_email(row.email)
+                pw.email_keys.append(_key(ek))
+                pw.conn_keys.append(_key(f"{ek}\0{row.connection or ''}"))
+            else:
+                pw.email_keys.append(0)
+                pw.conn_keys.append(0)
+            pw.offsets.append(row.offset)
+            pw.lines.append(row.line)
+            pw.kinds.append(_HASH_KINDS.index(check.kind))
+            pw.costs.append(check.cost if check.cost is not None and check.cost < 256 else 0)
+            pfx = check.prefix or "?"
+            if pfx not in prefix_pos:
+                prefix_pos[pfx] = len(pw.prefixes)
+                pw.prefixes.append(pfx)
+            pw.prefix_idx.append(prefix_pos[pfx] if prefix_pos[pfx] < 256 else 255)
+            pw.by_alt.append(1 if row.alt_id else 0)
+            pw.connections[row.connection or ""] += 1
+            if not check.ok:
+                sev = Severity.ERROR if check.kind == "truncated" else Severity.WARNING
+                findings.add(Finding(name, row.line, "passwordHash", sev, check.code, check.message))
+            n += 1
+            if on_row and n % 50000 == 0:
+                on_row(n)
+    except (OSError, EOFError, zlib.error) as exc:
+        what = "gzip data is corrupt or cut short" if not isinstance(exc, FileNotFoundError) else str(exc)
+        pw.file_error = f"cannot read {name} after {n} rows: {what}"
+        findings.add(Finding(name, None, None, Severity.ERROR, "unreadable_file",
+                             f"{pw.file_error}; get the file again from Auth0 support"))
+    pw.lines_read = pw.lines[-1] if pw.lines else 0
+    pw.id_index = _KeyIndex(pw.id_keys)
+    _report_repeated_hash_keys(pw, findings)
+    return pw
+
+
+def _report_repeated_hash_keys(pw: _Passwords, findings: FindingStore) -> None:
+    keys, rows = pw.id_index.keys, pw.id_index.rows
+    i = 0
+    while i < len(keys):
+        j = i + 1
+        while j < len(keys) and keys[j] == keys[i]:
+            j += 1
+        if j - i > 1:
+            first = pw.lines[rows[i]]
+            for r in rows[i + 1:j]:
+                pw.repeated.add(r)
+                findings.add(Finding(pw.name, pw.lines[r], "_id", Severity.WARNING, "duplicate_hash_row",
+                                     f"same user id as hash row on line {first}; the first row is used, "
+                                     "this one is ignored"))
+        i = j
+
+
+class PlannedUsers:
+    """Re-iterable, streaming view of the planned users (pass 2 re-reads the users export)."""
+
+    def __init__(self, plan: _Plan) -> None:
+        self._plan = plan
+
+    def __len__(self) -> int:
+        return self._plan.planned_count
+
+    def __iter__(self) -> Iterator[PlannedUser]:
+        return self._plan.iter_planned()
+
+    def sample(self, n: int = 3, branches: Iterable[str] | None = None) -> list[PlannedUser]:
+        """The first `n` planned users (of `branches`, when given), one per branch first."""
+        want = set(branches) if branches else None
+        out: list[PlannedUser] = []
+        seen: set[str] = set()
+        rest: list[PlannedUser] = []
+        for p in self:
+            if want is not None and p.branch not in want:
+                continue
+            if p.branch not in seen:
+                seen.add(p.branch)
+                out.append(p)
+            elif len(rest) < n:
+                rest.append(p)
+            if len(out) >= n:
+                break
+        return (out + rest)[:n]
+
+
+@dataclass
+class PlanResult:
+    users_path: Path
+    passwords_path: Path | None
+    options: PlanOptions
+    planned: PlannedUsers
+    findings: FindingStore
+    summary: dict
+    blocking: list[str]  # names of failed export-gate checks; empty when the files are usable
+
+    @property
+    def ok(self) -> bool:
+        return not self.blocking
+
+
+class _Plan:
+    """Pass-1 state (compact arrays) and the pass-2 generator."""
+
+    def __init__(self, users_path: Path, options: PlanOptions, pw: _Passwords | None) -> None:
+        self.users_path = users_path
+        self.options = options
+        self.pw = pw
+        self.scan = UsersScan(users_path, metadata_keys=options.metadata_keys)
+        self.branch = bytearray()
+        self.pw_row = array("l")  # matched password row or -1
+        self.rule = bytearray()  # index into _RULES
+        self.login = array("q")
+        self.verified = bytearray()  # 1 when email_verified is true
+        self.invalid_reason: dict[int, str] = {}
+        self.rejected: set[int] = set()  # repeated user ids: not planned
+        self.group_of: dict[int, int] = {}  # user index -> merge group id
+        self.groups: list[list[int]] = []  # member indexes, primary first
+        self.planned_count = 0
+
+    def iter_planned(self) -> Iterator[PlannedUser]:
+        scan = UsersScan(self.users_path, metadata_keys=self.options.metadata_keys, check_metadata=False)
+        buffers: dict[int, list[Auth0User]] = {}
+        u = -1
+        for item in scan:
+            if not isinstance(item, Auth0User):
+                continue
+            u += 1
+            if u in self.rejected:
+                continue
+            gid = self.group_of.get(u)
+            if gid is None:
+                yield self._single(u, item)
+                continue
+            buf = buffers.setdefault(gid, [])
+            buf.append(item)
+            members = self.groups[gid]
+            if len(buf) == len(members):
+                del buffers[gid]
+                yield self._merged(members, buf)
+
+    # ---------------------------------------------------------------- mapping
+    def _names(self, users: list[Auth0User]) -> tuple[str | None, str | None]:
+        first = next((x.given_name for x in users if x.given_name), None)
+        last = next((x.family_name for x in users if x.family_name), None)
+        if first is None and last is None:
+            for x in users:
+                f, la = split_name(x.name)
+                if f:
+                    return f, la
+        return first, last
+
+    def _request(self, user: Auth0User, branch: str, verified: bool, names: tuple[str | None, str | None],
+                 merged_ids: tuple[str, ...] = ()) -> dict:
+        req: dict = {}
+        if user.email:
+            req["email"] = user.email
+        req["email_verified"] = verified
+        if names[0]:
+            req["first_name"] = names[0]
+        if names[1]:
+            req["last_name"] = names[1]
+        req["external_id"] = user.user_id
+        meta, _ = workos_metadata(user.user_id, metadata_sources(user), self.options.metadata_keys, merged_ids)
+        req["metadata"] = meta
+        if branch == Branch.PASSWORD:
+            req["password_hash_type"] = "bcrypt"
+        return req
+
+    def _reason(self, u: int, user: Auth0User, branch: str) -> str:
+        if user.blocked and branch in Branch.IMPORTABLE:
+            return f"blocked in Auth0, imported without credentials (include_blocked); {branch}"
+        pw, row = self.pw, self.pw_row[u]
+        if branch == Branch.PASSWORD:
+            return f"{pw.describe(row)} from {pw.name}:{pw.lines[row]} (joined by {_RULES[self.rule[u]]})"
+        if branch == Branch.RESET:
+            if row >= 0:
+                return (f"{pw.describe(row)} on {pw.name}:{pw.lines[row]} is not sent: the user resets "
+                        "the password (Magic Auth or password reset)")
+            if any(identity_kind(i) == "database" for i in user.identities):
+                why = "no password export given" if pw is None else "no row in the password export"
+                return f"database user, {why}: the user resets the password (Magic Auth or password reset)"
+            return "passwordless user: signs in with Magic Auth"
+        if branch == Branch.SOCIAL:
+            providers = sorted({i.provider for i in user.identities if identity_kind(i) == "social"})
+            return "social only (" + ", ".join(providers) + "): signs in through the provider, linked by email"
+        if branch == Branch.SSO:
+            conns = sorted({i.connection or i.provider for i in user.identities})
+            return "enterprise only (" + ", ".join(conns) + "): signs in through SSO"
+        if branch == Branch.BLOCKED:
+            return "blocked in Auth0: not imported by default (re-plan with include_blocked to import it)"
+        return self.invalid_reason.get(u, "cannot be imported")
+
+    def _single(self, u: int, user: Auth0User) -> PlannedUser:
+        branch = Branch.ALL[self.branch[u]]
+        verified = user.email_verified is True
+        req = self._request(user, branch, verified, self._names([user]))
+        row = self.pw_row[u]
+        is_pw = branch == Branch.PASSWORD
+        return PlannedUser(
+            auth0_user_id=user.user_id,
+            group_key=normalize_email(user.email) if user.email else user.user_id,
+            email=user.email,
+            branch=branch,
+            request=req,
+            auth0_ids=(user.user_id,),
+            hash_ref=self.pw.offsets[row] if is_pw else None,
+            hash_line=self.pw.lines[row] if is_pw else None,
+            email_verified=verified,
+            reason=self._reason(u, user, branch),
+            source_line=user.line,
+        )
+
+    def _merged(self, members: list[int], users: list[Auth0User]) -> PlannedUser:
+        by_index = dict(zip(sorted(members), users, strict=True))  # buffers fill in file order
+        ordered = [by_index[m] for m in members]  # primary first
+        primary, p = ordered[0], members[0]
+        branch = Branch.ALL[self.branch[p]]
+        sent = (primary.email or "").strip().lower()
+        verified = any(x.email_verified is True and (x.email or "").strip().lower() == sent for x in ordered)
+        ids = tuple(x.user_id for x in ordered)
+        req = self._request(primary, branch, verified, self._names(ordered), ids[1:])
+        row = self.pw_row[p]
+        is_pw = branch == Branch.PASSWORD
+        others = ", ".join(f"{x.user_id} (line {x.line})" for x in ordered[1:])
+        return PlannedUser(
+            auth0_user_id=primary.user_id,
+            group_key=normalize_email(primary.email or primary.user_id),
+            email=primary.email,
+            branch=branch,
+            request=req,
+            auth0_ids=ids,
+            hash_ref=self.pw.offsets[row] if is_pw else None,
+            hash_line=self.pw.lines[row] if is_pw else None,
+            email_verified=verified,
+            reason=f"{self._reason(p, primary, branch)}; merged with {others} (same email)",
+            source_line=primary.line,
+        )
+
+
+def build_plan(users_path: str | Path, passwords_path: str | Path | None = None,
+               options: PlanOptions | None = None,
+               on_progress: Callable[[Progress], None] | None = None) -> PlanResult:
+    """Read, verify, join and classify; see the module docstring for every rule applied."""
+    options = options or PlanOptions()
+    users_path = Path(users_path)
+    passwords_path = Path(passwords_path) if passwords_path else None
+    findings = FindingStore(options.findings_in_memory)
+    started = time.monotonic()
+
+    def progress(op: str, n: int, done: bool = False) -> None:
+        if on_progress:
+            el = max(time.monotonic() - started, 1e-6)
+            on_progress(Progress(op, None, frozen_counts({"read": n}), rate=n / el, done=done))
+
+    pw = None
+    if passwords_path is not None:
+        pw = _read_passwords(passwords_path, findings, lambda n: progress("check-passwords", n))
+    plan = _Plan(users_path, options, pw)
+    scan = plan.scan
+    multi_conn = pw is not None and len([c for c in pw.connections if c]) > 1
+    pending_errors: list[Finding] = []
+    deferred = array("l")  # database users not joined by id: try email after the pass
+    deferred_keys = array("q")
+    providers: Counter[str] = Counter()
+    enterprise: Counter[str] = Counter()
+    rule_counts: Counter[str] = Counter()
+    blocked_seen = 0
+    id_index = pw.id_index if pw is not None else None
+    b_invalid, b_blocked, b_reset = _B[Branch.INVALID], _B[Branch.BLOCKED], _B[Branch.RESET]
+    b_social, b_sso = _B[Branch.SOCIAL], _B[Branch.SSO]
+    u = -1
+    for item in scan:
+        if type(item) is Finding:
+            findings.add(item)
+            if item.severity is Severity.ERROR and item.code in USER_ERROR_CODES:
+                pending_errors.append(item)
+            continue
+        user: Auth0User = item  # type: ignore[assignment]
+        u += 1
+        if on_progress and u % 50000 == 0 and u:
+            progress("check-users", u)
+        errors = [f for f in pending_errors if f.line == user.line] if pending_errors else ()
+        pending_errors = []
+        match, rule = -1, 0
+        has_db = has_social = has_ent = has_pwless = False
+        for ident in user.identities:
+            kind = identity_kind(ident)
+            if kind == "database":
+                has_db = True
+            elif kind == "social":
+                has_social = True
+                providers[ident.provider] += 1
+            elif kind == "passwordless":
+                has_pwless = True
+            else:
+                has_ent = True
+                enterprise[ident.connection or ident.provider] += 1
+        if user.blocked and options.include_blocked and has_db:
+            has_db = False  # imported without credentials: never send a blocked user's hash
+            has_pwless = True
+        if has_db and id_index is not None:
+            cands = [user.user_id] if user.user_id.startswith("auth0|") else []
+            for ident in user.identities:
+                if ident.provider == "auth0" and ident.user_id and not ident.is_social:
+                    c = "auth0|" + ident.user_id.removeprefix("auth0|")
+                    if c not in cands:
+                        cands.append(c)
+            for c in cands:
+                rows = id_index.find(_key(c))
+                if rows:
+                    match = rows[0]
+                    rule = 2 if pw.by_alt[match] else 1
+                    break
+            if match < 0 and user.email and is_valid_email(user.email):
+                deferred.append(u)
+                ek = normalize_email(user.email)
+                deferred_keys.append(_key(f"{ek}\0{user.connection or ''}" if multi_conn else ek))
+        if errors:
+            code = b_invalid
+            plan.invalid_reason[u] = "; ".join(f"{f.field}: {f.message}" for f in errors)
+        elif user.blocked and not options.include_blocked:
+            code = b_blocked
+            blocked_seen += 1
+        elif has_db:
+            code = _B_DB
+        elif has_pwless:
+            code = b_reset  # passwordless (email/sms) or an included blocked user: Magic Auth / reset
+        elif has_social:
+            code = b_social
+        elif has_ent:
+            code = b_sso
+        else:
+            code = b_invalid
+            plan.invalid_reason[u] = "no identity or connection: the sign-in method is unknown"
+        plan.branch.append(code)
+        plan.pw_row.append(match)
+        plan.rule.append(rule)
+        plan.login.append(_login_key(user.last_login))
+        plan.verified.append(1 if user.email_verified is True else 0)
+    progress("check-users", u + 1)
+    n_users = u + 1
+
+    # ---- repeated user ids: the first line is kept, repeats are not planned
+    for group in scan.duplicate_id_groups():
+        first = scan.line_of[group[0]]
+        for i in group[1:]:
+            plan.rejected.add(i)
+            findings.add(Finding(scan.name, scan.line_of[i], "user_id", Severity.ERROR, "duplicate_user_id",
+                                 f"same user_id as line {first}; this line is not imported (the first "
+                                 "line is kept)"))
+
+    # ---- email fallback join for database users without an id match
+    used = bytearray(len(pw.offsets)) if pw is not None else bytearray()
+    if pw is not None:
+        for i in range(n_users):
+            if plan.pw_row[i] >= 0 and i not in plan.rejected:
+                used[plan.pw_row[i]] = 1
+        if deferred:
+            index = pw.email_index(multi_conn)
+            for i, key in zip(deferred, deferred_keys, strict=True):
+                if i in plan.rejected:
+                    continue
+                cands = [r for r in index.find(key) if not used[r]]
+                if len(cands) == 1:
+                    plan.pw_row[i] = cands[0]
+                    plan.rule[i] = 4 if multi_conn else 3
+                    used[cands[0]] = 1
+                elif len(cands) > 1:
+                    findings.add(Finding(scan.name, scan.line_of[i], "email", Severity.WARNING,
+                                         "hash_join_ambiguous",
+                                         f"no hash row has this user's id and {len(cands)} unclaimed rows "
+                                         f"share its email (lines {', '.join(str(pw.lines[r]) for r in cands[:10])}); "
+                                         "none is used: the user resets the password"))
+        for r in range(len(pw.offsets)):
+            if not used[r] and r not in pw.repeated:
+                findings.add(Finding(pw.name, pw.lines[r], "_id", Severity.WARNING, "hash_unmatched",
+                                     "this hash row matches no user in the users export (by auth0| + "
+                                     "alt_id/_id.$oid, then by email); it is not used"))
+
+    # ---- finalize database users: password when a valid hash joined, else reset
+    db_without_hash = 0
+    b_password = _B[Branch.PASSWORD]
+    kinds = pw.kinds if pw is not None else b""
+    for i in range(n_users):
+        if plan.branch[i] != _B_DB:
+            continue
+        r = plan.pw_row[i]
+        if r >= 0 and kinds[r] == 0:
+            plan.branch[i] = b_password
+        else:
+            plan.branch[i] = b_reset
+            if r < 0 and i not in plan.rejected:
+                db_without_hash += 1
+    for i in range(n_users):
+        if plan.pw_row[i] >= 0 and i not in plan.rejected:
+            rule_counts[_RULES[plan.rule[i]]] += 1
+
+    # ---- duplicate emails: merge importable users into one planned user per email
+    importable = {_B[b] for b in Branch.IMPORTABLE}
+    merged_away = 0
+    dup_groups = 0
+    for group in scan.email_groups(plan.rejected):
+        dup_groups += 1
+        members = [i for i in group if plan.branch[i] in importable]
+        lines = [scan.line_of[i] for i in group]
+        primary = _pick_primary(plan, members) if len(members) > 1 else None
+        if primary is not None:
+            ordered = [primary] + [i for i in members if i != primary]
+            gid = len(plan.groups)
+            plan.groups.append(ordered)
+            for i in ordered:
+                plan.group_of[i] = gid
+            merged_away += len(ordered) - 1
+        for i in group:
+            if primary is None:
+                what = ("only one of them is importable; the others are blocked or invalid"
+                        if len(members) <= 1 else "")
+            elif i == primary:
+                what = "this line is the primary of the merged WorkOS user"
+            elif i in plan.group_of:
+                what = f"merged into the WorkOS user of line {scan.line_of[primary]}"
+            else:
+                what = f"not merged ({Branch.ALL[plan.branch[i]]})"
+            findings.add(Finding(scan.name, scan.line_of[i], "email", Severity.WARNING, "duplicate_email",
+                                 f"email shared (case-insensitive, Unicode-normalized) by {len(lines)} users "
+                                 f"on {'elements' if scan.format == 'json-array' else 'lines'} "
+                                 f"{_list(lines)}: {what}"))
+
+    # ---- counts
+    branches = Counter()
+    for i in range(n_users):
+        if i in plan.rejected:
+            continue
+        g = plan.group_of.get(i)
+        if g is not None and plan.groups[g][0] != i:
+            continue
+        branches[Branch.ALL[plan.branch[i]]] += 1
+    plan.planned_count = sum(branches.values())
+
+    hashes = {"rows": 0, "kinds": {}, "prefixes": {}, "costs": {}, "valid": 0}
+    if pw is not None:
+        kc = Counter(_HASH_KINDS[k] for k in pw.kinds)
+        pc = Counter(pw.prefixes[pw.prefix_idx[r]] for r in range(len(pw.kinds)) if pw.kinds[r] != 3)
+        cc = Counter(str(pw.costs[r]) for r in range(len(pw.kinds)) if pw.kinds[r] == 0)
+        hashes = {"rows": len(pw.kinds), "kinds": dict(kc), "prefixes": dict(pc), "costs": dict(cc),
+                  "valid": kc.get("bcrypt", 0), "connections": dict(pw.connections)}
+    summary = {
+        "users_file": str(users_path),
+        "passwords_file": str(passwords_path) if passwords_path else None,
+        "format": scan.format,
+        "gzipped": scan.gzipped,
+        "users_file_error": scan.file_error,
+        "passwords_file_error": pw.file_error if pw is not None else None,
+        "lines_read": scan.lines_read,
+        "blank_lines": scan.blank_lines,
+        "rejected_lines": scan.rejected_lines + len(plan.rejected),
+        "users_read": n_users,
+        "password_lines_read": pw.lines_read if pw is not None else 0,
+        "planned": plan.planned_count,
+        "branches": {b: branches.get(b, 0) for b in Branch.ALL},
+        "duplicate_user_ids": len(plan.rejected),
+        "duplicate_email_groups": dup_groups,
+        "merged_groups": len(plan.groups),
+        "merged_users": merged_away,
+        "join": {r: rule_counts.get(r, 0) for r in _RULES[1:]},
+        "hash_rows_matched": int(sum(used)) if pw is not None else 0,
+        "hash_rows_unmatched": (len(used) - int(sum(used)) - len(pw.repeated)) if pw is not None else 0,
+        "hash_rows_repeated": len(pw.repeated) if pw is not None else 0,
+        "database_users_without_hash": db_without_hash,
+        "join_by_connection": multi_conn,
+        "hashes": hashes,
+        "blocked_users": blocked_seen,
+        "social_providers": dict(providers),
+        "enterprise_connections": dict(enterprise),
+        "findings": {s.value: findings.by_severity.get(s.value, 0) for s in Severity},
+        "finding_codes": dict(findings.by_code),
+        "merge_rule": MERGE_RULE,
+        "verified_rule": VERIFIED_RULE,
+        "blocked_policy": BLOCKED_POLICY,
+        "name_rule": NAME_RULE,
+        "include_blocked": options.include_blocked,
+        "metadata_keys": None if options.metadata_keys is None else list(options.metadata_keys),
+        "seconds": round(time.monotonic() - started, 3),
+    }
+    gate = _export_checks(summary)
+    summary["blocking"] = [c.name for c in gate if not c.ok]
+    progress("check-users", n_users, done=True)
+    return PlanResult(users_path, passwords_path, options, PlannedUsers(plan), findings, summary,
+                      list(summary["blocking"]))
+
+
+def _pick_primary(plan: _Plan, members: list[int]) -> int:
+    b_password = _B[Branch.PASSWORD]
+    with_hash = [i for i in members if plan.branch[i] == b_password]
+    pool = with_hash or members
+    best = max(pool, key=lambda i: (plan.login[i], -i))
+    if plan.login[best] or with_hash:
+        return best
+    verified = [i for i in members if plan.verified[i]]
+    return verified[0] if verified else members[0]
+
+
+def _list(lines: list[int], limit: int = 20) -> str:
+    if len(lines) <= limit:
+        return ", ".join(map(str, lines))
+    return ", ".join(map(str, lines[:limit])) + f" and {len(lines) - limit} more"
+
+
+# ------------------------------------------------------------------------------ redaction
+def redacted_request(planned, reader: HashReader | None = None) -> dict:
+    """The request as it will be sent, with the hash shown only as its description.
+
+    `planned` is a PlannedUser or a journal UserRow. With a `reader` the hash is re-read to say its
+    prefix, cost and length; it is never returned."""
+    req = dict(planned.request)
+    if req.get("password_hash_type") == "bcrypt" and planned.hash_ref is not None:
+        line = planned.hash_line
+        desc = "bcrypt"
+        if reader is not None:
+            try:
+                h = reader.hash_at(planned.hash_ref)
+                check = classify_hash(h)
+                desc = (f"{check.kind} {check.prefix}{check.cost:02d}$, {len(h)} chars"
+                        if check.ok else f"{check.kind}, {len(h)} chars")
+            except Exception:  # noqa: BLE001 - a description is best effort
+                desc = "bcrypt (file unreadable now)"
+        req["password_hash"] = f"[redacted: {desc}, line {line}]"
+        # keep the key order of the real request: password_hash before its type
+        req = {k: req[k] for k in [*(k for k in req if k not in ("password_hash", "password_hash_type")),
+                                   "password_hash", "password_hash_type"]}
+    return req
+
+
+# ------------------------------------------------------------------------------ journal
+def save_plan(journal, result: PlanResult, users_path: str | Path | None = None,
+              passwords_path: str | Path | None = None) -> int:
+    """Record the inputs (SHA-256, line counts), the findings, the planned users and the summary
+    (document "plan_summary"). Returns the number of planned users written."""
+    users_path = Path(users_path or result.users_path)
+    passwords_path = passwords_path or result.passwords_path
+    journal.record_input("users", users_path, lines=result.summary.get("lines_read"))
+    files = [users_path.name]
+    if passwords_path:
+        journal.record_input("passwords", passwords_path, lines=result.summary.get("password_lines_read"))
+        files.append(Path(passwords_path).name)
+    for name in files:
+        journal.clear_findings(name)
+    journal.add_findings(result.findings)
+    n = journal.replace_plan(result.planned)
+    journal.put_document("plan_summary", result.summary)
+    return n
+
+
+# ------------------------------------------------------------------------------ gates
+def _export_checks(s: dict) -> list[Check]:
+    checks = [
+        Check("Users export readable", s.get("users_file_error") is None,
+              s.get("users_file_error") or
+              f"{s.get('lines_read', 0)} lines ({s.get('format')}{', gzip' if s.get('gzipped') else ''})",
+              "Download the users export again (Auth0 job output is gzipped NDJSON)."),
+        Check("Users found", s.get("users_read", 0) > 0,
+              f"{s.get('users_read', 0)} users read, {s.get('rejected_lines', 0)} lines rejected",
+              "Check that the file is the users export and that lines carry user_id or Id."),
+    ]
+    if s.get("passwords_file"):
+        h = s.get("hashes") or {}
+        rows, matched = h.get("rows", 0), s.get("hash_rows_matched", 0)
+        checks.append(Check("Password export readable", s.get("passwords_file_error") is None and rows > 0,
+                            s.get("passwords_file_error") or f"{rows} hash rows",
+                            "Decrypt the file from Auth0 support (gpg) and point --passwords at it."))
+        j = s.get("join") or {}
+        checks.append(Check("Hashes join to users", rows == 0 or matched > 0,
+                            f"{matched} of {rows} hash rows joined ("
+                            + ", ".join(f"{k}: {v}" for k, v in j.items()) + ")",
+                            "None matched: is this the password export of the same tenant? "
+                            "Rows join by auth0| + alt_id/_id.$oid, then by email."))
+        checks.append(Check("Usable bcrypt hashes", rows == 0 or h.get("valid", 0) > 0,
+                            f"{h.get('valid', 0)} valid bcrypt of {rows}; kinds {h.get('kinds', {})}",
+                            "Only bcrypt ($2a$/$2b$/$2y$) can be imported; ask Auth0 support for a "
+                            "complete export."))
+    br = s.get("branches") or {}
+    checks.append(Check("Per-user problems (not blocking)", True,
+                        f"{br.get('invalid', 0)} invalid users skipped, {s.get('rejected_lines', 0)} lines "
+                        f"rejected, {s.get('findings', {}).get('warning', 0)} warnings: see findings",
+                        "Fix them in Auth0 or the export and re-run the check to import those users too."))
+    return checks
+
+
+def export_gate(result_or_journal) -> GateResult:
+    """Blocks only on file-level problems (unreadable file, no users, a password export that joins
+    nothing or holds no usable hash). Per-user errors make those users `invalid` and are listed as
+    findings; they do not block the gate."""
+    if isinstance(result_or_journal, PlanResult):
+        summary = result_or_journal.summary
+    else:
+        summary = result_or_journal.get_document("plan_summary")
+        if not summary:
+            return GateResult.from_checks([Check("Export checked", False, "no export check in this run yet",
+                                                 "Run the export check (auth0-workos check --users FILE).")])
+    return GateResult.from_checks(_export_checks(summary), details={
+        k: summary.get(k) for k in ("users_read", "planned", "branches", "hash_rows_matched",
+                                    "hash_rows_unmatched", "duplicate_email_groups", "findings")})
+
+
+def mapping_gate(journal) -> GateResult:
+    """The plan in the journal is complete and consistent: importable users exist, every one has an
+    email and an external id, no two share an email, password users have a hash reference, the
+    merge rule is recorded, and the input files are unchanged since planning."""
+    summary = journal.get_document("plan_summary") or {}
+    counts = journal.count_users("branch")
+    importable = tuple(Branch.IMPORTABLE)
+    marks = ",".join("?" * len(importable))
+    n_imp = sum(counts.get(b, 0) for b in importable)
+    q = journal._q  # read-only aggregate queries (no such helper on Journal yet)
+    no_email = q(f"SELECT COUNT(*) FROM users WHERE branch IN ({marks}) AND (email IS NULL OR email='' "
+                 "OR json_extract(request_json, '$.external_id') IS NULL)", importable)[0][0]
+    dupes = q(f"SELECT COUNT(*) FROM (SELECT lower(trim(email)) e FROM users WHERE branch IN ({marks}) "
+              "GROUP BY e HAVING COUNT(*) > 1)", importable)[0][0]
+    no_ref = q("SELECT COUNT(*) FROM users WHERE branch='password' AND hash_ref IS NULL")[0][0]
+    changed = journal.changed_inputs()
+    checks = [
+        Check("Plan recorded", bool(counts), f"{sum(counts.values())} planned users: {dict(counts)}",
+              "Run the export check with a run folder (auth0-workos check --run-dir DIR ...)."),
+        Check("Users to import", n_imp > 0, f"{n_imp} importable users",
+              "Every user is blocked or invalid: fix the findings and re-run the check."),
+        Check("Email and external id on every request", no_email == 0,
+              f"{no_email} importable users lack an email or external_id", "Re-run the export check."),
+        Check("One WorkOS user per email", dupes == 0, f"{dupes} emails planned more than once",
+              "Re-run the export check: duplicate emails are merged by the plan."),
+        Check("Password users have a hash reference", no_ref == 0, f"{no_ref} without", "Re-run the export check."),
+        Check("Merge rule stated", bool(summary.get("merge_rule")), summary.get("merge_rule", "missing")[:120],
+              "Re-run the export check."),
+        Check("Input files unchanged", not changed, "; ".join(changed) or "SHA-256 as planned",
+              "Restore the original files or re-run the export check."),
+    ]
+    return GateResult.from_checks(checks, details={"branches": dict(counts)})

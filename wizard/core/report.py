@@ -1,0 +1,302 @@
+"""The final report: `report.md` for people and `report.json` for tools, both built from the journal.
+
+Everything comes from the journal's summaries; no hash, no secret and no full user object is
+written (a last scrub removes anything hash- or key-shaped that a document might carry).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from pathlib import Path
+
+from wizard import __version__
+from wizard.core.guide import DIFFERENCES, GUIDE_DOCUMENT, GUIDE_URL
+from wizard.core.journal import Journal
+from wizard.core.recovery import diagnose
+from wizard.core.rundir import write_private
+
+REPORT_MD = "report.md"
+REPORT_JSON = "report.json"
+POST_MIGRATION_DOCUMENT = "post_migration"
+FIRST_FINDINGS = 10
+LIST_LIMIT = 25  # longer lists inside documents are cut: a report is not a data dump
+
+POST_MIGRATION_TASKS = (
+    ("replace_sdk", "Replace Auth0 SDK calls in your application with WorkOS AuthKit"),
+    ("test_flows", "Test the authentication flows: password, social, MFA, password reset"),
+    ("watch_logs", "Watch the authentication logs for failures for the first 48 hours"),
+    ("reenable_webhooks", "Re-enable the WorkOS webhook endpoints disabled for the import"),
+    ("disable_auth0", "After the validation period, disable the Auth0 tenant"),
+    ("update_docs", "Update documentation: internal docs, onboarding guides, support articles"),
+)
+
+_HASH_RE = re.compile(r"\$2[abxy]?\$\d\d\$[./A-Za-z0-9]{20,}")
+_KEY_RE = re.compile(r"\bsk_[A-Za-z0-9_]{6,}")
+_SECRET_KEYS = re.compile(r"(password|passwd|hash|secret|api_key|apikey|token)", re.IGNORECASE)
+_SAFE_KEYS = {"hash_line", "hash_ref", "password_users", "passwords", "hashes", "sha256",
+              "secrets_imported", "totp_secrets_imported", "with_hash", "without_hash", "hash_types",
+              "no_hash", "password_branch", "passwords_file", "passwords_file_error", "password_lines_read",
+              "hash_rows_matched", "hash_rows_unmatched", "database_users_without_hash"}
+
+
+def _scrub_text(text: str) -> str:
+    text = _HASH_RE.sub("[hash removed]", text)
+    return _KEY_RE.sub(lambda m: m.group(0)[:5] + "…[key removed]", text)
+
+
+def scrub(obj, *, depth: int = 0):
+    """Drop secret-named fields, cut long lists, and blank anything hash- or key-shaped."""
+    if isinstance(obj, dict):
+        out = {}
+        for k, v in obj.items():
+            ks = str(k)
+            if _SECRET_KEYS.search(ks) and ks not in _SAFE_KEYS and not isinstance(v, (int, float, bool)):
+                continue
+            out[ks] = scrub(v, depth=depth + 1)
+        return out
+    if isinstance(obj, (list, tuple)):
+        items = [scrub(v, depth=depth + 1) for v in list(obj)[:LIST_LIMIT]]
+        if len(obj) > LIST_LIMIT:
+            items.append(f"… {len(obj) - LIST_LIMIT} more not shown")
+        return items
+    if isinstance(obj, str):
+        return _scrub_text(obj)
+    return obj
+
+
+def _iso(ts: float | None) -> str | None:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts)) if ts else None
+
+
+def _doc(journal: Journal, *names):
+    for n in names:
+        d = journal.get_document(n)
+        if d is not None:
+            return scrub(d)
+    return "not run"
+
+
+def _step_titles() -> dict[str, str]:
+    try:
+        from wizard.core.steps import STEPS
+    except Exception:  # the steps module is optional for a report
+        return {}
+    return {s.id: s.title for s in STEPS}
+
+
+def tick_post_migration(journal: Journal, task_id: str, done: bool = True) -> None:
+    if task_id not in dict(POST_MIGRATION_TASKS):
+        raise KeyError(task_id)
+    doc = dict(journal.get_document(POST_MIGRATION_DOCUMENT) or {})
+    if done:
+        doc[task_id] = time.time()
+    else:
+        doc.pop(task_id, None)
+    journal.put_document(POST_MIGRATION_DOCUMENT, doc)
+
+
+def build_report(journal: Journal) -> dict:
+    """The whole report as JSON-able data (the markdown is rendered from this)."""
+    counts = journal.finding_counts()
+    by_sev: dict[str, int] = {}
+    for (sev, _code), n in counts.items():
+        by_sev[sev] = by_sev.get(sev, 0) + n
+    first = [{"where": f.where(), "severity": f.severity.value, "code": f.code, "message": f.message}
+             for f in journal.findings(limit=FIRST_FINDINGS)]
+    plan_summary = journal.get_document("plan_summary")
+    merge_rule = None
+    if isinstance(plan_summary, dict):
+        merge_rule = plan_summary.get("merge_rule") or plan_summary.get("duplicate_policy") \
+            or plan_summary.get("merge_policy")
+    titles = _step_titles()
+    recorded = journal.steps()
+    steps = [
+        {"id": sid, "title": titles.get(sid, sid), "status": rec["status"], "reason": rec["reason"] or "",
+         "updated_at": _iso(rec["updated_at"])}
+        for sid, rec in recorded.items()
+    ]
+    steps += [{"id": sid, "title": title, "status": "pending", "reason": "", "updated_at": None}
+              for sid, title in titles.items() if sid not in recorded]
+    order = list(titles)
+    steps.sort(key=lambda s: order.index(s["id"]) if s["id"] in order else len(order))
+    verifications = [
+        {"name": v["name"], "ok": v["ok"], "evidence": v["evidence"] or "", "fix_hint": v["fix_hint"] or "",
+         "at": _iso(v["at"])}
+        for v in journal.verifications()
+    ]
+    orgs = journal.orgs()
+    org_status: dict[str, int] = {}
+    for o in orgs:
+        org_status[o["status"]] = org_status.get(o["status"], 0) + 1
+    mem_status: dict[str, int] = {}
+    for m in journal.memberships():
+        mem_status[m["status"]] = mem_status.get(m["status"], 0) + 1
+    ticked = journal.get_document(POST_MIGRATION_DOCUMENT) or {}
+    guide_ack = journal.get_document(GUIDE_DOCUMENT)
+    report = {
+        "title": "Auth0 → WorkOS migration report",
+        "generated_at": _iso(time.time()),
+        "tool_version": __version__,
+        "run_dir": str(journal.run_dir),
+        "run_created_at": journal.get_meta("created_at"),
+        "guide": {
+            "url": GUIDE_URL,
+            "acknowledged_at": _iso(guide_ack.get("at")) if isinstance(guide_ack, dict) else None,
+            "differences": [{"topic": d.topic, "seed_says": d.seed_says, "wizard_does": d.wizard_does}
+                            for d in DIFFERENCES],
+        },
+        "inputs": {k: {"file": Path(v["path"]).name, "sha256": v["sha256"], "lines": v["lines"]}
+                   for k, v in journal.inputs().items()},
+        "inventory": _doc(journal, "inventory"),
+        "findings": {
+            "by_severity": by_sev,
+            "by_code": [{"severity": s, "code": c, "count": n} for (s, c), n in sorted(counts.items())],
+            "first": first,
+        },
+        "plan": {
+            "summary": scrub(plan_summary) if plan_summary is not None else "not run",
+            "users_by_branch": journal.count_users("branch"),
+            "merge_rule": scrub(merge_rule) if merge_rule else None,
+        },
+        "import": {
+            "summary": _doc(journal, "import_summary"),
+            "users_by_status": journal.count_users("status"),
+            "by_branch_and_status": [{"branch": b, "status": s, "count": n}
+                                     for (b, s), n in sorted(journal.count_by_branch_status().items())],
+        },
+        "organizations": {
+            "summary": _doc(journal, "orgs_summary", "orgs"),
+            "organizations": len(orgs),
+            "organizations_by_status": org_status,
+            "memberships_by_status": mem_status,
+        },
+        "mfa": _doc(journal, "mfa"),
+        "verification": verifications,
+        "verification_passed": bool(verifications) and all(v["ok"] for v in verifications),
+        "steps": steps,
+        "recovery": [
+            {"id": r.id, "title": r.title, "cause": r.cause, "affected": r.affected, "fix": r.fix_hint,
+             "action": r.action}
+            for r in diagnose(journal)
+        ],
+        "post_migration": [
+            {"id": tid, "task": text, "done": tid in ticked, "done_at": _iso(ticked.get(tid))}
+            for tid, text in POST_MIGRATION_TASKS
+        ],
+    }
+    return scrub(report)
+
+
+# ------------------------------------------------------------------------------------ markdown
+def _fmt(v) -> str:
+    if isinstance(v, (dict, list)):
+        text = json.dumps(v, sort_keys=True, default=str)
+        return text if len(text) <= 300 else text[:297] + "…"
+    return str(v)
+
+
+def _kv(doc) -> list[str]:
+    if doc == "not run" or doc is None:
+        return ["not run"]
+    if not isinstance(doc, dict):
+        return [f"- {_fmt(doc)}"]
+    if not doc:
+        return ["(empty)"]
+    return [f"- **{k}**: {_fmt(v)}" for k, v in doc.items()]
+
+
+def _esc(text: str) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def render_markdown(r: dict) -> str:
+    out: list[str] = [f"# {r['title']}", ""]
+    verdict = "ALL CHECKS PASSED" if r["verification_passed"] else (
+        "verification not run" if not r["verification"] else "SOME CHECKS FAILED")
+    out += [f"Generated {r['generated_at']} by auth0-workos {r['tool_version']} — run folder `{r['run_dir']}`.",
+            "", f"**Verification: {verdict}**", ""]
+
+    out += ["## Migration guide", "", f"Followed: {r['guide']['url']}"
+            + (f" (acknowledged {r['guide']['acknowledged_at']})" if r["guide"]["acknowledged_at"] else ""),
+            "", "Where this wizard follows the API facts instead of the older seed guide:", ""]
+    out += [f"- **{d['topic']}**: seed says {d['seed_says']}; the wizard: {d['wizard_does']}"
+            for d in r["guide"]["differences"]]
+
+    out += ["", "## Inputs", ""]
+    out += [f"- {k}: `{v['file']}` sha256 {v['sha256'][:16]}…" + (f" ({v['lines']} lines)" if v["lines"] else "")
+            for k, v in r["inputs"].items()] or ["none recorded"]
+
+    out += ["", "## Inventory", ""] + _kv(r["inventory"])
+
+    f = r["findings"]
+    out += ["", "## Findings", ""]
+    if not f["by_code"]:
+        out.append("No findings.")
+    else:
+        out.append(", ".join(f"{n} {s}" for s, n in sorted(f["by_severity"].items())))
+        out += ["", "| severity | code | count |", "|---|---|---|"]
+        out += [f"| {x['severity']} | {x['code']} | {x['count']} |" for x in f["by_code"]]
+        out += ["", f"First {len(f['first'])}:", ""]
+        out += [f"- `{x['where']}` {x['severity']} {x['code']}: {x['message']}".replace("\n", " ")
+                for x in f["first"]]
+
+    p = r["plan"]
+    out += ["", "## Plan", ""]
+    out += [f"- {b}: {n}" for b, n in sorted(p["users_by_branch"].items())] or ["not run"]
+    out.append(f"- merge rule for duplicate emails: {_fmt(p['merge_rule']) if p['merge_rule'] else 'not recorded'}")
+    if isinstance(p["summary"], dict):
+        out += ["", "Plan summary:", ""] + _kv(p["summary"])
+
+    i = r["import"]
+    out += ["", "## Import", ""]
+    out += [f"- users {s}: {n}" for s, n in sorted(i["users_by_status"].items())]
+    out += ["", "Import summary:", ""] + _kv(i["summary"])
+
+    o = r["organizations"]
+    out += ["", "## Organizations", "", f"- organizations: {o['organizations']} "
+            f"({_fmt(o['organizations_by_status'])})", f"- memberships: {_fmt(o['memberships_by_status'])}",
+            "", "Organizations summary:", ""] + _kv(o["summary"])
+
+    out += ["", "## MFA", ""] + _kv(r["mfa"])
+
+    out += ["", "## Verification", ""]
+    if not r["verification"]:
+        out.append("not run")
+    else:
+        out += ["| check | result | when | evidence | fix |", "|---|---|---|---|---|"]
+        out += [f"| {v['name']} | {'PASS' if v['ok'] else 'FAIL'} | {v['at']} | {_esc(v['evidence'])} | "
+                f"{_esc(v['fix_hint'])} |" for v in r["verification"]]
+
+    out += ["", "## Wizard steps", ""]
+    for s in r["steps"]:
+        line = f"- {s['title']}: {s['status']}"
+        if s["status"] == "not_applicable":
+            line += f" — not applicable: {s['reason']}"
+        elif s["reason"]:
+            line += f" — {s['reason']}"
+        out.append(line.replace("\n", " "))
+    if not r["steps"]:
+        out.append("none recorded")
+
+    out += ["", "## Error recovery", ""]
+    if not r["recovery"]:
+        out.append("No known failure in this run.")
+    for x in r["recovery"]:
+        act = f" (one-key fix: `{x['action']}`)" if x["action"] else ""
+        out.append(f"- **{x['title']}** — {x['affected']} affected. Cause: {x['cause']} Fix: {x['fix']}{act}")
+
+    out += ["", "## Post-migration tasks", ""]
+    out += [f"- [{'x' if t['done'] else ' '}] {t['task']}" for t in r["post_migration"]]
+    out.append("")
+    return _scrub_text("\n".join(out))
+
+
+def write_report(journal: Journal) -> tuple[Path, Path]:
+    """Write report.md and report.json (0600, atomic) into the run folder; returns their paths."""
+    report = build_report(journal)
+    md = write_private(journal.run_dir / REPORT_MD, render_markdown(report))
+    js = write_private(journal.run_dir / REPORT_JSON, json.dumps(report, indent=2, sort_keys=False, default=str) + "\n")
+    journal.put_document("report", {"at": time.time(), "files": [md.name, js.name]})
+    return md, js

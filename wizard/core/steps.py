@@ -1,0 +1,441 @@
+"""The wizard's ordered steps and their gates.
+
+A step is `(id, title, gate, applies_when)`. The TUI, the plain mode and the report render these;
+none of them decides on its own whether a step passed. Gates are plain functions of
+`(journal, settings)` returning a `GateResult`; they may do I/O (the prerequisites make a live read),
+so callers run them off the UI thread. No Textual import here.
+"""
+
+from __future__ import annotations
+
+import importlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from wizard.core.config import Settings
+from wizard.core.gates import Check, GateResult, GateStatus
+from wizard.core.journal import Journal
+
+Gate = Callable[[Journal, Settings], GateResult]
+AppliesWhen = Callable[[Journal, Settings], bool]
+
+GUIDE_URL = "https://workos.com/docs/migrate/auth0"
+SOCIAL_CALLBACK_URL = "https://api.workos.com/sso/oauth/callback"
+MIN_REASON_CHARS = 10
+
+# journal documents written by the wizard itself (other modules read these names)
+DOC_GUIDE_ACK = "guide_acknowledged"
+DOC_SOCIAL_CONFIRMATIONS = "social_confirmations"
+DOC_MFA_COMMUNICATION = "mfa_communication_plan"
+DOC_NO_PASSWORDS_REASON = "password_hashes_not_applicable"
+DOC_DRY_RUN = "import_dry_run"
+DOC_IMPORT_SUMMARY = "import_summary"
+DOC_FAILURES_ACCEPTED = "import_failures_accepted"
+
+# Auth0 identity provider -> the WorkOS social connection a person configures
+SOCIAL_PROVIDERS = {
+    "google-oauth2": "Google",
+    "github": "GitHub",
+    "windowslive": "Microsoft",
+    "apple": "Apple",
+    "gitlab": "GitLab",
+    "linkedin": "LinkedIn",
+    "bitbucket": "Bitbucket",
+    "slack": "Slack",
+    "facebook": "Facebook",
+    "twitter": "X (Twitter)",
+}
+# providers that are not social logins (database, passwordless, enterprise)
+NON_SOCIAL = {"auth0", "email", "sms", "samlp", "waad", "adfs", "oidc", "okta", "pingfederate",
+              "google-apps", "ad", "ip"}
+
+MFA_COMMUNICATION_ITEMS = (
+    ("email_before", "Email affected users before the migration (SMS is not available in AuthKit)"),
+    ("enrollment", "Send enrollment instructions for an authenticator app (TOTP)"),
+    ("grace_period", "Agree a grace period during which users enroll again"),
+    ("enforce_after", "Enforce MFA in WorkOS only after the grace period"),
+)
+
+
+class NotAvailable(Exception):
+    """A core module this step needs is not part of this build."""
+
+
+def core(module: str, name: str):
+    """A function from `wizard.core.<module>` (or any dotted module), or NotAvailable."""
+    full = module if "." in module else f"wizard.core.{module}"
+    try:
+        mod = importlib.import_module(full)
+    except ModuleNotFoundError as exc:
+        if exc.name and full.startswith(exc.name):
+            raise NotAvailable(f"{full} is not available in this build") from None
+        raise
+    try:
+        return getattr(mod, name)
+    except AttributeError:
+        raise NotAvailable(f"{full}.{name} is not available in this build") from None
+
+
+def _call(fn, *args, **kwargs):
+    """Call a core gate tolerating the small signature differences between helpers' modules."""
+    try:
+        return fn(*args, **kwargs)
+    except TypeError as exc:
+        if "argument" not in str(exc) or len(args) < 2:
+            raise
+        return fn(*args[:1], **kwargs)
+
+
+# ------------------------------------------------------------------------------- gates
+def guide_gate(journal: Journal, settings: Settings) -> GateResult:
+    try:
+        return GateResult.from_checks([core("guide", "guide_check")(journal)])
+    except NotAvailable:
+        ack = journal.get_document(DOC_GUIDE_ACK)
+        return GateResult.from_checks([
+            Check("Official guide read", bool(ack), "acknowledged" if ack else "not acknowledged yet",
+                  f"Open {GUIDE_URL}, read it, then acknowledge it in the wizard."),
+        ])
+
+
+def prereqs_gate(journal: Journal, settings: Settings) -> GateResult:
+    return core("prereqs", "prerequisite_checks")(settings, live=True)
+
+
+def inventory_gate(journal: Journal, settings: Settings) -> GateResult:
+    return core("inventory", "inventory_gate")(journal)
+
+
+def export_gate(journal: Journal, settings: Settings) -> GateResult:
+    result = _call(core("plan", "export_gate"), journal)
+    reason = journal.get_document(DOC_NO_PASSWORDS_REASON)
+    if reason and result.status is GateStatus.PASSED:
+        note = Check("Password hashes", True, f"not applicable: {reason.get('reason', '')}")
+        return GateResult(result.status, (*result.checks, note), result.reason, result.details)
+    return result
+
+
+def mapping_gate(journal: Journal, settings: Settings) -> GateResult:
+    return _call(core("plan", "mapping_gate"), journal)
+
+
+def import_gate(journal: Journal, settings: Settings) -> GateResult:
+    """Dry run recorded, real import recorded, nobody left to send, failures fixed or knowingly accepted."""
+    try:
+        return _call(core("importer", "import_gate"), journal)
+    except NotAvailable:
+        pass
+    counts = journal.count_users("status")
+    dry = journal.get_document(DOC_DRY_RUN)
+    real = journal.get_document(DOC_IMPORT_SUMMARY)
+    pending = counts.get("planned", 0) + counts.get("in_flight", 0)
+    failed = counts.get("failed", 0)
+    accepted = journal.get_document(DOC_FAILURES_ACCEPTED) or {}
+    failures_ok = failed == 0 or accepted.get("count") == failed
+    evidence = f"{failed} user(s) failed"
+    if failed and failures_ok:
+        evidence += f"; accepted: {accepted.get('reason', '')}"
+    done = counts.get("created", 0) + counts.get("updated", 0)
+    return GateResult.from_checks([
+        Check("Dry run completed", bool(dry), "recorded" if dry else "no dry run recorded",
+              "Run the dry run first: it sends nothing and shows what would happen."),
+        Check("Import ran", bool(real), f"{done} user(s) created or updated" if real else "not run yet",
+              "Start the import (after the dry run)."),
+        Check("No user left to send", bool(real) and pending == 0, f"{pending} user(s) planned or in flight",
+              "Resume the import; in-flight users are reconciled first."),
+        Check("Failures resolved", failures_ok, evidence,
+              "Read the failures, fix the cause, then 'Retry failed'; or accept them with a reason."),
+    ], details={"counts": counts})
+
+
+def dry_run_gate(journal: Journal) -> GateResult:
+    """The real import may start only after a completed dry run of the current plan."""
+    dry = journal.get_document(DOC_DRY_RUN)
+    ok = bool(dry) and not dry.get("stopped")
+    return GateResult.from_checks([
+        Check("Dry run completed", ok, "recorded" if ok else "no completed dry run",
+              "Run the dry run: it reads WorkOS, sends nothing, and shows what the import would do."),
+    ])
+
+
+def record_import(journal: Journal, summary: dict, *, dry_run: bool) -> None:
+    """Keep the import's (or dry run's) summary; failures there carry no hash or secret."""
+    journal.put_document(DOC_DRY_RUN if dry_run else DOC_IMPORT_SUMMARY, summary)
+
+
+def accept_failures(journal: Journal, reason: str) -> None:
+    reason = (reason or "").strip()
+    if len(reason) < MIN_REASON_CHARS:
+        raise ValueError(f"Give a reason of at least {MIN_REASON_CHARS} characters.")
+    failed = journal.count_users("status").get("failed", 0)
+    journal.put_document(DOC_FAILURES_ACCEPTED, {"count": failed, "reason": reason, "at": time.time()})
+
+
+def social_providers(journal: Journal) -> list[str]:
+    """Auth0 social providers found in the plan (every merged Auth0 id counts), sorted."""
+    try:
+        return list(core("verify", "social_providers")(journal))
+    except NotAvailable:
+        pass
+    found: set[str] = set()
+    summary = journal.get_document("plan_summary") or {}
+    for p in summary.get("social_providers", []) or []:
+        found.add(str(p))
+    for u in journal.iter_users():
+        for auth0_id in u.auth0_ids or (u.auth0_user_id,):
+            provider = auth0_id.split("|", 1)[0] if "|" in auth0_id else ""
+            if provider and provider not in NON_SOCIAL:
+                found.add(provider)
+    return sorted(found)
+
+
+def provider_label(provider: str) -> str:
+    return SOCIAL_PROVIDERS.get(provider, provider)
+
+
+def social_gate(journal: Journal, settings: Settings) -> GateResult:
+    providers = social_providers(journal)
+    confirmed = journal.get_document(DOC_SOCIAL_CONFIRMATIONS) or {}
+    if not providers:
+        return GateResult.from_checks(
+            [Check("Social providers found in the plan", False, "none found",
+                   "Mark this step not applicable with a reason if you use no social sign-in.")])
+    checks = [
+        Check(f"{provider_label(p)} configured in WorkOS", p in confirmed,
+              "confirmed" if p in confirmed else "not confirmed yet",
+              f"Enable {provider_label(p)} in the WorkOS dashboard, register the callback "
+              f"{SOCIAL_CALLBACK_URL} at the provider, then confirm.")
+        for p in providers
+    ]
+    return GateResult.from_checks(checks, details={"providers": providers})
+
+
+def orgs_gate(journal: Journal, settings: Settings) -> GateResult:
+    """Organizations exported from Auth0, all created in WorkOS, memberships without failures."""
+    try:
+        return _call(core("orgs", "orgs_gate"), journal)
+    except NotAvailable:
+        pass
+    orgs = journal.orgs()
+    doc = journal.get_document("orgs")
+    org_counts: dict[str, int] = {}
+    for o in orgs:
+        org_counts[o["status"]] = org_counts.get(o["status"], 0) + 1
+    ms = journal.memberships()
+    m_counts: dict[str, int] = {}
+    for m in ms:
+        m_counts[m["status"]] = m_counts.get(m["status"], 0) + 1
+    org_done = sum(org_counts.get(k, 0) for k in ("created", "existing"))
+    m_failed = m_counts.get("failed", 0)
+    return GateResult.from_checks([
+        Check("Organizations exported from Auth0", bool(orgs), f"{len(orgs)} organization(s)",
+              "Export the organizations (needs Auth0 credentials), or mark this step not applicable."),
+        Check("Organizations in WorkOS", bool(doc) and org_done == len(orgs),
+              f"{org_done} of {len(orgs)} created or existing",
+              "Run the organization migration; read the problems listed for the others."),
+        Check("Memberships", bool(doc) and m_failed == 0,
+              ", ".join(f"{n} {k}" for k, n in sorted(m_counts.items())) or "none",
+              "Fix the failed memberships (listed) and run the migration again (it resumes)."),
+    ], details={"orgs": org_counts, "memberships": m_counts})
+
+
+def mfa_gate(journal: Journal, settings: Settings) -> GateResult:
+    """The MFA report exists (SMS users listed in the CSV) and the communication plan is ticked."""
+    report = journal.get_document("mfa")
+    checks = [Check("MFA report built", isinstance(report, dict),
+                    "report saved" if isinstance(report, dict) else "not built yet",
+                    "Build the MFA report (it reads the scan of authentication methods).")]
+    try:
+        mfa_check = core("verify", "check_mfa")(journal)
+        if isinstance(report, dict):
+            checks.append(Check("MFA users handled", mfa_check.ok, mfa_check.evidence, mfa_check.fix_hint))
+    except NotAvailable:
+        pass
+    plan = journal.get_document(DOC_MFA_COMMUNICATION) or {}
+    checks += [
+        Check(label, key in plan, "done" if key in plan else "not ticked yet",
+              "Tick this item once it is done or scheduled.")
+        for key, label in MFA_COMMUNICATION_ITEMS
+    ]
+    return GateResult.from_checks(checks)
+
+
+def verify_gate(journal: Journal, settings: Settings) -> GateResult:
+    return _call(core("verify", "verification_gate"), journal, settings)
+
+
+# ------------------------------------------------------------------------------- applies_when
+def _always(journal: Journal, settings: Settings) -> bool:
+    return True
+
+
+def _has_social(journal: Journal, settings: Settings) -> bool:
+    return bool(social_providers(journal))
+
+
+def _has_orgs(journal: Journal, settings: Settings) -> bool:
+    if journal.orgs():
+        return True
+    inv = journal.get_document("inventory") or {}
+    return bool(inv.get("organizations") or inv.get("organization_count") or settings.has_auth0_credentials)
+
+
+def _has_mfa(journal: Journal, settings: Settings) -> bool:
+    inv = journal.get_document("inventory") or {}
+    return bool(inv.get("mfa") or inv.get("mfa_users") or settings.has_auth0_credentials)
+
+
+@dataclass(frozen=True)
+class Step:
+    id: str
+    title: str
+    gate: Gate
+    applies_when: AppliesWhen = _always
+    conditional: bool = False  # may be marked not applicable, with a typed reason
+    summary: str = ""
+
+
+STEPS: tuple[Step, ...] = (
+    Step("guide", "Migration guide", guide_gate,
+         summary="The official guide and what this wizard follows."),
+    Step("prereqs", "Prerequisites", prereqs_gate,
+         summary="Keys present and accepted by WorkOS, SDK installed."),
+    Step("inventory", "Auth0 inventory", inventory_gate,
+         summary="What the Auth0 tenant holds: users, connections, organizations, MFA."),
+    Step("export", "Export files", export_gate,
+         summary="The users export (and the password-hash export), verified line by line."),
+    Step("mapping", "Mapping preview", mapping_gate,
+         summary="Each user's branch and the exact request the import will send."),
+    Step("import", "Import users", import_gate,
+         summary="Dry run first, then the real import, paced, resumable."),
+    Step("social", "Social providers", social_gate, _has_social, conditional=True,
+         summary="Configure each social provider in WorkOS so users link by email."),
+    Step("orgs", "Organizations", orgs_gate, _has_orgs, conditional=True,
+         summary="Organizations and memberships from Auth0 into WorkOS."),
+    Step("mfa", "MFA", mfa_gate, _has_mfa, conditional=True,
+         summary="Who used which factor, and how to bring them back."),
+    Step("verify", "Verify & report", verify_gate,
+         summary="Check WorkOS against the journal, then write the report."),
+)
+STEP_IDS = tuple(s.id for s in STEPS)
+
+
+def step_by_id(step_id: str) -> Step:
+    for s in STEPS:
+        if s.id == step_id:
+            return s
+    raise KeyError(step_id)
+
+
+# ------------------------------------------------------------------------------- evaluating & recording
+def recorded_status(journal: Journal, step_id: str) -> tuple[str, str]:
+    rec = journal.step(step_id)
+    return (rec["status"], rec["reason"] or "") if rec else (GateStatus.PENDING.value, "")
+
+
+def evaluate(step: Step, journal: Journal, settings: Settings) -> GateResult:
+    """Run the step's gate; a recorded not-applicable decision stands. Never raises."""
+    status, reason = recorded_status(journal, step.id)
+    if step.conditional and status == GateStatus.NOT_APPLICABLE.value:
+        return GateResult.not_applicable(reason)
+    try:
+        return step.gate(journal, settings)
+    except NotAvailable as exc:
+        return GateResult(GateStatus.FAILED, (Check(step.title, False, str(exc),
+                          "This build lacks the module; use a complete install."),), str(exc))
+    except Exception as exc:  # a gate must never take the wizard down; the message is plain
+        msg = f"{type(exc).__name__}: {str(exc)[:300]}"
+        return GateResult(GateStatus.FAILED, (Check(step.title, False, msg, "Re-run the check."),), msg)
+
+
+def record(journal: Journal, step: Step, result: GateResult) -> None:
+    """The journal's memory of the gate: what the report and a resumed run show."""
+    details = dict(result.details)
+    details["checks"] = [
+        {"name": c.name, "ok": c.ok, "evidence": c.evidence, "fix_hint": c.fix_hint} for c in result.checks
+    ]
+    journal.set_step(step.id, result.status.value, result.reason, details)
+
+
+def check_step(step: Step, journal: Journal, settings: Settings) -> GateResult:
+    result = evaluate(step, journal, settings)
+    record(journal, step, result)
+    return result
+
+
+def mark_not_applicable(journal: Journal, step_id: str, reason: str) -> GateResult:
+    """Only a conditional step, only with a stated reason (recorded and shown in the report)."""
+    step = step_by_id(step_id)
+    reason = (reason or "").strip()
+    if not step.conditional:
+        raise ValueError(f"'{step.title}' always applies; it cannot be skipped.")
+    if len(reason) < MIN_REASON_CHARS:
+        raise ValueError(f"Give a reason of at least {MIN_REASON_CHARS} characters.")
+    journal.set_step(step_id, GateStatus.NOT_APPLICABLE.value, reason, {"marked_at": time.time()})
+    return GateResult.not_applicable(reason)
+
+
+def clear_not_applicable(journal: Journal, step_id: str) -> None:
+    journal.set_step(step_id, GateStatus.PENDING.value, "", {})
+
+
+def acknowledge_guide(journal: Journal) -> None:
+    try:
+        core("guide", "acknowledge_guide")(journal)
+    except NotAvailable:
+        journal.put_document(DOC_GUIDE_ACK, {"at": time.time(), "url": GUIDE_URL})
+
+
+def confirm_social_provider(journal: Journal, provider: str, confirmed: bool = True) -> None:
+    doc = dict(journal.get_document(DOC_SOCIAL_CONFIRMATIONS) or {})
+    if confirmed:
+        doc[provider] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    else:
+        doc.pop(provider, None)
+    journal.put_document(DOC_SOCIAL_CONFIRMATIONS, doc)
+
+
+def tick_mfa_item(journal: Journal, key: str, done: bool = True) -> None:
+    doc = dict(journal.get_document(DOC_MFA_COMMUNICATION) or {})
+    if done:
+        doc[key] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    else:
+        doc.pop(key, None)
+    journal.put_document(DOC_MFA_COMMUNICATION, doc)
+
+
+def set_no_passwords_reason(journal: Journal, reason: str) -> None:
+    """The password-hash export is conditional: going without it needs a stated reason."""
+    reason = (reason or "").strip()
+    if len(reason) < MIN_REASON_CHARS:
+        raise ValueError(f"Give a reason of at least {MIN_REASON_CHARS} characters.")
+    journal.put_document(DOC_NO_PASSWORDS_REASON, {"reason": reason, "at": time.time()})
+
+
+def is_done(status: str) -> bool:
+    return status in (GateStatus.PASSED.value, GateStatus.NOT_APPLICABLE.value)
+
+
+CURRENT_STEP_META = "wizard_current_step"
+
+
+def remember_current(journal: Journal, step_id: str) -> None:
+    journal.set_meta(CURRENT_STEP_META, step_id)
+
+
+def resume_index(journal: Journal) -> int:
+    """Where a resumed run starts: the step the person was at (when still reachable), else the
+    first step whose recorded gate has not passed."""
+    saved = journal.get_meta(CURRENT_STEP_META)
+    if saved in STEP_IDS and may_enter(journal, STEP_IDS.index(saved)):
+        return STEP_IDS.index(saved)
+    for i, s in enumerate(STEPS):
+        if not is_done(recorded_status(journal, s.id)[0]):
+            return i
+    return len(STEPS) - 1
+
+
+def may_enter(journal: Journal, index: int) -> bool:
+    """A step can be opened once every earlier step's gate has passed (or is not applicable)."""
+    return all(is_done(recorded_status(journal, s.id)[0]) for s in STEPS[:index])

@@ -1,0 +1,682 @@
+"""The verification checklist (the guide's "ALL MUST PASS"): each check compares WorkOS with the journal.
+
+Every check returns a `Check(name, ok, evidence, fix_hint)` and is recorded in the journal, so the
+wizard's gate, the report and a later session all see the same result. A check that does not apply
+passes with "not applicable: <reason>".
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from workos import _errors as werr
+
+from wizard.core.config import Settings, mask
+from wizard.core.gates import Check, GateResult, GateStatus
+from wizard.core.journal import Journal
+from wizard.core.prereqs import workos_sync_client
+from wizard.core.progress import Progress, ProgressCallback, frozen_counts
+from wizard.core.records import Branch, UserStatus
+
+USER_COUNT = "User count"
+PASSWORD_SIGN_IN = "Password sign-in"
+SOCIAL_SIGN_IN = "Social sign-in"
+ORGANIZATIONS = "Organizations"
+MFA = "MFA"
+APP_BUILD = "Application builds"
+CHECK_NAMES = (USER_COUNT, PASSWORD_SIGN_IN, SOCIAL_SIGN_IN, ORGANIZATIONS, MFA, APP_BUILD)
+
+SOCIAL_CALLBACK_URL = "https://api.workos.com/sso/oauth/callback"
+SOCIAL_CONFIRMATIONS = "social_confirmations"
+MFA_SMS_CSV = "mfa-sms-users.csv"
+DIFFERENCES_DOCUMENT = "verify_user_differences"
+MISSING_MEMBERSHIPS_DOCUMENT = "verify_missing_memberships"
+FAILURES_ACCEPTED_DOCUMENT = "import_failures_accepted"  # the import step's "accept N failures, because..."
+EVIDENCE_LIST_MAX = 10
+# Auth0 identity providers that are not social logins (database, passwordless, enterprise)
+NON_SOCIAL = {"auth0", "email", "sms", "samlp", "waad", "adfs", "oidc", "okta", "pingfederate",
+              "google-apps", "ad", "ip"}
+SOCIAL_LABELS = {
+    "google-oauth2": "Google", "github": "GitHub", "windowslive": "Microsoft", "apple": "Apple",
+    "gitlab": "GitLab", "linkedin": "LinkedIn", "bitbucket": "Bitbucket", "slack": "Slack",
+    "facebook": "Facebook", "twitter": "X (Twitter)",
+}
+
+
+def not_applicable(name: str, reason: str) -> Check:
+    return Check(name, True, f"not applicable: {reason}")
+
+
+def _short_list(items: list[str], limit: int = EVIDENCE_LIST_MAX) -> str:
+    if len(items) <= limit:
+        return "; ".join(items)
+    return "; ".join(items[:limit]) + f"; … and {len(items) - limit} more"
+
+
+class _Pacer:
+    """Keeps reads under a rate (WorkOS: 1,000 reads per 10 s) and waits out 429s."""
+
+    def __init__(self, per_second: float) -> None:
+        self.interval = 1.0 / per_second if per_second > 0 else 0.0
+        self._next = 0.0
+
+    def call(self, fn: Callable, *args, **kwargs):
+        for attempt in range(6):
+            now = time.monotonic()
+            if now < self._next:
+                time.sleep(self._next - now)
+            self._next = max(now, self._next) + self.interval
+            try:
+                return fn(*args, **kwargs)
+            except werr.RateLimitExceededError as exc:
+                time.sleep(min(float(exc.retry_after or 1.0), 60.0))
+            except (werr.ServerError, werr.WorkOSConnectionError, werr.WorkOSTimeoutError):
+                if attempt >= 2:
+                    raise
+                time.sleep(0.5 * (attempt + 1))
+        return fn(*args, **kwargs)
+
+
+# ------------------------------------------------------------------------------------ 1. user count
+@dataclass(frozen=True, slots=True)
+class UserDifference:
+    auth0_user_id: str
+    email: str | None
+    problem: str  # missing_in_workos | journal_says_created | wrong_email | other_workos_id
+    detail: str
+
+    def line(self) -> str:
+        return f"{self.auth0_user_id} <{self.email or 'no email'}>: {self.detail}"
+
+
+@dataclass(slots=True)
+class UserReconciliation:
+    expected: int = 0  # importable planned users: one per duplicate-email group
+    merged_ids: int = 0  # Auth0 ids folded into those users
+    found: int = 0
+    differences: list[UserDifference] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.expected > 0 and not self.differences
+
+
+def _expected_external_id(row) -> str:
+    return str(row.request.get("external_id") or row.auth0_user_id)
+
+
+def _lookup_all(client, pacer: _Pacer) -> dict[str, object]:
+    """external_id -> WorkOS user for the whole environment (pages of 100): cheap for big runs."""
+    out: dict[str, object] = {}
+    page = pacer.call(client.user_management.list_users, limit=100)
+    while True:
+        for u in page.data:
+            if getattr(u, "external_id", None):
+                out[u.external_id] = u
+        if not page.data or not page.has_more():
+            return out
+        page = pacer.call(client.user_management.list_users, limit=100, after=page.after)
+
+
+def reconcile_users(journal: Journal, client, *, on_progress: ProgressCallback | None = None,
+                    reads_per_second: float = 50.0, strategy: str = "auto") -> UserReconciliation:
+    """Look up every importable planned user in WorkOS by external id and list what differs.
+
+    `strategy`: "lookup" (one GET per user), "list" (page through all WorkOS users) or "auto"
+    (list when the run has more than 1,000 users: 100 users per request instead of one).
+    """
+    rows = [u for u in journal.iter_users() if u.branch in Branch.IMPORTABLE]
+    result = UserReconciliation(expected=len(rows))
+    result.merged_ids = sum(max(len(u.auth0_ids) - 1, 0) for u in rows)
+    pacer = _Pacer(reads_per_second)
+    listed = None
+    if strategy == "list" or (strategy == "auto" and len(rows) > 1000):
+        listed = _lookup_all(client, pacer)
+    counts = {"found": 0, "different": 0}
+    started = time.monotonic()
+    for i, row in enumerate(rows, 1):
+        ext = _expected_external_id(row)
+        if listed is not None:
+            wu = listed.get(ext)
+        else:
+            try:
+                wu = pacer.call(client.user_management.get_user_by_external_id, ext)
+            except werr.NotFoundError:
+                wu = None
+        diff = _compare(row, wu)
+        if diff is None:
+            result.found += 1
+            counts["found"] += 1
+        else:
+            if wu is not None:
+                result.found += 1
+            result.differences.append(diff)
+            counts["different"] += 1
+        if on_progress and (i == len(rows) or i % 25 == 0):
+            elapsed = time.monotonic() - started
+            rate = i / elapsed if elapsed > 0 else 0.0
+            on_progress(Progress("verify-users", len(rows), frozen_counts(counts), rate,
+                                 (len(rows) - i) / rate if rate else None, done=i == len(rows)))
+    return result
+
+
+def _compare(row, wu) -> UserDifference | None:
+    email = row.email
+    if wu is None:
+        if row.status in UserStatus.DONE:
+            return UserDifference(row.auth0_user_id, email, "journal_says_created",
+                                  f"the journal says {row.status} ({row.workos_user_id or 'no id'}) but WorkOS "
+                                  "has no user with this external id")
+        why = f"import {row.status}"
+        if row.last_error_code:
+            why += f": {row.last_error_code}"
+        return UserDifference(row.auth0_user_id, email, "missing_in_workos", f"missing in WorkOS ({why})")
+    w_email = (getattr(wu, "email", None) or "").strip().lower()
+    if email and w_email != email.strip().lower():
+        return UserDifference(row.auth0_user_id, email, "wrong_email",
+                              f"WorkOS user {wu.id} has email {w_email or '(none)'}")
+    if row.workos_user_id and row.workos_user_id != wu.id:
+        return UserDifference(row.auth0_user_id, email, "other_workos_id",
+                              f"the journal maps it to {row.workos_user_id} but WorkOS has {wu.id}")
+    return None
+
+
+def check_user_count(journal: Journal, client, *, on_progress: ProgressCallback | None = None,
+                     reads_per_second: float = 50.0, strategy: str = "auto") -> Check:
+    if not journal.count_users("status"):
+        return Check(USER_COUNT, False, "no plan in this run folder",
+                     "Run the export verification and mapping steps, then the import.")
+    try:
+        rec = reconcile_users(journal, client, on_progress=on_progress,
+                              reads_per_second=reads_per_second, strategy=strategy)
+    except werr.AuthenticationError:
+        return Check(USER_COUNT, False, "WorkOS refused the API key (401)", "Fix WORKOS_API_KEY (prerequisites).")
+    except werr.WorkOSError as exc:
+        return Check(USER_COUNT, False, f"could not read WorkOS: {type(exc).__name__}",
+                     "Check the network and WORKOS_BASE_URL, then verify again.")
+    journal.put_document(DIFFERENCES_DOCUMENT, [
+        {"auth0_user_id": d.auth0_user_id, "email": d.email, "problem": d.problem, "detail": d.detail}
+        for d in rec.differences
+    ])
+    if rec.expected == 0:
+        return not_applicable(USER_COUNT, "the plan has no importable user")
+    merged = f" (duplicate groups counted once: {rec.merged_ids} Auth0 id(s) merged)" if rec.merged_ids else ""
+    head = f"{rec.found} of {rec.expected} importable users found in WorkOS by external id{merged}"
+    if rec.ok:
+        return Check(USER_COUNT, True, head)
+    lines = [d.line() for d in rec.differences]
+    accepted = journal.get_document(FAILURES_ACCEPTED_DOCUMENT)
+    failed_only = all(d.problem == "missing_in_workos" and "import failed" in d.detail for d in rec.differences)
+    if isinstance(accepted, dict) and failed_only and len(rec.differences) <= int(accepted.get("count") or 0):
+        return Check(USER_COUNT, True,
+                     f"{head}; {len(lines)} failed user(s) accepted (\"{accepted.get('reason', '')}\"): "
+                     f"{_short_list(lines)}")
+    kinds = {d.problem for d in rec.differences}
+    hints = []
+    unsent = sum(1 for d in rec.differences if d.problem == "missing_in_workos"
+                 and ("import planned" in d.detail or "import in_flight" in d.detail))
+    if unsent:
+        hints.append(f"{unsent} user(s) were not sent yet: run or resume the import")
+    if any(d.problem == "missing_in_workos" and "import failed" in d.detail for d in rec.differences):
+        hints.append("users whose import failed: read their error, fix it, then 'retry failed users' and "
+                     "resume the import")
+    if kinds & {"journal_says_created"}:
+        hints.append("users deleted in WorkOS after the import: reset them (retry) and resume the import to "
+                     "recreate them")
+    if kinds & {"wrong_email", "other_workos_id"}:
+        hints.append("users whose WorkOS record differs: another tool or person changed them; resume the import "
+                     "(it updates existing users) or fix them in the dashboard")
+    return Check(USER_COUNT, False, f"{head}; {len(lines)} difference(s): {_short_list(lines)}",
+                 "; ".join(hints).capitalize() + ".")
+
+
+# ------------------------------------------------------------------------------------ 2. password
+_FLOW_EXPLAINED = {
+    "email_verification_required":
+        "the password is correct; WorkOS asks this user to verify their email first (their email was not "
+        "verified in Auth0, or your environment requires verification) — expected, they get a code by email",
+    "mfa_enrollment":
+        "the password is correct; your environment requires MFA and this user has no factor yet, so they "
+        "enroll an authenticator app at sign-in — expected for users who had SMS MFA",
+    "mfa_challenge":
+        "the password is correct; WorkOS asks for the user's MFA code next (their TOTP factor was imported)",
+    "organization_selection_required":
+        "the password is correct; the user belongs to several organizations and picks one next",
+    "sso_required":
+        "the password is correct but this user's organization requires SSO; they sign in through their "
+        "identity provider",
+    "organization_authentication_methods_required":
+        "the password is correct but this user's organization allows only other sign-in methods",
+    "authentication_method_not_allowed":
+        "WorkOS does not allow password sign-in for this user (the environment or organization disables it)",
+    "email_password_auth_disabled":
+        "email + password sign-in is disabled in this WorkOS environment",
+    "passkey_progressive_enrollment":
+        "the password is correct; WorkOS offers passkey enrollment next",
+    "radar_challenge": "the password is correct; WorkOS Radar asks for an extra challenge",
+}
+_FLOW_NOT_OK = {"authentication_method_not_allowed", "email_password_auth_disabled"}
+
+
+def _branch_context(journal: Journal | None, email: str) -> str:
+    if journal is None:
+        return ""
+    target = email.strip().lower()
+    for u in journal.iter_users():
+        if (u.email or "").strip().lower() == target:
+            if u.branch != Branch.PASSWORD:
+                return (f" The plan imported this user without a password (branch {u.branch}): they sign in "
+                        "with password reset / Magic Auth, social or SSO instead.")
+            return f" The plan imported this user with a bcrypt hash (export line {u.hash_line})."
+    return " This email is not in the plan."
+
+
+def check_password_sign_in(client, email: str, password: str, *, journal: Journal | None = None) -> Check:
+    """Sign in through WorkOS (authenticate_with_password; needs the client id) and explain the answer."""
+    name = PASSWORD_SIGN_IN
+    if not getattr(client, "client_id", None):
+        return Check(name, False, "WORKOS_CLIENT_ID is not set: WorkOS needs it to authenticate",
+                     "Add WORKOS_CLIENT_ID=client_... to .env.local (WorkOS Dashboard → API Keys).")
+    try:
+        resp = client.user_management.authenticate_with_password(email=email, password=password)
+    except werr.AuthenticationFlowError as exc:
+        code = exc.code or exc.error or "authentication_flow"
+        text = _FLOW_EXPLAINED.get(code, f"WorkOS asks for a further step ({code})")
+        ok = code not in _FLOW_NOT_OK
+        return Check(name, ok, f"{email}: {code} — {text}",
+                     "" if ok else "Enable email + password authentication in WorkOS Dashboard → Authentication.")
+    except (werr.BadRequestError, werr.AuthenticationError, werr.UnprocessableEntityError) as exc:
+        code = exc.code or exc.error or f"HTTP {exc.status_code}"
+        if code in _FLOW_EXPLAINED:  # a few flow answers come as 400 (api spec)
+            ok = code not in _FLOW_NOT_OK
+            return Check(name, ok, f"{email}: {code} — {_FLOW_EXPLAINED[code]}",
+                         "" if ok else "Enable email + password authentication in WorkOS Dashboard → "
+                                       "Authentication.")
+        if code in ("invalid_client", "unauthorized_client") or (
+                isinstance(exc, werr.AuthenticationError) and code != "invalid_credentials"):
+            return Check(name, False, f"{email}: WorkOS refused the client ({code})",
+                         "Check WORKOS_CLIENT_ID and WORKOS_API_KEY belong to the same environment.")
+        return Check(
+            name, False,
+            f"{email}: {code} — WorkOS did not accept this email and password.{_branch_context(journal, email)}",
+            "If the password is right, the imported hash is wrong or missing: check the password export "
+            "(full $2a$/$2b$ bcrypt hash, password_hash_type bcrypt), fix it and use 're-send corrected hash'; "
+            "if the user was imported without a password, ask them to reset it.",
+        )
+    except werr.RateLimitExceededError:
+        return Check(name, False, f"{email}: rate limited (WorkOS allows 10 sign-ins per minute per email)",
+                     "Wait a minute and verify again.")
+    except werr.WorkOSError as exc:
+        return Check(name, False, f"{email}: could not sign in ({type(exc).__name__})",
+                     "Check the network and WORKOS_BASE_URL, then verify again.")
+    user = getattr(resp, "user", None)
+    uid = getattr(user, "id", "?")
+    return Check(name, True, f"{email} signed in through WorkOS as {uid} with their Auth0 password")
+
+
+def check_password_samples(client, samples: Iterable[tuple[str, str]], journal: Journal) -> Check:
+    samples = list(samples)
+    if not journal.users(branch=Branch.PASSWORD, limit=1):
+        return not_applicable(PASSWORD_SIGN_IN, "no user was imported with a password hash")
+    if not samples:
+        return Check(PASSWORD_SIGN_IN, False, "not checked: no email and password given",
+                     "Sign in as one migrated password user: give --email and --password-stdin (or --demo in "
+                     "the sandbox).")
+    results = [check_password_sign_in(client, e, p, journal=journal) for e, p in samples]
+    ok = all(c.ok for c in results)
+    hint = next((c.fix_hint for c in results if not c.ok), "")
+    return Check(PASSWORD_SIGN_IN, ok, " | ".join(c.evidence for c in results), hint)
+
+
+# ------------------------------------------------------------------------------------ 3. social
+def social_providers(journal: Journal) -> dict[str, int]:
+    """Auth0 social provider -> number of planned users holding such an identity (merged ids count)."""
+    found: dict[str, int] = {}
+    for doc_name in ("plan_summary", "inventory"):
+        doc = journal.get_document(doc_name) or {}
+        listed = doc.get("social_providers") if isinstance(doc, dict) else None
+        if isinstance(listed, dict):
+            for p, n in listed.items():
+                found.setdefault(str(p), int(n) if isinstance(n, int) else 0)
+        elif isinstance(listed, list):
+            for p in listed:
+                found.setdefault(str(p), 0)
+    counted: dict[str, int] = {}
+    for u in journal.iter_users():
+        if u.branch not in Branch.IMPORTABLE:
+            continue
+        providers = {a.split("|", 1)[0] for a in (u.auth0_ids or (u.auth0_user_id,)) if "|" in a}
+        for p in providers - NON_SOCIAL:
+            counted[p] = counted.get(p, 0) + 1
+    for p, n in counted.items():
+        found[p] = n
+    return dict(sorted(found.items()))
+
+
+def confirm_social(journal: Journal, provider: str, confirmed: bool = True) -> None:
+    """The person says the provider is enabled in WorkOS (the API cannot tell us)."""
+    doc = dict(journal.get_document(SOCIAL_CONFIRMATIONS) or {})
+    if confirmed:
+        doc[provider] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    else:
+        doc.pop(provider, None)
+    journal.put_document(SOCIAL_CONFIRMATIONS, doc)
+
+
+def check_social_sign_in(journal: Journal) -> Check:
+    providers = social_providers(journal)
+    if not providers:
+        return not_applicable(SOCIAL_SIGN_IN, "no user signs in with a social provider")
+    confirmed = journal.get_document(SOCIAL_CONFIRMATIONS) or {}
+    label = {p: SOCIAL_LABELS.get(p, p) for p in providers}
+    done = [f"{label[p]} ({n} users) confirmed" for p, n in providers.items() if p in confirmed]
+    missing = [p for p in providers if p not in confirmed]
+    if not missing:
+        return Check(SOCIAL_SIGN_IN, True, "; ".join(done))
+    todo = [f"{label[p]} ({providers[p]} users) not confirmed" for p in missing]
+    return Check(
+        SOCIAL_SIGN_IN, False, "; ".join(todo + done),
+        f"In WorkOS Dashboard → Authentication → Social Connections enable "
+        f"{', '.join(label[p] for p in missing)} with the provider's OAuth credentials, add "
+        f"{SOCIAL_CALLBACK_URL} to the provider's allowed redirect URIs, test the connection, then confirm "
+        f"(--confirm-social {' '.join(missing)}). Users link by email on first sign-in.",
+    )
+
+
+# ------------------------------------------------------------------------------------ 4. organizations
+def _members_in_workos(client, pacer: _Pacer, org_id: str) -> set[str]:
+    users: set[str] = set()
+    page = pacer.call(client.organization_membership.list_organization_memberships,
+                      organization_id=org_id, limit=100)
+    while True:
+        users.update(m.user_id for m in page.data)
+        if not page.data or not page.has_more():
+            return users
+        page = pacer.call(client.organization_membership.list_organization_memberships,
+                          organization_id=org_id, limit=100, after=page.after)
+
+
+def check_organizations(journal: Journal, client, *, reads_per_second: float = 50.0) -> Check:
+    name = ORGANIZATIONS
+    orgs = journal.orgs()
+    step = journal.step("orgs") or {}
+    if step.get("status") == GateStatus.NOT_APPLICABLE.value:
+        return not_applicable(name, step.get("reason") or "marked not applicable")
+    if not orgs:
+        inv = journal.get_document("inventory") or {}
+        n = inv.get("organization_count") or len(inv.get("organizations") or []) if isinstance(inv, dict) else 0
+        if n:
+            return Check(name, False, f"Auth0 has {n} organization(s) but the organizations step has not run",
+                         "Run the organizations step (auth0-workos orgs --run-dir DIR).")
+        return not_applicable(name, "no Auth0 organizations in this run")
+    pacer = _Pacer(reads_per_second)
+    problems: list[str] = []
+    lines: list[str] = []
+    missing_rows: list[dict] = []
+    not_migrated = 0
+    org_ok = 0
+    try:
+        for org in orgs:
+            oid = org.get("workos_org_id")
+            label = org.get("display_name") or org.get("name") or org["auth0_org_id"]
+            if not oid:
+                problems.append(f"{label}: not created in WorkOS ({org.get('last_error_code') or org['status']})")
+                continue
+            try:
+                pacer.call(client.organizations.get_organization, oid)
+            except werr.NotFoundError:
+                problems.append(f"{label}: {oid} no longer exists in WorkOS")
+                continue
+            org_ok += 1
+            expected: dict[str, str] = {}
+            for m in journal.memberships(org["auth0_org_id"]):
+                u = journal.user(m["auth0_user_id"])
+                if u is None or u.branch not in Branch.IMPORTABLE:
+                    not_migrated += 1  # the user itself is not migrated (blocked / invalid): stated in the plan
+                    continue
+                expected[m["auth0_user_id"]] = u.workos_user_id or ""
+            present = _members_in_workos(client, pacer, oid)
+            missing = [a for a, w in expected.items() if not w or w not in present]
+            missing_rows += [{"auth0_org_id": org["auth0_org_id"], "auth0_user_id": a} for a in missing]
+            auth0_count = org.get("member_count")
+            lines.append(f"{label}: {len(expected) - len(missing)}/{len(expected)} members"
+                         + (f" (Auth0 reports {auth0_count})" if auth0_count is not None else ""))
+            if missing:
+                problems.append(f"{label}: {len(missing)} membership(s) missing in WorkOS "
+                                f"({_short_list(missing, 5)})")
+    except werr.AuthenticationError:
+        return Check(name, False, "WorkOS refused the API key (401)", "Fix WORKOS_API_KEY (prerequisites).")
+    except werr.WorkOSError as exc:
+        return Check(name, False, f"could not read WorkOS: {type(exc).__name__}",
+                     "Check the network and WORKOS_BASE_URL, then verify again.")
+    journal.put_document(MISSING_MEMBERSHIPS_DOCUMENT, missing_rows)
+    head = f"{org_ok} of {len(orgs)} Auth0 organizations found in WorkOS"
+    tail = f"; {not_migrated} member(s) whose user was not migrated (blocked/invalid) not counted" \
+        if not_migrated else ""
+    if not problems:
+        return Check(name, True, f"{head}; {_short_list(lines)}{tail}")
+    return Check(
+        name, False, f"{head}; {_short_list(problems)}{tail}",
+        "Run 'add missing memberships' (auth0-workos orgs --run-dir DIR): organizations and memberships are "
+        "created from the journal's Auth0 → WorkOS id map, and existing ones are kept.",
+    )
+
+
+# ------------------------------------------------------------------------------------ 5. MFA
+def _count(value) -> int:
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, int):
+        return value
+    if isinstance(value, (list, dict)):
+        return len(value)
+    return 0
+
+
+def _first(doc: dict, *keys, default=None):
+    for k in keys:
+        if k in doc and doc[k] is not None:
+            return doc[k]
+    return default
+
+
+def mfa_figures(doc: dict) -> dict:
+    """The MFA document's numbers, tolerant of the small naming differences between versions."""
+    totals = doc.get("counts") if isinstance(doc.get("counts"), dict) else {}
+    src = {**totals, **doc}
+    return {
+        "sms": _count(_first(src, "sms_users", "sms", "sms_count", default=0))
+        + _count(_first(src, "voice_users", default=0)),
+        "totp": _count(_first(src, "totp_users", "totp", "totp_count", default=0)),
+        "totp_enrolled": _count(_first(src, "totp_enrolled", "totp_imported", "enrolled", default=0)),
+        "secrets_imported": bool(_first(src, "totp_secrets_imported", "secrets_imported", default=False))
+        or _count(_first(src, "totp_enrolled", "totp_imported", "enrolled", default=0)) > 0,
+        "csv": _first(src, "sms_csv", "csv_path", "sms_csv_path", default=None),
+    }
+
+
+def check_mfa(journal: Journal) -> Check:
+    name = MFA
+    step = journal.step("mfa") or {}
+    if step.get("status") == GateStatus.NOT_APPLICABLE.value:
+        return not_applicable(name, step.get("reason") or "marked not applicable")
+    doc = journal.get_document("mfa")
+    if not isinstance(doc, dict):
+        return Check(name, False, "the MFA scan has not run",
+                     "Run the MFA step (auth0-workos mfa --run-dir DIR) to list SMS and TOTP users.")
+    f = mfa_figures(doc)
+    totp_import = journal.get_document("totp_import")
+    if isinstance(totp_import, dict):
+        f["secrets_imported"] = True
+        f["totp_enrolled"] = _count(totp_import.get("enrolled", 0)) + _count(totp_import.get("already_enrolled", 0))
+    parts = [f"{f['sms']} SMS user(s)", f"{f['totp']} TOTP user(s)"]
+    if f["sms"] == 0 and f["totp"] == 0:
+        return not_applicable(name, "no user had SMS or TOTP MFA in Auth0")
+    problems, hints = [], []
+    if f["sms"]:
+        csv = Path(f["csv"]) if f["csv"] else journal.run_dir / MFA_SMS_CSV
+        if not csv.is_absolute():
+            csv = journal.run_dir / csv
+        if csv.is_file():
+            parts.append(f"SMS users listed in {csv.name} for the re-enrollment email")
+        else:
+            problems.append(f"{csv.name} was not exported")
+            hints.append("Re-run the MFA step to export mfa-sms-users.csv, then email those users: "
+                         "AuthKit has no SMS factor, they enroll an authenticator app or use Magic Auth")
+    if f["totp"]:
+        if f["secrets_imported"]:
+            parts.append(f"{f['totp_enrolled']} of {f['totp']} TOTP user(s) enrolled in WorkOS")
+            if f["totp_enrolled"] < f["totp"]:
+                problems.append(f"{f['totp'] - f['totp_enrolled']} TOTP user(s) not enrolled")
+                hints.append("Re-run the MFA step to enroll the remaining TOTP factors (their secrets must "
+                             "be in the MFA export from Auth0 support)")
+        else:
+            parts.append("TOTP secrets not imported: these users enroll again at first sign-in")
+    evidence = "; ".join(parts + problems)
+    return Check(name, not problems, evidence, ". ".join(hints) + ("." if hints else ""))
+
+
+# ------------------------------------------------------------------------------------ 6. build
+@dataclass(frozen=True, slots=True)
+class BuildOptions:
+    command: str = "npm run build"
+    cwd: str | Path = "."
+    not_applicable_reason: str | None = None  # set to skip the build, with the reason stated
+    timeout_seconds: float = 1800.0
+    tail_lines: int = 15
+
+
+def check_build(options: BuildOptions = BuildOptions(), *, on_output: Callable[[str], None] | None = None,
+                secrets: Iterable[str] = ()) -> Check:
+    """Run the app's build command and stream its output; the exit status decides."""
+    name = APP_BUILD
+    if options.not_applicable_reason:
+        return not_applicable(name, options.not_applicable_reason)
+    cwd = Path(options.cwd).expanduser()
+    if not cwd.is_dir():
+        return Check(name, False, f"folder {cwd} does not exist",
+                     "Choose your application's folder, or mark the build not applicable with a reason.")
+    secrets = [s for s in secrets if s]
+
+    def clean(line: str) -> str:
+        for s in secrets:
+            line = line.replace(s, mask(s))
+        return line
+
+    tail: deque[str] = deque(maxlen=options.tail_lines)
+    started = time.monotonic()
+    try:
+        proc = subprocess.Popen(options.command, shell=True, cwd=cwd, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True, errors="replace",
+                                env={**os.environ, "CI": os.environ.get("CI", "1")}, start_new_session=True)
+    except OSError as exc:
+        return Check(name, False, f"could not start {options.command!r}: {exc.strerror}",
+                     "Check the build command, or mark the build not applicable with a reason.")
+
+    def pump() -> None:
+        assert proc.stdout is not None
+        for raw in proc.stdout:
+            line = clean(raw.rstrip("\n"))
+            tail.append(line)
+            if on_output:
+                on_output(line)
+
+    reader = threading.Thread(target=pump, name="build-output", daemon=True)
+    reader.start()
+    timed_out = False
+    try:
+        proc.wait(timeout=options.timeout_seconds)
+    except subprocess.TimeoutExpired:
+        timed_out = True
+        with contextlib.suppress(OSError):
+            os.killpg(proc.pid, signal.SIGKILL)  # the whole build (npm and its children), not only the shell
+    reader.join(timeout=5)
+    code = proc.wait()
+    secs = time.monotonic() - started
+    where = f"`{options.command}` in {cwd}"
+    last = " | ".join(x for x in tail if x.strip())[-600:]
+    if timed_out:
+        return Check(name, False, f"{where} timed out after {secs:.0f} s", "Fix the build or raise the timeout.")
+    if code == 0:
+        return Check(name, True, f"{where} exited 0 in {secs:.1f} s")
+    hint = "Fix the build errors shown above (usually Auth0 SDK calls still to be replaced with AuthKit), " \
+           "then verify again."
+    if code == 127:
+        hint = "The command was not found: install the tool (e.g. npm) or give the right --build-cmd."
+    return Check(name, False, f"{where} exited {code} after {secs:.1f} s" + (f"; last output: {last}" if last else ""),
+                 hint)
+
+
+# ------------------------------------------------------------------------------------ the checklist
+def record(journal: Journal, check: Check) -> Check:
+    journal.record_verification(check.name, check.ok, check.evidence, check.fix_hint)
+    return check
+
+
+def run_verification(journal: Journal, settings: Settings, *,
+                     password_sample: tuple[str, str] | list[tuple[str, str]] | None = None,
+                     build: BuildOptions = BuildOptions(), on_progress: ProgressCallback | None = None,
+                     on_output: Callable[[str], None] | None = None, client=None,
+                     reads_per_second: float = 50.0) -> GateResult:
+    """Run all six checks, record each in the journal, return the gate (passed only if all pass)."""
+    if client is None:
+        client = workos_sync_client(settings)
+    if password_sample is None:
+        samples: list[tuple[str, str]] = []
+    elif isinstance(password_sample, tuple) and password_sample and isinstance(password_sample[0], str):
+        samples = [password_sample]
+    else:
+        samples = list(password_sample)
+    checks = [
+        record(journal, check_user_count(journal, client, on_progress=on_progress,
+                                         reads_per_second=reads_per_second)),
+        record(journal, check_password_samples(client, samples, journal)),
+        record(journal, check_social_sign_in(journal)),
+        record(journal, check_organizations(journal, client, reads_per_second=reads_per_second)),
+        record(journal, check_mfa(journal)),
+        record(journal, check_build(build, on_output=on_output,
+                                    secrets=(settings.workos_api_key, settings.auth0_client_secret))),
+    ]
+    result = GateResult.from_checks(checks, details={"verified_at": time.time()})
+    journal.set_step("verify", result.status.value, result.reason, {
+        "checks": [{"name": c.name, "ok": c.ok, "evidence": c.evidence, "fix_hint": c.fix_hint} for c in checks]})
+    return result
+
+
+def verification_gate(journal: Journal, settings: Settings | None = None) -> GateResult:
+    """The wizard's gate reads the recorded results (running checks needs a password and a build folder)."""
+    recorded = {v["name"]: v for v in journal.verifications()}
+    checks = []
+    for n in CHECK_NAMES:
+        v = recorded.get(n)
+        if v is None:
+            checks.append(Check(n, False, "not run yet", "Run the verification checklist."))
+        else:
+            checks.append(Check(n, v["ok"], v["evidence"] or "", v["fix_hint"] or ""))
+    return GateResult.from_checks(checks)
+
+
+def demo_password_samples(journal: Journal, limit: int = 1) -> list[tuple[str, str]]:
+    """Sandbox only: demo credentials for password users this run imported."""
+    from wizard.sandbox.demo import demo_tenant
+
+    imported = {(u.email or "").lower() for u in journal.users(status=UserStatus.DONE, branch=Branch.PASSWORD)}
+    out = [(e, p) for e, p in demo_tenant().credentials if e.lower() in imported]
+    return out[:limit]
+
+
+__all__ = [
+    "BuildOptions", "CHECK_NAMES", "UserDifference", "UserReconciliation", "check_build", "check_mfa",
+    "check_organizations", "check_password_sign_in", "check_social_sign_in", "check_user_count",
+    "confirm_social", "demo_password_samples", "reconcile_users", "run_verification", "social_providers",
+    "verification_gate",
+]

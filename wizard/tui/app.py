@@ -1,0 +1,263 @@
+"""The Textual wizard: a step rail, the current step's view, the gate bar and the footer.
+
+The app holds no migration logic: views call the core in workers, the app evaluates each step's
+gate (wizard.core.steps) in a worker, records it in the journal and only renders the result.
+All worker outcomes pass through one handler (`on_worker_state_changed`).
+"""
+
+from __future__ import annotations
+
+import inspect
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from textual import on
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Button, ContentSwitcher, Footer, Input, Label, Static
+from textual.worker import Worker, WorkerState
+
+from wizard.core import steps
+from wizard.core.config import Settings
+from wizard.core.gates import GateResult, GateStatus
+from wizard.core.journal import Journal
+from wizard.core.progress import Progress
+from wizard.tui.messages import GateChecked, ProgressUpdate, StepSelected
+from wizard.tui.screens import HelpScreen, ReasonScreen
+from wizard.tui.text import display_path, scrub
+from wizard.tui.views.base import StepView
+from wizard.tui.views.registry import make_views
+from wizard.tui.widgets.step_rail import StepRail
+
+ERRORS_DOC = "wizard_errors"
+
+
+class GateBar(Horizontal):
+    """The gate's verdict in one line, and Back / Re-check / Not applicable / Next."""
+
+    def compose(self) -> ComposeResult:
+        yield Label("", id="gate-status")
+        yield Button("◀ Back", id="btn-back", compact=True)
+        yield Button("Re-check", id="btn-recheck", compact=True)
+        yield Button("N/A…", id="btn-na", compact=True)
+        yield Button("Next ▶", id="btn-next", variant="success", compact=True, disabled=True)
+
+
+class WizardApp(App[int]):
+    CSS_PATH = "wizard.tcss"
+    TITLE = "auth0-workos"
+    BINDINGS = [
+        Binding("n", "next", "Next"),
+        Binding("b", "back", "Back"),
+        Binding("r", "recheck", "Re-check"),
+        Binding("x", "not_applicable", "N/A"),
+        Binding("question_mark", "help", "Help", key_display="?"),
+        Binding("q", "quit", "Quit"),
+    ]
+
+    def __init__(self, run_dir: Path, settings: Settings, *, sandbox: Any = None,
+                 demo_exports: Any = None, demo_credentials: list[tuple[str, str]] | None = None) -> None:
+        super().__init__()
+        self.run_dir = Path(run_dir)
+        self.settings = settings
+        self.sandbox = sandbox
+        self.demo_exports = demo_exports if demo_exports is not None else getattr(sandbox, "exports", None)
+        self.demo_credentials = list(demo_credentials or [])
+        self.journal = Journal.open(self.run_dir)
+        self.current = steps.resume_index(self.journal)
+        self.results: dict[str, GateResult] = {}
+        self.running: set[str] = set()
+        self._callbacks: dict[Worker, tuple[str, Callable[[Any], None] | None]] = {}
+        self.views: list[StepView] = make_views()
+
+    # ------------------------------------------------------------------ layout
+    def compose(self) -> ComposeResult:
+        mode = "sandbox" if self.sandbox is not None or self.demo_exports is not None else "live"
+        yield Static(f"[b]Auth0 → WorkOS migration[/b] · run folder: {display_path(self.run_dir)} · [dim]{mode}[/]",
+                     id="title-bar")
+        with Horizontal(id="body"):
+            yield StepRail(id="rail")
+            with Vertical(id="main"), ContentSwitcher(id="views", initial=self.views[self.current].id):
+                yield from self.views
+        yield GateBar(id="gate-bar")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        if self.is_headless:  # tests and screenshots: no blinking cursor, same picture every time
+            for box in self.query(Input):
+                box.cursor_blink = False
+        self.enter_step(self.current)
+
+    def on_unmount(self) -> None:
+        self.journal.close()
+
+    # ------------------------------------------------------------------ state
+    @property
+    def current_step(self) -> steps.Step:
+        return steps.STEPS[self.current]
+
+    @property
+    def current_view(self) -> StepView:
+        return self.views[self.current]
+
+    def view_for(self, step_id: str) -> StepView:
+        return self.views[steps.STEP_IDS.index(step_id)]
+
+    def rail_states(self) -> dict[str, tuple[str, str]]:
+        states = {}
+        for s in steps.STEPS:
+            states[s.id] = steps.recorded_status(self.journal, s.id)
+            if s.id in self.running:
+                states[s.id] = ("running", "")
+        return states
+
+    def refresh_chrome(self) -> None:
+        """Rail and gate bar from the journal and the current gate's result."""
+        self.query_one(StepRail).set_states(self.rail_states(), self.current)
+        step = self.current_step
+        result = self.results.get(step.id)
+        label = self.query_one("#gate-status", Label)
+        if step.id in self.running and result is None:
+            label.update("[yellow]◌ checking…[/]")
+        elif result is None:
+            label.update("[dim]not checked yet[/]")
+        elif result.status is GateStatus.PASSED:
+            label.update("[green]✓ gate passed[/] — press n for the next step")
+        elif result.status is GateStatus.NOT_APPLICABLE:
+            label.update(f"[cyan]– not applicable:[/] {scrub(result.reason, self.settings)}")
+        else:
+            label.update(f"[red]✗ {scrub(result.reason or 'gate not passed', self.settings)}[/]")
+        passed = bool(result and result.passed)
+        self.query_one("#btn-next", Button).disabled = not passed or self.current == len(steps.STEPS) - 1
+        self.query_one("#btn-back", Button).disabled = self.current == 0
+        self.query_one("#btn-na", Button).display = step.conditional
+
+    def enter_step(self, index: int) -> None:
+        self.current = index
+        steps.remember_current(self.journal, self.current_step.id)
+        self.query_one("#views", ContentSwitcher).current = self.views[index].id
+        view = self.views[index]
+        view.entered()
+        if view.auto_check:
+            self.check_gate(view.step_id)
+        self.refresh_chrome()
+
+    # ------------------------------------------------------------------ gates
+    def check_gate(self, step_id: str) -> None:
+        """Evaluate and record the step's gate in a worker (gates may do live reads)."""
+        step = steps.step_by_id(step_id)
+        self.running.add(step_id)
+        self.results.pop(step_id, None) if step_id == self.current_step.id else None
+        self.start_work(step_id, "gate", lambda: steps.check_step(step, self.journal, self.settings),
+                        on_done=lambda result: self.post_message(GateChecked(step_id, result)),
+                        exclusive=True)
+        self.refresh_chrome()
+
+    def on_gate_checked(self, message: GateChecked) -> None:
+        self.running.discard(message.step_id)
+        self.results[message.step_id] = message.result
+        self.view_for(message.step_id).gate_checked(message.result)
+        self.refresh_chrome()
+
+    # ------------------------------------------------------------------ workers (one place)
+    def start_work(self, step_id: str, name: str, fn: Callable[[], Any], *,
+                   on_done: Callable[[Any], None] | None = None, exclusive: bool = False) -> Worker:
+        """Run `fn` off the UI thread (a coroutine function runs as an async worker)."""
+        is_async = inspect.iscoroutinefunction(fn)
+        worker = self.run_worker(fn() if is_async else fn, name=f"{step_id}:{name}", group=f"{step_id}:{name}",
+                                 thread=not is_async, exclusive=exclusive, exit_on_error=False)
+        self._callbacks[worker] = (step_id, on_done)
+        return worker
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        worker = event.worker
+        if worker not in self._callbacks:
+            return
+        step_id, on_done = self._callbacks[worker]
+        if event.state == WorkerState.SUCCESS:
+            del self._callbacks[worker]
+            if on_done is not None:
+                on_done(worker.result)
+        elif event.state in (WorkerState.ERROR, WorkerState.CANCELLED):
+            del self._callbacks[worker]
+            if worker.name.endswith(":gate"):
+                self.running.discard(step_id)
+            if event.state == WorkerState.ERROR:
+                self.report_error(step_id, worker.name, worker.error)
+            else:
+                self.notify(f"{worker.name.split(':', 1)[1]} cancelled; the journal keeps its progress.")
+            view = self.view_for(step_id)
+            if hasattr(view, "work_ended"):
+                view.work_ended(worker.name.split(":", 1)[1], event.state)
+            self.refresh_chrome()
+
+    def report_error(self, step_id: str, operation: str, error: BaseException | None) -> None:
+        """Notify the person and log to the journal: type and message only, secrets masked."""
+        message = scrub(f"{type(error).__name__}: {error}", self.settings)[:500]
+        self.notify(message, title=f"{steps.step_by_id(step_id).title} failed", severity="error", timeout=8)
+        log = list(self.journal.get_document(ERRORS_DOC) or [])
+        log.append({"at": time.time(), "step": step_id, "operation": operation, "error": message})
+        self.journal.put_document(ERRORS_DOC, log[-200:])
+
+    def progress_callback(self, step_id: str) -> Callable[[Progress], None]:
+        """A thread-safe on_progress for the core: each event becomes a coalescing message."""
+        return lambda p: self.post_message(ProgressUpdate(step_id, p))
+
+    def on_progress_update(self, message: ProgressUpdate) -> None:
+        self.view_for(message.step_id).show_progress(message.progress)
+
+    # ------------------------------------------------------------------ navigation
+    def action_next(self) -> None:
+        result = self.results.get(self.current_step.id)
+        if not (result and result.passed):
+            self.bell()
+            reason = result.reason if result else "the check has not run yet"
+            self.notify(f"Next is unavailable: {scrub(reason, self.settings)}", severity="warning")
+            return
+        if self.current < len(steps.STEPS) - 1:
+            self.enter_step(self.current + 1)
+
+    def action_back(self) -> None:
+        if self.current > 0:
+            self.enter_step(self.current - 1)
+
+    def action_recheck(self) -> None:
+        self.current_view.recheck()
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen())
+
+    def action_not_applicable(self) -> None:
+        step = self.current_step
+        if not step.conditional:
+            self.notify(f"'{step.title}' always applies; it cannot be skipped.", severity="warning")
+            return
+        if steps.recorded_status(self.journal, step.id)[0] == GateStatus.NOT_APPLICABLE.value:
+            steps.clear_not_applicable(self.journal, step.id)
+            self.results.pop(step.id, None)
+            self.check_gate(step.id)
+            return
+
+        def recorded(reason: str | None) -> None:
+            if reason:
+                steps.mark_not_applicable(self.journal, step.id, reason)
+                self.check_gate(step.id)
+
+        self.push_screen(ReasonScreen(f"Why does '{step.title}' not apply to this migration?"), recorded)
+
+    def on_step_selected(self, message: StepSelected) -> None:
+        if message.index == self.current:
+            return
+        if steps.may_enter(self.journal, message.index):
+            self.enter_step(message.index)
+        else:
+            self.notify("Finish the earlier steps first: each gate must pass in order.", severity="warning")
+
+    @on(Button.Pressed, "#gate-bar Button")
+    def gate_bar_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        {"btn-back": self.action_back, "btn-recheck": self.action_recheck,
+         "btn-na": self.action_not_applicable, "btn-next": self.action_next}[event.button.id or ""]()

@@ -1,0 +1,31 @@
+"""Display helpers: paths relative when possible, loopback ports hidden, secrets never shown."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from wizard.core.config import Settings, mask
+
+_LOOPBACK = re.compile(r"(127\.0\.0\.1|localhost):\d+")
+
+
+def display_path(path: str | Path | None) -> str:
+    """Relative to the working folder when inside it, else `…/name` (no temp paths on screen)."""
+    if not path:
+        return ""
+    p = Path(path)
+    try:
+        return str(p.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return f"…/{p.parent.name}/{p.name}" if p.parent.name else p.name
+
+
+def scrub(text: str, settings: Settings | None = None) -> str:
+    """Hide loopback ports and any secret that slipped into a message."""
+    out = _LOOPBACK.sub(r"\1:<port>", text or "")
+    if settings is not None:
+        for secret in (settings.workos_api_key, settings.auth0_client_secret):
+            if secret and len(secret) > 4:
+                out = out.replace(secret, mask(secret))
+    return out

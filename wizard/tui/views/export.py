@@ -1,0 +1,175 @@
+"""Step 4: choose the export files (or run the export job), verify them line by line, drill into findings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.markup import escape
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.widgets import Button, DataTable, Input, Label, Static
+
+from wizard.core import steps
+from wizard.core.gates import GateResult
+from wizard.core.progress import Progress
+from wizard.tui.screens import ReasonScreen
+from wizard.tui.text import display_path
+from wizard.tui.views.base import StepView
+from wizard.tui.views.unavailable import core_or_none
+from wizard.tui.widgets.checklist import Checklist
+from wizard.tui.widgets.findings_table import FindingsTable, FindingSummary
+
+
+def verify_exports(journal, users_path: Path, passwords_path: Path | None, on_progress=None):
+    """build_plan + save_plan from wizard.core.plan (the verification is theirs, not the TUI's)."""
+    build = core_or_none("plan", "build_plan")
+    save = core_or_none("plan", "save_plan")
+    if build is None or save is None:
+        raise RuntimeError("The export verification (wizard.core.plan) is not available in this build.")
+    result = build(users_path, passwords_path)
+    try:
+        save(journal, result, users_path, passwords_path)
+    except TypeError:
+        save(journal, result)
+    return result
+
+
+class ExportView(StepView):
+    step_id = "export"
+
+    def compose_body(self) -> ComposeResult:
+        with Horizontal(classes="field"):
+            yield Label("Users export", classes="field-label")
+            yield Input(placeholder=".json / .json.gz (NDJSON)", id="export-users")
+        with Horizontal(classes="field"):
+            yield Label("Password hashes", classes="field-label")
+            yield Input(placeholder="NDJSON from Auth0 support, decrypted (optional)", id="export-passwords")
+        with Horizontal(classes="buttons"):
+            yield Button("Verify files", id="export-verify", variant="primary")
+            yield Button("Run export job", id="export-job")
+            yield Button("No password export…", id="export-nopw")
+        yield Static("", id="export-status")
+        yield Static("[b]Findings[/b] (select a row to drill down)", classes="section")
+        yield FindingSummary(id="export-summary")
+        yield FindingsTable(id="export-findings")
+        yield Checklist("", id="export-checks")
+
+    def entered(self) -> None:
+        journal = self.wizard.journal
+        exports = self.wizard.demo_exports
+        users = self.query_one("#export-users", Input)
+        pw = self.query_one("#export-passwords", Input)
+        if not users.value:
+            path = journal.input_path("users") or (exports.users_path if exports else None)
+            users.value = display_path(path) if path else ""
+        if not pw.value and not journal.get_document(steps.DOC_NO_PASSWORDS_REASON):
+            path = journal.input_path("passwords") or (exports.passwords_path if exports else None)
+            pw.value = display_path(path) if path else ""
+        self.query_one("#export-job", Button).disabled = not self.wizard.settings.has_auth0_credentials
+        self.show_findings()
+
+    def show_findings(self, code: str | None = None) -> None:
+        journal = self.wizard.journal
+        counts = journal.finding_counts()
+        self.query_one("#export-summary", FindingSummary).load(counts)
+        sev, _, c = (code or "").partition("|")
+        self.query_one("#export-findings", FindingsTable).load(
+            journal.findings(severity=sev or None, code=c or None, limit=500))
+        reason = journal.get_document(steps.DOC_NO_PASSWORDS_REASON)
+        lines = []
+        inputs = journal.inputs()
+        for kind in ("users", "passwords"):
+            if kind in inputs:
+                rec = inputs[kind]
+                lines.append(f"{kind}: {escape(display_path(rec['path']))} "
+                             f"({rec.get('lines') or '?'} lines, sha256 {rec['sha256'][:12]}…)")
+        if reason:
+            lines.append(f"[cyan]password hashes not applicable: {escape(reason.get('reason', ''))}[/]")
+        errors = sum(n for (s, _), n in counts.items() if s == "error")
+        warnings = sum(n for (s, _), n in counts.items() if s == "warning")
+        if counts:
+            lines.append(f"{errors} error(s), {warnings} warning(s)")
+        self.query_one("#export-status", Static).update("\n".join(lines))
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        if event.data_table.id == "export-summary":
+            event.stop()
+            self.show_findings(event.row_key.value)
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        bid = event.button.id or ""
+        if not bid.startswith("export-"):
+            return
+        event.stop()
+        if bid == "export-verify":
+            self.verify()
+        elif bid == "export-nopw":
+            self.app.push_screen(ReasonScreen("Why is there no password-hash export for this migration?"),
+                                 self._no_passwords)
+        elif bid == "export-job":
+            self.run_job()
+
+    def _no_passwords(self, reason: str | None) -> None:
+        if reason:
+            steps.set_no_passwords_reason(self.wizard.journal, reason)
+            self.query_one("#export-passwords", Input).value = ""
+            self.show_findings()
+            self.notify("Recorded: password users will be imported without a password (reset flow).")
+
+    def verify(self) -> None:
+        users_raw = self.query_one("#export-users", Input).value.strip()
+        pw_raw = self.query_one("#export-passwords", Input).value.strip()
+        users = Path(users_raw).expanduser() if users_raw else None
+        passwords = Path(pw_raw).expanduser() if pw_raw else None
+        if users is None or not users.is_file():
+            self.notify(f"Users export not found: {users_raw or '(empty)'}", severity="error")
+            return
+        if passwords is not None and not passwords.is_file():
+            self.notify(f"Password export not found: {pw_raw}", severity="error")
+            return
+        if passwords is None and not self.wizard.journal.get_document(steps.DOC_NO_PASSWORDS_REASON):
+            self.notify("No password export given: press 'No password export…' and state why.",
+                        severity="warning")
+            return
+        journal = self.wizard.journal
+        self.query_one("#export-verify", Button).disabled = True
+        self.query_one("#export-status", Static).update("Verifying…")
+        self.wizard.start_work(self.step_id, "verification",
+                               lambda: verify_exports(journal, users, passwords), on_done=self.verified)
+
+    def run_job(self) -> None:
+        run_export = core_or_none("export_job", "run_export")
+        if run_export is None:
+            self.notify("The export job is not available in this build.", severity="error")
+            return
+        settings, run_dir = self.wizard.settings, self.wizard.run_dir
+        on_progress = self.wizard.progress_callback(self.step_id)
+
+        def work():
+            from wizard.clients.auth0 import Auth0Client
+            return run_export(Auth0Client.from_settings(settings), run_dir, on_progress=on_progress)
+
+        self.query_one("#export-status", Static).update("Export job started: waiting for Auth0…")
+        self.wizard.start_work(self.step_id, "export job", work, on_done=self.job_done)
+
+    def job_done(self, result) -> None:
+        self.query_one("#export-users", Input).value = str(result.path)
+        self.query_one("#export-status", Static).update(
+            f"Export job {escape(result.job_id)} downloaded: {escape(display_path(result.path))}. "
+            "Press Verify files.")
+
+    def verified(self, _result) -> None:
+        self.query_one("#export-verify", Button).disabled = False
+        self.show_findings()
+        self.recheck()
+
+    def work_ended(self, name: str, state) -> None:
+        self.query_one("#export-verify", Button).disabled = False
+        self.show_findings()
+
+    def show_progress(self, progress: Progress) -> None:
+        counts = ", ".join(f"{n} {k}" for k, n in sorted(progress.counts.items()))
+        self.query_one("#export-status", Static).update(f"{progress.operation}: {counts}")
+
+    def gate_checked(self, result: GateResult) -> None:
+        self.query_one("#export-checks", Checklist).show(result)

@@ -1,0 +1,219 @@
+"""Step 6: dry run first (required), then the real import after a typed confirmation.
+
+The import runs on its own event loop in a thread worker so the UI never waits on it; Pause asks
+the importer to start no new users, Cancel cancels its task (in-flight users stay `in_flight` in
+the journal and are reconciled by lookup on the next run).
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from rich.markup import escape
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.widgets import Button, DataTable, Input, Static
+
+from wizard.core import steps
+from wizard.core.gates import GateResult
+from wizard.core.progress import Progress
+from wizard.tui.screens import ReasonScreen
+from wizard.tui.views.base import StepView
+from wizard.tui.views.unavailable import core_or_none
+from wizard.tui.widgets.checklist import Checklist
+from wizard.tui.widgets.progress_panel import ProgressPanel
+
+
+class ImportView(StepView):
+    step_id = "import"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.importer = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._task: asyncio.Task | None = None
+
+    def compose_body(self) -> ComposeResult:
+        yield Static("", id="import-plan")
+        with Horizontal(classes="buttons"):
+            yield Button("Dry run", id="import-dry", variant="primary")
+            yield Input(placeholder="type the user count or 'import'", id="import-confirm")
+            yield Button("Start import", id="import-start", variant="warning", disabled=True)
+        with Horizontal(classes="buttons"):
+            yield Button("Pause", id="import-pause", disabled=True)
+            yield Button("Cancel", id="import-cancel", variant="error", disabled=True)
+            yield Button("Retry failed", id="import-retry", disabled=True)
+            yield Button("Accept failures…", id="import-accept", disabled=True)
+        yield ProgressPanel(id="import-progress")
+        yield Static("", id="import-summary")
+        yield Static("[b]Failures[/b]", classes="section")
+        yield DataTable(id="import-failures", cursor_type="row")
+        yield Checklist("", id="import-checks")
+
+    def on_mount(self) -> None:
+        self.query_one("#import-failures", DataTable).add_columns("email", "code", "reason")
+
+    # ------------------------------------------------------------------ state
+    @property
+    def busy(self) -> bool:
+        return self.importer is not None
+
+    def to_send(self) -> int:
+        counts = self.wizard.journal.count_users("status")
+        return counts.get("planned", 0) + counts.get("in_flight", 0)
+
+    def entered(self) -> None:
+        self.refresh_state()
+        real = self.wizard.journal.get_document(steps.DOC_IMPORT_SUMMARY)
+        panel = self.query_one("#import-progress", ProgressPanel)
+        if real and panel.last is None:  # a resumed run: show where the import ended
+            counts = {k: int(real.get(k, 0) or 0) for k in ("created", "updated", "skipped", "failed")}
+            panel.show(Progress("import", sum(counts.values()) + int(real.get("remaining", 0) or 0),
+                                counts, done=not real.get("remaining")))
+
+    def refresh_state(self) -> None:
+        journal = self.wizard.journal
+        counts = journal.count_users("status")
+        branches = journal.count_users("branch")
+        self.query_one("#import-plan", Static).update(
+            "Plan: " + ", ".join(f"{n} {b}" for b, n in sorted(branches.items())) + "\n"
+            "Status: " + (", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "no plan yet")
+            + f"\nTo send: {self.to_send()} user(s). The real import needs a completed dry run and a "
+            "typed confirmation.")
+        dry_ok = steps.dry_run_gate(journal).passed
+        failed = counts.get("failed", 0)
+        self.query_one("#import-dry", Button).disabled = self.busy
+        self.query_one("#import-start", Button).disabled = self.busy or not dry_ok or self.to_send() == 0
+        self.query_one("#import-pause", Button).disabled = not self.busy
+        self.query_one("#import-cancel", Button).disabled = not self.busy
+        self.query_one("#import-retry", Button).disabled = self.busy or failed == 0
+        self.query_one("#import-accept", Button).disabled = self.busy or failed == 0
+        self.show_failures()
+        self.show_summaries()
+
+    def show_summaries(self) -> None:
+        journal = self.wizard.journal
+        lines = []
+        dry = journal.get_document(steps.DOC_DRY_RUN)
+        if dry:
+            lines.append(f"Dry run: would create {dry.get('would_create', 0)}, would update "
+                         f"{dry.get('would_update', 0)}, would fail {dry.get('would_fail', 0)}.")
+            for f in (dry.get("failures") or [])[:5]:
+                lines.append(f"  would fail: {escape(str(f.get('email') or f.get('auth0_user_id')))} — "
+                             f"{escape(str(f.get('message', '')))}")
+        real = journal.get_document(steps.DOC_IMPORT_SUMMARY)
+        if real:
+            lines.append(f"Import: {real.get('created', 0)} created, {real.get('updated', 0)} updated, "
+                         f"{real.get('skipped', 0)} skipped, {real.get('failed', 0)} failed, "
+                         f"{real.get('remaining', 0)} remaining; {real.get('rate_limited', 0)} × 429 "
+                         f"paused, {real.get('retries', 0)} retries"
+                         + (f"; stopped: {escape(str(real.get('stop_reason')))}" if real.get("stopped") else ""))
+        self.query_one("#import-summary", Static).update("\n".join(lines))
+
+    def show_failures(self) -> None:
+        table = self.query_one("#import-failures", DataTable)
+        table.clear()
+        for u in self.wizard.journal.users(status="failed", limit=200):
+            table.add_row(u.email or u.auth0_user_id, u.last_error_code or "", u.last_error_message or "",
+                          key=u.auth0_user_id)
+
+    # ------------------------------------------------------------------ actions
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        bid = event.button.id or ""
+        if not bid.startswith("import-"):
+            return
+        event.stop()
+        if bid == "import-dry":
+            self.start(dry_run=True)
+        elif bid == "import-start":
+            self.confirm_and_start()
+        elif bid == "import-pause" and self.importer is not None:
+            self.importer.stop()
+            self.notify("Pausing: users in the air finish, the rest stay planned for a resume.")
+        elif bid == "import-cancel":
+            self.cancel()
+        elif bid == "import-retry":
+            n = self.wizard.journal.reset_failed()
+            self.notify(f"{n} failed user(s) planned again; run the dry run, then the import.")
+            self.wizard.journal.put_document(steps.DOC_DRY_RUN, None)
+            self.refresh_state()
+            self.recheck()
+        elif bid == "import-accept":
+            self.app.push_screen(ReasonScreen("Why may these failed users stay out of WorkOS?"), self._accepted)
+
+    def _accepted(self, reason: str | None) -> None:
+        if reason:
+            steps.accept_failures(self.wizard.journal, reason)
+            self.recheck()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id == "import-confirm":
+            event.stop()
+            self.confirm_and_start()
+
+    def confirm_and_start(self) -> None:
+        if not steps.dry_run_gate(self.wizard.journal).passed:
+            self.notify("Run the dry run first.", severity="warning")
+            return
+        typed = self.query_one("#import-confirm", Input).value.strip()
+        if typed not in (str(self.to_send()), "import"):
+            self.notify(f"Type {self.to_send()} (the number of users to send) or 'import' to confirm.",
+                        severity="warning")
+            return
+        self.query_one("#import-confirm", Input).value = ""
+        self.start(dry_run=False)
+
+    def start(self, *, dry_run: bool) -> None:
+        importer_cls = core_or_none("importer", "Importer")
+        make_client = core_or_none("wizard.clients.workos", "make_client")
+        if importer_cls is None or make_client is None:
+            self.notify("The import is not available in this build.", severity="error")
+            return
+        journal, settings = self.wizard.journal, self.wizard.settings
+        on_progress = self.wizard.progress_callback(self.step_id)
+        self.importer = importer_cls(journal, make_client(settings, max_retries=0), dry_run=dry_run,
+                                     on_progress=on_progress)
+        importer = self.importer
+
+        def work():
+            async def main():
+                self._task = asyncio.current_task()
+                return await importer.run()
+
+            self._loop = asyncio.new_event_loop()
+            try:
+                summary = self._loop.run_until_complete(main())
+            finally:
+                self._loop.close()
+                self._loop = self._task = None
+            steps.record_import(journal, summary.to_dict(), dry_run=dry_run)
+            return summary
+
+        self.wizard.start_work(self.step_id, "dry run" if dry_run else "import", work, on_done=self.finished)
+        self.refresh_state()
+
+    def cancel(self) -> None:
+        loop, task = self._loop, self._task
+        if loop is not None and task is not None:
+            loop.call_soon_threadsafe(task.cancel)
+            self.notify("Cancelling: in-flight users are reconciled by lookup on the next run.")
+
+    def finished(self, summary) -> None:
+        self.importer = None
+        if summary.stopped:
+            self.notify(f"Import stopped: {summary.stop_reason}", severity="warning")
+        self.refresh_state()
+        self.recheck()
+
+    def work_ended(self, name: str, state) -> None:
+        self.importer = None
+        self.refresh_state()
+
+    # ------------------------------------------------------------------ rendering
+    def show_progress(self, progress: Progress) -> None:
+        self.query_one("#import-progress", ProgressPanel).show(progress)
+
+    def gate_checked(self, result: GateResult) -> None:
+        self.query_one("#import-checks", Checklist).show(result)
+        if not self.busy:
+            self.refresh_state()

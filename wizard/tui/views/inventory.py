@@ -1,0 +1,127 @@
+"""Step 3: the Auth0 inventory, from the Management API (credentials) or from the users export."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.markup import escape
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.widgets import Button, Input, Static
+
+from wizard.core.gates import GateResult
+from wizard.core.progress import Progress
+from wizard.tui.text import display_path
+from wizard.tui.views.base import StepView
+from wizard.tui.views.unavailable import core_or_none
+from wizard.tui.widgets.checklist import Checklist
+
+
+def summarize_document(doc, depth: int = 0, limit: int = 40) -> list[str]:
+    """A readable outline of a JSON document: scalars shown, lists and big maps counted."""
+    lines: list[str] = []
+    if not isinstance(doc, dict):
+        return [escape(str(doc))]
+    for key, value in doc.items():
+        pad = "  " * depth
+        if isinstance(value, dict):
+            if depth < 1 and len(value) <= 12:
+                lines.append(f"{pad}[b]{escape(str(key))}[/b]")
+                lines += summarize_document(value, depth + 1, limit)
+            else:
+                lines.append(f"{pad}[b]{escape(str(key))}[/b]: {len(value)} entries")
+        elif isinstance(value, list):
+            lines.append(f"{pad}[b]{escape(str(key))}[/b]: {len(value)} item(s)")
+        elif str(key) == "at" or str(key).endswith("_at") or "path" in str(key):
+            continue  # times and paths change between runs; they are in the journal
+        else:
+            lines.append(f"{pad}[b]{escape(str(key))}[/b]: {escape(str(value))}")
+        if len(lines) >= limit:
+            lines.append(f"{pad}…")
+            break
+    return lines
+
+
+class InventoryView(StepView):
+    step_id = "inventory"
+
+    def compose_body(self) -> ComposeResult:
+        yield Static("", id="inventory-source")
+        yield Input(placeholder="users export path (used when there is no Management API access)",
+                    id="inventory-users-path")
+        with Horizontal(classes="buttons"):
+            yield Button("Build inventory", id="inventory-run", variant="primary")
+        yield Static("", id="inventory-progress")
+        yield Static("", id="inventory-summary")
+        yield Checklist("", id="inventory-checks")
+
+    def entered(self) -> None:
+        s = self.wizard.settings
+        source = ("Auth0 Management API (credentials present)" if s.has_auth0_credentials
+                  else "the users export file below (no Auth0 credentials)")
+        self.query_one("#inventory-source", Static).update(f"Source: {source}")
+        box = self.query_one("#inventory-users-path", Input)
+        if not box.value:
+            exports = self.wizard.demo_exports
+            path = self.wizard.journal.input_path("users") or (exports.users_path if exports else None)
+            if path:
+                box.value = display_path(path)
+        self.show_summary()
+
+    def show_summary(self) -> None:
+        doc = self.wizard.journal.get_document("inventory")
+        text = "\n".join(summarize_document(doc)) if doc else "[dim]No inventory yet: press Build inventory.[/]"
+        self.query_one("#inventory-summary", Static).update(text)
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "inventory-run":
+            event.stop()
+            self.run_inventory()
+
+    def run_inventory(self) -> None:
+        build = core_or_none("inventory", "build_inventory")
+        save = core_or_none("inventory", "save_inventory")
+        if build is None or save is None:
+            self.notify("The inventory is not available in this build.", severity="error")
+            return
+        settings = self.wizard.settings
+        raw = self.query_one("#inventory-users-path", Input).value.strip()
+        users_path = Path(raw).expanduser() if raw else None
+        if not settings.has_auth0_credentials and (users_path is None or not users_path.is_file()):
+            self.notify("Give the users export path (no Auth0 credentials are set).", severity="warning")
+            return
+        journal = self.wizard.journal
+        on_progress = self.wizard.progress_callback(self.step_id)
+        self.query_one("#inventory-run", Button).disabled = True
+
+        def work():
+            client = None
+            if settings.has_auth0_credentials:
+                from wizard.clients.auth0 import Auth0Client
+                client = Auth0Client.from_settings(settings)
+            try:
+                inv = build(client, users_path, on_progress, journal=journal)
+            except TypeError:
+                inv = build(client, users_path, on_progress)
+            save(journal, inv)
+            return inv
+
+        self.wizard.start_work(self.step_id, "inventory", work, on_done=self.done)
+
+    def done(self, _inv) -> None:
+        self.query_one("#inventory-run", Button).disabled = False
+        self.query_one("#inventory-progress", Static).update("Inventory saved in the journal.")
+        self.show_summary()
+        self.recheck()
+
+    def work_ended(self, name: str, state) -> None:
+        self.query_one("#inventory-run", Button).disabled = False
+
+    def show_progress(self, progress: Progress) -> None:
+        total = "?" if progress.total is None else progress.total
+        counts = ", ".join(f"{k} {v}" for k, v in sorted(progress.counts.items()))
+        self.query_one("#inventory-progress", Static).update(
+            f"{progress.operation}: {progress.completed}/{total} {counts}")
+
+    def gate_checked(self, result: GateResult) -> None:
+        self.query_one("#inventory-checks", Checklist).show(result)

@@ -1,0 +1,135 @@
+"""Step 5: the decision tree with counts, the field mapping, sample users with the exact request
+(hash redacted), duplicate groups and how they merge."""
+
+from __future__ import annotations
+
+import json
+
+from rich.markup import escape
+from textual.app import ComposeResult
+from textual.widgets import DataTable, Input, Static
+
+from wizard.core.gates import GateResult
+from wizard.tui.views.base import StepView
+from wizard.tui.views.unavailable import core_or_none
+from wizard.tui.widgets.checklist import Checklist
+
+BRANCHES = (
+    ("password", "database user with a valid bcrypt hash → created with password_hash (bcrypt)"),
+    ("reset", "database user without a usable hash → created without password; reset / Magic Auth"),
+    ("social", "social identities only → created without password; links by email"),
+    ("sso", "enterprise connection only → created without password; signs in through SSO"),
+    ("blocked", "blocked in Auth0 → not imported (listed in the report)"),
+    ("invalid", "cannot be imported → not imported (reason per user)"),
+)
+FIELD_MAPPING = (
+    ("email", "email (lower-cased, trimmed)"),
+    ("email_verified", "email_verified (only true is sent; never forced)"),
+    ("given_name / family_name", "first_name / last_name (name split when missing)"),
+    ("user_id", "external_id (the group's primary Auth0 id)"),
+    ("passwordHash (hash export)", "password_hash + password_hash_type=bcrypt (read at send time)"),
+    ("app_metadata / user_metadata", "metadata (string values, size-limited)"),
+)
+MERGE_RULE = ("Users sharing an email (case-insensitive) become one WorkOS user: the database user with "
+              "a hash is primary (else the first verified, else the first by line); every Auth0 id is "
+              "kept in the id map.")
+
+
+def redacted(user) -> dict:
+    fn = core_or_none("plan", "redacted_request")
+    if fn is not None:
+        try:
+            return fn(user)
+        except Exception:  # noqa: BLE001 - a display helper must not break the view
+            pass
+    req = dict(user.request)
+    if user.hash_ref is not None:
+        req["password_hash"] = f"<redacted: read at send time from line {user.hash_line} of the password export>"
+        req["password_hash_type"] = "bcrypt"
+    return req
+
+
+class MappingView(StepView):
+    step_id = "mapping"
+
+    def compose_body(self) -> ComposeResult:
+        yield Static("", id="mapping-tree")
+        yield Static("", id="mapping-fields")
+        yield Static("[b]Sample users[/b] (type to search by email or id; select a row for its request)",
+                     classes="section")
+        yield Input(placeholder="search", id="mapping-search")
+        yield DataTable(id="mapping-users", cursor_type="row")
+        yield Static("", id="mapping-request")
+        yield Static("", id="mapping-duplicates")
+        yield Checklist("", id="mapping-checks")
+
+    def on_mount(self) -> None:
+        self.query_one("#mapping-users", DataTable).add_columns("email", "branch", "auth0 id")
+
+    def entered(self) -> None:
+        journal = self.wizard.journal
+        counts = journal.count_users("branch")
+        total = sum(counts.values())
+        rule = core_or_none("plan", "MERGE_RULE") or MERGE_RULE
+        lines = [f"[b]Decision tree[/b] ({total} planned WorkOS users)"]
+        for b, text in BRANCHES:
+            lines.append(f" ├─ [b]{b:<8}[/b] {counts.get(b, 0):>5}  {text}")
+        self.query_one("#mapping-tree", Static).update("\n".join(lines))
+        mapping = core_or_none("plan", "FIELD_MAPPING") or FIELD_MAPPING
+        self.query_one("#mapping-fields", Static).update(
+            "[b]Field mapping[/b] (Auth0 → WorkOS)\n" + "\n".join(
+                f"  {escape(str(a)):<30} → {escape(str(b))}" for a, b in _pairs(mapping)))
+        self.load_users("")
+        dups = [u for u in journal.iter_users() if len(u.auth0_ids) > 1]
+        dup_lines = [f"[b]Duplicate groups[/b]: {len(dups)} — {escape(str(rule))}"]
+        for u in dups[:8]:
+            dup_lines.append(f"  {escape(u.email or '')}: {escape(', '.join(u.auth0_ids))} → primary "
+                             f"{escape(u.auth0_user_id)}")
+        self.query_one("#mapping-duplicates", Static).update("\n".join(dup_lines))
+
+    def load_users(self, query: str, limit: int = 50) -> None:
+        table = self.query_one("#mapping-users", DataTable)
+        table.clear()
+        q = query.lower().strip()
+        n = 0
+        for u in self.wizard.journal.iter_users():
+            if q and q not in (u.email or "").lower() and not any(q in a.lower() for a in u.auth0_ids):
+                continue
+            table.add_row(u.email or "(no email)", u.branch, u.auth0_user_id, key=u.auth0_user_id)
+            n += 1
+            if n >= limit:
+                break
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id == "mapping-search":
+            event.stop()
+            self.load_users(event.value)
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if event.data_table.id != "mapping-users" or event.row_key is None:
+            return
+        event.stop()
+        user = self.wizard.journal.user(str(event.row_key.value))
+        if user is None:
+            return
+        body = json.dumps(redacted(user), indent=2, sort_keys=True)
+        why = f"\n[dim]{escape(user.reason)}[/]" if user.reason else ""
+        self.query_one("#mapping-request", Static).update(
+            f"[b]{escape(user.auth0_user_id)}[/b] ({user.branch}) → POST /user_management/users\n"
+            f"{escape(body)}{why}")
+
+    def gate_checked(self, result: GateResult) -> None:
+        self.query_one("#mapping-checks", Checklist).show(result)
+
+
+def _pairs(mapping):
+    if isinstance(mapping, dict):
+        return list(mapping.items())
+    out = []
+    for m in mapping:
+        if isinstance(m, (tuple, list)) and len(m) >= 2:
+            out.append((m[0], m[1]))
+        elif isinstance(m, dict):
+            vals = list(m.values())
+            out.append((vals[0], vals[1] if len(vals) > 1 else ""))
+    return out

@@ -1,0 +1,102 @@
+"""Step 9: the MFA report (who used SMS, voice, TOTP), the CSV for the email, the communication plan."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.markup import escape
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Button, Checkbox, Input, Static
+
+from wizard.core import steps
+from wizard.core.gates import GateResult
+from wizard.tui.text import display_path
+from wizard.tui.views.base import StepView
+from wizard.tui.views.unavailable import core_or_none
+from wizard.tui.widgets.checklist import Checklist
+
+
+class MfaView(StepView):
+    step_id = "mfa"
+
+    def compose_body(self) -> ComposeResult:
+        with Horizontal(classes="buttons"):
+            yield Button("Build MFA report", id="mfa-build", variant="primary")
+        yield Static("", id="mfa-report")
+        with Horizontal(classes="buttons"):
+            yield Input(placeholder="TOTP secrets file from Auth0 support (optional)", id="mfa-totp-path")
+            yield Button("Import TOTP", id="mfa-totp")
+        yield Static("[b]Communication plan[/b]", classes="section")
+        with Vertical(id="mfa-plan"):
+            for key, label in steps.MFA_COMMUNICATION_ITEMS:
+                yield Checkbox(label, id=f"mfa-item-{key}")
+        yield Checklist("", id="mfa-checks")
+
+    def entered(self) -> None:
+        plan = self.wizard.journal.get_document(steps.DOC_MFA_COMMUNICATION) or {}
+        for key, _ in steps.MFA_COMMUNICATION_ITEMS:
+            box = self.query_one(f"#mfa-item-{key}", Checkbox)
+            with box.prevent(Checkbox.Changed):
+                box.value = key in plan
+        self.show_report()
+
+    def show_report(self) -> None:
+        doc = self.wizard.journal.get_document("mfa")
+        if not isinstance(doc, dict):
+            self.query_one("#mfa-report", Static).update("[dim]No MFA report yet: press Build MFA report.[/]")
+            return
+        lines = [
+            f"Scanned users: {doc.get('scanned', 0)} ({'complete' if doc.get('complete') else 'incomplete'})",
+            f"SMS: {doc.get('sms_users', 0)}   voice: {doc.get('voice_users', 0)}   "
+            f"TOTP: {doc.get('totp_users', 0)}   no MFA: {doc.get('no_mfa_users', 0)}   "
+            f"must re-enroll: {doc.get('must_reenroll', 0)}",
+        ]
+        if doc.get("other_factors"):
+            lines.append("Other factors: " + ", ".join(f"{k} {v}" for k, v in doc["other_factors"].items()))
+        if doc.get("csv_path"):
+            lines.append(f"CSV for the re-enrollment email: [b]{escape(display_path(doc['csv_path']))}[/]")
+        lines += [f"[yellow]•[/] {escape(n)}" for n in doc.get("notes") or []]
+        self.query_one("#mfa-report", Static).update("\n".join(lines))
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        bid = event.button.id or ""
+        if bid not in ("mfa-build", "mfa-totp"):
+            return
+        event.stop()
+        journal, settings = self.wizard.journal, self.wizard.settings
+        if bid == "mfa-build":
+            build, save = core_or_none("mfa", "build_mfa_report"), core_or_none("mfa", "save_mfa_report")
+            if build is None or save is None:
+                self.notify("The MFA report is not available in this build.", severity="error")
+                return
+            self.wizard.start_work(self.step_id, "report", lambda: save(journal, build(journal)),
+                                   on_done=self.finished)
+            return
+        raw = self.query_one("#mfa-totp-path", Input).value.strip()
+        importer = core_or_none("mfa", "import_totp_secrets")
+        make = core_or_none("wizard.clients.workos", "make_sync_client")
+        if importer is None or make is None:
+            self.notify("TOTP import is not available in this build.", severity="error")
+            return
+        if not raw or not Path(raw).expanduser().is_file():
+            self.notify("Give the path of the TOTP secrets file.", severity="warning")
+            return
+        self.wizard.start_work(self.step_id, "totp import",
+                               lambda: importer(journal, make(settings, max_retries=0), Path(raw).expanduser()),
+                               on_done=self.finished)
+
+    def finished(self, _result) -> None:
+        self.show_report()
+        self.recheck()
+
+    def on_checkbox_changed(self, event: Checkbox.Changed) -> None:
+        cid = event.checkbox.id or ""
+        if not cid.startswith("mfa-item-"):
+            return
+        event.stop()
+        steps.tick_mfa_item(self.wizard.journal, cid.removeprefix("mfa-item-"), event.value)
+        self.recheck()
+
+    def gate_checked(self, result: GateResult) -> None:
+        self.query_one("#mfa-checks", Checklist).show(result)

@@ -1,0 +1,104 @@
+"""Step 8: organizations and memberships: export from Auth0, create in WorkOS, with progress and counts."""
+
+from __future__ import annotations
+
+from rich.markup import escape
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.widgets import Button, DataTable, Static
+
+from wizard.core.gates import GateResult
+from wizard.core.progress import Progress
+from wizard.tui.views.base import StepView
+from wizard.tui.views.unavailable import core_or_none
+from wizard.tui.widgets.checklist import Checklist
+
+
+class OrgsView(StepView):
+    step_id = "orgs"
+
+    def compose_body(self) -> ComposeResult:
+        yield Static("", id="orgs-counts")
+        with Horizontal(classes="buttons"):
+            yield Button("Export from Auth0", id="orgs-export", variant="primary")
+            yield Button("Migrate to WorkOS", id="orgs-migrate", variant="warning")
+        yield Static("", id="orgs-progress")
+        yield DataTable(id="orgs-table", cursor_type="row")
+        yield Static("", id="orgs-problems")
+        yield Checklist("", id="orgs-checks")
+
+    def on_mount(self) -> None:
+        self.query_one("#orgs-table", DataTable).add_columns("organization", "status", "members", "domains")
+
+    def entered(self) -> None:
+        self.refresh_counts()
+
+    def refresh_counts(self) -> None:
+        journal = self.wizard.journal
+        orgs = journal.orgs()
+        ms = journal.memberships()
+        by: dict[str, int] = {}
+        for m in ms:
+            by[m["status"]] = by.get(m["status"], 0) + 1
+        self.query_one("#orgs-counts", Static).update(
+            f"{len(orgs)} organization(s), {len(ms)} membership(s): "
+            + (", ".join(f"{n} {k}" for k, n in sorted(by.items())) or "none yet"))
+        table = self.query_one("#orgs-table", DataTable)
+        table.clear()
+        for o in orgs:
+            members = sum(1 for m in ms if m["auth0_org_id"] == o["auth0_org_id"])
+            domains = ", ".join(d.get("domain", "") for d in o["domains"])
+            table.add_row(o["display_name"] or o["name"], o["status"], str(members), domains,
+                          key=o["auth0_org_id"])
+        doc = journal.get_document("orgs") or {}
+        problems = doc.get("problems") or []
+        self.query_one("#orgs-problems", Static).update(
+            "\n".join(f"[yellow]•[/] {escape(str(p.get('auth0_org_id', '')))} {escape(str(p.get('message', '')))}"
+                      for p in problems[:8]))
+        self.query_one("#orgs-export", Button).disabled = not self.wizard.settings.has_auth0_credentials
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        bid = event.button.id or ""
+        if bid not in ("orgs-export", "orgs-migrate"):
+            return
+        event.stop()
+        journal, settings = self.wizard.journal, self.wizard.settings
+        on_progress = self.wizard.progress_callback(self.step_id)
+        if bid == "orgs-export":
+            export = core_or_none("orgs", "export_organizations")
+            if export is None:
+                self.notify("Organization export is not available in this build.", severity="error")
+                return
+
+            def work():
+                from wizard.clients.auth0 import Auth0Client
+                return export(Auth0Client.from_settings(settings), journal, on_progress=on_progress)
+        else:
+            migrate = core_or_none("orgs", "migrate_organizations")
+            make = core_or_none("wizard.clients.workos", "make_sync_client")
+            if migrate is None or make is None:
+                self.notify("Organization migration is not available in this build.", severity="error")
+                return
+
+            def work():
+                return migrate(journal, make(settings, max_retries=0), on_progress=on_progress)
+
+        event.button.disabled = True
+        self.wizard.start_work(self.step_id, bid.split("-")[1], work, on_done=self.finished)
+
+    def finished(self, _result) -> None:
+        self.query_one("#orgs-migrate", Button).disabled = False
+        self.refresh_counts()
+        self.recheck()
+
+    def work_ended(self, name: str, state) -> None:
+        self.query_one("#orgs-migrate", Button).disabled = False
+        self.refresh_counts()
+
+    def show_progress(self, progress: Progress) -> None:
+        total = "?" if progress.total is None else progress.total
+        counts = ", ".join(f"{n} {k}" for k, n in sorted(progress.counts.items()))
+        self.query_one("#orgs-progress", Static).update(f"{progress.operation}: {total} total; {counts}")
+
+    def gate_checked(self, result: GateResult) -> None:
+        self.query_one("#orgs-checks", Checklist).show(result)

@@ -1,0 +1,60 @@
+"""Step 7: one checklist item per social provider found in the plan, each confirmed by the person."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import Checkbox, Static
+
+from wizard.core import steps
+from wizard.core.gates import GateResult
+from wizard.tui.views.base import StepView
+from wizard.tui.widgets.checklist import Checklist
+
+NOTE = (
+    f"Register this callback URL at each provider: [b]{steps.SOCIAL_CALLBACK_URL}[/]\n"
+    "Imported users link to their social sign-in by email once the provider is enabled in the WorkOS "
+    "dashboard. If email verification is on, users may have to verify their email at first sign-in "
+    "(Google accounts on gmail.com skip it)."
+)
+
+
+class SocialView(StepView):
+    step_id = "social"
+
+    def compose_body(self) -> ComposeResult:
+        yield Static(NOTE, id="social-note")
+        yield Vertical(id="social-items")
+        yield Checklist("", id="social-checks")
+
+    def entered(self) -> None:
+        self.run_worker(self._load, thread=True, group="social-load", exclusive=True, exit_on_error=False)
+
+    def _load(self) -> None:
+        providers = steps.social_providers(self.wizard.journal)
+        confirmed = self.wizard.journal.get_document(steps.DOC_SOCIAL_CONFIRMATIONS) or {}
+        self.app.call_from_thread(self._render_items, providers, confirmed)
+
+    async def _render_items(self, providers: list[str], confirmed: dict) -> None:
+        box = self.query_one("#social-items", Vertical)
+        await box.remove_children()
+        if not providers:
+            await box.mount(Static("[cyan]No social provider found in the plan: mark this step not "
+                                   "applicable (x) with a reason.[/]"))
+            return
+        for p in providers:
+            label = f"{steps.provider_label(p)} ({p}) is enabled in WorkOS with the callback URL registered"
+            box_item = Checkbox(label, value=p in confirmed, id=f"social-{p.replace('.', '_')}")
+            box_item.provider = p  # type: ignore[attr-defined]
+            await box.mount(box_item)
+
+    def on_checkbox_changed(self, event: Checkbox.Changed) -> None:
+        provider = getattr(event.checkbox, "provider", None)
+        if provider is None:
+            return
+        event.stop()
+        steps.confirm_social_provider(self.wizard.journal, provider, event.value)
+        self.recheck()
+
+    def gate_checked(self, result: GateResult) -> None:
+        self.query_one("#social-checks", Checklist).show(result)

@@ -1,0 +1,175 @@
+"""Step 10: the verification checklist (a real password sign-in, the build), the report, the tasks after."""
+
+from __future__ import annotations
+
+from rich.markup import escape
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Button, Checkbox, Input, Static
+
+from wizard.core.gates import GateResult
+from wizard.core.progress import Progress
+from wizard.tui.text import display_path
+from wizard.tui.views.base import StepView
+from wizard.tui.views.unavailable import core_or_none
+from wizard.tui.widgets.checklist import Checklist
+
+SANDBOX_BUILD_REASON = "Sandbox demo run: there is no application to build"
+
+
+class VerifyView(StepView):
+    step_id = "verify"
+
+    def compose_body(self) -> ComposeResult:
+        yield Static("[b]Password sign-in[/b] (a real sign-in through WorkOS; the password is never stored)",
+                     classes="section")
+        with Horizontal(classes="buttons"):
+            yield Input(placeholder="email", id="verify-email")
+            yield Input(placeholder="password", password=True, id="verify-password")
+        with Horizontal(classes="buttons"):
+            yield Button("Try sign-in", id="verify-signin")
+            yield Button("Use demo credentials", id="verify-demo")
+        yield Static("", id="verify-signin-result")
+        yield Static("[b]Application build[/b]", classes="section")
+        with Horizontal(classes="buttons"):
+            yield Input(value="npm run build", placeholder="build command", id="verify-build-cmd")
+            yield Input(value=".", placeholder="application folder", id="verify-build-dir")
+        yield Input(placeholder="or: why no build applies (makes the build check not applicable)",
+                    id="verify-build-na")
+        with Horizontal(classes="buttons"):
+            yield Button("Run verification", id="verify-run", variant="primary")
+            yield Button("Write report", id="verify-report")
+        yield Static("", id="verify-progress")
+        yield Checklist("", id="verify-checks")
+        yield Static("", id="verify-report-paths")
+        yield Static("[b]After the migration[/b]", classes="section")
+        yield Vertical(id="verify-tasks")
+
+    def on_mount(self) -> None:
+        tasks = core_or_none("report", "POST_MIGRATION_TASKS") or ()
+        box = self.query_one("#verify-tasks", Vertical)
+        for tid, text in tasks:
+            item = Checkbox(text, id=f"task-{tid}")
+            box.mount(item)
+
+    def entered(self) -> None:
+        has_demo = bool(self.wizard.demo_credentials) or self.wizard.demo_exports is not None
+        self.query_one("#verify-demo", Button).display = has_demo
+        na = self.query_one("#verify-build-na", Input)
+        if has_demo and not na.value:
+            na.value = SANDBOX_BUILD_REASON
+        ticked = self.wizard.journal.get_document(core_or_none("report", "POST_MIGRATION_DOCUMENT")
+                                                  or "post_migration") or {}
+        for box in self.query("#verify-tasks Checkbox").results(Checkbox):
+            with box.prevent(Checkbox.Changed):
+                box.value = (box.id or "").removeprefix("task-") in ticked
+        self.show_report_paths()
+
+    def demo_credentials(self) -> list[tuple[str, str]]:
+        if self.wizard.demo_credentials:
+            imported = {(u.email or "").lower() for u in self.wizard.journal.users(status=("created", "updated"))}
+            found = [c for c in self.wizard.demo_credentials if c[0].lower() in imported]
+            if found:
+                return found
+        samples = core_or_none("verify", "demo_password_samples")
+        return list(samples(self.wizard.journal)) if samples else []
+
+    def sample(self) -> tuple[str, str] | None:
+        email = self.query_one("#verify-email", Input).value.strip()
+        password = self.query_one("#verify-password", Input).value
+        return (email, password) if email and password else None
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        bid = event.button.id or ""
+        if not bid.startswith("verify-"):
+            return
+        event.stop()
+        journal, settings = self.wizard.journal, self.wizard.settings
+        if bid == "verify-demo":
+            self.wizard.start_work(self.step_id, "demo credentials", self.demo_credentials, on_done=self.fill_demo)
+        elif bid == "verify-signin":
+            check = core_or_none("verify", "check_password_sign_in")
+            make = core_or_none("wizard.clients.workos", "make_sync_client")
+            sample = self.sample()
+            if check is None or make is None:
+                self.notify("Sign-in check is not available in this build.", severity="error")
+            elif sample is None:
+                self.notify("Type an email and a password first.", severity="warning")
+            else:
+                self.wizard.start_work(self.step_id, "sign-in",
+                                       lambda: check(make(settings), sample[0], sample[1], journal=journal),
+                                       on_done=self.show_signin)
+        elif bid == "verify-run":
+            self.run_verification()
+        elif bid == "verify-report":
+            write = core_or_none("report", "write_report")
+            if write is None:
+                self.notify("The report is not available in this build.", severity="error")
+                return
+            self.wizard.start_work(self.step_id, "report", lambda: write(journal), on_done=self.report_written)
+
+    def fill_demo(self, creds: list[tuple[str, str]]) -> None:
+        if not creds:
+            self.notify("No demo credentials match an imported password user.", severity="warning")
+            return
+        self.query_one("#verify-email", Input).value = creds[0][0]
+        self.query_one("#verify-password", Input).value = creds[0][1]
+
+    def show_signin(self, check) -> None:
+        mark = "[green]✓[/]" if check.ok else "[red]✗[/]"
+        hint = f"\n  fix: {escape(check.fix_hint)}" if not check.ok and check.fix_hint else ""
+        self.query_one("#verify-signin-result", Static).update(f"{mark} {escape(check.evidence)}{hint}")
+
+    def run_verification(self) -> None:
+        run = core_or_none("verify", "run_verification")
+        options_cls = core_or_none("verify", "BuildOptions")
+        if run is None or options_cls is None:
+            self.notify("Verification is not available in this build.", severity="error")
+            return
+        journal, settings = self.wizard.journal, self.wizard.settings
+        reason = self.query_one("#verify-build-na", Input).value.strip() or None
+        options = options_cls(command=self.query_one("#verify-build-cmd", Input).value.strip() or "npm run build",
+                              cwd=self.query_one("#verify-build-dir", Input).value.strip() or ".",
+                              not_applicable_reason=reason)
+        sample = self.sample()
+        on_progress = self.wizard.progress_callback(self.step_id)
+        self.query_one("#verify-run", Button).disabled = True
+        self.wizard.start_work(
+            self.step_id, "verification",
+            lambda: run(journal, settings, password_sample=sample, build=options, on_progress=on_progress),
+            on_done=self.verified)
+
+    def verified(self, _result: GateResult) -> None:
+        self.query_one("#verify-run", Button).disabled = False
+        self.recheck()
+
+    def work_ended(self, name: str, state) -> None:
+        self.query_one("#verify-run", Button).disabled = False
+
+    def report_written(self, paths) -> None:
+        self.show_report_paths()
+        self.notify("Report written.")
+
+    def show_report_paths(self) -> None:
+        doc = self.wizard.journal.get_document("report") or {}
+        files = doc.get("files") or []
+        text = ("Report: " + ", ".join(f"[b]{escape(display_path(self.wizard.run_dir / f))}[/]" for f in files)
+                if files else "[dim]No report written yet.[/]")
+        self.query_one("#verify-report-paths", Static).update(text)
+
+    def on_checkbox_changed(self, event: Checkbox.Changed) -> None:
+        cid = event.checkbox.id or ""
+        if not cid.startswith("task-"):
+            return
+        event.stop()
+        tick = core_or_none("report", "tick_post_migration")
+        if tick is not None:
+            tick(self.wizard.journal, cid.removeprefix("task-"), event.value)
+
+    def show_progress(self, progress: Progress) -> None:
+        total = "?" if progress.total is None else progress.total
+        counts = ", ".join(f"{n} {k}" for k, n in sorted(progress.counts.items()))
+        self.query_one("#verify-progress", Static).update(f"{progress.operation}: {total} total; {counts}")
+
+    def gate_checked(self, result: GateResult) -> None:
+        self.query_one("#verify-checks", Checklist).show(result)
