@@ -13,6 +13,9 @@ from typing import Any
 import pytest
 
 from wizard.core.config import Settings
+from wizard.sandbox.auth0_emulator import Auth0Emulator
+from wizard.sandbox.demo import DemoTenant, ExportFiles, write_exports
+from wizard.sandbox.demo import demo_tenant as make_demo_tenant
 from wizard.sandbox.server import serve
 from wizard.sandbox.workos_emulator import WorkOSEmulator
 
@@ -41,8 +44,8 @@ class Auth0Handle:
     client_id: str
     client_secret: str
     domain: str
-    tenant: Any
-    emulator: Any
+    tenant: DemoTenant
+    emulator: Auth0Emulator
 
 
 @pytest.fixture(scope="session")
@@ -62,16 +65,14 @@ def workos_emu(_workos_server) -> WorkOSHandle:
 
 
 @pytest.fixture
-def demo_tenant():
-    from wizard.sandbox.demo import demo_tenant as make_demo_tenant
-
+def demo_tenant() -> DemoTenant:
+    """The seed-7 demo tenant (built once per process; each test gets its own copy)."""
     return make_demo_tenant(seed=7)
 
 
 @pytest.fixture
-def demo_exports(demo_tenant, tmp_path: Path):
-    from wizard.sandbox.demo import write_exports
-
+def demo_exports(demo_tenant, tmp_path: Path) -> ExportFiles:
+    """The demo tenant's users export (.json.gz) and password export, written under tmp_path."""
     return write_exports(demo_tenant, tmp_path / "auth0-exports")
 
 
@@ -84,11 +85,8 @@ def _auth0_server():
 
 @pytest.fixture
 def auth0_emu(_auth0_server, demo_tenant) -> Auth0Handle:
-    from wizard.sandbox.auth0_emulator import Auth0Emulator
-
     board, base_url = _auth0_server
     emulator = Auth0Emulator(demo_tenant)
-    emulator.public_base_url = base_url
     board.target = emulator
     return Auth0Handle(base_url=base_url, client_id=emulator.client_id,
                        client_secret=emulator.client_secret, domain=emulator.domain,
@@ -96,21 +94,14 @@ def auth0_emu(_auth0_server, demo_tenant) -> Auth0Handle:
 
 
 @pytest.fixture
-def sandbox_settings(workos_emu, request) -> Settings:
-    """Settings pointing at the started WorkOS emulator, and at the Auth0 emulator when it exists."""
-    auth0 = None
-    try:
-        import wizard.sandbox.auth0_emulator  # noqa: F401
-
-        auth0 = request.getfixturevalue("auth0_emu")
-    except ModuleNotFoundError:
-        pass
+def sandbox_settings(workos_emu, auth0_emu) -> Settings:
+    """Settings pointing at both started emulators (what `auth0-workos sandbox` prints as env)."""
     return Settings(
         workos_api_key=workos_emu.api_key,
         workos_client_id=workos_emu.client_id,
         workos_base_url=workos_emu.base_url,
-        auth0_domain=auth0.domain if auth0 else None,
-        auth0_client_id=auth0.client_id if auth0 else None,
-        auth0_client_secret=auth0.client_secret if auth0 else None,
-        auth0_base_url=auth0.base_url if auth0 else None,
+        auth0_domain=auth0_emu.domain,
+        auth0_client_id=auth0_emu.client_id,
+        auth0_client_secret=auth0_emu.client_secret,
+        auth0_base_url=auth0_emu.base_url,
     )

@@ -72,8 +72,9 @@ def test_round_trip_keeps_the_gzip_and_it_reads(tmp_path, auth0_emu, demo_tenant
     assert len(downloads) == 1 and b"authorization" not in downloads[0]
     api_calls = [h for m, p, h in wrap.seen if p.startswith("/api/v2/")]
     assert all(h[b"authorization"].startswith(b"Bearer ") for h in api_calls)
-    statuses = [next(iter(k for k in e.counts if k != "percent")) for e in events]
-    assert statuses[0] == "processing" and statuses[-1] == "completed" and events[-1].done
+    assert events[0].operation == "export-job (processing)" and events[0].counts["percent"] < 100
+    assert events[-1].operation == "export-job (completed)" and events[-1].counts["percent"] == 100
+    assert events[-1].done and not events[0].done
 
 
 def test_expired_link_says_to_rerun(tmp_path, auth0_emu):

@@ -80,7 +80,8 @@ def test_every_bad_input_is_a_finding_with_its_line():
     meta = by_line[11].message
     assert "user_metadata.bio" in meta and "700 characters" in meta and "longer than 40" in meta
     assert "x" * 50 not in meta  # names keys, never values
-    assert "at most 50 metadata keys" in by_line[14].message
+    assert "at most 50 metadata keys; 6 not copied: app_metadata.key49" in by_line[14].message
+    assert "JSON number" in by_line[5].message
     # users still yielded: lines with a user id (invalid ones are the plan's business)
     assert [u.line for u in users] == [1, 6, 7, 8, 9, 10, 11, 14]
 

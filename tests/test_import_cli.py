@@ -128,3 +128,29 @@ def test_rollback_deletes_only_created_users(env, demo_exports, tmp_path, capsys
 def test_typed_confirmation():
     assert typed_confirmation(1234, "1,234") and typed_confirmation(5, " rollback ")
     assert not typed_confirmation(5, "y") and not typed_confirmation(5, "4")
+
+
+def test_progress_printer_plain_lines_and_bar():
+    import io
+    import time as _time
+
+    from wizard.commands._progress import ProgressPrinter, format_line
+    from wizard.core.progress import Progress, frozen_counts
+
+    paused = Progress("import", 100, frozen_counts({"created": 40, "failed": 2, "planned": 58}), rate=47.5,
+                      eta_seconds=12.4, paused_until=_time.time() + 5, latest_error="u@x: invalid_email")
+    line = format_line(paused)
+    assert "import 42/100 (42%)" in line and "created 40" in line and "47.5/s" in line
+    assert "ETA 12s" in line and "paused" in line
+    plain = io.StringIO()
+    with ProgressPrinter(plain, tty=False) as show:
+        show(paused)
+        show(Progress("import", 100, frozen_counts({"created": 100}), rate=50, done=True))
+    text = plain.getvalue()
+    assert "! u@x: invalid_email" in text and text.rstrip().endswith("done")
+    assert "\x1b[" not in text  # no terminal control codes in plain mode
+    bar = io.StringIO()
+    with ProgressPrinter(bar, tty=True) as show:
+        show(paused)
+        show(Progress("rollback", 10, frozen_counts({"deleted": 10}), rate=5, done=True))
+    assert "rollback" in bar.getvalue() and "10/10" in bar.getvalue()

@@ -161,6 +161,24 @@ async def test_existing_users_are_updated_and_mapped(workos_emu, tmp_path):
     assert {w["auth0_id"] for w in journal.writes("update_user")} == {f"auth0|u{i:05d}" for i in range(3)}
 
 
+async def test_user_found_by_email_with_another_external_id_is_not_taken_over(workos_emu, tmp_path):
+    journal = make_plan(tmp_path / "run", 4)
+    client = make_client(settings_for(workos_emu))
+    try:
+        other = await client.user_management.create_user(email="u1@example.com", first_name="Keep",
+                                                          external_id="legacy-42")
+    finally:
+        await client.close()
+    dry, _ = await run_import(journal, workos_emu, dry_run=True)
+    assert (dry.would_create, dry.would_fail) == (3, 1)
+    summary, _ = await run_import(journal, workos_emu)
+    assert summary.created == 3 and summary.failed == 1
+    failed = journal.user("auth0|u00001")
+    assert failed.status == UserStatus.FAILED and failed.last_error_code == "email_belongs_to_other_user"
+    kept = workos_emu.emulator.users[other.id]
+    assert (kept["external_id"], kept["first_name"]) == ("legacy-42", "Keep")
+
+
 # ----------------------------------------------------------------------------- faults
 async def test_transient_faults_commit_then_fail_and_drops_end_exactly_once(workos_emu, tmp_path):
     journal = make_plan(tmp_path / "run", 60)
@@ -294,6 +312,22 @@ async def test_cancelled_run_leaves_in_flight_users_that_resume_reconciles(worko
     assert_exactly_planned(workos_emu, journal, check_passwords=False)
     assert journal.count_users() == {UserStatus.CREATED: 30}
     assert landed.auth0_user_id in {w["auth0_id"] for w in journal.writes("create_user")}
+
+
+async def test_resume_during_an_update_never_claims_a_pre_existing_user(workos_emu, tmp_path):
+    journal = make_plan(tmp_path / "run", 3)
+    client = make_client(settings_for(workos_emu))
+    try:  # created seconds before the run: its created_at alone cannot tell it from ours
+        await client.user_management.create_user(email="u1@example.com")
+    finally:
+        await client.close()
+    await run_import(journal, workos_emu)
+    assert journal.user("auth0|u00001").status == UserStatus.UPDATED
+    journal.mark_in_flight(["auth0|u00001"])  # as if killed while re-sending its update
+    summary, _ = await run_import(journal, workos_emu)
+    assert summary.reconciled == 1 and summary.session_updated == 1 and summary.session_created == 0
+    assert journal.user("auth0|u00001").status == UserStatus.UPDATED
+    assert "auth0|u00001" not in {w["auth0_id"] for w in journal.writes("create_user")}
 
 
 async def test_stop_finishes_users_in_the_air_and_leaves_the_rest_planned(workos_emu, tmp_path):

@@ -158,3 +158,65 @@ def test_inventory_command_with_export_only(tmp_path, demo_tenant, demo_exports,
     assert (run_dir / "inventory.json").is_file()
     with Journal.open(run_dir) as journal:
         assert journal.step("inventory")["status"] == "passed"
+
+
+class Refuse:
+    """Answers 403 insufficient_scope on chosen paths, as Auth0 does for a token without the scope."""
+
+    def __init__(self, inner, rules):
+        self.inner, self.rules = inner, rules
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http":
+            for prefix, suffix, needed in self.rules:
+                if scope["path"].startswith(prefix) and scope["path"].endswith(suffix):
+                    body = json.dumps({"statusCode": 403, "error": "Forbidden", "errorCode": "insufficient_scope",
+                                       "message": f"Insufficient scope, expected any of: {needed}"}).encode()
+                    await send({"type": "http.response.start", "status": 403,
+                                "headers": [(b"content-type", b"application/json")]})
+                    await send({"type": "http.response.body", "body": body})
+                    return
+        await self.inner(scope, receive, send)
+
+
+def test_missing_scopes_become_named_unknowns(tmp_path, auth0_emu, demo_tenant):
+    rules = [("/api/v2/guardian/factors", "", "read:guardian_factors"),
+             ("/api/v2/users/", "/authentication-methods", "read:authentication_methods")]
+    with serve(Refuse(auth0_emu.emulator.app, rules)) as base, Journal.open(tmp_path) as journal:
+        inv = build_inventory(_client(auth0_emu, base_url=base), None, journal=journal)
+        save_inventory(journal, inv)
+        gate = inventory_gate(journal)
+    assert inv.users["api_total"] == len(demo_tenant.users)  # the rest of the inventory is there
+    assert inv.organization_count == len(demo_tenant.organizations)
+    text = " ".join(inv.unknown)
+    assert "read:guardian_factors" in text and "read:authentication_methods" in text
+    assert inv.mfa["tenant_factors"] is None and not inv.mfa["scan_complete"]
+    assert gate.status is GateStatus.FAILED  # the MFA users are not identified yet
+    assert "read:authentication_methods" in gate.checks[-1].fix_hint
+
+
+def test_unreadable_export_lines_are_counted_not_dropped(tmp_path, demo_tenant, demo_exports):
+    import gzip
+
+    lines = gzip.decompress(demo_exports.users_path.read_bytes()).decode().splitlines()
+    lines.insert(3, "{not json")
+    lines.insert(7, json.dumps({"email": "no-id@example.com"}))
+    broken = tmp_path / "users.json.gz"
+    broken.write_bytes(gzip.compress(("\n".join(lines) + "\n").encode()))
+    inv = build_inventory(None, broken)
+    assert inv.users["export_users"] == len(demo_tenant.users)
+    assert inv.users["export_unreadable_lines"] == 2
+    assert inv.users["display"] == f"{len(demo_tenant.users)} (+2 unreadable line(s) in the export)"
+
+
+def test_rate_limit_pauses_show_on_the_scan_progress(tmp_path, auth0_emu, demo_tenant):
+    from wizard.sandbox.auth0_emulator import Auth0Limits
+
+    auth0_emu.emulator.set_limits(Auth0Limits(requests_per_second=30))
+    events = []
+    client = _client(auth0_emu, respect_headers=False)
+    with Journal.open(tmp_path) as journal:
+        inv = build_inventory(client, None, on_progress=events.append, journal=journal)
+    paused = [e for e in events if e.operation == "mfa-scan" and e.paused_until is not None]
+    assert paused and "rate limit" in paused[0].latest_error
+    assert inv.mfa["scan_complete"] and inv.mfa["scanned"] == len(demo_tenant.users)

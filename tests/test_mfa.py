@@ -159,3 +159,44 @@ def test_mfa_command_scans_reports_and_never_prints_a_phone(tmp_path, auth0_emu,
     assert f"{len(phones)} user(s) to contact" in captured.out
     assert not any(p in captured.out + captured.err for _, p in phones.values())
     assert (run_dir / "mfa-sms-users.csv").is_file()
+
+
+def test_totp_create_that_lands_but_answers_500_is_not_enrolled_twice(tmp_path, workos_emu):
+    from wizard.sandbox.faults import Faults
+
+    emu = workos_emu.emulator
+    workos = WorkOSClient(api_key=workos_emu.api_key, client_id=workos_emu.client_id,
+                          base_url=workos_emu.base_url, max_retries=0)
+    secrets_file = tmp_path / "totp.csv"
+    secrets_file.write_text(f"email,totp_secret\na@example.com,{_secret(7)}\n")
+    with Journal.open(tmp_path / "run") as journal:
+        ids = _imported(journal, workos, ["a@example.com"])
+        emu.set_faults(Faults(commit_then_fail_rate=1.0))  # every write lands, then answers 500
+        result = import_totp_secrets(journal, workos, secrets_file)
+        emu.set_faults(Faults())
+        factors = [f for f, v in emu.auth_factors.items() if v["user_id"] == ids["a@example.com"]]
+        assert result.enrolled == 1 and len(factors) == 1
+        assert journal.writes("create_auth_factor")[0]["target_id"] == factors[0]
+        assert emu.totp_secret(factors[0]) == _secret(7)
+
+
+def test_mfa_command_totp_import_never_prints_a_secret(tmp_path, workos_emu, monkeypatch, capsys):
+    for k, v in {"WORKOS_API_KEY": workos_emu.api_key, "WORKOS_CLIENT_ID": workos_emu.client_id,
+                 "WORKOS_BASE_URL": workos_emu.base_url}.items():
+        monkeypatch.setenv(k, v)
+    workos = WorkOSClient(api_key=workos_emu.api_key, client_id=workos_emu.client_id,
+                          base_url=workos_emu.base_url, max_retries=0)
+    run_dir = tmp_path / "run"
+    with Journal.open(run_dir) as journal:
+        _imported(journal, workos, ["a@example.com"])
+    secrets_file = tmp_path / "totp.csv"
+    secrets_file.write_text(f"email,totp_secret\na@example.com,{_secret(3)}\nb@example.com,{_secret(4)}\n")
+    base = ["--env-file", str(tmp_path / "none.env"), "mfa", "--run-dir", str(run_dir), "--no-api",
+            "--totp-secrets", str(secrets_file)]
+    assert main(base) == 2  # not confirmed without a terminal
+    assert not workos_emu.emulator.auth_factors
+    assert main(base + ["--yes"]) == 0
+    captured = capsys.readouterr()
+    assert "enrolled 1" in captured.out and "user not imported 1" in captured.out
+    assert _secret(3) not in captured.out + captured.err and _secret(4) not in captured.out + captured.err
+    assert len(workos_emu.emulator.auth_factors) == 1

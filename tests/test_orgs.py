@@ -355,6 +355,7 @@ def test_faulty_workos_still_ends_complete_without_duplicates(exported, workos_e
     emu.set_faults(Faults(error_rate=0.15, drop_rate=0.05, commit_then_fail_rate=0.2, seed=5))
     fast = partial(workos_call, sleep=lambda s: None, attempts=8)
     migrate_organizations(journal, workos, call=fast)
+    assert sum(1 for _, _, status in emu.requests if status >= 500) >= 3  # the faults did happen
     emu.set_faults(Faults())
     migrate_organizations(journal, workos, call=fast)  # a re-run finishes whatever is left
     assert sorted(o["external_id"] for o in emu.organizations.values()) == \
@@ -378,3 +379,32 @@ def test_roles_option_sends_the_auth0_role_as_slug(tmp_path, auth0_emu, workos_e
     for oid, members in demo_tenant.members.items():
         for m in members:
             assert got[(ids[m["user_id"]], by_ext[oid])] == m["roles"][0]["name"]
+
+
+def test_after_the_real_import_every_imported_member_is_in_its_organization(
+        tmp_path, auth0_emu, workos_emu, demo_tenant, demo_exports, monkeypatch, capsys):
+    """End to end through the CLI: import (engine, id map with merged duplicates), then orgs."""
+    from wizard.cli import main
+    from wizard.core.records import UserStatus
+
+    _env(monkeypatch, auth0_emu, workos_emu)
+    run_dir = tmp_path / "run"
+    env = ["--env-file", str(tmp_path / "none.env")]
+    assert main(env + ["import", "--users", str(demo_exports.users_path), "--passwords",
+                       str(demo_exports.passwords_path), "--run-dir", str(run_dir), "--yes"]) in (0, 1)
+    assert main(env + ["orgs", "--run-dir", str(run_dir), "--yes"]) == 0
+    capsys.readouterr()
+    emu = workos_emu.emulator
+    by_ext = {o["external_id"]: o["id"] for o in emu.organizations.values()}
+    pairs = {(m["user_id"], m["organization_id"]) for m in emu.memberships.values()}
+    with Journal.open(run_dir) as journal:
+        for oid, members in demo_tenant.members.items():
+            for m in members:
+                user = journal.user(m["user_id"])
+                row = next(r for r in journal.memberships(oid) if r["auth0_user_id"] == m["user_id"])
+                if user is not None and user.status in UserStatus.DONE:
+                    assert (user.workos_user_id, by_ext[oid]) in pairs
+                    assert row["status"] == "created"
+                else:
+                    assert row["status"] == USER_NOT_IMPORTED
+        assert len(journal.memberships(status="created")) == len(emu.memberships) >= 20

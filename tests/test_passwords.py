@@ -130,3 +130,50 @@ def test_hash_reader_errors(tmp_path):
         with pytest.raises(HashReadError) as exc:
             reader.hash_at(no_hash.offset)
         assert "$2" not in str(exc.value)
+
+
+def _big_password_file(n: int) -> tuple[bytes, list[tuple[int, str]]]:
+    """n rows; returns the bytes and (offset, hash) of each row."""
+    out, expected, offset = [], [], 0
+    for i in range(n):
+        h = f"$2b$10${i:08d}{TAIL[8:]}"
+        line = (json.dumps({"_id": {"$oid": f"{i:024x}"}, "email": f"u{i}@example.com", "passwordHash": h,
+                            "password_set_date": {"$date": "2019-12-06T18:36:12.412Z"}}) + "\n").encode()
+        expected.append((offset, h))
+        out.append(line)
+        offset += len(line)
+    return b"".join(out), expected
+
+
+def test_hash_reader_gzip_random_order_uses_checkpoints(tmp_path, monkeypatch):
+    import random
+
+    from wizard.core import passwords
+
+    monkeypatch.setattr(passwords._GzipLines, "CHUNK", 1024)  # small reads: many checkpoints
+
+    data, expected = _big_password_file(3000)  # about 500 KB decompressed
+    p = tmp_path / "pw.gz"
+    p.write_bytes(gzip.compress(data, compresslevel=1))
+    order = expected[:]
+    random.Random(7).shuffle(order)
+    with HashReader(p, checkpoint_every=16 * 1024) as reader:
+        for off, h in order:
+            assert reader.hash_at(off) == h
+        assert len(reader._src._points) > 10  # checkpoints were taken and used
+        with pytest.raises(HashReadError):
+            reader.hash_at(expected[5][0] + 1)  # not the start of a row
+        with pytest.raises(HashReadError):
+            reader.hash_at(len(data) + 10)  # past the end
+
+
+def test_hash_reader_multi_member_gzip(tmp_path):
+    data, expected = _big_password_file(400)
+    half = expected[200][0]
+    p = tmp_path / "pw.ndjson"
+    p.write_bytes(gzip.compress(data[:half]) + gzip.compress(data[half:]))
+    rows = [r for r in read_password_rows(p) if isinstance(r, PasswordRow)]
+    assert [(r.offset, r.password_hash) for r in rows] == expected
+    with HashReader(p, checkpoint_every=4096) as reader:
+        for off, h in reversed(expected):
+            assert reader.hash_at(off) == h

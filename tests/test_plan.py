@@ -11,7 +11,14 @@ import pytest
 from wizard.core.gates import GateStatus
 from wizard.core.journal import Journal
 from wizard.core.passwords import BCRYPT_RE, HashReader
-from wizard.core.plan import PlanOptions, build_plan, export_gate, mapping_gate, redacted_request, save_plan
+from wizard.core.plan import (
+    PlanOptions,
+    build_plan,
+    export_gate,
+    mapping_gate,
+    redacted_request,
+    save_plan,
+)
 from wizard.core.records import Branch
 
 FIX = Path(__file__).parent / "fixtures"
@@ -35,6 +42,9 @@ def test_branch_counts_and_join_rules(result):
     assert s["join"] == {"user_id": 9, "alt_id": 1, "email": 2, "email+connection": 0}
     assert s["hash_rows_matched"] == 12 and s["hash_rows_unmatched"] == 1 and s["hash_rows_repeated"] == 1
     assert s["database_users_without_hash"] == 2  # heidi, noah (noah merged with a github user)
+    # unmatched both ways: hash rows with no user (warning), database users with no hash (info)
+    assert [f.line for f in result.findings if f.code == "hash_unmatched"] == [9]
+    assert [f.line for f in result.findings if f.code == "hash_not_found"] == [8, 16]
     h = s["hashes"]
     assert h["kinds"] == {"bcrypt": 10, "truncated": 1, "unsupported": 2, "empty": 1}
     assert h["prefixes"]["$2b$"] == 8 and h["prefixes"]["$2y$"] == 1 and h["prefixes"]["$2x$"] == 1
@@ -123,7 +133,9 @@ def test_include_blocked_imports_without_credentials():
     r = build_plan(USERS, PASSWORDS, PlanOptions(include_blocked=True))
     leo = next(p for p in r.planned if p.auth0_user_id == "auth0|64db00000000000000000012")
     assert leo.branch == Branch.RESET and leo.hash_ref is None and "blocked" in leo.reason
+    assert "password_hash_type" not in leo.request
     assert r.summary["branches"]["blocked"] == 0
+    assert r.summary["hash_rows_unmatched"] == 1  # leo's row is joined (not reported), just not sent
 
 
 def test_metadata_selection():
@@ -137,7 +149,13 @@ def test_metadata_selection():
 
 def test_without_password_export_database_users_reset():
     r = build_plan(USERS)
-    assert r.summary["branches"]["password"] == 0 and r.summary["branches"]["reset"] == 14
+    assert r.summary["branches"]["password"] == 0 and r.summary["branches"]["reset"] == 13
+    # without a hash the most recent login wins the ann@ group: the Google user becomes primary
+    ann = next(p for p in r.planned if "auth0|5dea9f9c82dd7c0e76e4ec93" in p.auth0_ids)
+    assert ann.auth0_user_id == "google-oauth2|1000000013" and ann.branch == Branch.SOCIAL
+    assert ann.request["first_name"] == "Annie" and ann.request["last_name"] == "Lee"
+    # ann@example.com was verified in Auth0; WorkOS lower-cases, so it is the same address
+    assert ann.request["email"] == "ANN@Example.com" and ann.request["email_verified"] is True
     assert "Password export readable" not in [c.name for c in export_gate(r).checks]
 
 
@@ -156,6 +174,21 @@ def test_bad_lines_invalid_and_rejected():
     assert export_gate(r).passed  # per-user errors do not block the gate
 
 
+def test_repeated_hash_rows_first_valid_wins(tmp_path):
+    tail = "N9qo8uLOickgx2ZMRZoMyeIjZAgcfl7p92ldGxad68LJZdL17lhWy"
+    users = tmp_path / "u.ndjson"
+    users.write_text(json.dumps({"user_id": "auth0|abc", "email": "a@example.com"}) + "\n")
+    pw = tmp_path / "p.ndjson"
+    pw.write_text("\n".join(json.dumps({"_id": {"$oid": "abc"}, "passwordHash": h}) for h in
+                             ["$2b$10$N9qo", f"$2a$10${tail}", f"$2b$10${tail}"]) + "\n")
+    r = build_plan(users, pw)
+    (p,) = list(r.planned)
+    assert p.branch == Branch.PASSWORD and p.hash_line == 2
+    dup = [(f.line, f.code) for f in r.findings if f.code == "duplicate_hash_row"]
+    assert dup == [(1, "duplicate_hash_row"), (3, "duplicate_hash_row")]
+    assert r.summary["hash_rows_unmatched"] == 0
+
+
 def test_email_plus_connection_join_when_several_databases():
     r = build_plan(FIX / "users_two_connections.ndjson", FIX / "passwords_two_connections.ndjson")
     assert r.summary["join_by_connection"] is True
@@ -169,7 +202,7 @@ def test_gate_fails_when_no_hash_row_joins():
     gate = export_gate(r)
     assert gate.status is GateStatus.FAILED and r.blocking == ["Hashes join to users"]
     assert "0 of 1" in gate.reason
-    assert r.summary["database_users_without_hash"] == 14
+    assert r.summary["database_users_without_hash"] == 13
 
 
 def test_gate_fails_without_users():
@@ -244,3 +277,10 @@ def test_demo_tenant_exports(demo_exports):
                 assert BCRYPT_RE.match(reader.hash_at(p.hash_ref))
     emails = [p.group_key for p in r.planned if p.branch in Branch.IMPORTABLE]
     assert len(emails) == len(set(emails))  # one WorkOS user per email
+
+
+def test_progress_events(tmp_path):
+    events = []
+    build_plan(USERS, PASSWORDS, on_progress=events.append)
+    assert events and events[-1].done and events[-1].counts["read"] == 20
+    assert all(e.operation.startswith("check-") for e in events)

@@ -78,6 +78,16 @@ def test_get_user_with_percent_encoded_ids(mgmt, demo_tenant):
         mgmt.users.get("auth0|does-not-exist", request_options=NO_RETRY)
 
 
+def test_users_search_and_unknown_paths(mgmt, auth0_emu, demo_tenant):
+    saml = [u.user_id for u in mgmt.users.list(q='identities.connection:"acme-saml"', search_engine="v3")]
+    assert saml and all(uid.startswith("samlp|acme-saml|") for uid in saml)
+    with pytest.raises(BadRequestError):
+        list(mgmt.users.list(q="email:x OR name:y AND z", request_options=NO_RETRY))
+    r = httpx.get(f"{auth0_emu.base_url}/api/v2/nothing-here",
+                  headers={"Authorization": f"Bearer {_token(auth0_emu)}"})
+    assert r.status_code == 404 and r.json()["statusCode"] == 404
+
+
 def test_users_by_email_and_active_users(mgmt, demo_tenant):
     dup = demo_tenant.user(demo_tenant.notes["duplicate_email_database"])["email"]
     found = mgmt.users.list_users_by_email(email=dup.lower())
@@ -197,3 +207,16 @@ async def test_async_client_lists_users(auth0_emu, demo_tenant):
     pager = await client.users.list(per_page=20)
     ids = [u.user_id async for u in pager]
     assert len(ids) == len(demo_tenant.users)
+
+
+def test_export_job_validation_and_limit(mgmt, demo_tenant):
+    with pytest.raises(BadRequestError):
+        mgmt.jobs.users_exports.create(format="xml", request_options=NO_RETRY)
+    with pytest.raises(BadRequestError):
+        mgmt.jobs.users_exports.create(connection_id="con_missing", request_options=NO_RETRY)
+    job = mgmt.jobs.users_exports.create(format="json", limit=5, fields=[{"name": "email"}])
+    location = None
+    while location is None:
+        location = mgmt.jobs.get(job.id).location
+    rows = gzip.decompress(httpx.get(location).content).decode().splitlines()
+    assert [json.loads(r).get("email") for r in rows] == [u.get("email") for u in demo_tenant.users[:5]]

@@ -74,6 +74,7 @@ def test_duplicate_email_is_case_insensitive_and_reported_like_workos(um):
         um.create_user(email="GRACE@example.com ")
     assert err.value.code == "user_creation_error"
     assert [e["code"] for e in err.value.errors] == ["email_not_available"]
+    assert err.value.request_id.startswith("req_")
 
 
 def test_duplicate_external_id_on_create_and_update(um):
@@ -137,6 +138,12 @@ def test_missing_or_malformed_email(workos_emu, um):
     r = httpx.post(f"{workos_emu.base_url}/user_management/users", json={"first_name": "x"},
                    headers={"Authorization": f"Bearer {workos_emu.api_key}"})
     assert r.status_code == 422 and r.json()["code"] == "invalid_request_parameters"
+
+
+def test_unknown_path_is_a_json_404(workos_emu):
+    r = httpx.get(f"{workos_emu.base_url}/nothing/here",
+                  headers={"Authorization": f"Bearer {workos_emu.api_key}"})
+    assert r.status_code == 404 and r.json()["message"] == "Not Found"
 
 
 def test_wrong_api_key_is_401(workos_emu):
@@ -406,3 +413,66 @@ def test_request_count(um, workos_emu):
     assert emu.request_count() == 3
     assert emu.request_count("GET", "/user_management/users") == 2
     assert emu.request_count("POST") == 1
+
+
+def test_update_and_delete_organization_memberships_and_factors(client, workos_emu):
+    orgs, ms, mfa = client.organizations, client.organization_membership, client.multi_factor_auth
+    org = orgs.create_organization(name="Initech", external_id="auth0_org_1")
+    renamed = orgs.update_organization(org.id, name="Initech Inc",
+                                       domain_data=[OrganizationDomainData(domain="initech.example",
+                                                                           state="verified")],
+                                       metadata={"tier": "gold"})
+    assert renamed.name == "Initech Inc" and [d.domain for d in renamed.domains] == ["initech.example"]
+    assert renamed.metadata == {"tier": "gold"} and renamed.external_id == "auth0_org_1"
+    user = client.user_management.create_user(email="member@example.com")
+    membership = ms.create_organization_membership(user_id=user.id, organization_id=org.id)
+    assert ms.get_organization_membership(membership.id).organization_name == "Initech Inc"
+    ms.delete_organization_membership(membership.id)
+    with pytest.raises(NotFoundError):
+        ms.get_organization_membership(membership.id)
+    factor = mfa.create_user_auth_factor(user.id, type="totp").authentication_factor
+    assert len(workos_emu.emulator.totp_secret(factor.id)) >= 16  # generated when none is given
+    assert mfa.get_factor(factor.id).totp.issuer == "WorkOS Sandbox"
+    mfa.delete_factor(factor.id)
+    with pytest.raises(NotFoundError):
+        mfa.get_factor(factor.id)
+    orgs.delete_organization(org.id)
+    with pytest.raises(NotFoundError):
+        orgs.get_organization(org.id)
+    with pytest.raises(NotFoundError):
+        orgs.get_organization_by_external_id("auth0_org_1")
+
+
+def test_deleting_a_user_removes_memberships_and_frees_email_and_external_id(client, workos_emu):
+    um = client.user_management
+    org = client.organizations.create_organization(name="Umbrella")
+    user = um.create_user(email="gone@example.com", external_id="auth0|gone")
+    client.organization_membership.create_organization_membership(user_id=user.id, organization_id=org.id)
+    um.delete_user(user.id)
+    assert workos_emu.emulator.memberships == {}
+    again = um.create_user(email="gone@example.com", external_id="auth0|gone")
+    assert again.id != user.id
+
+
+def test_wrong_magic_code_and_reset(um, workos_emu):
+    um.create_user(email="code@example.com")
+    um.create_magic_auth(email="code@example.com")
+    with pytest.raises(BadRequestError) as err:
+        um.authenticate_with_magic_auth(code="000000x", email="code@example.com")
+    assert err.value.code == "invalid_one_time_code"
+    workos_emu.emulator.reset()
+    assert workos_emu.emulator.users == {} and workos_emu.emulator.request_count() == 0
+
+
+async def test_async_client_sees_faults_and_rate_limits(workos_emu):
+    client = AsyncWorkOSClient(api_key=workos_emu.api_key, client_id=workos_emu.client_id,
+                               base_url=workos_emu.base_url, max_retries=0)
+    workos_emu.emulator.set_faults(Faults(drop_rate=1.0))
+    with pytest.raises(WorkOSError):
+        await client.user_management.create_user(email="a@example.com")
+    workos_emu.emulator.set_faults(Faults())
+    workos_emu.emulator.set_limits(RateLimits(writes_per_10s=1))
+    await client.user_management.create_user(email="a@example.com")
+    with pytest.raises(RateLimitExceededError) as err:
+        await client.user_management.create_user(email="b@example.com")
+    assert err.value.retry_after >= 1

@@ -34,6 +34,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--run-dir", help="run folder to create or resume (default: a new one under .auth0-workos/runs)")
     parser.add_argument("--plain", action="store_true", help="prompt-based wizard instead of the full-screen app")
     parser.add_argument("--env-file", default=".env.local", help="dotenv file to read (default: .env.local)")
+    parser.add_argument(
+        "--sandbox",
+        action="store_true",
+        help="rehearse on this machine: start local WorkOS and Auth0 emulators with a demo tenant "
+        "and run the wizard against them in a temporary run folder",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, module in COMMANDS.items():
         try:

@@ -51,6 +51,16 @@ def missing_scope_message(scope: str, what: str) -> str:
     )
 
 
+def bare_domain(domain: str | None) -> str | None:
+    """`https://acme.eu.auth0.com/` -> `acme.eu.auth0.com` (people paste the URL)."""
+    if not domain:
+        return domain
+    d = domain.strip()
+    if "://" in d:
+        d = urlsplit(d).netloc
+    return d.rstrip("/")
+
+
 def _granted_scopes(scope_text: str | None) -> frozenset[str] | None:
     return frozenset(scope_text.split()) if scope_text else None
 
@@ -244,9 +254,9 @@ class Auth0Client:
             token_domain, protocol = parts.netloc, parts.scheme or "https"
             api_url = f"{settings.auth0_base_url.rstrip('/')}/api/v2"
         else:
-            token_domain, protocol = settings.auth0_domain, "https"
-            api_url = f"https://{settings.auth0_domain}/api/v2"
-        audience = f"https://{settings.auth0_domain or token_domain}/api/v2/"
+            token_domain, protocol = bare_domain(settings.auth0_domain), "https"
+            api_url = f"https://{token_domain}/api/v2"
+        audience = f"https://{bare_domain(settings.auth0_domain) or token_domain}/api/v2/"
         getter = GetToken(token_domain, settings.auth0_client_id, client_secret=settings.auth0_client_secret,
                           protocol=protocol, timeout=timeout)
 

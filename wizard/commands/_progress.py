@@ -126,7 +126,8 @@ class ProgressPrinter:
         if p.latest_error and p.latest_error != self._last_error_shown:
             self._last_error_shown = p.latest_error
             self._rich.console.print("[red]![/] " + escape(p.latest_error), highlight=False)
-        self._rich.update(self._task, total=p.total, completed=p.completed, rate=f"{p.rate:.1f}/s",
+        self._rich.update(self._task, description=p.operation, total=p.total, completed=p.completed,
+                          rate=f"{p.rate:.1f}/s",
                           eta=format_duration(p.eta_seconds) if not p.done else "0s", extra=extra)
         if p.done:
             self._rich.refresh()

@@ -65,7 +65,13 @@ def run(args) -> int:
     if args.metadata_keys is not None:
         keys = tuple(k.strip() for k in args.metadata_keys.split(",") if k.strip())
     options = PlanOptions(include_blocked=args.include_blocked, metadata_keys=keys)
-    result = build_plan(users, pw, options)
+    if sys.stderr.isatty() and not args.json:  # big exports take a while: show the reading rate
+        from wizard.commands._progress import ProgressPrinter
+
+        with ProgressPrinter() as show:
+            result = build_plan(users, pw, options, on_progress=show)
+    else:
+        result = build_plan(users, pw, options)
     gates: dict[str, GateResult] = {"export": export_gate(result)}
     run_dir = getattr(args, "run_dir", None)
     saved = None

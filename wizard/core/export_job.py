@@ -78,8 +78,9 @@ def wait_for_job(client, job_id: str, *, poll_interval: float = 2.0, timeout: fl
         status = str(job.get("status") or "pending")
         pct = job.get("percentage_done")
         if on_progress:
-            on_progress(Progress(operation="export-job", total=100,
-                                 counts=frozen_counts({status: 1, "percent": int(pct or (100 if status == "completed" else 0))}),
+            percent = 100 if status == "completed" else int(pct or 0)
+            on_progress(Progress(operation=f"export-job ({status})", total=100,
+                                 counts=frozen_counts({"percent": percent}),
                                  eta_seconds=job.get("time_left_seconds"), done=status in FINAL_STATES))
         if status == "completed":
             if not job.get("location"):

@@ -13,7 +13,9 @@ Life of one user (design.md): planned -> in_flight -> created | updated | failed
 Created or updated? A found user counts as *created by this run* only when
 (a) one of our create requests for it may have landed (a transient failure after sending it, or an
     `in_flight` mark found on resume), (b) its external_id is the user's Auth0 id, and (c) its
-    created_at is not earlier than our send minus `CREATED_AT_SKEW` seconds (clock allowance).
+    created_at is not earlier than our send minus `CREATED_AT_SKEW` seconds (clock allowance), and
+(d) on resume, it is not a user this run already found existing (a `found_existing` mark is
+    committed before each update of a pre-existing user).
 Otherwise it existed before and is updated. Rollback deletes only users recorded as created.
 """
 
@@ -41,6 +43,7 @@ T = TypeVar("T")
 CREATED_AT_SKEW = 120.0
 PROGRESS_INTERVAL = 0.1  # at most ~10 events per second
 WRITE_CREATE, WRITE_UPDATE = "create_user", "update_user"
+FOUND_EXISTING = "found_existing"  # a marker in `writes` (no change in WorkOS): this user pre-existed
 
 
 class AuthStop(Exception):
@@ -98,6 +101,15 @@ def _now_utc() -> float:
     return time.time()
 
 
+def _other_owner(found: wapi.RemoteUser, user: UserRow) -> str | None:
+    """A user found by email that carries another external id belongs to someone else: never
+    overwrite it (it may be another planned user, or an account from another system)."""
+    if found.external_id and found.external_id != user.auth0_user_id:
+        return (f"WorkOS user {found.id} already has this email with external id {found.external_id}; "
+                "it was not changed. Merge or remove that user in WorkOS, then retry the failed users.")
+    return None
+
+
 def _created_by_us(found: wapi.RemoteUser, user: UserRow, sent_at: float | None) -> bool:
     if found.external_id != user.auth0_user_id:
         return False
@@ -112,7 +124,7 @@ class Importer:
     def __init__(self, journal: Journal, client: Any, *, hash_reader: Any = None,
                  rate: Budget | str | float | None = None, read_rate: Budget | str | None = None,
                  concurrency: int = 64, dry_run: bool = False,
-                 on_progress: ProgressCallback | None = None, max_attempts: int = 5,
+                 on_progress: ProgressCallback | None = None, max_attempts: int = 6,
                  max_rate_limited: int = 200, backoff_base: float = 0.5, backoff_cap: float = 8.0,
                  margin: float | None = None) -> None:
         self.journal = journal
@@ -131,9 +143,10 @@ class Importer:
         self._stop_requested = False
         self._owns_reader = False
         self._state: dict[str, str] = {}  # auth0 id -> status, for users between reads and results
+        self._pre_existing: set[str] = set()  # WorkOS ids found existing (reconcile only)
         self._counts: dict[str, int] = {}
         self._total = 0
-        self._done_times: deque[float] = deque()
+        self._done_times: deque[float] = deque(maxlen=5000)  # the last ~10 s, for the rate
         self._last_emit = 0.0
         self._latest_error: str | None = None
         self._summary = ImportSummary(dry_run=dry_run, budget=str(self.write_budget))
@@ -234,7 +247,8 @@ class Importer:
                 return
             self._record(user, UserStatus.CREATED, created.id, WRITE_CREATE)
         except AuthStop:
-            self._set_status(user, UserStatus.PLANNED)
+            if not send.maybe_landed:  # else it stays in flight: the resume's lookup decides
+                self._set_status(user, UserStatus.PLANNED)
             raise
         except ApiError as err:
             self._fail(user, err.code or err.kind.value, _message(err), err)
@@ -248,6 +262,11 @@ class Importer:
         if send.maybe_landed and _created_by_us(found, user, send.first_sent):
             self._record(user, UserStatus.CREATED, found.id, WRITE_CREATE)
             return
+        if (conflict := _other_owner(found, user)) is not None:
+            self._fail(user, "email_belongs_to_other_user", conflict)
+            return
+        # remembered before the update leaves, so a resume never mistakes this user for ours
+        self.journal.record_write(FOUND_EXISTING, found.id, user.auth0_user_id)
         await self._update(user, found, password_hash, send)
 
     async def _update(self, user: UserRow, found: wapi.RemoteUser, password_hash: str | None,
@@ -282,7 +301,9 @@ class Importer:
     async def _reconcile_in_flight(self) -> None:
         in_flight = self.journal.users(status=UserStatus.IN_FLIGHT)
         if in_flight:
+            self._pre_existing = {w["target_id"] for w in self.journal.writes(FOUND_EXISTING)}
             await self._pump(iter(in_flight), self._reconcile_one)
+            self._pre_existing = set()
 
     async def _reconcile_one(self, user: UserRow) -> None:
         """An `in_flight` user from an interrupted run: its create may or may not have landed."""
@@ -294,7 +315,8 @@ class Importer:
             self._fail(user, err.code or err.kind.value, "could not reconcile: " + _message(err), err)
             return
         self._summary.reconciled += 1
-        if found is not None and _created_by_us(found, user, user.updated_at):
+        if found is not None and found.id not in self._pre_existing \
+                and _created_by_us(found, user, user.updated_at):
             self._record(user, UserStatus.CREATED, found.id, WRITE_CREATE)
         else:
             # never landed, or it existed before: the normal path creates it or meets "exists"
@@ -311,6 +333,9 @@ class Importer:
                 return
             except ApiError as err:
                 self._dry(user, "would_fail", f"{err.code or err.kind.value}: {_message(err)}")
+                return
+            if found is not None and (conflict := _other_owner(found, user)) is not None:
+                self._dry(user, "would_fail", "email_belongs_to_other_user: " + conflict)
                 return
             self._dry(user, "would_update" if found is not None else "would_create")
 
@@ -347,7 +372,7 @@ class Importer:
             try:
                 result = await call()
             except ApiError as err:
-                self.pacer.observe(time.monotonic() - started)
+                self.pacer.observe(time.monotonic() - started, reads=self.dry_run)
                 if err.kind is ErrorKind.AUTH:
                     raise AuthStop(err) from None
                 if err.kind is ErrorKind.RATE_LIMITED:
@@ -370,7 +395,7 @@ class Importer:
                     await asyncio.sleep(self._backoff(transient))
                     continue
                 raise
-            self.pacer.observe(time.monotonic() - started)
+            self.pacer.observe(time.monotonic() - started, reads=self.dry_run)
             return result
 
     def _backoff(self, n: int) -> float:

@@ -71,8 +71,19 @@ class _Tally:
     with_mfa_flag: int = 0
     by_connection: Counter = field(default_factory=Counter)  # (connection, strategy, social) -> users
     by_kind: Counter = field(default_factory=Counter)
+    collect: str = "none"  # which users become MFA-scan targets: "all", "flagged" (multifactor set), "none"
     targets: list[ScanTarget] = field(default_factory=list)
-    flagged: list[bool] = field(default_factory=list)  # parallel to targets: `multifactor` is set
+    user_lines: bytearray = field(default_factory=bytearray)  # a bitmap: one bit per export line
+    finding_lines: set[int] = field(default_factory=set)
+
+    def _has_user(self, line: int) -> bool:
+        i = line >> 3
+        return i < len(self.user_lines) and bool(self.user_lines[i] & (1 << (line & 7)))
+
+    @property
+    def unreadable_lines(self) -> int:
+        """Export lines that gave no user (broken JSON, no user_id): counted, never dropped silently."""
+        return sum(1 for n in self.finding_lines if not self._has_user(n))
 
     def add(self, u: Auth0User) -> None:
         self.users += 1
@@ -87,8 +98,13 @@ class _Tally:
             self.by_connection[(u.connection, "", False)] += 1
         for k in kinds:
             self.by_kind[k] += 1
-        self.targets.append(ScanTarget(u.user_id, u.email, u.name))
-        self.flagged.append(bool(u.multifactor))
+        if self.collect == "all" or (self.collect == "flagged" and u.multifactor):
+            self.targets.append(ScanTarget(u.user_id, u.email, u.name))
+        if u.line:
+            i = u.line >> 3
+            if i >= len(self.user_lines):
+                self.user_lines.extend(bytes(i + 1 - len(self.user_lines) + 4096))
+            self.user_lines[i] |= 1 << (u.line & 7)
 
 
 def _sign_in_methods(tally: _Tally, connections: list[dict] | None) -> list[dict]:
@@ -115,20 +131,34 @@ def build_inventory(auth0_client=None, users_path: str | Path | None = None,
     source = "+".join(s for s, on in (("api", auth0_client is not None), ("export", users_path is not None)) if on)
     inv = Inventory(source=source or "none")
 
+    phases = ["export"] * (users_path is not None) + ["users", "connections", "organizations", "mfa-factors"] * (
+        auth0_client is not None)
+    started: list[str] = []
+
     def emit(step: str, done: bool = False) -> None:
+        """Phases as progress (`inventory 2/5 (40%) | done 2`): each call starts the next phase."""
+        if not done:
+            started.append(step)
         if on_progress:
-            on_progress(Progress(operation="inventory", total=None, counts=frozen_counts({step: 1}), done=done))
+            n = len(phases) if done else len(started) - 1
+            on_progress(Progress(operation="inventory", total=len(phases) or 1,
+                                 counts=frozen_counts({"done": n}), done=done))
 
     # users -------------------------------------------------------------------------------
-    tally = _Tally()
+    tally = _Tally(collect=scan_mfa if auth0_client is not None else "none")
     api_total, capped = None, False
     if users_path is not None:
         emit("export")
-        for u in iter_export_users(users_path):
-            tally.add(u)
+        for item in read_users(users_path):
+            if isinstance(item, Auth0User):
+                tally.add(item)
+            elif item.line is not None:
+                tally.finding_lines.add(item.line)
     if auth0_client is not None:
         emit("users")
-        api_total, capped = auth0_client.count_users()
+        counted = (_optional(inv, auth0_client.count_users, "the Management API's user count")
+                   if users_path is not None else auth0_client.count_users())
+        api_total, capped = counted or (None, False)
         if users_path is None:
             for d in auth0_client.iter_users():
                 user = user_from_api(d)
@@ -140,12 +170,18 @@ def build_inventory(auth0_client=None, users_path: str | Path | None = None,
                                    "export (auth0-workos export) for the whole tenant.")
     if users_path is not None:
         display = f"{tally.users:,}"
+        if tally.unreadable_lines:
+            display += f" (+{tally.unreadable_lines:,} unreadable line(s) in the export)"
+            inv.notes.append(f"{tally.unreadable_lines:,} line(s) of the export hold no readable user; the export "
+                             "check lists them by line number.")
     elif capped:
         display = f"{USERS_API_CAP:,}+ (the export's line count is the truth)"
     else:
         display = f"{api_total:,}" if api_total is not None else "unknown"
     inv.users = {"display": display, "api_total": api_total, "api_capped": capped,
-                 "export_users": tally.users if users_path is not None else None, "blocked": tally.blocked,
+                 "export_users": tally.users if users_path is not None else None,
+                 "export_unreadable_lines": tally.unreadable_lines if users_path is not None else None,
+                 "blocked": tally.blocked,
                  "with_mfa_flag": tally.with_mfa_flag,
                  "export_path": str(users_path) if users_path is not None else None}
     if users_path is not None and api_total is not None and not capped and api_total != tally.users:
@@ -186,8 +222,7 @@ def build_inventory(auth0_client=None, users_path: str | Path | None = None,
         if factors is not None:
             mfa["tenant_factors"] = sorted(str(f.get("name")) for f in factors if f.get("enabled"))
         if scan_mfa != "none":
-            targets = tally.targets if scan_mfa == "all" else [
-                t for t, flagged in zip(tally.targets, tally.flagged, strict=True) if flagged]
+            targets = tally.targets
             mfa["scan_targets"] = len(targets)
             if journal is None:  # no run folder: scan into a throw-away journal
                 with tempfile.TemporaryDirectory(prefix="auth0-workos-inventory-") as tmp, \
@@ -266,11 +301,17 @@ def inventory_gate(journal: Journal) -> GateResult:
     ]
     if mfa.get("scan_targets") is not None:
         complete = bool(mfa.get("scan_complete"))
+        refused = next((u for u in inv.get("unknown") or [] if "could not be identified" in u), None)
         checks.append(Check("MFA users identified", complete,
                             f"{mfa.get('scanned', 0)} of {mfa.get('scan_targets')} users scanned; "
                             f"SMS {mfa.get('sms_users', 0)}, voice {mfa.get('voice_users', 0)}, "
                             f"TOTP {mfa.get('totp_users', 0)}",
-                            "run `auth0-workos inventory` again: the scan resumes where it stopped"))
+                            refused or "run `auth0-workos inventory` again: the scan resumes where it stopped "
+                                       "(or `--mfa-scan none` to go on without knowing who uses SMS)"))
+    elif mfa.get("scan") == "none":
+        checks.append(Check("MFA users identified", True,
+                            f"scan skipped on purpose: {mfa.get('users_with_mfa_flag', 0)} user(s) have MFA of "
+                            "unknown type"))
     else:
         checks.append(Check("MFA users identified", True,
                             f"unknown without Management API access ({mfa.get('users_with_mfa_flag', 0)} user(s) "

@@ -337,26 +337,30 @@ def read_totp_secrets(path: str | Path) -> tuple[list[TotpSecret], list[dict]]:
     return good, problems
 
 
-def _has_totp(workos, user_id: str, call: Callable) -> bool:
+def _find_totp(workos, user_id: str, call: Callable):
+    """The user's TOTP factor in WorkOS, or None."""
     factors = call(lambda: list(workos.multi_factor_auth.list_user_auth_factors(user_id, limit=100).auto_paging_iter()))
-    return any(str(getattr(f.type, "value", f.type)) == "totp" for f in factors)
+    return next((f for f in factors if str(getattr(f.type, "value", f.type)) == "totp"), None)
 
 
-def _enroll_totp(workos, user_id: str, row: TotpSecret, issuer: str | None, call: Callable):
+def _enroll_totp(workos, user_id: str, row: TotpSecret, issuer: str | None, call: Callable) -> str | None:
     """Create the factor once; if the answer is lost (timeout, 5xx), look before sending again, so a
-    retried create never enrolls twice."""
+    retried create never enrolls twice. Returns the factor id."""
     def create():
         return workos.multi_factor_auth.create_user_auth_factor(
             user_id, type="totp", totp_secret=row.secret, totp_issuer=issuer, totp_user=row.email)
 
     try:
-        return call(create, attempts=1)
+        resp = call(create, attempts=1)
     except ApiError as exc:
         if exc.kind is not ErrorKind.TRANSIENT:
             raise
-    if _has_totp(workos, user_id, call):
-        return None
-    return call(create)
+        landed = _find_totp(workos, user_id, call)
+        resp = None if landed is not None else call(create)
+        if landed is not None:
+            return landed.id
+    factor = getattr(resp, "authentication_factor", None)
+    return getattr(factor, "id", None)
 
 
 def import_totp_secrets(journal: Journal, workos, path: str | Path, *, issuer: str | None = None,
@@ -377,16 +381,15 @@ def import_totp_secrets(journal: Journal, workos, path: str | Path, *, issuer: s
                                     "message": "no imported WorkOS user with this email in this run"})
         else:
             try:
-                if _has_totp(workos, workos_id, call):
+                if _find_totp(workos, workos_id, call) is not None:
                     status = "already_enrolled"
                     result.already_enrolled += 1
                 elif dry_run:
                     status = "would_enroll"
                     result.would_enroll += 1
                 else:
-                    resp = _enroll_totp(workos, workos_id, row, issuer, call)
-                    factor = getattr(resp, "authentication_factor", None)
-                    journal.record_write("create_auth_factor", getattr(factor, "id", None), a0)
+                    factor_id = _enroll_totp(workos, workos_id, row, issuer, call)
+                    journal.record_write("create_auth_factor", factor_id, a0)
                     status = "enrolled"
                     result.enrolled += 1
             except ApiError as exc:

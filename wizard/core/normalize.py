@@ -79,6 +79,33 @@ def stringify(value: object) -> str:
     return json.dumps(value, separators=(",", ":"), sort_keys=True, ensure_ascii=False, default=str)
 
 
+_SCALARS = (int, float, bool, type(None))
+
+
+def metadata_fits(sources: list[tuple[str, dict | None]]) -> bool:
+    """Fast yes for the common case (few flat keys, short values): then `workos_metadata` would
+    cut nothing. False means "check properly", not necessarily "too large"."""
+    n = 1
+    seen: set[str] = set()
+    for _, data in sources:
+        if not data:
+            continue
+        n += len(data)
+        if n > METADATA_MAX_KEYS - 1:
+            return False
+        for k, v in data.items():
+            if len(k) > METADATA_KEY_MAX or k in seen or k in RESERVED_METADATA_KEYS:
+                return False
+            seen.add(k)
+            t = type(v)
+            if t is str:
+                if len(v) > METADATA_VALUE_MAX:
+                    return False
+            elif t not in _SCALARS:
+                return False
+    return True
+
+
 def workos_metadata(auth0_user_id: str, sources: list[tuple[str, dict | None]],
                     keys: tuple[str, ...] | None = None,
                     merged_ids: tuple[str, ...] = ()) -> tuple[dict[str, str], list[str]]:
@@ -103,6 +130,7 @@ def workos_metadata(auth0_user_id: str, sources: list[tuple[str, dict | None]],
     if keys == ():
         return meta, cut
     wanted = None if keys is None else set(keys)
+    over: list[str] = []
     for source, data in sources:
         if not data:
             continue
@@ -123,7 +151,10 @@ def workos_metadata(auth0_user_id: str, sources: list[tuple[str, dict | None]],
                 cut.append(f"{source}.{k}: value is {len(s)} characters (> {METADATA_VALUE_MAX}); not copied")
                 continue
             if len(meta) >= METADATA_MAX_KEYS:
-                cut.append(f"{source}.{k}: WorkOS allows at most {METADATA_MAX_KEYS} metadata keys; not copied")
+                over.append(f"{source}.{k}")
                 continue
             meta[k] = s
+    if over:
+        shown = ", ".join(over[:10]) + (f" and {len(over) - 10} more" if len(over) > 10 else "")
+        cut.append(f"WorkOS allows at most {METADATA_MAX_KEYS} metadata keys; {len(over)} not copied: {shown}")
     return meta, cut

@@ -13,6 +13,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from typing import Any
 
 from wizard.clients.errors import ApiError, ErrorKind
@@ -148,6 +149,10 @@ def export_organizations(client, journal: Journal, *, on_progress: ProgressCallb
                 raise
             _note_once(result, f"Enterprise connection domain aliases were not read: {exc.message}")
         domains = merge_domains(domain_entries)
+        for d in domains:
+            if not d["valid"]:
+                result.notes.append(f"{org.get('name') or org_id}: '{d['domain']}' (from {', '.join(d['sources'])}) "
+                                    "is not a valid domain name and will not be sent to WorkOS.")
         journal.upsert_org(org_id, name=org.get("name") or org_id, display_name=org.get("display_name"),
                            domains=domains, metadata=metadata, member_count=len(members))
         for m in members:
@@ -157,8 +162,7 @@ def export_organizations(client, journal: Journal, *, on_progress: ProgressCallb
         result.organizations += 1
         result.memberships += len(members)
         result.domains += len(domains)
-        counts["organizations"] = i
-        counts["members"] = result.memberships
+        counts["done"] = i
         if on_progress:
             on_progress(Progress(operation="orgs-export", total=len(orgs), counts=frozen_counts(counts),
                                  done=i == len(orgs)))
@@ -382,6 +386,8 @@ def migrate_organizations(journal: Journal, workos, *, dry_run: bool = False,
                           with_roles: bool = False) -> OrgMigration:
     """Organizations first (all of them), then memberships; the summary goes to document `orgs`."""
     result = OrgMigration(dry_run=dry_run)
+    if call is workos_call and on_progress is not None:  # a 429 pause shows as progress
+        call = partial(workos_call, on_wait=on_progress)
     create_workos_orgs(journal, workos, dry_run=dry_run, on_progress=on_progress, call=call, result=result)
     create_memberships(journal, workos, dry_run=dry_run, on_progress=on_progress, call=call, result=result,
                        with_roles=with_roles)

@@ -191,5 +191,6 @@ class Pacer:
     async def read(self) -> None:
         await self._take(self.reads)
 
-    def observe(self, latency: float) -> None:
-        self.limit.observe(latency, self.writes.rate)
+    def observe(self, latency: float, *, reads: bool = False) -> None:
+        """Feed one round trip to the concurrency limit (sized for the bucket that sets the pace)."""
+        self.limit.observe(latency, (self.reads if reads else self.writes).rate)

@@ -25,6 +25,8 @@ from __future__ import annotations
 import gzip
 import json
 import re
+import zlib
+from bisect import bisect_left
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,7 +71,8 @@ def open_decompressed(path: str | Path) -> BinaryIO:
     magic = fh.read(2)
     fh.seek(0)
     if magic == GZIP_MAGIC:
-        return gzip.GzipFile(fileobj=fh, mode="rb")  # type: ignore[return-value]
+        fh.close()
+        return gzip.GzipFile(filename=str(path), mode="rb")  # type: ignore[return-value]
     return fh
 
 
@@ -78,8 +81,15 @@ def is_gzip(path: str | Path) -> bool:
         return fh.read(2) == GZIP_MAGIC
 
 
+_OK_CACHE: dict[str, HashCheck] = {}  # "$2b$10$" -> verdict: a million rows share a handful
+
+
 def classify_hash(h: object) -> HashCheck:
     """Say what a password hash is without ever echoing it (only its prefix and cost)."""
+    if type(h) is str and len(h) == 60:
+        cached = _OK_CACHE.get(h[:7])
+        if cached is not None and BCRYPT_RE.match(h):
+            return cached
     if h is None or (isinstance(h, str) and not h.strip()):
         return HashCheck(False, "empty", None, None, "hash_missing",
                          "no password hash on this row; the user will reset their password")
@@ -92,7 +102,9 @@ def classify_hash(h: object) -> HashCheck:
         if prefix == "$2x$":
             return HashCheck(False, "unsupported", prefix, cost, "hash_unsupported",
                              f"bcrypt variant {prefix} is unsupported: {UNSUPPORTED_2X}")
-        return HashCheck(True, "bcrypt", prefix, cost, "hash_ok", f"bcrypt {prefix} cost {cost}")
+        ok = HashCheck(True, "bcrypt", prefix, cost, "hash_ok", f"bcrypt {prefix} cost {cost}")
+        _OK_CACHE[h[:7]] = ok
+        return ok
     if len(h) < 60 and _BCRYPT_PREFIX_RE.match(h):
         return HashCheck(False, "truncated", h[:4] if len(h) >= 4 else None, None, "hash_truncated",
                          f"password hash is truncated ({len(h)} of 60 characters of a bcrypt hash); "
@@ -135,41 +147,50 @@ def _hash_of(obj: dict) -> object:
     return None
 
 
-def row_from_obj(obj: dict, line: int, offset: int) -> PasswordRow:
-    """Normalize one decoded password-export line."""
-    email = obj.get("email")
-    verified = _bool(obj.get("email_verified"))
+def row_fields(obj: dict) -> tuple:
+    """(oid, alt_id, email, email_verified, connection, hash) of one decoded line: the fields of a
+    PasswordRow after `line` and `offset`, without building the object (the plan's hot path)."""
+    get = obj.get
+    email = get("email")
+    verified = _bool(get("email_verified"))
     if not isinstance(email, str) or not email.strip():
         email = None
-        for ident in obj.get("identifiers") or ():
+        for ident in get("identifiers") or ():
             if isinstance(ident, dict) and ident.get("type") == "email" and isinstance(ident.get("value"), str):
                 email = ident["value"]
                 if verified is None:
                     verified = _bool(ident.get("verified"))
                 break
-    alt = obj.get("alt_id")
-    conn = obj.get("connection")
-    h = _hash_of(obj)
-    return PasswordRow(
-        line=line,
-        offset=offset,
-        oid=_oid(obj),
-        alt_id=alt.strip() if isinstance(alt, str) and alt.strip() else None,
-        email=email.strip() if isinstance(email, str) else None,
-        email_verified=verified,
-        connection=conn if isinstance(conn, str) and conn else None,
-        password_hash=h,  # type: ignore[arg-type]  # a non-string is kept so classify_hash can name it
+    alt = get("alt_id")
+    conn = get("connection")
+    h = get("passwordHash")
+    if h is None:
+        h = _hash_of(obj)
+    return (
+        _oid(obj),
+        alt.strip() if isinstance(alt, str) and alt.strip() else None,
+        email.strip() if isinstance(email, str) else None,
+        verified,
+        conn if isinstance(conn, str) and conn else None,
+        h,  # a non-string is kept so classify_hash can name it
     )
 
 
-def read_password_rows(path: str | Path) -> Iterator[PasswordRow | Finding]:
+def row_from_obj(obj: dict, line: int, offset: int) -> PasswordRow:
+    """Normalize one decoded password-export line."""
+    return PasswordRow(line, offset, *row_fields(obj))
+
+
+def read_password_rows(path: str | Path, *, as_tuples: bool = False) -> Iterator[PasswordRow | Finding]:
     """Stream the password export: one PasswordRow per non-blank line, or a Finding for a line
     that cannot be used. Hash validation is left to the caller (`classify_hash`) so it can count
     prefixes and costs; rows carry the hash only as long as the caller holds them.
 
     Blank lines are skipped silently (they carry nothing); BOM and CRLF are tolerated.
+    With `as_tuples=True` rows come as (line, offset, row_fields(...)) tuples instead (faster).
     """
     name = Path(path).name
+    decode = json.JSONDecoder().decode
     with open_decompressed(path) as fh:
         offset = 0
         for line_no, raw in enumerate(fh, 1):
@@ -181,7 +202,7 @@ def read_password_rows(path: str | Path) -> Iterator[PasswordRow | Finding]:
             if not data.strip():
                 continue
             try:
-                obj = json.loads(data)
+                obj = decode(data.decode("utf-8"))
             except (ValueError, UnicodeDecodeError) as exc:
                 yield Finding(name, line_no, None, Severity.ERROR, "invalid_json",
                               f"not valid JSON ({_json_reason(exc)}); this hash row is skipped")
@@ -190,12 +211,12 @@ def read_password_rows(path: str | Path) -> Iterator[PasswordRow | Finding]:
                 yield Finding(name, line_no, None, Severity.ERROR, "invalid_json",
                               f"expected a JSON object, found a JSON {type(obj).__name__}; row skipped")
                 continue
-            row = row_from_obj(obj, line_no, start)
-            if row.oid is None and row.alt_id is None and row.email is None:
+            fields = row_fields(obj)
+            if fields[0] is None and fields[1] is None and fields[2] is None:
                 yield Finding(name, line_no, "_id", Severity.ERROR, "missing_user_id",
                               "hash row has no _id.$oid, alt_id or email: it cannot be joined to a user")
                 continue
-            yield row
+            yield (line_no, start, fields) if as_tuples else PasswordRow(line_no, start, *fields)
 
 
 def _json_reason(exc: Exception) -> str:
@@ -206,37 +227,130 @@ def _json_reason(exc: Exception) -> str:
     return type(exc).__name__
 
 
+class _PlainLines:
+    """Line at a byte offset of an uncompressed file (random access is a seek)."""
+
+    def __init__(self, path: Path) -> None:
+        self._f = open(path, "rb")  # noqa: SIM115 - closed by close()
+
+    def line_at(self, offset: int) -> tuple[bool, bytes]:
+        """(a line starts exactly at `offset`, the bytes from there to the end of that line)."""
+        if offset == 0:
+            self._f.seek(0)
+            starts = True
+        else:
+            self._f.seek(offset - 1)
+            starts = self._f.read(1) == b"\n"
+        return starts, self._f.readline()
+
+    def close(self) -> None:
+        self._f.close()
+
+
+class _GzipLines:
+    """Line at a decompressed byte offset of a gzip file, with random access in bounded time.
+
+    Reading forward only decompresses forward. Every `every` decompressed bytes a checkpoint (the
+    compressed position plus a copy of the zlib state, about 40 KB) is kept, so a backwards
+    lookup restarts from the nearest checkpoint instead of the start of the file. The importer
+    asks in users-file order, which is rarely the password file's order.
+    """
+
+    CHUNK = 1 << 16
+
+    def __init__(self, path: Path, every: int = 1 << 22) -> None:
+        self._f = open(path, "rb")  # noqa: SIM115 - closed by close()
+        self._every = every
+        self._points: list[tuple[int, int, object]] = []  # (decompressed pos, compressed pos, zlib state)
+        self._decs: list[int] = []
+        self._restart(0, 0, zlib.decompressobj(31))
+
+    def _restart(self, dec: int, comp: int, state) -> None:
+        self._f.seek(comp)
+        self._d = state
+        self._dec = dec  # decompressed position of the end of _buf
+        self._buf = b""
+        self._buf_start = dec
+        self._eof = False
+
+    def _more(self) -> bool:
+        data = self._f.read(self.CHUNK)
+        if not data:
+            self._eof = True
+            return False
+        out = self._d.decompress(data)
+        while self._d.eof and self._d.unused_data:  # several gzip members in one file
+            rest = self._d.unused_data
+            self._d = zlib.decompressobj(31)
+            out += self._d.decompress(rest)
+        self._buf += out
+        self._dec += len(out)
+        last = self._decs[-1] if self._decs else 0
+        if self._dec - last >= self._every:
+            self._points.append((self._dec, self._f.tell(), self._d.copy()))
+            self._decs.append(self._dec)
+        return True
+
+    def line_at(self, offset: int) -> tuple[bool, bytes]:
+        if offset < self._buf_start or (offset > 0 and offset == self._buf_start):
+            i = bisect_left(self._decs, offset) - 1  # a checkpoint strictly before the offset
+            if i >= 0:
+                dec, comp, state = self._points[i]
+                self._restart(dec, comp, state.copy())
+            else:
+                self._restart(0, 0, zlib.decompressobj(31))
+        while self._dec <= offset:  # move forward, keeping one byte to see the previous newline
+            keep = self._buf[-1:]
+            self._buf_start, self._buf = self._dec - len(keep), keep
+            if not self._more():
+                return False, b""
+        rel = offset - self._buf_start
+        end = self._buf.find(b"\n", rel)
+        while end < 0 and self._more():
+            end = self._buf.find(b"\n", rel)
+        line = self._buf[rel:] if end < 0 else self._buf[rel:end + 1]
+        starts = offset == 0 or (rel > 0 and self._buf[rel - 1:rel] == b"\n")
+        drop = max(rel - 1, 0)
+        self._buf, self._buf_start = self._buf[drop:], self._buf_start + drop
+        return starts, line
+
+    def close(self) -> None:
+        self._f.close()
+
+
 class HashReader:
     """Re-read one hash by the byte offset of its line in the (decompressed) password export.
 
-    Sequential lookups with growing offsets are cheap even for gzip (the stream only moves
-    forward); a backwards offset rewinds a gzip stream. Use as a context manager or call close().
+    Plain files seek directly. Gzip files are read forward and checkpointed (see _GzipLines), so
+    lookups in any order stay fast. Use as a context manager or call close().
     """
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, checkpoint_every: int = 1 << 22) -> None:
         self.path = Path(path)
-        self._fh: BinaryIO | None = None
+        self._every = checkpoint_every
+        self._src: _PlainLines | _GzipLines | None = None
 
-    def _file(self) -> BinaryIO:
-        if self._fh is None:
-            self._fh = open_decompressed(self.path)
-        return self._fh
+    def _source(self) -> _PlainLines | _GzipLines:
+        if self._src is None:
+            self._src = _GzipLines(self.path, self._every) if is_gzip(self.path) else _PlainLines(self.path)
+        return self._src
 
     def row_at(self, offset: int) -> PasswordRow:
         """The whole normalized row at `offset` (its `line` is unknown here and set to 0)."""
         if offset < 0:
             raise HashReadError(f"{self.path.name}: negative offset {offset}")
-        fh = self._file()
-        fh.seek(offset)
-        raw = fh.readline()
+        starts, raw = self._source().line_at(offset)
         if offset == 0 and raw.startswith(UTF8_BOM):
             raw = raw[3:]
+        changed = "; the file changed since it was planned (re-run the export check)"
+        if not raw:
+            raise HashReadError(f"{self.path.name}: byte {offset} is past the end of the file{changed}")
+        if not starts:
+            raise HashReadError(f"{self.path.name}: no row starts at byte {offset}{changed}")
         try:
             obj = json.loads(raw)
         except (ValueError, UnicodeDecodeError):
-            raise HashReadError(
-                f"{self.path.name}: no JSON row starts at byte {offset}; the file changed since it "
-                "was planned (re-run the export check)") from None
+            raise HashReadError(f"{self.path.name}: the row at byte {offset} is not valid JSON{changed}") from None
         if not isinstance(obj, dict):
             raise HashReadError(f"{self.path.name}: the row at byte {offset} is not a JSON object")
         return row_from_obj(obj, 0, offset)
@@ -249,9 +363,9 @@ class HashReader:
         return h
 
     def close(self) -> None:
-        if self._fh is not None:
-            self._fh.close()
-            self._fh = None
+        if self._src is not None:
+            self._src.close()
+            self._src = None
 
     def __enter__(self) -> HashReader:
         return self

@@ -38,21 +38,22 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from wizard.core.exports import UsersScan, identity_kind, metadata_sources
+from wizard.core.exports import UsersScan, identity_kind, metadata_sources, sorted_order
 from wizard.core.findings import Finding, Severity
 from wizard.core.gates import Check, GateResult
 from wizard.core.normalize import is_valid_email, normalize_email, split_name, workos_metadata
 from wizard.core.passwords import HashReader, classify_hash, read_password_rows
 from wizard.core.progress import Progress, frozen_counts
-from wizard.core.records import Auth0User, Branch, PasswordRow, PlannedUser
+from wizard.core.records import Auth0User, Branch, PlannedUser
 
 MERGE_RULE = (
     "Users sharing an email (case-insensitive, Unicode NFKC) become one WorkOS user. Primary: the "
     "database user with a valid bcrypt hash (most recent last_login among several), else the "
     "most recently logged-in user, else the first with a verified email, else the first line. "
     "Its user_id is the external_id and its hash (if any) is sent; the other Auth0 ids are "
-    "recorded in metadata.auth0_merged_ids and the id map. first_name / last_name: the first "
-    "non-empty value, primary first, then file order. Blocked and invalid users are not merged."
+    "recorded in metadata.auth0_merged_ids and the id map; metadata is copied from the primary. "
+    "first_name / last_name: the first non-empty value, primary first, then file order. Blocked "
+    "and invalid users are not merged."
 )
 VERIFIED_RULE = (
     "email_verified is true only when an Auth0 user of the group with exactly the email sent "
@@ -101,8 +102,10 @@ class FindingStore:
         if len(self._mem) >= self.limit:
             if self._spill is None:
                 self._spill = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115
-            for x in self._mem:
-                self._spill.write(json.dumps(x.as_dict()) + "\n")
+            dumps = json.dumps
+            self._spill.write("".join(
+                dumps([x.file, x.line, x.field, x.severity.value, x.code, x.message, x.auth0_user_id]) + "\n"
+                for x in self._mem))
             self._mem.clear()
 
     def __len__(self) -> int:
@@ -113,9 +116,8 @@ class FindingStore:
             self._spill.flush()
             self._spill.seek(0)
             for line in self._spill:
-                d = json.loads(line)
-                d["severity"] = Severity(d["severity"])
-                yield Finding(**d)
+                file, ln, fld, sev, code, msg, uid = json.loads(line)
+                yield Finding(file, ln, fld, Severity(sev), code, msg, uid)
             self._spill.seek(0, os.SEEK_END)
         yield from list(self._mem)
 
@@ -141,9 +143,8 @@ class _KeyIndex:
     """A sorted array of 64-bit keys with the row each came from: compact exact-key lookups."""
 
     def __init__(self, keys: array) -> None:
-        order = sorted((i for i in range(len(keys)) if keys[i]), key=keys.__getitem__)
-        self.keys = array("q", map(keys.__getitem__, order))
-        self.rows = array("l", order)
+        self.rows = sorted_order(keys)
+        self.keys = array("q", map(keys.__getitem__, self.rows))
 
     def find(self, k: int) -> list[int]:
         keys = self.keys
@@ -186,7 +187,7 @@ class _Passwords:
     prefix_idx: bytearray = field(default_factory=bytearray)
     by_alt: bytearray = field(default_factory=bytearray)  # 1 when the join key came from alt_id
     connections: Counter = field(default_factory=Counter)
-    repeated: set = field(default_factory=set)  # rows whose join key an earlier row already has
+    repeated: set = field(default_factory=set)  # rows whose join key another (used) row has
     lines_read: int = 0
     file_error: str | None = None
     id_index: _KeyIndex | None = None
@@ -215,22 +216,23 @@ def _read_passwords(path: Path, findings: FindingStore, on_row: Callable[[int], 
     name = pw.name
     n = 0
     try:
-        for item in read_password_rows(path):
-            if isinstance(item, Finding):
+        for item in read_password_rows(path, as_tuples=True):
+            if type(item) is Finding:
                 findings.add(item)
                 continue
-            row: PasswordRow = item
-            check = classify_hash(row.password_hash)
-            pw.id_keys.append(_key(row.joined_user_id) if row.joined_user_id else 0)
-            if row.email and is_valid_email(row.email):
-                ek = normalize_email(row.email)
+            line, offset, (oid, alt_id, email, _verified, connection, h) = item
+            check = classify_hash(h)
+            key = alt_id or oid
+            pw.id_keys.append(_key("auth0|" + key) if key else 0)
+            if email and is_valid_email(email):
+                ek = normalize_email(email)
                 pw.email_keys.append(_key(ek))
-                pw.conn_keys.append(_key(f"{ek}\0{row.connection or ''}"))
+                pw.conn_keys.append(_key(f"{ek}\0{connection or ''}"))
             else:
                 pw.email_keys.append(0)
                 pw.conn_keys.append(0)
-            pw.offsets.append(row.offset)
-            pw.lines.append(row.line)
+            pw.offsets.append(offset)
+            pw.lines.append(line)
             pw.kinds.append(_HASH_KINDS.index(check.kind))
             pw.costs.append(check.cost if check.cost is not None and check.cost < 256 else 0)
             pfx = check.prefix or "?"
@@ -238,11 +240,11 @@ def _read_passwords(path: Path, findings: FindingStore, on_row: Callable[[int], 
                 prefix_pos[pfx] = len(pw.prefixes)
                 pw.prefixes.append(pfx)
             pw.prefix_idx.append(prefix_pos[pfx] if prefix_pos[pfx] < 256 else 255)
-            pw.by_alt.append(1 if row.alt_id else 0)
-            pw.connections[row.connection or ""] += 1
+            pw.by_alt.append(1 if alt_id else 0)
+            pw.connections[connection or ""] += 1
             if not check.ok:
                 sev = Severity.ERROR if check.kind == "truncated" else Severity.WARNING
-                findings.add(Finding(name, row.line, "passwordHash", sev, check.code, check.message))
+                findings.add(Finding(name, line, "passwordHash", sev, check.code, check.message))
             n += 1
             if on_row and n % 50000 == 0:
                 on_row(n)
@@ -265,12 +267,15 @@ def _report_repeated_hash_keys(pw: _Passwords, findings: FindingStore) -> None:
         while j < len(keys) and keys[j] == keys[i]:
             j += 1
         if j - i > 1:
-            first = pw.lines[rows[i]]
-            for r in rows[i + 1:j]:
+            group = rows[i:j]  # file order (stable sort)
+            chosen = next((r for r in group if pw.kinds[r] == 0), group[0])
+            for r in group:
+                if r == chosen:
+                    continue
                 pw.repeated.add(r)
                 findings.add(Finding(pw.name, pw.lines[r], "_id", Severity.WARNING, "duplicate_hash_row",
-                                     f"same user id as hash row on line {first}; the first row is used, "
-                                     "this one is ignored"))
+                                     f"same user id as the hash row on line {pw.lines[chosen]}, which is "
+                                     "used (the first valid row wins); this row is ignored"))
         i = j
 
 
@@ -333,25 +338,31 @@ class _Plan:
         self.rule = bytearray()  # index into _RULES
         self.login = array("q")
         self.verified = bytearray()  # 1 when email_verified is true
-        self.invalid_reason: dict[int, str] = {}
+        self.no_identity: set[int] = set()  # invalid because no sign-in method is known
         self.rejected: set[int] = set()  # repeated user ids: not planned
         self.group_of: dict[int, int] = {}  # user index -> merge group id
         self.groups: list[list[int]] = []  # member indexes, primary first
         self.planned_count = 0
 
     def iter_planned(self) -> Iterator[PlannedUser]:
-        scan = UsersScan(self.users_path, metadata_keys=self.options.metadata_keys, check_metadata=False)
+        scan = UsersScan(self.users_path, metadata_keys=self.options.metadata_keys, check_metadata=False,
+                         index=False)
         buffers: dict[int, list[Auth0User]] = {}
+        errors: list[Finding] = []
         u = -1
         for item in scan:
             if not isinstance(item, Auth0User):
+                if item.severity is Severity.ERROR and item.code in USER_ERROR_CODES:
+                    errors.append(item)
                 continue
             u += 1
+            mine = [f for f in errors if f.line == item.line] if errors else []
+            errors = []
             if u in self.rejected:
                 continue
             gid = self.group_of.get(u)
             if gid is None:
-                yield self._single(u, item)
+                yield self._single(u, item, mine)
                 continue
             buf = buffers.setdefault(gid, [])
             buf.append(item)
@@ -388,7 +399,7 @@ class _Plan:
             req["password_hash_type"] = "bcrypt"
         return req
 
-    def _reason(self, u: int, user: Auth0User, branch: str) -> str:
+    def _reason(self, u: int, user: Auth0User, branch: str, errors: list[Finding] = ()) -> str:
         if user.blocked and branch in Branch.IMPORTABLE:
             return f"blocked in Auth0, imported without credentials (include_blocked); {branch}"
         pw, row = self.pw, self.pw_row[u]
@@ -410,9 +421,13 @@ class _Plan:
             return "enterprise only (" + ", ".join(conns) + "): signs in through SSO"
         if branch == Branch.BLOCKED:
             return "blocked in Auth0: not imported by default (re-plan with include_blocked to import it)"
-        return self.invalid_reason.get(u, "cannot be imported")
+        if errors:
+            return "; ".join(f"{f.field}: {f.message}" for f in errors)
+        if u in self.no_identity:
+            return "no identity or connection: the sign-in method is unknown"
+        return "cannot be imported"
 
-    def _single(self, u: int, user: Auth0User) -> PlannedUser:
+    def _single(self, u: int, user: Auth0User, errors: list[Finding] = ()) -> PlannedUser:
         branch = Branch.ALL[self.branch[u]]
         verified = user.email_verified is True
         req = self._request(user, branch, verified, self._names([user]))
@@ -428,7 +443,7 @@ class _Plan:
             hash_ref=self.pw.offsets[row] if is_pw else None,
             hash_line=self.pw.lines[row] if is_pw else None,
             email_verified=verified,
-            reason=self._reason(u, user, branch),
+            reason=self._reason(u, user, branch, errors),
             source_line=user.line,
         )
 
@@ -517,9 +532,6 @@ def build_plan(users_path: str | Path, passwords_path: str | Path | None = None,
             else:
                 has_ent = True
                 enterprise[ident.connection or ident.provider] += 1
-        if user.blocked and options.include_blocked and has_db:
-            has_db = False  # imported without credentials: never send a blocked user's hash
-            has_pwless = True
         if has_db and id_index is not None:
             cands = [user.user_id] if user.user_id.startswith("auth0|") else []
             for ident in user.identities:
@@ -530,16 +542,18 @@ def build_plan(users_path: str | Path, passwords_path: str | Path | None = None,
             for c in cands:
                 rows = id_index.find(_key(c))
                 if rows:
-                    match = rows[0]
+                    match = rows[0] if len(rows) == 1 else next(r for r in rows if r not in pw.repeated)
                     rule = 2 if pw.by_alt[match] else 1
                     break
             if match < 0 and user.email and is_valid_email(user.email):
                 deferred.append(u)
                 ek = normalize_email(user.email)
                 deferred_keys.append(_key(f"{ek}\0{user.connection or ''}" if multi_conn else ek))
+        if user.blocked and options.include_blocked and has_db:
+            has_db = False  # imported without credentials: a blocked user's hash is never sent
+            has_pwless = True
         if errors:
-            code = b_invalid
-            plan.invalid_reason[u] = "; ".join(f"{f.field}: {f.message}" for f in errors)
+            code = b_invalid  # the reason is re-derived in pass 2 (no per-user strings kept here)
         elif user.blocked and not options.include_blocked:
             code = b_blocked
             blocked_seen += 1
@@ -553,7 +567,7 @@ def build_plan(users_path: str | Path, passwords_path: str | Path | None = None,
             code = b_sso
         else:
             code = b_invalid
-            plan.invalid_reason[u] = "no identity or connection: the sign-in method is unknown"
+            plan.no_identity.add(u)
         plan.branch.append(code)
         plan.pw_row.append(match)
         plan.rule.append(rule)
@@ -582,7 +596,7 @@ def build_plan(users_path: str | Path, passwords_path: str | Path | None = None,
             for i, key in zip(deferred, deferred_keys, strict=True):
                 if i in plan.rejected:
                     continue
-                cands = [r for r in index.find(key) if not used[r]]
+                cands = [r for r in index.find(key) if not used[r] and r not in pw.repeated]
                 if len(cands) == 1:
                     plan.pw_row[i] = cands[0]
                     plan.rule[i] = 4 if multi_conn else 3
@@ -613,6 +627,10 @@ def build_plan(users_path: str | Path, passwords_path: str | Path | None = None,
             plan.branch[i] = b_reset
             if r < 0 and i not in plan.rejected:
                 db_without_hash += 1
+                if pw is not None:
+                    findings.add(Finding(scan.name, scan.line_of[i], "user_id", Severity.INFO, "hash_not_found",
+                                         "database user without a row in the password export (by id or "
+                                         "email): imported without a password, resets it (branch reset)"))
     for i in range(n_users):
         if plan.pw_row[i] >= 0 and i not in plan.rejected:
             rule_counts[_RULES[plan.rule[i]]] += 1

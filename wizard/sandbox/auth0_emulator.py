@@ -134,7 +134,8 @@ class Auth0Emulator:
         self._lock = threading.RLock()
         self.set_limits(limits or Auth0Limits())
         self.set_faults(faults or Faults())
-        self.app = Starlette(routes=self._routes())
+        self.app = Starlette(routes=self._routes(), exception_handlers={
+            404: _json_http_error, 405: _json_http_error})
         self.app.add_middleware(_Gate, emulator=self)  # type: ignore[arg-type]
 
     def set_limits(self, limits: Auth0Limits) -> None:
@@ -226,7 +227,7 @@ class Auth0Emulator:
             raise Auth0Problem(400, "You can only page through the first 1000 records. See "
                                "https://auth0.com/docs/users/search/v3/view-search-results-by-page"
                                "#limitation", "invalid_paging")
-        users = self.tenant.users
+        users = _search(self.tenant.users, params.get("q"))
         if params.get("connection"):
             users = [u for u in users if any(i["connection"] == params["connection"]
                                              for i in u.get("identities", []))]
@@ -444,6 +445,32 @@ class Auth0Emulator:
                      "roles": chunk}
 
 
+def _search(users: list[dict[str, Any]], q: str | None) -> list[dict[str, Any]]:
+    """The few Lucene forms the sandbox understands: `field:"value"` terms joined by AND."""
+    if not q:
+        return users
+    terms = []
+    for part in q.split(" AND "):
+        field, sep, value = part.strip().partition(":")
+        if not sep or not field:
+            raise Auth0Problem(400, "The sandbox only supports queries like email:\"a@b.c\" AND "
+                               "identities.connection:\"name\".", "invalid_query_string")
+        terms.append((field.strip(), value.strip().strip('"').lower()))
+
+    def matches(user: dict[str, Any]) -> bool:
+        for field, value in terms:
+            if field.startswith("identities."):
+                key = field.split(".", 1)[1]
+                found = [str(i.get(key, "")).lower() for i in user.get("identities", [])]
+            else:
+                found = [str(user.get(field, "")).lower()]
+            if value not in found:
+                return False
+        return True
+
+    return [u for u in users if matches(u)]
+
+
 def _select_fields(user: dict[str, Any], params) -> dict[str, Any]:
     if not params.get("fields"):
         return user
@@ -505,18 +532,17 @@ class _Gate:
                     "message": "Missing authentication" if not token else "Invalid token",
                     "attributes": {"error": "Invalid token"}})
                 return
-            if emu.limits.enabled:
-                wait = emu._budget.take(emu.client_id)
-                remaining = emu._budget.remaining(emu.client_id)
-                extra_headers += [
-                    (b"x-ratelimit-limit", str(emu.limits.requests_per_second).encode()),
-                    (b"x-ratelimit-remaining", str(remaining).encode()),
-                    (b"x-ratelimit-reset", str(math.ceil(emu._budget.reset_at())).encode())]
-                if wait:
-                    await _send_json(send_with_headers, 429, {
-                        "statusCode": 429, "error": "Too Many Requests",
-                        "message": "Global limit has been reached", "errorCode": "too_many_requests"})
-                    return
+            wait = emu._budget.take(emu.client_id)  # counted even when not enforced: headers stay real
+            remaining = emu._budget.remaining(emu.client_id)
+            extra_headers += [
+                (b"x-ratelimit-limit", str(emu.limits.requests_per_second).encode()),
+                (b"x-ratelimit-remaining", str(remaining).encode()),
+                (b"x-ratelimit-reset", str(math.ceil(emu._budget.reset_at())).encode())]
+            if wait and emu.limits.enabled:
+                await _send_json(send_with_headers, 429, {
+                    "statusCode": 429, "error": "Too Many Requests",
+                    "message": "Global limit has been reached", "errorCode": "too_many_requests"})
+                return
         plan = emu._fault_plan
         if plan.active and path.startswith("/api/v2/"):
             delay, fault, status = plan.draw(method != "GET")
@@ -533,6 +559,13 @@ class _Gate:
                                          "more_body": True})
                 raise DropConnection("connection dropped by fault injection")
         await self.app(scope, receive, send_with_headers)
+
+
+async def _json_http_error(request: Request, exc: Exception) -> JSONResponse:
+    status = getattr(exc, "status_code", 404)
+    return JSONResponse({"statusCode": status, "error": REASONS.get(status, "Method Not Allowed"),
+                         "message": "Not Found" if status == 404 else "Method Not Allowed"},
+                        status_code=status)
 
 
 async def _send_json(send, status: int, body: dict[str, Any]) -> None:

@@ -21,6 +21,8 @@ from typing import Any
 
 import bcrypt
 
+from wizard.core.rundir import write_private
+
 DB_CONNECTION = "Username-Password-Authentication"
 TENANT_NAME = "sandbox"
 _BCRYPT64 = "./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
@@ -98,15 +100,11 @@ def write_exports(tenant: DemoTenant, dest_dir: str | Path) -> ExportFiles:
     dest.mkdir(parents=True, exist_ok=True)
     users_path = dest / f"{TENANT_NAME}-users.json.gz"
     passwords_path = dest / f"{TENANT_NAME}-passwords.json"
-    lines = []
-    for user in tenant.users:
-        lines.append(json.dumps({k: user[k] for k in EXPORT_FIELDS if k in user}, ensure_ascii=False))
-    users_path.write_bytes(gzip.compress(("\n".join(lines) + "\n").encode("utf-8"), mtime=0))
-    with passwords_path.open("w", encoding="utf-8") as fh:
-        for row in tenant.password_rows:
-            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
-    for p in (users_path, passwords_path):
-        p.chmod(0o600)
+    lines = [json.dumps({k: user[k] for k in EXPORT_FIELDS if k in user}, ensure_ascii=False)
+             for user in tenant.users]
+    write_private(users_path, gzip.compress(("\n".join(lines) + "\n").encode("utf-8"), mtime=0))
+    write_private(passwords_path, "".join(json.dumps(row, ensure_ascii=False) + "\n"
+                                          for row in tenant.password_rows))
     return ExportFiles(users_path=users_path, passwords_path=passwords_path)
 
 
@@ -271,10 +269,11 @@ def _build(seed: int) -> DemoTenant:  # noqa: C901 - one linear script of cases 
     # the same person through the database and Google (email differs in case only)
     first, last = b.name()
     shared_email = b.email_for(first, last, "example.com")
-    dup_db = b.add(kind="auth0", first=first, last=last, email=shared_email,
-                   email_case=shared_email.split("@")[0].title() + "@Example.com")
+    dup_db = b.add(kind="auth0", first=first, last=last, email=shared_email)
     b.with_password(dup_db)
-    dup_google = b.add(kind="google-oauth2", first=first, last=last, email=shared_email)
+    # Auth0 lower-cases database emails; social providers hand over whatever case they have
+    dup_google = b.add(kind="google-oauth2", first=first, last=last, email=shared_email,
+                       email_case=shared_email.split("@")[0].title() + "@Example.com")
     b.notes["duplicate_email_database"] = dup_db["user_id"]
     b.notes["duplicate_email_google"] = dup_google["user_id"]
 

@@ -153,7 +153,7 @@ class WorkOSEmulator:
         self.auth_factors: dict[str, dict[str, Any]] = {}
         self.magic_auths: dict[str, dict[str, Any]] = {}
         self.password_resets: dict[str, dict[str, Any]] = {}
-        self.requests: list[list] = []  # [method, path, status] per request, in arrival order  # (method, path, status) of every request
+        self.requests: list[list] = []  # [method, path, status] of every request, in arrival order
         self._passwords: dict[str, tuple[str, str]] = {}  # user id -> (kind, secret) never served
         self._email_index: dict[str, str] = {}
         self._external_index: dict[str, str] = {}
@@ -163,7 +163,8 @@ class WorkOSEmulator:
         self._lock = threading.RLock()
         self.set_limits(limits or RateLimits())
         self.set_faults(faults or Faults())
-        self.app = Starlette(routes=self._routes())
+        self.app = Starlette(routes=self._routes(), exception_handlers={
+            404: _json_http_error, 405: _json_http_error})
         self.app.add_middleware(_Gate, emulator=self)  # type: ignore[arg-type]
 
     # ----- configuration and inspection (tests) -----
@@ -919,9 +920,13 @@ class _Gate:
         with emu._lock:
             emu.requests.append(entry)
 
+        request_id = f"req_{secrets.token_hex(10)}".encode()
+
         async def send_recorded(message):
             if message["type"] == "http.response.start":
                 entry[2] = message["status"]
+                message = {**message, "headers": [*message.get("headers", []),
+                                                  (b"x-request-id", request_id)]}
             await send(message)
 
         await self._handle(scope, receive, send_recorded, method, path)
@@ -976,6 +981,14 @@ class _Gate:
                 await send(message)
             return
         await self.app(scope, receive, send)
+
+
+async def _json_http_error(request: Request, exc: Exception) -> JSONResponse:
+    """Unknown paths and methods answer JSON like the real API (not Starlette's plain text)."""
+    status = getattr(exc, "status_code", 404)
+    message = "Not Found" if status == 404 else "Method Not Allowed"
+    return JSONResponse({"message": message, "code": "not_found" if status == 404 else "method_not_allowed"},
+                        status_code=status)
 
 
 async def _send_json(send, status: int, body: dict[str, Any], headers: dict[str, str] | None = None):

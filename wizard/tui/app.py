@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from rich.markup import escape
 from textual import on
 from textual.app import App, ComposeResult
 from textual.binding import Binding
@@ -127,9 +128,9 @@ class WizardApp(App[int]):
         elif result.status is GateStatus.PASSED:
             label.update("[green]✓ gate passed[/] — press n for the next step")
         elif result.status is GateStatus.NOT_APPLICABLE:
-            label.update(f"[cyan]– not applicable:[/] {scrub(result.reason, self.settings)}")
+            label.update(f"[cyan]– not applicable:[/] {escape(scrub(result.reason, self.settings))}")
         else:
-            label.update(f"[red]✗ {scrub(result.reason or 'gate not passed', self.settings)}[/]")
+            label.update(f"[red]✗ {escape(scrub(result.reason or 'gate not passed', self.settings))}[/]")
         passed = bool(result and result.passed)
         self.query_one("#btn-next", Button).disabled = not passed or self.current == len(steps.STEPS) - 1
         self.query_one("#btn-back", Button).disabled = self.current == 0
@@ -197,7 +198,7 @@ class WizardApp(App[int]):
     def report_error(self, step_id: str, operation: str, error: BaseException | None) -> None:
         """Notify the person and log to the journal: type and message only, secrets masked."""
         message = scrub(f"{type(error).__name__}: {error}", self.settings)[:500]
-        self.notify(message, title=f"{steps.step_by_id(step_id).title} failed", severity="error", timeout=8)
+        self.notify(escape(message), title=f"{steps.step_by_id(step_id).title} failed", severity="error", timeout=8)
         log = list(self.journal.get_document(ERRORS_DOC) or [])
         log.append({"at": time.time(), "step": step_id, "operation": operation, "error": message})
         self.journal.put_document(ERRORS_DOC, log[-200:])
@@ -215,7 +216,7 @@ class WizardApp(App[int]):
         if not (result and result.passed):
             self.bell()
             reason = result.reason if result else "the check has not run yet"
-            self.notify(f"Next is unavailable: {scrub(reason, self.settings)}", severity="warning")
+            self.notify(f"Next is unavailable: {escape(scrub(reason, self.settings))}", severity="warning")
             return
         if self.current < len(steps.STEPS) - 1:
             self.enter_step(self.current + 1)

@@ -8,6 +8,7 @@ from pathlib import Path
 from wizard.core.config import Settings, mask
 
 _LOOPBACK = re.compile(r"(127\.0\.0\.1|localhost):\d+")
+_TIME_IDS = re.compile(r"\b(user|org|org_membership|om|auth_factor)_[0-9A-HJKMNP-TV-Z]{26}\b")
 
 
 def display_path(path: str | Path | None) -> str:
@@ -21,9 +22,12 @@ def display_path(path: str | Path | None) -> str:
         return f"…/{p.parent.name}/{p.name}" if p.parent.name else p.name
 
 
-def scrub(text: str, settings: Settings | None = None) -> str:
-    """Hide loopback ports and any secret that slipped into a message."""
+def scrub(text: str, settings: Settings | None = None, *, stable: bool = False) -> str:
+    """Hide loopback ports and any secret that slipped into a message; `stable` also hides the
+    clock-derived WorkOS ids (headless runs: tests and screenshots draw the same picture every time)."""
     out = _LOOPBACK.sub(r"\1:<port>", text or "")
+    if stable:
+        out = _TIME_IDS.sub(r"\1_…", out)
     if settings is not None:
         for secret in (settings.workos_api_key, settings.auth0_client_secret):
             if secret and len(secret) > 4:
