@@ -174,3 +174,11 @@ def test_pacer_spreads_the_last_requests_until_reset():
     assert 0.5 < pacer.delay(now) <= 1.0
     pacer.observe({"x-ratelimit-remaining": "40"})
     assert pacer.delay(now) < 0.01
+
+
+def test_a_revoked_token_is_replaced_once(auth0_emu, demo_tenant):
+    client = client_for(auth0_emu)
+    client.check_token()
+    auth0_emu.emulator.tokens.clear()  # the tenant forgets every token (revoked / expired)
+    assert client.count_users()[0] == len(demo_tenant.users)
+    assert auth0_emu.emulator.request_count("POST", "/oauth/token") == 2

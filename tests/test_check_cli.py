@@ -34,6 +34,7 @@ def test_json_output(capsys):
     assert data["summary"]["branches"]["password"] == 7
     assert data["gates"]["export"]["status"] == "passed"
     assert len(data["findings"]) == 5 and data["findings_total"] == 13
+    assert [f["severity"] for f in data["findings"]] == ["error", "error", "warning", "warning", "warning"]
     assert {s["branch"] for s in data["samples"]} == {"password", "reset", "social", "sso", "blocked"}
     pw = next(s for s in data["samples"] if s["branch"] == "password")
     assert pw["request"]["password_hash"].startswith("[redacted: bcrypt")

@@ -161,3 +161,13 @@ def test_non_utf8_line_is_invalid_json(tmp_path):
     users, findings = _split(p)
     assert len(users) == 1 and _codes(findings) == [(2, "invalid_json")]
     assert "UTF-8" in findings[0].message
+
+
+def test_data_after_json_array_is_reported(tmp_path):
+    p = tmp_path / "u.json"
+    p.write_text('[{"user_id": "auth0|a", "email": "a@example.com"}]\n  \n{"user_id": "auth0|b"}\n')
+    users, findings = _split(p)
+    assert [u.user_id for u in users] == ["auth0|a"]
+    assert _codes(findings) == [(None, "array_trailing_data")]
+    p.write_text('[{"user_id": "auth0|a", "email": "a@example.com"}]\n\n')
+    assert _split(p)[1] == []

@@ -156,6 +156,7 @@ async def test_existing_users_are_updated_and_mapped(workos_emu, tmp_path):
     u1 = workos_emu.emulator.user_by_email("u1@example.com")
     assert u1["email_verified"] is True  # plan says unverified (i % 4 == 1): never downgraded
     assert u1["external_id"] == "auth0|u00001"
+    assert workos_emu.emulator.user_by_email("u2@example.com")["email_verified"] is True  # plan: verified
     mapped = {a: w for a, w, _ in journal.id_map()}
     assert mapped["auth0|u00000"] == workos_emu.emulator.user_by_email("u0@example.com")["id"]
     assert {w["auth0_id"] for w in journal.writes("update_user")} == {f"auth0|u{i:05d}" for i in range(3)}
@@ -396,3 +397,40 @@ async def test_token_bucket_never_exceeds_its_budget_in_any_window():
         assert in_window <= budget.limit
     elapsed = stamps[-1] - stamps[0]
     assert elapsed >= (60 - bucket.capacity - 1) / bucket.rate * 0.95  # paced, not bursted
+
+
+def test_sdk_errors_map_to_the_kinds_the_engine_acts_on():
+    from workos._errors import (
+        AuthenticationError,
+        BadRequestError,
+        ConflictError,
+        NotFoundError,
+        RateLimitExceededError,
+        ServerError,
+        UnprocessableEntityError,
+        WorkOSConnectionError,
+        WorkOSError,
+        WorkOSTimeoutError,
+    )
+
+    from wizard.clients.errors import ErrorKind
+    from wizard.clients.workos import to_api_error
+
+    secret_body = '{"password_hash": "$2b$10$abcdefghijklmnopqrstuv"}'
+    exists = to_api_error(BadRequestError(
+        "Could not create user.", request_id="req_1", raw_body=secret_body,
+        response_json={"code": "user_creation_error", "message": "Could not create user.",
+                       "errors": [{"code": "email_not_available", "message": "This email is not available."}]}))
+    assert (exists.kind, exists.code, exists.request_id) == (ErrorKind.EXISTS, "email_not_available", "req_1")
+    assert "$2b$" not in str(exists) and "password" not in str(exists)
+    assert to_api_error(ConflictError("x", response_json={"code": "user_already_exists"})).kind is ErrorKind.EXISTS
+    limited = to_api_error(RateLimitExceededError("slow down", retry_after=3.0))
+    assert (limited.kind, limited.retry_after) == (ErrorKind.RATE_LIMITED, 3.0)
+    assert to_api_error(ServerError("boom", status_code=503)).kind is ErrorKind.TRANSIENT
+    assert to_api_error(AuthenticationError("no")).kind is ErrorKind.AUTH
+    assert to_api_error(NotFoundError("no")).kind is ErrorKind.NOT_FOUND
+    invalid = to_api_error(UnprocessableEntityError("bad", response_json={"code": "invalid_metadata",
+                                                                          "message": "Metadata too big"}))
+    assert (invalid.kind, invalid.code) == (ErrorKind.INVALID, "invalid_metadata")
+    for exc in (WorkOSTimeoutError(), WorkOSConnectionError(), WorkOSError("Network error: reset")):
+        assert to_api_error(exc).kind is ErrorKind.TRANSIENT

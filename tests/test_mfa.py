@@ -152,7 +152,7 @@ def test_mfa_command_scans_reports_and_never_prints_a_phone(tmp_path, auth0_emu,
         monkeypatch.setenv(k, v)
     run_dir = tmp_path / "run"
     code = main(["--env-file", str(tmp_path / "none.env"), "mfa", "--run-dir", str(run_dir),
-                 "--users", str(demo_exports.users_path)])
+                 "--users", str(demo_exports.users_path), "--auth0-rate", "500"])
     captured = capsys.readouterr()
     assert code == 0, captured.err
     phones = _phone_users(demo_tenant)

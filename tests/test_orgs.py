@@ -323,7 +323,7 @@ def test_orgs_command_dry_run_then_yes_then_rerun(tmp_path, auth0_emu, workos_em
     run_dir = tmp_path / "run"
     with Journal.open(run_dir) as journal:
         _import_users(journal, _workos(workos_emu), demo_tenant, skip={demo_tenant.notes["two_orgs_member"]})
-    base = ["--env-file", str(tmp_path / "none.env"), "orgs", "--run-dir", str(run_dir)]
+    base = ["--env-file", str(tmp_path / "none.env"), "orgs", "--run-dir", str(run_dir), "--auth0-rate", "500"]
 
     assert main(base) == 2  # not confirmed (no terminal): nothing written
     assert not workos_emu.emulator.organizations

@@ -220,6 +220,14 @@ def test_findings_spill_to_disk_keep_order_and_counts():
     big = build_plan(FIX / "users_bad.ndjson", PASSWORDS)
     assert [f.as_dict() for f in small.findings] == [f.as_dict() for f in big.findings]
     assert len(small.findings) == len(big.findings) > 3
+    assert small.findings.first(2) == big.findings.first(2)
+    spill = Path(small.findings._spill_path)
+    assert stat.S_IMODE(spill.stat().st_mode) == 0o600
+    del small
+    import gc
+
+    gc.collect()
+    assert not spill.exists()  # removed with the plan
 
 
 def test_save_plan_journal_and_mapping_gate(tmp_path, result):
@@ -256,6 +264,7 @@ def test_mapping_gate_fails_when_input_changes(tmp_path):
         users.write_bytes(USERS.read_bytes() + b"\n")
         gate = mapping_gate(j)
         assert not gate.passed and "changed" in gate.reason
+        assert not export_gate(j).passed
 
 
 def test_export_gate_from_empty_journal(tmp_path):
@@ -284,3 +293,33 @@ def test_progress_events(tmp_path):
     build_plan(USERS, PASSWORDS, on_progress=events.append)
     assert events and events[-1].done and events[-1].counts["read"] == 20
     assert all(e.operation.startswith("check-") for e in events)
+
+
+def test_unreadable_password_export_blocks(tmp_path):
+    import gzip as _gzip
+
+    data = _gzip.compress(PASSWORDS.read_bytes())
+    cut = tmp_path / "passwords.ndjson.gz"
+    cut.write_bytes(data[: len(data) // 2])
+    r = build_plan(USERS, cut)
+    assert "Password export readable" in r.blocking
+    assert any(f.code == "unreadable_file" and f.file == cut.name for f in r.findings)
+
+
+def test_swapped_files_fail_clearly():
+    r = build_plan(PASSWORDS, USERS)  # the hash export given as users, and the other way round
+    assert "Users found" in r.blocking
+    assert r.summary["rejected_lines"] > 0
+
+
+def test_many_merged_ids_that_do_not_fit_metadata_are_a_finding(tmp_path):
+    users = tmp_path / "u.ndjson"
+    rows = [{"user_id": f"samlp|conn{i:02d}|{'x' * 40}", "email": "same@example.com",
+             "identities": [{"connection": f"conn{i:02d}", "provider": "samlp", "user_id": "x", "isSocial": False}]}
+            for i in range(20)]
+    users.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    r = build_plan(users)
+    (p,) = list(r.planned)
+    assert len(p.auth0_ids) == 20 and "auth0_merged_ids" not in p.request["metadata"]
+    cut = [f for f in r.findings if f.code == "metadata_too_large"]
+    assert len(cut) == 1 and cut[0].line == 1 and "19 merged ids" in cut[0].message

@@ -15,6 +15,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from textual.widgets import DataTable
 
 from wizard.core.config import Settings
 from wizard.core.steps import STEP_IDS
@@ -81,4 +82,9 @@ async def at_rest(pilot) -> None:
     await settle(pilot)
     pilot.app.set_focus(None)
     pilot.app.current_view.scroll_home(animate=False, immediate=True)
-    await pilot.pause()
+    await pilot.pause(0.1)
+    for table in pilot.app.current_view.query(DataTable):
+        table._clear_caches()  # tables size themselves on idle; redraw them from settled widths
+        table.refresh()
+    await pilot.pause(0.1)
+    await pilot.wait_for_scheduled_animations()

@@ -171,7 +171,7 @@ def to_api_error(exc: Exception, *, what: str = "call the Management API", scope
                         retry_after=retry_after_seconds(headers, 1), service="auth0")
     if status == 403 and (code == "insufficient_scope" or "scope" in message.lower()):
         named = _SCOPE_RE.findall(message)
-        missing = scope or (named[0] if named else "unknown")
+        missing = named[0] if named else (scope or "unknown")
         return ApiError(ErrorKind.AUTH, missing_scope_message(missing, what), status=403,
                         code="insufficient_scope", request_id=request_id, service="auth0")
     if status in (401, 403):
@@ -210,6 +210,10 @@ class _TokenSource:
         self.scopes: frozenset[str] | None = None
         self._lock = threading.Lock()
 
+    def invalidate(self) -> None:
+        with self._lock:
+            self._token = None
+
     def __call__(self) -> str:
         with self._lock:
             if self._token is None or time.time() > self._expires_at - 60:
@@ -235,6 +239,7 @@ class Auth0Client:
         self._sleep = sleep
         self.requests = 0
         self.waits = 0  # how many times we paused for a 429
+        self._http: httpx.Client | None = None
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -271,7 +276,20 @@ class Auth0Client:
         hooks = {"response": [lambda r: pacer.observe(r.headers)]} if respect_headers else {}
         http = httpx.Client(timeout=timeout, follow_redirects=True, event_hooks=hooks)
         api = Auth0(base_url=api_url, token=token, max_retries=0, httpx_client=http, timeout=timeout)
-        return cls(api, pacer=pacer, token=token, on_wait=on_wait, **kwargs)
+        client = cls(api, pacer=pacer, token=token, on_wait=on_wait, **kwargs)
+        client._http = http
+        return client
+
+    def close(self) -> None:
+        """Close the HTTP connections (the client is unusable afterwards)."""
+        if self._http is not None:
+            self._http.close()
+
+    def __enter__(self) -> Auth0Client:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
     # ------------------------------------------------------------------ scopes
     @property
@@ -297,6 +315,7 @@ class Auth0Client:
         """One Management API call: paced, 429 waited out visibly, 5xx retried, errors mapped."""
         scope = SCOPES.get(kind)
         attempt = 0
+        refreshed = False
         while True:
             attempt += 1
             wait = self.pacer.delay()
@@ -308,6 +327,10 @@ class Auth0Client:
                 return fn(*args, **kwargs)
             except Exception as exc:
                 err = to_api_error(exc, what=what, scope=scope)
+                if err.status == 401 and self._token is not None and not refreshed:
+                    self._token.invalidate()  # an expired or revoked token: fetch a new one, once
+                    refreshed = True
+                    continue
                 if not err.retryable or attempt >= self.max_attempts:
                     raise err from None
                 delay = (retry_after_seconds(getattr(exc, "headers", None), attempt)

@@ -87,7 +87,7 @@ def run(args) -> int:
                 return _usage(str(exc))
             gates["mapping"] = mapping_gate(journal)
     samples = result.planned.sample(max(0, args.samples)) if args.samples else []
-    findings = result.findings.first(max(0, args.findings))
+    findings = result.findings.top(max(0, args.findings))
     code = EXIT_OK if all(g.passed for g in gates.values()) else EXIT_FAILED
     with (HashReader(pw) if pw else _NoReader()) as reader:
         shown = [(p, redacted_request(p, reader if pw else None)) for p in samples]
@@ -165,7 +165,8 @@ def render_text(result: PlanResult, gates: dict[str, GateResult], findings: list
     total = len(result.findings)
     out.append("")
     out.append(f"Findings: {_n(f.get('error', 0))} errors, {_n(f.get('warning', 0))} warnings, "
-               f"{_n(f.get('info', 0))} info" + (f" (first {len(findings)} of {_n(total)})" if total > len(findings) else ""))
+               f"{_n(f.get('info', 0))} info" + (f" ({len(findings)} of {_n(total)} shown, errors first)"
+                                                 if total > len(findings) else ""))
     for x in findings:
         out.append(f"  {x.where()}  {x.severity.value} {x.code}: {x.message}")
     if shown:

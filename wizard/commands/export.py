@@ -7,7 +7,13 @@ import sys
 from collections import Counter
 
 from wizard.clients.errors import ApiError
-from wizard.commands.inventory import load_settings, make_auth0_client, resolve_run_dir, usage
+from wizard.commands.inventory import (
+    add_rate_option,
+    load_settings,
+    make_auth0_client,
+    resolve_run_dir,
+    usage,
+)
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
@@ -17,6 +23,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--run-dir", default=argparse.SUPPRESS, help="run folder (created when missing)")
     p.add_argument("--connection-id", help="export one connection only (con_...); default: all users")
     p.add_argument("--poll-interval", type=float, default=2.0, help=argparse.SUPPRESS)
+    add_rate_option(p)
     p.set_defaults(func=run)
     return p
 
@@ -47,7 +54,7 @@ def run(args) -> int:
     run_dir = resolve_run_dir(args)
     with ProgressPrinter() as show:
         try:
-            client = make_auth0_client(settings, on_wait=show)
+            client = make_auth0_client(settings, on_wait=show, max_per_second=args.auth0_rate)
         except ApiError as exc:
             return usage("export", str(exc))
         try:

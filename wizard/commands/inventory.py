@@ -22,13 +22,19 @@ def load_settings(args) -> Settings:
     return Settings.load(getattr(args, "env_file", ".env.local"))
 
 
-def make_auth0_client(settings: Settings, on_wait=None):
+def add_rate_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--auth0-rate", type=float, default=15.0, metavar="N",
+                   help="at most N Management API requests per second (default 15; Free plan: 2). The "
+                        "x-ratelimit headers slow it further when Auth0 says so")
+
+
+def make_auth0_client(settings: Settings, on_wait=None, max_per_second: float = 15.0):
     """The Management API client, or None without credentials; prints which scopes are missing."""
     from wizard.clients.auth0 import Auth0Client
 
     if not settings.has_auth0_credentials:
         return None
-    client = Auth0Client.from_settings(settings, on_wait=on_wait)
+    client = Auth0Client.from_settings(settings, on_wait=on_wait, max_per_second=max_per_second)
     missing = client.check_token()  # raises ApiError(AUTH) when the credentials are refused
     if missing:
         print("warning: the Auth0 token lacks these scopes (the steps that need them will say so): "
@@ -52,6 +58,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
                    help="read each user's authentication methods to find SMS/voice users: all users "
                         "(exact, default), only users whose `multifactor` is set (faster), or none")
     p.add_argument("--no-api", action="store_true", help="do not use the Management API even if configured")
+    add_rate_option(p)
     p.set_defaults(func=run)
     return p
 
@@ -87,6 +94,8 @@ def run(args) -> int:
     from wizard.core.inventory import build_inventory, inventory_gate, save_inventory
     from wizard.core.journal import Journal
 
+    if args.auth0_rate <= 0:
+        return usage("inventory", "--auth0-rate must be positive")
     users = Path(args.users) if args.users else None
     if users is not None and not users.is_file():
         return usage("inventory", f"--users {users}: no such file")
@@ -97,7 +106,8 @@ def run(args) -> int:
     run_dir = resolve_run_dir(args)
     with ProgressPrinter() as show:
         try:
-            client = None if args.no_api else make_auth0_client(settings, on_wait=show)
+            client = None if args.no_api else make_auth0_client(settings, on_wait=show,
+                                                                max_per_second=args.auth0_rate)
         except ApiError as exc:
             return usage("inventory", str(exc))
         if client is None and users is not None:

@@ -7,7 +7,13 @@ import sys
 from pathlib import Path
 
 from wizard.clients.errors import ApiError
-from wizard.commands.inventory import load_settings, make_auth0_client, resolve_run_dir, usage
+from wizard.commands.inventory import (
+    add_rate_option,
+    load_settings,
+    make_auth0_client,
+    resolve_run_dir,
+    usage,
+)
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
@@ -22,6 +28,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--dry-run", action="store_true", help="TOTP import: count only, write nothing")
     p.add_argument("--yes", action="store_true", help="do not ask before enrolling factors in WorkOS")
     p.add_argument("--no-api", action="store_true", help="report from the scan already in this run only")
+    add_rate_option(p)
     p.set_defaults(func=run)
     return p
 
@@ -66,6 +73,8 @@ def run(args) -> int:
         scan_authentication_methods,
     )
 
+    if args.auth0_rate <= 0:
+        return usage("mfa", "--auth0-rate must be positive")
     if args.users and not Path(args.users).is_file():
         return usage("mfa", f"--users {args.users}: no such file")
     if args.totp_secrets and not Path(args.totp_secrets).is_file():
@@ -79,7 +88,7 @@ def run(args) -> int:
         complete = None
         if not args.no_api and settings.has_auth0_credentials:
             try:
-                client = make_auth0_client(settings, on_wait=show)
+                client = make_auth0_client(settings, on_wait=show, max_per_second=args.auth0_rate)
                 targets = _targets(client, _users_path(args, journal))
                 stats = scan_authentication_methods(client, journal, targets, on_progress=show)
                 complete = stats.complete

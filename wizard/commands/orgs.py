@@ -7,7 +7,13 @@ import json
 import sys
 
 from wizard.clients.errors import ApiError
-from wizard.commands.inventory import load_settings, make_auth0_client, resolve_run_dir, usage
+from wizard.commands.inventory import (
+    add_rate_option,
+    load_settings,
+    make_auth0_client,
+    resolve_run_dir,
+    usage,
+)
 
 ORGS_JSON = "orgs.json"
 
@@ -25,6 +31,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
                         "(create those roles in WorkOS first); default: WorkOS's default role")
     p.add_argument("--no-export", action="store_true",
                    help="use the organizations already exported into this run (no Auth0 calls)")
+    add_rate_option(p)
     p.set_defaults(func=run)
     return p
 
@@ -56,7 +63,7 @@ def run(args) -> int:
                       file=sys.stderr)
             else:
                 try:
-                    client = make_auth0_client(settings, on_wait=show)
+                    client = make_auth0_client(settings, on_wait=show, max_per_second=args.auth0_rate)
                     exported = export_organizations(client, journal, on_progress=show)
                 except ApiError as exc:
                     print(f"auth0-workos orgs: {exc}", file=sys.stderr)
@@ -100,6 +107,10 @@ def run(args) -> int:
               f"WorkOS {c.workos_members if c.workos_members is not None else 'missing'}"
               + (f" ({c.expected_members - c.importable_members} not imported)"
                  if c.expected_members > c.importable_members else ""))
+    not_imported = result.memberships.get("user_not_imported", 0)
+    if not_imported and not_imported == sum(result.memberships.values()):
+        print("note: no member's user is in WorkOS yet: import the users first (auth0-workos import), then run "
+              "orgs again; it adds only the missing memberships.")
     shown = result.problems[:25]
     for p in shown:
         who = f"{p['auth0_org_id']}" + (f" / {p['auth0_user_id']}" if p.get("auth0_user_id") else "")

@@ -28,7 +28,6 @@ from pathlib import Path
 from wizard.core.findings import Finding, Severity
 from wizard.core.normalize import (
     DATABASE_PROVIDER,
-    ENTERPRISE_PROVIDERS,
     EXTERNAL_ID_MAX,
     PASSWORDLESS_PROVIDERS,
     SOCIAL_PROVIDERS,
@@ -143,9 +142,7 @@ def identity_kind(ident: Identity) -> str:
         return "social"
     if ident.provider in PASSWORDLESS_PROVIDERS:
         return "passwordless"
-    if ident.provider in ENTERPRISE_PROVIDERS:
-        return "enterprise"
-    return "enterprise"
+    return "enterprise"  # samlp, waad, adfs, oidc, okta, ... (normalize.ENTERPRISE_PROVIDERS) and unknown
 
 
 def user_from_obj(obj: dict, line: int, file: str, where: str = "") -> tuple[Auth0User | None, list[Finding]]:
@@ -373,6 +370,15 @@ class UsersScan:
                         started, pos = True, pos + 1
                         continue
                     if c == "]":
+                        pos += 1
+                        while True:  # anything but whitespace after the array is reported
+                            pos = _WS.match(buf, pos).end()
+                            if pos < len(buf):
+                                yield idx, _ArrayTrailing()
+                                break
+                            if eof:
+                                break
+                            fill()
                         break
                     if want_comma:
                         if c != ",":
@@ -410,6 +416,11 @@ class UsersScan:
                 if isinstance(obj, _FileError):
                     yield self._unreadable(obj.exc, n or None)
                     return
+                if isinstance(obj, _ArrayTrailing):
+                    yield Finding(name, None, None, Severity.WARNING, "array_trailing_data",
+                                  f"data after the closing ']' of the JSON array (after element {n}) "
+                                  "is ignored")
+                    continue
                 if isinstance(obj, _ArrayError):
                     self.file_error = f"{name}: JSON array cannot be read from element {n}: {obj.msg}"
                     yield Finding(name, n, None, Severity.ERROR, "array_unreadable",
@@ -515,6 +526,10 @@ class _FileError:
 
     def __init__(self, exc: BaseException) -> None:
         self.exc = exc
+
+
+class _ArrayTrailing:
+    __slots__ = ()
 
 
 class _ArrayError:

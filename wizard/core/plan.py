@@ -26,10 +26,13 @@ Decisions stated to the operator (also in ``summary`` and the report):
 
 from __future__ import annotations
 
+import contextlib
+import gzip
 import json
 import os
 import tempfile
 import time
+import weakref
 import zlib
 from array import array
 from bisect import bisect_left
@@ -41,7 +44,13 @@ from pathlib import Path
 from wizard.core.exports import UsersScan, identity_kind, metadata_sources, sorted_order
 from wizard.core.findings import Finding, Severity
 from wizard.core.gates import Check, GateResult
-from wizard.core.normalize import is_valid_email, normalize_email, split_name, workos_metadata
+from wizard.core.normalize import (
+    METADATA_VALUE_MAX,
+    is_valid_email,
+    normalize_email,
+    split_name,
+    workos_metadata,
+)
 from wizard.core.passwords import HashReader, classify_hash, read_password_rows
 from wizard.core.progress import Progress, frozen_counts
 from wizard.core.records import Auth0User, Branch, PlannedUser
@@ -89,7 +98,7 @@ class FindingStore:
     def __init__(self, limit: int = 20000) -> None:
         self.limit = limit
         self._mem: list[Finding] = []
-        self._spill = None
+        self._spill_path: str | None = None  # 0600 temporary file, removed when the store goes
         self.count = 0
         self.by_severity: Counter[str] = Counter()
         self.by_code: Counter[str] = Counter()
@@ -100,43 +109,51 @@ class FindingStore:
         self.by_code[f.code] += 1
         self._mem.append(f)
         if len(self._mem) >= self.limit:
-            if self._spill is None:
-                self._spill = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115
+            if self._spill_path is None:
+                fd, self._spill_path = tempfile.mkstemp(prefix="auth0-workos-findings-", suffix=".jsonl")
+                os.close(fd)
+                weakref.finalize(self, _remove_quietly, self._spill_path)
             dumps = json.dumps
-            self._spill.write("".join(
-                dumps([x.file, x.line, x.field, x.severity.value, x.code, x.message, x.auth0_user_id]) + "\n"
-                for x in self._mem))
+            with open(self._spill_path, "a", encoding="utf-8") as fh:
+                fh.write("".join(
+                    dumps([x.file, x.line, x.field, x.severity.value, x.code, x.message, x.auth0_user_id]) + "\n"
+                    for x in self._mem))
             self._mem.clear()
 
     def __len__(self) -> int:
         return self.count
 
     def __iter__(self) -> Iterator[Finding]:
-        if self._spill is not None:
-            self._spill.flush()
-            self._spill.seek(0)
-            for line in self._spill:
-                file, ln, fld, sev, code, msg, uid = json.loads(line)
-                yield Finding(file, ln, fld, Severity(sev), code, msg, uid)
-            self._spill.seek(0, os.SEEK_END)
-        yield from list(self._mem)
+        mem = list(self._mem)  # a snapshot: adding while iterating never corrupts either side
+        if self._spill_path is not None:
+            with open(self._spill_path, encoding="utf-8") as fh:
+                for line in fh:
+                    file, ln, fld, sev, code, msg, uid = json.loads(line)
+                    yield Finding(file, ln, fld, Severity(sev), code, msg, uid)
+        yield from mem
 
     def __getitem__(self, i: int) -> Finding:
         if self._spill is None:
             return self._mem[i]
         return list(self)[i]
 
-    def first(self, n: int, *, min_severity: str | None = None) -> list[Finding]:
+    def first(self, n: int) -> list[Finding]:
+        """The first `n` findings in the order they were found."""
         out = []
         for f in self:
-            if min_severity == "warning" and f.severity == Severity.INFO:
-                continue
-            if min_severity == "error" and f.severity != Severity.ERROR:
-                continue
-            out.append(f)
             if len(out) >= n:
                 break
+            out.append(f)
         return out
+
+    def top(self, n: int) -> list[Finding]:
+        """Up to `n` findings, errors first, then warnings, then info (each in file order)."""
+        by: dict[Severity, list[Finding]] = {Severity.ERROR: [], Severity.WARNING: [], Severity.INFO: []}
+        for f in self:
+            bucket = by[f.severity]
+            if len(bucket) < n:
+                bucket.append(f)
+        return (by[Severity.ERROR] + by[Severity.WARNING] + by[Severity.INFO])[:n]
 
 
 class _KeyIndex:
@@ -154,6 +171,11 @@ class _KeyIndex:
             out.append(self.rows[j])
             j += 1
         return out
+
+
+def _remove_quietly(path: str) -> None:
+    with contextlib.suppress(OSError):
+        os.unlink(path)
 
 
 def _key(s: str) -> int:
@@ -236,10 +258,12 @@ def _read_passwords(path: Path, findings: FindingStore, on_row: Callable[[int], 
             pw.kinds.append(_HASH_KINDS.index(check.kind))
             pw.costs.append(check.cost if check.cost is not None and check.cost < 256 else 0)
             pfx = check.prefix or "?"
+            if pfx not in prefix_pos and len(pw.prefixes) >= 250:
+                pfx = "other"  # a file of random strings must not grow this table
             if pfx not in prefix_pos:
                 prefix_pos[pfx] = len(pw.prefixes)
                 pw.prefixes.append(pfx)
-            pw.prefix_idx.append(prefix_pos[pfx] if prefix_pos[pfx] < 256 else 255)
+            pw.prefix_idx.append(prefix_pos[pfx])
             pw.by_alt.append(1 if alt_id else 0)
             pw.connections[connection or ""] += 1
             if not check.ok:
@@ -249,7 +273,8 @@ def _read_passwords(path: Path, findings: FindingStore, on_row: Callable[[int], 
             if on_row and n % 50000 == 0:
                 on_row(n)
     except (OSError, EOFError, zlib.error) as exc:
-        what = "gzip data is corrupt or cut short" if not isinstance(exc, FileNotFoundError) else str(exc)
+        corrupt = isinstance(exc, (EOFError, zlib.error, gzip.BadGzipFile))
+        what = "gzip data is corrupt or cut short" if corrupt else str(exc)
         pw.file_error = f"cannot read {name} after {n} rows: {what}"
         findings.add(Finding(name, None, None, Severity.ERROR, "unreadable_file",
                              f"{pw.file_error}; get the file again from Auth0 support"))
@@ -292,12 +317,13 @@ class PlannedUsers:
         return self._plan.iter_planned()
 
     def sample(self, n: int = 3, branches: Iterable[str] | None = None) -> list[PlannedUser]:
-        """The first `n` planned users (of `branches`, when given), one per branch first."""
+        """A few planned users (of `branches`, when given): one per branch first, looking at the
+        first few thousand only."""
         want = set(branches) if branches else None
         out: list[PlannedUser] = []
         seen: set[str] = set()
         rest: list[PlannedUser] = []
-        for p in self:
+        for scanned, p in enumerate(self):
             if want is not None and p.branch not in want:
                 continue
             if p.branch not in seen:
@@ -305,8 +331,8 @@ class PlannedUsers:
                 out.append(p)
             elif len(rest) < n:
                 rest.append(p)
-            if len(out) >= n:
-                break
+            if len(out) >= n or (scanned >= 5000 and len(out) + len(rest) >= n):
+                break  # enough variety: never read a huge export to the end for a preview
         return (out + rest)[:n]
 
 
@@ -338,6 +364,7 @@ class _Plan:
         self.rule = bytearray()  # index into _RULES
         self.login = array("q")
         self.verified = bytearray()  # 1 when email_verified is true
+        self.id_len = bytearray()  # len(user_id), capped at 255: sizes metadata.auth0_merged_ids
         self.no_identity: set[int] = set()  # invalid because no sign-in method is known
         self.rejected: set[int] = set()  # repeated user ids: not planned
         self.group_of: dict[int, int] = {}  # user index -> merge group id
@@ -573,6 +600,7 @@ def build_plan(users_path: str | Path, passwords_path: str | Path | None = None,
         plan.rule.append(rule)
         plan.login.append(_login_key(user.last_login))
         plan.verified.append(1 if user.email_verified is True else 0)
+        plan.id_len.append(min(len(user.user_id), 255))
     progress("check-users", u + 1)
     n_users = u + 1
 
@@ -651,6 +679,13 @@ def build_plan(users_path: str | Path, passwords_path: str | Path | None = None,
             for i in ordered:
                 plan.group_of[i] = gid
             merged_away += len(ordered) - 1
+            merged_len = sum(plan.id_len[i] for i in ordered[1:]) + len(ordered) - 2
+            if merged_len > METADATA_VALUE_MAX:
+                findings.add(Finding(scan.name, scan.line_of[primary], "metadata", Severity.WARNING,
+                                     "metadata_too_large",
+                                     f"metadata.auth0_merged_ids would be {merged_len} characters (> "
+                                     f"{METADATA_VALUE_MAX}) for {len(ordered) - 1} merged ids: not stored; "
+                                     "the id map still lists every merged id"))
         for i in group:
             if primary is None:
                 what = ("only one of them is importable; the others are blocked or invalid"
@@ -837,7 +872,13 @@ def export_gate(result_or_journal) -> GateResult:
         if not summary:
             return GateResult.from_checks([Check("Export checked", False, "no export check in this run yet",
                                                  "Run the export check (auth0-workos check --users FILE).")])
-    return GateResult.from_checks(_export_checks(summary), details={
+    checks = _export_checks(summary)
+    if not isinstance(result_or_journal, PlanResult):
+        changed = result_or_journal.changed_inputs()
+        checks.insert(0, Check("Export files unchanged since the check", not changed,
+                               "; ".join(changed) or "SHA-256 as checked",
+                               "Restore the original files or run the export check again."))
+    return GateResult.from_checks(checks, details={
         k: summary.get(k) for k in ("users_read", "planned", "branches", "hash_rows_matched",
                                     "hash_rows_unmatched", "duplicate_email_groups", "findings")})
 

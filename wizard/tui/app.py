@@ -73,6 +73,7 @@ class WizardApp(App[int]):
         self.running: set[str] = set()
         self._callbacks: dict[Worker, tuple[str, Callable[[Any], None] | None]] = {}
         self.views: list[StepView] = make_views()
+        self.started = False
 
     # ------------------------------------------------------------------ layout
     def compose(self) -> ComposeResult:
@@ -91,6 +92,12 @@ class WizardApp(App[int]):
             for box in self.query(Input):
                 box.cursor_blink = False
         self.enter_step(self.current)
+        self.started = True
+
+    @property
+    def idle(self) -> bool:
+        """Started, no wizard worker running, no gate check pending (tests and screenshots wait for it)."""
+        return self.started and not self._callbacks and not self.running
 
     def on_unmount(self) -> None:
         self.journal.close()

@@ -30,9 +30,9 @@ async def settle(pilot, timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     await pilot.pause()
     while time.monotonic() < deadline:
-        if not app._callbacks and not app.running:
+        if app.idle:
             await pilot.pause()
-            if not app._callbacks and not app.running:
+            if app.idle:
                 return
         await pilot.pause(0.05)
     raise AssertionError(f"workers still running after {timeout}s\n{screen_text(app)}")

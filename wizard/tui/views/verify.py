@@ -43,14 +43,9 @@ class VerifyView(StepView):
         yield Checklist("", id="verify-checks")
         yield Static("", id="verify-report-paths")
         yield Static("[b]After the migration[/b]", classes="section")
-        yield Vertical(id="verify-tasks")
-
-    def on_mount(self) -> None:
-        tasks = core_or_none("report", "POST_MIGRATION_TASKS") or ()
-        box = self.query_one("#verify-tasks", Vertical)
-        for tid, text in tasks:
-            item = Checkbox(text, id=f"task-{tid}")
-            box.mount(item)
+        with Vertical(id="verify-tasks"):
+            for tid, text in core_or_none("report", "POST_MIGRATION_TASKS") or ():
+                yield Checkbox(text, id=f"task-{tid}")
 
     def entered(self) -> None:
         has_demo = bool(self.wizard.demo_credentials) or self.wizard.demo_exports is not None
