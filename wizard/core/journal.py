@@ -97,6 +97,17 @@ def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
     return h.hexdigest()
 
 
+def _chunks(items: Iterable, size: int) -> Iterator[list]:
+    chunk: list = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
 def _row_to_user(r: sqlite3.Row) -> UserRow:
     ev = r["email_verified"]
     return UserRow(
@@ -229,6 +240,10 @@ class Journal:
             (kind, str(p), digest, p.stat().st_size, lines, time.time()),
         )
 
+    def remove_input(self, kind: str) -> None:
+        """Forget an input (re-planning without a password export drops the old one)."""
+        self._x("DELETE FROM inputs WHERE kind=?", (kind,))
+
     def inputs(self) -> dict[str, dict]:
         return {r["kind"]: dict(r) for r in self._q("SELECT * FROM inputs")}
 
@@ -319,36 +334,60 @@ class Journal:
     def has_writes(self) -> bool:
         return bool(self._q("SELECT 1 FROM writes LIMIT 1"))
 
-    def replace_plan(self, planned: Iterable[PlannedUser], *, force: bool = False) -> int:
-        """Replace the planned users. Refused once this run has written to WorkOS (unless `force`),
-        because the journal is then the record of what exists."""
-        if self.has_writes() and not force:
+    def ensure_replannable(self) -> None:
+        """Raise when this run has written to WorkOS: the journal is then the record of what exists."""
+        if self.has_writes():
             raise JournalError(
                 "This run has already written to WorkOS; its plan cannot be replaced. Start a new run folder "
                 "(the import is idempotent by external_id) or resume this one."
             )
-        n = 0
+
+    def replace_plan(self, planned: Iterable[PlannedUser], *, force: bool = False) -> int:
+        """Replace the planned users. Refused once this run has written to WorkOS (unless `force`),
+        because the journal is then the record of what exists."""
+        if not force:
+            self.ensure_replannable()
         now = time.time()
+        importable = ("password", "reset", "social", "sso")
+        n = 0
         with self.transaction() as db:
             db.execute("DELETE FROM users")
             db.execute("DELETE FROM aliases")
-            for p in planned:
-                n += 1
-                status = UserStatus.PLANNED if p.branch in ("password", "reset", "social", "sso") else UserStatus.SKIPPED
-                ids = p.auth0_ids or (p.auth0_user_id,)
-                db.execute(
+            for chunk in _chunks(planned, 5000):  # executemany per chunk: 1M users in seconds, bounded memory
+                rows, aliases = [], []
+                for p in chunk:
+                    n += 1
+                    ids = p.auth0_ids or (p.auth0_user_id,)
+                    status = UserStatus.PLANNED if p.branch in importable else UserStatus.SKIPPED
+                    rows.append((
+                        p.auth0_user_id, p.group_key, p.email, p.branch, status,
+                        json.dumps(p.request, sort_keys=True), p.hash_ref, p.hash_line,
+                        None if p.email_verified is None else int(p.email_verified), p.reason,
+                        p.source_line, json.dumps(list(ids)), now, n,
+                    ))
+                    aliases.extend((a, p.auth0_user_id) for a in ids)
+                db.executemany(
                     "INSERT INTO users(auth0_user_id, group_key, email, branch, status, request_json, hash_ref, "
                     "hash_line, email_verified, reason, source_line, auth0_ids_json, updated_at, seq) "
                     "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                    (p.auth0_user_id, p.group_key, p.email, p.branch, status, json.dumps(p.request, sort_keys=True),
-                     p.hash_ref, p.hash_line, None if p.email_verified is None else int(p.email_verified), p.reason,
-                     p.source_line, json.dumps(list(ids)), now, n),
+                    rows,
                 )
-                db.executemany(
-                    "INSERT OR REPLACE INTO aliases(auth0_user_id, primary_id) VALUES(?, ?)",
-                    [(a, p.auth0_user_id) for a in ids],
-                )
+                db.executemany("INSERT OR REPLACE INTO aliases(auth0_user_id, primary_id) VALUES(?, ?)", aliases)
         return n
+
+    def plan_consistency(self, importable: Iterable[str]) -> dict[str, int]:
+        """Counts the mapping gate needs: importable users without email/external id, emails planned
+        twice, password users without a hash reference."""
+        imp = tuple(importable)
+        marks = ",".join("?" * len(imp))
+        no_email = self._q(
+            f"SELECT COUNT(*) FROM users WHERE branch IN ({marks}) AND (email IS NULL OR email='' "
+            "OR json_extract(request_json, '$.external_id') IS NULL)", imp)[0][0]
+        dupes = self._q(
+            f"SELECT COUNT(*) FROM (SELECT lower(trim(email)) e FROM users WHERE branch IN ({marks}) "
+            "GROUP BY e HAVING COUNT(*) > 1)", imp)[0][0]
+        no_ref = self._q("SELECT COUNT(*) FROM users WHERE branch='password' AND hash_ref IS NULL")[0][0]
+        return {"missing_email_or_external_id": no_email, "duplicate_emails": dupes, "password_without_hash_ref": no_ref}
 
     def users(self, *, status: str | Iterable[str] | None = None, branch: str | None = None,
               limit: int | None = None, after_seq: int = 0) -> list[UserRow]:

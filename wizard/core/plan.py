@@ -813,11 +813,14 @@ def save_plan(journal, result: PlanResult, users_path: str | Path | None = None,
     (document "plan_summary"). Returns the number of planned users written."""
     users_path = Path(users_path or result.users_path)
     passwords_path = passwords_path or result.passwords_path
+    journal.ensure_replannable()  # refuse before touching anything once this run wrote to WorkOS
     journal.record_input("users", users_path, lines=result.summary.get("lines_read"))
     files = [users_path.name]
     if passwords_path:
         journal.record_input("passwords", passwords_path, lines=result.summary.get("password_lines_read"))
         files.append(Path(passwords_path).name)
+    else:
+        journal.remove_input("passwords")
     for name in files:
         journal.clear_findings(name)
     journal.add_findings(result.findings)
@@ -890,14 +893,11 @@ def mapping_gate(journal) -> GateResult:
     summary = journal.get_document("plan_summary") or {}
     counts = journal.count_users("branch")
     importable = tuple(Branch.IMPORTABLE)
-    marks = ",".join("?" * len(importable))
     n_imp = sum(counts.get(b, 0) for b in importable)
-    q = journal._q  # read-only aggregate queries (no such helper on Journal yet)
-    no_email = q(f"SELECT COUNT(*) FROM users WHERE branch IN ({marks}) AND (email IS NULL OR email='' "
-                 "OR json_extract(request_json, '$.external_id') IS NULL)", importable)[0][0]
-    dupes = q(f"SELECT COUNT(*) FROM (SELECT lower(trim(email)) e FROM users WHERE branch IN ({marks}) "
-              "GROUP BY e HAVING COUNT(*) > 1)", importable)[0][0]
-    no_ref = q("SELECT COUNT(*) FROM users WHERE branch='password' AND hash_ref IS NULL")[0][0]
+    consistency = journal.plan_consistency(importable)
+    no_email = consistency["missing_email_or_external_id"]
+    dupes = consistency["duplicate_emails"]
+    no_ref = consistency["password_without_hash_ref"]
     changed = journal.changed_inputs()
     checks = [
         Check("Plan recorded", bool(counts), f"{sum(counts.values())} planned users: {dict(counts)}",
