@@ -41,7 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
         "and run the wizard against them in a temporary run folder",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name, module in COMMANDS.items():
+    for module in COMMANDS.values():
         try:
             mod = importlib.import_module(f"wizard.commands.{module}")
         except ModuleNotFoundError as exc:  # a command still being built must not break the others
