@@ -92,6 +92,9 @@ def test_failed_users_exit_1_and_are_listed(env, tmp_path, capsys):
     assert "1 user(s) failed" in err and "auth0|u00002" in err and "errors.jsonl" in err
     lines = (tmp_path / "run" / "errors.jsonl").read_text().splitlines()
     assert [json.loads(x)["auth0_user_id"] for x in lines] == ["auth0|u00002"]
+    error = json.loads(lines[0])
+    assert error["request_id"].startswith("req_") and error["code"] and error["attempts"] >= 1
+    assert "(request" not in error["message"]
     assert len(env.emulator.users) == 5
 
 

@@ -382,6 +382,15 @@ def test_parse_budget_forms():
         parse_budget("fast")
 
 
+def test_pacer_overall_budget_follows_a_raised_write_budget():
+    from wizard.core.pacing import Pacer
+
+    assert Pacer().total.budget == Budget(6000, 60.0)
+    assert Pacer(parse_budget("1000/10s")).total.budget == Budget(12000, 60.0)
+    bucket = TokenBucket(Budget(500, 10.0), margin=0.97)
+    assert bucket.rate == 48.5 and bucket.capacity + bucket.rate * 10 <= 500
+
+
 async def test_token_bucket_never_exceeds_its_budget_in_any_window():
     budget = Budget(20, 0.5)
     bucket = TokenBucket(budget, margin=0.95)

@@ -148,3 +148,55 @@ def test_progress_messages_coalesce_per_operation():
     other = ProgressUpdate("import", Progress("import-dry-run", 10))
     assert b.can_replace(a) and not other.can_replace(a)
     assert not ProgressUpdate("orgs", Progress("import", 1)).can_replace(a)
+
+
+async def test_import_cancel_keeps_the_journal_and_resume_finishes(tmp_path, sandbox_settings, demo_exports,
+                                                                   workos_emu):
+    from wizard.core.plan import build_plan, save_plan
+    from wizard.sandbox.faults import Faults
+
+    with Journal.open(tmp_path / "run") as j:
+        save_plan(j, build_plan(demo_exports.users_path, demo_exports.passwords_path),
+                  demo_exports.users_path, demo_exports.passwords_path)
+    start_at(tmp_path / "run", "import")
+    app = WizardApp(tmp_path / "run", sandbox_settings)
+    async with app.run_test(size=(100, 34)) as pilot:
+        await settle(pilot)
+        assert app.current_step.id == "import"
+        await click(pilot, "#import-dry")
+        await settle(pilot)
+        workos_emu.emulator.set_faults(Faults(latency_ms=150))
+        await type_into(pilot, "#import-confirm", "import")
+        await click(pilot, "#import-start")
+        for _ in range(200):
+            await pilot.pause(0.05)
+            if app.journal.count_users("status").get("created", 0) >= 3:
+                break
+        await click(pilot, "#import-cancel")
+        await settle(pilot)
+        counts = app.journal.count_users("status")
+        assert counts.get("planned", 0) + counts.get("in_flight", 0) > 0, counts
+        assert not gate(app, "import").passed, "a cancelled import does not pass the gate"
+        workos_emu.emulator.set_faults(Faults())
+        await type_into(pilot, "#import-confirm", "import")
+        await click(pilot, "#import-start")
+        await settle(pilot)
+        counts = app.journal.count_users("status")
+        assert counts.get("planned", 0) == counts.get("in_flight", 0) == 0, counts
+        done = counts.get("created", 0) + counts.get("updated", 0)
+        assert len(workos_emu.emulator.users) == done, "every user exactly once after the resume"
+        assert gate(app, "import").passed, screen_text(app)
+
+
+def test_no_password_export_needs_a_stated_reason(tmp_path, demo_exports):
+    from wizard.core.plan import build_plan, save_plan
+
+    with Journal.open(tmp_path) as j:
+        save_plan(j, build_plan(demo_exports.users_path, None), demo_exports.users_path, None)
+        export = steps.step_by_id("export")
+        result = steps.evaluate(export, j, Settings())
+        assert not result.passed and "Password-hash export" in result.reason
+        with pytest.raises(ValueError):
+            steps.set_no_passwords_reason(j, "no")
+        steps.set_no_passwords_reason(j, "social-only tenant, no database users")
+        assert steps.evaluate(export, j, Settings()).passed

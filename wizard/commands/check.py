@@ -13,6 +13,7 @@ from pathlib import Path
 
 from wizard.core.findings import Finding
 from wizard.core.gates import GateResult
+from wizard.core.journal import JournalError
 from wizard.core.passwords import HashReader
 from wizard.core.plan import (
     PlanOptions,
@@ -26,6 +27,7 @@ from wizard.core.plan import (
 from wizard.core.records import Branch
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+PER_CODE = 5  # findings of one code listed at most (all are counted, and all are in the journal)
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
@@ -76,7 +78,7 @@ def run(args) -> int:
     run_dir = getattr(args, "run_dir", None)
     saved = None
     if run_dir:
-        from wizard.core.journal import Journal, JournalError
+        from wizard.core.journal import Journal
         from wizard.core.rundir import ensure_private_dir
 
         ensure_private_dir(Path(run_dir))
@@ -86,8 +88,14 @@ def run(args) -> int:
             except JournalError as exc:
                 return _usage(str(exc))
             gates["mapping"] = mapping_gate(journal)
-    samples = result.planned.sample(max(0, args.samples)) if args.samples else []
-    findings = result.findings.top(max(0, args.findings))
+    try:
+        samples = result.planned.sample(max(0, args.samples)) if args.samples else []
+    except JournalError as exc:  # the export changed while it was being checked
+        return _usage(str(exc))
+    # a flood of one problem (a CSV line by line, a wrong file) must not hide the others: at most
+    # PER_CODE of each code are listed; the counts by code are always complete
+    per_code = PER_CODE if args.findings <= 20 else None  # asking for more lists them all
+    findings = result.findings.top(max(0, args.findings), per_code=per_code)
     code = EXIT_OK if all(g.passed for g in gates.values()) else EXIT_FAILED
     with (HashReader(pw) if pw else _NoReader()) as reader:
         shown = [(p, redacted_request(p, reader if pw else None)) for p in samples]
@@ -97,6 +105,7 @@ def run(args) -> int:
             "gates": {k: _gate_dict(g) for k, g in gates.items()},
             "findings": [f.as_dict() for f in findings],
             "findings_total": len(result.findings),
+            "findings_by_code": dict(result.findings.by_code),
             "samples": [{"auth0_user_id": p.auth0_user_id, "auth0_ids": list(p.auth0_ids), "branch": p.branch,
                          "line": p.source_line, "reason": p.reason, "request": req} for p, req in shown],
             "run_dir": str(run_dir) if run_dir else None,
@@ -131,7 +140,8 @@ def render_text(result: PlanResult, gates: dict[str, GateResult], findings: list
     s = result.summary
     out: list[str] = []
     fmt = s["format"] + (", gzip" if s["gzipped"] else "")
-    out.append(f"Users export     {Path(s['users_file']).name} ({fmt}): {_n(s['lines_read'])} lines, "
+    unit = "lines" if s["format"] in ("ndjson", "csv") else "elements"
+    out.append(f"Users export     {Path(s['users_file']).name} ({fmt}): {_n(s['lines_read'])} {unit}, "
                f"{_n(s['users_read'])} users, {_n(s['rejected_lines'])} lines rejected, "
                f"{_n(s['blank_lines'])} blank")
     if s.get("passwords_file"):
@@ -167,8 +177,17 @@ def render_text(result: PlanResult, gates: dict[str, GateResult], findings: list
     out.append(f"Findings: {_n(f.get('error', 0))} errors, {_n(f.get('warning', 0))} warnings, "
                f"{_n(f.get('info', 0))} info" + (f" ({len(findings)} of {_n(total)} shown, errors first)"
                                                  if total > len(findings) else ""))
+    by_code = result.findings.by_code
+    if total:
+        out.append("  by code: " + ", ".join(f"{c} {_n(k)}" for c, k in by_code.most_common()))
     for x in findings:
         out.append(f"  {x.where()}  {x.severity.value} {x.code}: {x.message}")
+    hidden = {c: k - sum(1 for x in findings if x.code == c) for c, k in by_code.items()}
+    hidden = {c: k for c, k in hidden.items() if k > 0}
+    if hidden:
+        out.append("  ... and " + ", ".join(f"{_n(k)} more {c}" for c, k in sorted(hidden.items(), key=lambda t: -t[1]))
+                   + (" (all saved in the run journal)" if run_dir else " (use --run-dir to keep them all, "
+                      "or --json / --findings N to see more)"))
     if shown:
         out.append("")
         out.append("Sample mapped users (create-user request, hash redacted):")

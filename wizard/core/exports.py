@@ -1,10 +1,21 @@
 """Read the Auth0 users export as a stream of normalized users and findings.
 
-Formats (detected from the bytes, never from the file name): gzip (magic ``1f 8b``) around
-either NDJSON (the Management API job output, also what the extension wrote) or a JSON array
-(the first non-space byte is ``[``; streamed element by element). A UTF-8 BOM, CRLF line ends and
-blank lines are tolerated: blank lines are skipped and counted (``UsersScan.blank_lines``), they
-are not findings. Each line may use either key scheme (api-facts 1.1), and a file may mix them.
+Formats (detected from the bytes, never from the file name): gzip (magic ``1f 8b``, one or
+several members) around either NDJSON (the Management API job output, also what the extension
+wrote), a JSON array (the first non-space byte is ``[``; streamed element by element) or
+pretty-printed objects one after another (``jq .`` output; read object by object, with a note).
+A UTF-8 BOM, CRLF line ends and blank lines are tolerated: blank lines are skipped and counted
+(``UsersScan.blank_lines``), they are not findings. Each line may use either key scheme
+(api-facts 1.1), and a file may mix them; keys spelt loosely ("Email Verified ", "email verified",
+"EMAIL") are read too, with one ``key_spelling`` note per spelling (never one per line).
+
+Files that are not JSON text at all (CSV, ZIP, PGP, UTF-16, gzip twice) get one file-level
+``not_json_export`` finding saying what the file is and how to fix it, not a finding per line. A
+line with bytes that are not UTF-8 is skipped with its line, byte position and (when readable) user
+id; a gzip cut short yields every complete line, then a file-level ``unreadable_file`` naming the
+last complete line; a plain file whose last line stops mid-object is reported the same way.
+Booleans accept true/false, "true"/"false" (any case), "1"/"0", 1/0, "yes"/"no"; anything else is
+an ``unreadable_flag`` warning (email_verified: not verified; blocked: blocked, the safe side).
 
 Line numbers are 1-based lines of the decompressed file; in a JSON array they are the element's
 1-based index (the finding message says so).
@@ -38,7 +49,7 @@ from wizard.core.normalize import (
     provider_of,
     workos_metadata,
 )
-from wizard.core.passwords import UTF8_BOM, open_decompressed
+from wizard.core.passwords import UTF8_BOM, open_decompressed, sniff_container
 from wizard.core.records import Auth0User, Identity
 
 _WS = re.compile(r"\s*")
@@ -46,22 +57,45 @@ _ARRAY_MAX_ELEMENT = 16 << 20  # a single JSON array element larger than this is
 _CHUNK = 1 << 20
 
 # file-level problems: they make the whole file unusable (the export gate fails)
-FILE_LEVEL_CODES = ("unreadable_file", "no_users", "array_unreadable")
+FILE_LEVEL_CODES = ("unreadable_file", "no_users", "array_unreadable", "not_json_export")
 
 
 _JSON_TYPES = {int: "number", float: "number", bool: "boolean", list: "array", dict: "object"}
 
 
-def _bool(v: object) -> bool | None:
-    if isinstance(v, bool):
+_TRUE = frozenset({"true", "1", "yes", "y", "t"})
+_FALSE = frozenset({"false", "0", "no", "n", "f"})
+_UNREADABLE = object()  # a flag value that is present but means neither true nor false
+
+
+def _flag(v: object) -> object:
+    """A boolean field as written in the wild: JSON true/false, the strings "true"/"false" (the
+    extension's CSV-minded output, any case and spacing), "1"/"0", "yes"/"no" and the numbers 1/0.
+    None when absent or null; `_UNREADABLE` for anything else (the caller reports it)."""
+    if v is None or isinstance(v, bool):
         return v
     if isinstance(v, str):
         s = v.strip().lower()
-        if s == "true":
+        if s in _TRUE:
             return True
-        if s == "false":
+        if s in _FALSE:
             return False
-    return None
+        return None if not s else _UNREADABLE
+    if isinstance(v, (int, float)) and v in (0, 1):
+        return v == 1
+    return _UNREADABLE
+
+
+def _bool(v: object) -> bool | None:
+    f = _flag(v)
+    return None if f is _UNREADABLE else f  # type: ignore[return-value]
+
+
+def _shown(v: object) -> str:
+    """A short, safe rendering of a flag value for a message (never a whole object)."""
+    if isinstance(v, str):
+        return repr(v[:20] + ("..." if len(v) > 20 else ""))
+    return f"a JSON {_JSON_TYPES.get(type(v), type(v).__name__)}" if isinstance(v, (dict, list)) else repr(v)
 
 
 # the Import/Export extension's display names -> Management API names (api-facts 1.1)
@@ -73,6 +107,48 @@ EXTENSION_KEYS = {
     "Connection": "connection", "Multifactor": "multifactor", "Identities": "identities",
 }
 _EXTENSION_KEY_SET = frozenset(EXTENSION_KEYS)
+# every key an export line normally holds (api-facts 1.1): lines with only these take the fast path
+API_KEYS = frozenset({
+    "user_id", "email", "email_verified", "given_name", "family_name", "name", "nickname", "username",
+    "phone_number", "phone_verified", "picture", "identities", "app_metadata", "user_metadata",
+    "blocked", "created_at", "updated_at", "last_login", "last_ip", "logins_count", "multifactor",
+    "multifactor_last_modified", "connection", "last_password_reset", "locale", "tenant",
+})
+_KNOWN_KEYS = API_KEYS | _EXTENSION_KEY_SET
+
+
+def _loose(key: str) -> str:
+    """A key as people mistype it: case, outer and repeated spaces, '-' or ' ' for '_'."""
+    return "_".join(key.replace("-", " ").replace("_", " ").split()).lower()
+
+
+# loose spelling -> Management API name ("Email Verified ", "email verified", "EMAIL", "id"...)
+_LOOSE_KEYS = {_loose(k): k for k in API_KEYS}
+_LOOSE_KEYS.update({_loose(k): v for k, v in EXTENSION_KEYS.items()})
+_LOOSE_KEYS["id"] = "user_id"
+_LOOSE_KEYS["userid"] = "user_id"
+_LOOSE_KEYS["emailverified"] = "email_verified"
+
+
+def _canonical(obj: dict, renamed: dict | None = None) -> dict:
+    """`to_api_keys` plus keys spelt loosely (other case, stray spaces); each loose key read is
+    recorded in `renamed` (original key -> API name) so the scan can say so once per file."""
+    if _KNOWN_KEYS.issuperset(obj):
+        return to_api_keys(obj)
+    out = to_api_keys(obj)
+    for k in obj:
+        if k in _KNOWN_KEYS or not isinstance(k, str) or k.startswith("_"):  # `_id`: a hash-export row
+            continue
+        api = _LOOSE_KEYS.get(_loose(k))
+        if api is None:
+            continue
+        if out.get(api) is None:
+            if out is obj:
+                out = dict(obj)
+            out[api] = obj[k]
+        if renamed is not None:
+            renamed[k] = api
+    return out
 
 
 def to_api_keys(obj: dict) -> dict:
@@ -106,10 +182,35 @@ def _dict(v: object) -> dict | None:
     return None
 
 
-def _identities(obj: dict, user_id: str) -> tuple[Identity, ...]:
-    raw = obj.get("identities")
-    out = []
+def _identity_list(raw: object) -> list | None:
+    """`identities` as a list: the extension (and hand-made files) may hold it as JSON text."""
     if isinstance(raw, list):
+        return raw
+    if isinstance(raw, str) and raw.lstrip().startswith("["):
+        try:
+            parsed = json.loads(raw)
+        except ValueError:
+            return None
+        return parsed if isinstance(parsed, list) else None
+    return None
+
+
+def _user_id_from_identities(obj: dict) -> str | None:
+    """`provider|user_id` of the first identity that has both (some exports omit the root id)."""
+    for ident in _identity_list(obj.get("identities")) or ():
+        if isinstance(ident, dict):
+            provider, iid = ident.get("provider"), ident.get("user_id")
+            if isinstance(iid, int) and not isinstance(iid, bool):
+                iid = str(iid)
+            if isinstance(provider, str) and provider.strip() and isinstance(iid, str) and iid.strip():
+                return f"{provider.strip()}|{iid.strip()}"
+    return None
+
+
+def _identities(obj: dict, user_id: str) -> tuple[Identity, ...]:
+    raw = _identity_list(obj.get("identities"))
+    out = []
+    if raw is not None:
         for i in raw:
             if not isinstance(i, dict):
                 continue
@@ -119,8 +220,8 @@ def _identities(obj: dict, user_id: str) -> tuple[Identity, ...]:
             conn = conn if isinstance(conn, str) else ""
             if provider is None:
                 provider = provider_of(user_id) if len(out) == 0 else ""
-            social = i.get("isSocial")
-            if not isinstance(social, bool):
+            social = _bool(i.get("isSocial"))
+            if social is None:  # missing: inferred from the provider (auth0/email/sms/enterprise: no)
                 social = provider in SOCIAL_PROVIDERS
             iid = i.get("user_id")
             out.append(Identity(conn, provider, "" if iid is None else str(iid), social))
@@ -145,18 +246,27 @@ def identity_kind(ident: Identity) -> str:
     return "enterprise"  # samlp, waad, adfs, oidc, okta, ... (normalize.ENTERPRISE_PROVIDERS) and unknown
 
 
-def user_from_obj(obj: dict, line: int, file: str, where: str = "") -> tuple[Auth0User | None, list[Finding]]:
-    """Normalize one decoded line (either key scheme). Returns the user (None when the line has no
-    usable user id) and the findings about it. `where` qualifies the line in messages."""
+def user_from_obj(obj: dict, line: int, file: str, where: str = "",
+                  renamed: dict | None = None) -> tuple[Auth0User | None, list[Finding]]:
+    """Normalize one decoded line (either key scheme, keys matched loosely). Returns the user (None
+    when the line has no usable user id) and the findings about it. `where` qualifies the line in
+    messages; `renamed`, when given, collects loosely spelt keys that were read (see _canonical)."""
     findings: list[Finding] = []
-    obj = to_api_keys(obj)
+    obj = _canonical(obj, renamed)
     get = obj.get
     uid = get("user_id")
     if uid is None or (isinstance(uid, str) and not uid.strip()):
-        findings.append(Finding(file, line, "user_id", Severity.ERROR, "missing_user_id",
-                                f"{where}no user_id (or Id): the line cannot be imported or joined; "
-                                "re-export with the user_id field"))
-        return None, findings
+        uid = _user_id_from_identities(obj)
+        if uid is None:
+            hint = ("this looks like a password-export row: pass it with --passwords, and the users "
+                    "export with --users" if ("passwordHash" in obj or "_id" in obj or "_ID" in obj)
+                    else "re-export with the user_id field")
+            findings.append(Finding(file, line, "user_id", Severity.ERROR, "missing_user_id",
+                                    f"{where}no user_id (or Id): the line cannot be imported or joined; {hint}"))
+            return None, findings
+        findings.append(Finding(file, line, "user_id", Severity.INFO, "user_id_from_identities",
+                                f"{where}no user_id at the root: using identities[0] (provider|user_id) "
+                                f"= {uid!r} as the Auth0 id", uid))
     if not isinstance(uid, str) or not is_valid_user_id(uid):
         if isinstance(uid, str):
             shown = repr(uid) if len(uid) <= 80 else f"of {len(uid)} characters"
@@ -196,12 +306,24 @@ def user_from_obj(obj: dict, line: int, file: str, where: str = "") -> tuple[Aut
             break
     if conn is None and identities:
         conn = identities[0].connection or None
+    verified = _flag(get("email_verified"))
+    if verified is _UNREADABLE:
+        findings.append(Finding(file, line, "email_verified", Severity.WARNING, "unreadable_flag",
+                                f"{where}email_verified is {_shown(get('email_verified'))}, neither true nor "
+                                "false: treated as not verified (never guessed)", uid))
+        verified = None
+    blocked = _flag(get("blocked"))
+    if blocked is _UNREADABLE:
+        findings.append(Finding(file, line, "blocked", Severity.WARNING, "unreadable_flag",
+                                f"{where}blocked is {_shown(get('blocked'))}, neither true nor false: "
+                                "treated as blocked (the safe side); fix the value to import this user", uid))
+        blocked = True
     mfa = get("multifactor")
     user = Auth0User(
         line=line,
         user_id=uid,
         email=email,
-        email_verified=_bool(get("email_verified")),
+        email_verified=verified,  # type: ignore[arg-type]
         given_name=_str(get("given_name")),
         family_name=_str(get("family_name")),
         name=_str(get("name")),
@@ -210,7 +332,7 @@ def user_from_obj(obj: dict, line: int, file: str, where: str = "") -> tuple[Aut
         phone_number=_str(get("phone_number")),  # (dict.get + _str: ~0.1 us each, kept readable)
         connection=conn,
         identities=identities,
-        blocked=_bool(get("blocked")) is True,
+        blocked=blocked is True,
         multifactor=tuple(m for m in mfa if isinstance(m, str)) if isinstance(mfa, list) else (),
         app_metadata=_dict(get("app_metadata")),
         user_metadata=_dict(get("user_metadata")),
@@ -278,6 +400,7 @@ class UsersScan:
         self.users = 0
         self.file_error: str | None = None
         self.line_of = array("l")
+        self.renamed: dict[str, str] = {}  # loosely spelt keys read (original -> API name)
         self._id_keys = array("q")
         self._email_keys = array("q")
 
@@ -285,12 +408,23 @@ class UsersScan:
     def _detect(self) -> None:
         with open(self.path, "rb") as raw:
             self.gzipped = raw.read(2) == b"\x1f\x8b"
+        other = sniff_container(self.path)
+        if other is not None:
+            self.format, self.file_error = "other", other
+            return
         with open_decompressed(self.path) as fh:
             head = fh.read(4096)
         if head.startswith(UTF8_BOM):
             head = head[3:]
-        if head.lstrip()[:1] == b"[":
+        start = head.lstrip()
+        if start[:1] == b"[":
             self.format = "json-array"
+            return
+        first = start.split(b"\n", 1)[0].strip()
+        if first == b"{":  # pretty-printed objects (`jq . export.json`): one object over many lines
+            self.format = "json-stream"
+        elif first and first[:1] != b"{" and b"," in first and _looks_like_csv_header(first):
+            self.format = "csv"
 
     def __iter__(self) -> Iterator[Auth0User | Finding]:
         try:
@@ -298,17 +432,33 @@ class UsersScan:
         except (OSError, EOFError, zlib.error) as exc:
             yield self._unreadable(exc, None)
             return
+        if self.format == "other":
+            yield Finding(self.name, None, None, Severity.ERROR, "not_json_export", f"{self.file_error}")
+            return
+        if self.format == "csv":
+            self.file_error = (f"{self.name} is a CSV file (its first line is a header of column names); "
+                               "only NDJSON or a JSON array is read")
+            yield Finding(self.name, 1, None, Severity.ERROR, "not_json_export",
+                          f"{self.file_error}: export the users as JSON (Management API export job with "
+                          "format \"json\", or the extension's JSON option) and point --users at that file")
+            return
         if self.format == "json-array":
             yield from self._scan(self._array_items(), "element {n} of the JSON array: ")
+        elif self.format == "json-stream":
+            yield from self._scan(self._array_items(stream=True), "object {n} of the file: ")
         else:
             yield from self._scan(self._ndjson_items(), "")
 
     def _unreadable(self, exc: BaseException, line: int | None) -> Finding:
-        what = "gzip data is corrupt or cut short" if isinstance(exc, (EOFError, zlib.error)) or \
-            "gzip" in str(exc).lower() or "compressed" in str(exc).lower() else str(exc)
-        after = f" after line {line}" if line else ""
-        self.file_error = f"cannot read {self.name}{after}: {what}"
-        return Finding(self.name, line, None, Severity.ERROR, "unreadable_file",
+        """A file-level error; `line` is the last line (or element) read completely, if any."""
+        corrupt = isinstance(exc, (EOFError, zlib.error)) or "gzip" in str(exc).lower() or \
+            "compressed" in str(exc).lower()
+        what = "gzip data is corrupt or cut short (an interrupted download?)" if corrupt else str(exc)
+        unit = "line" if self.format == "ndjson" else "element"
+        after = (f" after {unit} {line}, the last complete one ({unit}s 1-{line} were read and checked)"
+                 if line else " before its first complete line")
+        self.file_error = f"cannot read {self.name}: {what}{after}"
+        return Finding(self.name, None, None, Severity.ERROR, "unreadable_file",
                        f"{self.file_error}; download the export again")
 
     def _ndjson_items(self) -> Iterator[tuple[int, object]]:
@@ -329,18 +479,26 @@ class UsersScan:
                         if not raw.strip():
                             self.blank_lines += 1
                             continue
-                        yield n, exc
+                        if isinstance(exc, UnicodeDecodeError):
+                            yield n, _bad_utf8(raw, exc, loads)
+                        elif not raw.endswith(b"\n") and _looks_cut(exc):
+                            self.lines_read = n
+                            yield n, _CutShort(exc)  # the last line stops mid-object: file cut short
+                            return
+                        else:
+                            yield n, exc
             except (OSError, EOFError, zlib.error) as exc:
                 self.lines_read = n
-                yield n, _FileError(exc)
+                yield n, _FileError(exc)  # n: the last line read completely
                 return
             self.lines_read = n
 
-    def _array_items(self) -> Iterator[tuple[int, object]]:
-        """Stream a JSON array element by element with JSONDecoder.raw_decode over text chunks."""
+    def _array_items(self, stream: bool = False) -> Iterator[tuple[int, object]]:
+        """Stream a JSON array element by element with JSONDecoder.raw_decode over text chunks.
+        `stream`: no brackets or commas, just JSON objects one after another (pretty-printed)."""
         decoder = json.JSONDecoder()
         dec = codecs.getincrementaldecoder("utf-8-sig")(errors="strict")
-        buf, pos, eof, started, want_comma, idx = "", 0, False, False, False, 0
+        buf, pos, eof, started, want_comma, idx = "", 0, False, stream, False, 0
         with open_decompressed(self.path) as fh:
 
             def fill() -> None:
@@ -358,7 +516,8 @@ class UsersScan:
                     pos = _WS.match(buf, pos).end()
                     if pos >= len(buf):
                         if eof:
-                            yield idx + 1, _ArrayError("the array is not closed with ']' (file cut short?)")
+                            if not stream:
+                                yield idx + 1, _ArrayError("the array is not closed with ']' (file cut short?)")
                             break
                         fill()
                         continue
@@ -369,7 +528,7 @@ class UsersScan:
                             break
                         started, pos = True, pos + 1
                         continue
-                    if c == "]":
+                    if c == "]" and not stream:
                         pos += 1
                         while True:  # anything but whitespace after the array is reported
                             pos = _WS.match(buf, pos).end()
@@ -380,7 +539,7 @@ class UsersScan:
                                 break
                             fill()
                         break
-                    if want_comma:
+                    if want_comma and not stream:
                         if c != ",":
                             yield idx + 1, _ArrayError(f"expected ',' or ']' after element {idx}")
                             break
@@ -410,11 +569,35 @@ class UsersScan:
         name = self.name
         line_of, id_keys, email_keys = self.line_of, self._id_keys, self._email_keys
         check_meta, keys = self.check_metadata, self.metadata_keys
+        renamed = self.renamed
+        if self.format == "json-stream":
+            yield Finding(name, None, None, Severity.INFO, "pretty_printed_json",
+                          f"{name} holds JSON objects spread over several lines (pretty-printed), not one "
+                          "per line: read object by object; findings name the object's position")
         for n, obj in items:
             where = where_tpl.format(n=n) if where_tpl else ""
+            if type(obj) is _BadUtf8:  # the line is skipped, but the finding names its user if it can
+                self.rejected_lines += 1
+                uid = obj.obj.get("user_id", obj.obj.get("Id")) if obj.obj is not None else None
+                uid = uid if isinstance(uid, str) and uid.isascii() and is_valid_user_id(uid) else None
+                yield Finding(name, n, None, Severity.ERROR, "invalid_json",
+                              f"{where}not valid JSON text: byte {obj.pos} of this line is not UTF-8 (saved "
+                              "in another encoding, or damaged); this line is skipped"
+                              + (f" (user {uid})" if uid else ""), uid)
+                continue
             if type(obj) is not dict:
                 if isinstance(obj, _FileError):
+                    yield from self._renamed_findings()
                     yield self._unreadable(obj.exc, n or None)
+                    return
+                if isinstance(obj, _CutShort):
+                    self.rejected_lines += 1
+                    self.file_error = (f"{name} is cut short: its last line ({n}) ends in the middle of a "
+                                       "JSON object")
+                    yield from self._renamed_findings()
+                    yield Finding(name, n, None, Severity.ERROR, "unreadable_file",
+                                  f"{self.file_error} ({_json_reason(obj.exc)}); lines 1-{n - 1} were read; "
+                                  "download the export again")
                     return
                 if isinstance(obj, _ArrayTrailing):
                     yield Finding(name, None, None, Severity.WARNING, "array_trailing_data",
@@ -436,7 +619,7 @@ class UsersScan:
                                   f"{where}expected a JSON object, found a JSON {type(obj).__name__}; "
                                   "this line is skipped")
                 continue
-            user, findings = user_from_obj(obj, n, name, where)
+            user, findings = user_from_obj(obj, n, name, where, renamed)
             if findings:
                 yield from findings
             if user is None:
@@ -457,11 +640,24 @@ class UsersScan:
             email_ok = user.email is not None and not (findings and any(f.field == "email" for f in findings))
             email_keys.append(_key(normalize_email(user.email)) if email_ok else 0)
             yield user
+        yield from self._renamed_findings()
         if self.users == 0 and self.file_error is None:
-            self.file_error = f"{name} holds no readable users"
+            if self.lines_read == 0:
+                what = "is empty (no data)"
+            elif self.blank_lines == self.lines_read:
+                what = f"holds only blank lines ({self.lines_read})"
+            else:
+                what = f"holds no readable users ({self.lines_read} lines read, all rejected: see findings)"
+            self.file_error = f"{name} {what}"
             yield Finding(name, None, None, Severity.ERROR, "no_users",
-                          f"{name} holds no readable users ({self.lines_read} lines read); check that "
-                          "this is the users export")
+                          f"{self.file_error}; check that this is the users export")
+
+    def _renamed_findings(self) -> Iterator[Finding]:
+        """One note per loosely spelt key that was read (never once per line)."""
+        for original, api in self.renamed.items():
+            yield Finding(self.name, None, original.strip() or original, Severity.INFO, "key_spelling",
+                          f"key {original!r} is read as {api!r} (matched ignoring case and spaces)")
+        self.renamed = {}
 
     # ------------------------------------------------------------------ duplicate indexes
     @staticmethod
@@ -519,6 +715,51 @@ def metadata_finding(file: str, line: int, user_id: str, cut: list[str], where: 
     return Finding(file, line, "metadata", Severity.WARNING, "metadata_too_large",
                    f"{where}metadata that will not fit WorkOS limits is left out: " + "; ".join(cut),
                    user_id)
+
+
+_CSV_HEADER_NAMES = frozenset({"id", "user_id", "userid", "email", "email_verified", "connection",
+                               "given_name", "family_name", "name", "nickname", "username"})
+
+
+def _looks_like_csv_header(first_line: bytes) -> bool:
+    """A first line of comma-separated column names such as `Id,Email,Email Verified,...`."""
+    text = first_line.decode("utf-8", "replace")
+    cells = [_loose(c.strip().strip('"')) for c in text.split(",")]
+    return len(cells) >= 2 and sum(c in _CSV_HEADER_NAMES for c in cells) >= 1
+
+
+class _BadUtf8:
+    """A line with bytes that are not UTF-8: `obj` is what it says when those bytes are replaced
+    (None when even that is not a JSON object), `pos` the 1-based byte position."""
+
+    __slots__ = ("obj", "pos")
+
+    def __init__(self, obj: dict | None, pos: int) -> None:
+        self.obj, self.pos = obj, pos
+
+
+def _bad_utf8(raw: bytes, exc: UnicodeDecodeError, loads) -> _BadUtf8:
+    try:
+        obj = loads(raw.decode("utf-8", "replace"))
+    except ValueError:
+        obj = None
+    return _BadUtf8(obj if isinstance(obj, dict) else None, exc.start + 1)
+
+
+def _looks_cut(exc: Exception) -> bool:
+    """The JSON error is where a line that stops mid-object would fail: an open string, or the
+    last few characters (a missing value, comma or closing brace)."""
+    if not isinstance(exc, json.JSONDecodeError):
+        return False
+    size = len(exc.doc.rstrip())
+    return "Unterminated" in exc.msg or (size > 10 and exc.pos >= size - 5)
+
+
+class _CutShort:
+    __slots__ = ("exc",)
+
+    def __init__(self, exc: Exception) -> None:
+        self.exc = exc
 
 
 class _FileError:

@@ -3,6 +3,7 @@ WorkOS field limits and metadata stringification. One place, so the check and th
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import unicodedata
@@ -29,17 +30,26 @@ ENTERPRISE_PROVIDERS = frozenset({
 PASSWORDLESS_PROVIDERS = frozenset({"email", "sms"})
 DATABASE_PROVIDER = "auth0"
 
-_EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s.][^@\s]*\.[^@\s.]+$")
+# no spaces and no control characters (NUL, DEL...) anywhere: `\u0000` is valid JSON, not a valid address
+_EMAIL_RE = re.compile(r"^[^@\s\x00-\x1f\x7f]+@[^@\s.\x00-\x1f\x7f][^@\s\x00-\x1f\x7f]*\.[^@\s.\x00-\x1f\x7f]+$")
 _USER_ID_RE = re.compile(r"^[A-Za-z0-9][\w.-]*\|(?=\S)[^\x00-\x1f\x7f]*(?<=\S)$")
 
 
 def normalize_email(email: str) -> str:
     """The duplicate/join key: trimmed, Unicode NFKC-normalized, lower-cased (WorkOS lower-cases
-    and trims emails, so two Auth0 users with these equal keys would collide there)."""
+    and trims emails, so two Auth0 users with these equal keys would collide there). An
+    internationalized domain is keyed by its ASCII (punycode) form, so `exämple.de` and
+    `xn--exmple-cua.de` (the same mailbox domain) are one key. ASCII addresses take the fast path."""
     e = email.strip()
-    if not e.isascii():
-        e = unicodedata.normalize("NFKC", e)
-    return e.lower()
+    if e.isascii():
+        return e.lower()
+    e = unicodedata.normalize("NFKC", e).lower()
+    local, at, domain = e.rpartition("@")
+    if at and not domain.isascii():
+        with contextlib.suppress(UnicodeError):  # not a valid IDN label: the Unicode form stays the key
+            domain = domain.encode("idna").decode("ascii")
+        e = f"{local}@{domain}"
+    return e
 
 
 def is_valid_email(email: str) -> bool:

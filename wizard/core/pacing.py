@@ -1,7 +1,8 @@
 """Pacing for WorkOS calls: token buckets sized to the published budgets, a global 429 pause, and a
 concurrency limit that grows when latency is high so the write bucket never waits for a worker.
 
-WorkOS budgets (api-facts §2): /user_management writes 500 per 10 s, reads 1,000 per 10 s.
+WorkOS budgets (api-facts §2): /user_management writes 500 per 10 s, reads 1,000 per 10 s, and
+6,000 requests per 60 s in all.
 A bucket refills at `limit × margin / window` per second and holds at most `limit − rate × window`
 tokens, so no window of that length ever sees more than `limit` requests, fixed or sliding.
 """
@@ -36,6 +37,7 @@ class Budget:
 
 WRITE_BUDGET = Budget(500, 10.0)
 READ_BUDGET = Budget(1000, 10.0)
+ALL_REQUESTS_BUDGET = Budget(6000, 60.0)  # every request, per API key
 
 _UNITS = {"": 1.0, "s": 1.0, "sec": 1.0, "second": 1.0, "m": 60.0, "min": 60.0, "minute": 60.0}
 
@@ -152,9 +154,13 @@ class Pacer:
 
     def __init__(self, write: Budget = WRITE_BUDGET, read: Budget = READ_BUDGET, *,
                  margin: float = DEFAULT_MARGIN, max_concurrency: int = 64,
-                 default_pause: float = 10.0) -> None:
+                 default_pause: float = 10.0, total: Budget | None = None) -> None:
         self.writes = TokenBucket(write, margin)
         self.reads = TokenBucket(read, margin)
+        if total is None:  # a raised write budget (negotiated limits) raises the overall one alike
+            scale = max(1.0, write.per_second / WRITE_BUDGET.per_second)
+            total = Budget(round(ALL_REQUESTS_BUDGET.limit * scale), ALL_REQUESTS_BUDGET.window)
+        self.total = TokenBucket(total, margin)
         self.limit = AdaptiveLimit(max_concurrency)
         self.default_pause = default_pause
         self.paused_until: float | None = None  # wall-clock (time.time()) for progress events
@@ -169,6 +175,7 @@ class Pacer:
         self.pauses += 1
         self.writes.drain()
         self.reads.drain()
+        self.total.drain()
 
     @property
     def paused(self) -> bool:
@@ -183,6 +190,7 @@ class Pacer:
     async def _take(self, bucket: TokenBucket) -> None:
         await self._wait_pause()
         await bucket.acquire()
+        await self.total.acquire()
         await self._wait_pause()  # a 429 may have arrived while we waited for the token
 
     async def write(self) -> None:

@@ -25,6 +25,7 @@ from __future__ import annotations
 import gzip
 import json
 import re
+import time
 import zlib
 from bisect import bisect_left
 from collections.abc import Iterator
@@ -79,6 +80,35 @@ def open_decompressed(path: str | Path) -> BinaryIO:
 def is_gzip(path: str | Path) -> bool:
     with open(path, "rb") as fh:
         return fh.read(2) == GZIP_MAGIC
+
+
+def sniff_container(path: str | Path) -> str | None:
+    """Say what a file is when it is clearly not (gzipped) JSON text at all, else None: a ZIP
+    archive, a PGP-encrypted file (the password export arrives encrypted), UTF-16 text (PowerShell's
+    `>` writes it), or gzip inside gzip. One file-level message instead of a finding per line."""
+    name = Path(path).name
+    with open(path, "rb") as fh:
+        raw = fh.read(64)
+    if raw[:4] == b"PK\x03\x04":
+        return f"{name} is a ZIP archive: extract the export from it and point at the extracted file"
+    if raw.startswith(b"-----BEGIN PGP") or (raw[:1] and raw[0] in (0x84, 0x85, 0x8C, 0xC1, 0xC3, 0xA3)
+                                              and b"{" not in raw[:8]):
+        out = Path(name).stem if Path(Path(name).stem).suffix in (".ndjson", ".json") else f"{Path(name).stem}.ndjson"
+        return (f"{name} is PGP-encrypted (as Auth0 support sends it): decrypt it first, e.g. "
+                f"gpg --output {out} --decrypt {name}")
+    if raw[:2] == GZIP_MAGIC:
+        try:
+            with gzip.open(path, "rb") as gz:
+                inner = gz.read(64)
+        except (OSError, EOFError, zlib.error):
+            return None  # a damaged gzip is reported by the reader, with its last good line
+        if inner[:2] == GZIP_MAGIC:
+            return f"{name} is gzip-compressed twice: decompress it once (gunzip) and use the result"
+        raw = inner
+    if raw[:2] in (b"\xff\xfe", b"\xfe\xff") or (len(raw) >= 8 and b"\0\0\0\0" in (raw[1:8:2], raw[0:8:2])):
+        return (f"{name} is UTF-16 text (Windows PowerShell writes files this way): save it as UTF-8, "
+                "e.g. Get-Content FILE | Set-Content -Encoding utf8 OUT, or iconv -f UTF-16 -t UTF-8")
+    return None
 
 
 _OK_CACHE: dict[str, HashCheck] = {}  # "$2b$10$" -> verdict: a million rows share a handful
@@ -174,6 +204,41 @@ def row_fields(obj: dict) -> tuple:
         conn if isinstance(conn, str) and conn else None,
         h,  # a non-string is kept so classify_hash can name it
     )
+
+
+def _iso_key(s: str) -> int:
+    """`2019-12-06T18:36:12.412Z` -> 20191206183612 (0 when it is not an ISO timestamp)."""
+    s = s.strip()
+    if len(s) < 19 or s[4] != "-" or s[7] != "-" or s[13] != ":":
+        return 0
+    try:
+        return int(s[0:4] + s[5:7] + s[8:10] + s[11:13] + s[14:16] + s[17:19])
+    except ValueError:
+        return 0
+
+
+def password_set_date_key(obj: dict) -> int:
+    """`password_set_date` as a sortable YYYYMMDDhhmmss integer (UTC), 0 when absent or unreadable.
+
+    Variants seen in MongoDB-style exports: ``{"$date": "ISO"}``, ``{"$date": {"$numberLong":
+    "ms"}}``, ``{"$date": ms}``, a bare ISO string, or epoch milliseconds (seconds when small)."""
+    v = obj.get("password_set_date", obj.get("passwordSetDate"))
+    if isinstance(v, dict):
+        v = v.get("$date")
+        if isinstance(v, dict):
+            v = v.get("$numberLong")
+    if isinstance(v, str):
+        t = v.strip()
+        if not t.lstrip("-").isdigit():
+            return _iso_key(t)
+        v = int(t)
+    if isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0:
+        seconds = v / 1000 if v > 1e11 else v
+        try:
+            return int(time.strftime("%Y%m%d%H%M%S", time.gmtime(seconds)))
+        except (OverflowError, OSError, ValueError):
+            return 0
+    return 0
 
 
 def row_from_obj(obj: dict, line: int, offset: int) -> PasswordRow:
@@ -339,6 +404,10 @@ class HashReader:
 
     def row_at(self, offset: int) -> PasswordRow:
         """The whole normalized row at `offset` (its `line` is unknown here and set to 0)."""
+        return row_from_obj(self.obj_at(offset), 0, offset)
+
+    def obj_at(self, offset: int) -> dict:
+        """The decoded JSON object of the line that starts at `offset` (raises HashReadError)."""
         if offset < 0:
             raise HashReadError(f"{self.path.name}: negative offset {offset}")
         starts, raw = self._source().line_at(offset)
@@ -355,7 +424,7 @@ class HashReader:
             raise HashReadError(f"{self.path.name}: the row at byte {offset} is not valid JSON{changed}") from None
         if not isinstance(obj, dict):
             raise HashReadError(f"{self.path.name}: the row at byte {offset} is not a JSON object")
-        return row_from_obj(obj, 0, offset)
+        return obj
 
     def hash_at(self, offset: int) -> str:
         """The password hash on the line that starts at `offset` (raises HashReadError)."""

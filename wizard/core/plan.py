@@ -22,6 +22,11 @@ Decisions stated to the operator (also in ``summary`` and the report):
   user ids are not planned at all (each has an error finding). Per-user problems never block the
   export gate: only file-level problems do (``export_gate``).
 - A database user whose hash is truncated, unsupported or missing goes to ``reset``.
+- Several hash rows for one user id: the newest ``password_set_date`` wins, even when its hash is
+  unusable (an older hash may be a password the user changed on purpose); without dates to compare,
+  the first valid row. Rows without a hash (social/passwordless users) are info, never "unmatched".
+- ``save_plan`` is all or nothing (one journal transaction), and refuses (ExportChangedError) an
+  export that changed between the check and the save.
 """
 
 from __future__ import annotations
@@ -44,6 +49,7 @@ from pathlib import Path
 from wizard.core.exports import UsersScan, identity_kind, metadata_sources, sorted_order
 from wizard.core.findings import Finding, Severity
 from wizard.core.gates import Check, GateResult
+from wizard.core.journal import JournalError, sha256_file
 from wizard.core.normalize import (
     METADATA_VALUE_MAX,
     is_valid_email,
@@ -51,7 +57,14 @@ from wizard.core.normalize import (
     split_name,
     workos_metadata,
 )
-from wizard.core.passwords import HashReader, classify_hash, read_password_rows
+from wizard.core.passwords import (
+    HashReader,
+    HashReadError,
+    classify_hash,
+    password_set_date_key,
+    read_password_rows,
+    sniff_container,
+)
 from wizard.core.progress import Progress, frozen_counts
 from wizard.core.records import Auth0User, Branch, PlannedUser
 
@@ -76,12 +89,27 @@ NAME_RULE = "first_name/last_name from given_name/family_name; else split `name`
 
 # per-user error codes that make a user `invalid` (they name the user)
 USER_ERROR_CODES = frozenset({"missing_email", "invalid_email", "non_ascii_external_id"})
-FILE_LEVEL_CODES = frozenset({"unreadable_file", "no_users", "array_unreadable"})
+FILE_LEVEL_CODES = frozenset({"unreadable_file", "no_users", "array_unreadable", "not_json_export"})
 
 _B = {name: i for i, name in enumerate(Branch.ALL)}  # branch -> code
 _B_DB = 250  # provisional: database user, branch decided after the join
 _HASH_KINDS = ("bcrypt", "unsupported", "truncated", "empty")
 _RULES = ("", "user_id", "alt_id", "email", "email+connection")
+
+
+class ExportChangedError(JournalError):
+    """An export file changed (or vanished) between the check and saving its plan: the plan would
+    pair one file's users with another's branches and hashes, so nothing is saved."""
+
+
+def _fingerprint(path: Path | None) -> tuple[int, int] | None:
+    if path is None:
+        return None
+    try:
+        st = path.stat()
+    except OSError:
+        return (-1, -1)
+    return (st.st_size, st.st_mtime_ns)
 
 
 @dataclass(frozen=True)
@@ -133,7 +161,7 @@ class FindingStore:
         yield from mem
 
     def __getitem__(self, i: int) -> Finding:
-        if self._spill is None:
+        if self._spill_path is None:
             return self._mem[i]
         return list(self)[i]
 
@@ -146,12 +174,16 @@ class FindingStore:
             out.append(f)
         return out
 
-    def top(self, n: int) -> list[Finding]:
-        """Up to `n` findings, errors first, then warnings, then info (each in file order)."""
+    def top(self, n: int, per_code: int | None = None) -> list[Finding]:
+        """Up to `n` findings, errors first, then warnings, then info (each in file order).
+        `per_code` caps how many of one code are picked, so 10,000 identical problems do not hide
+        every other kind (the counts by code stay complete in `by_code`)."""
         by: dict[Severity, list[Finding]] = {Severity.ERROR: [], Severity.WARNING: [], Severity.INFO: []}
+        taken: Counter[str] = Counter()
         for f in self:
             bucket = by[f.severity]
-            if len(bucket) < n:
+            if len(bucket) < n and (per_code is None or taken[f.code] < per_code):
+                taken[f.code] += 1
                 bucket.append(f)
         return (by[Severity.ERROR] + by[Severity.WARNING] + by[Severity.INFO])[:n]
 
@@ -198,6 +230,7 @@ class _Passwords:
     """Pass-1 index of the password export (no hash kept)."""
 
     name: str
+    path: Path | None = None
     id_keys: array = field(default_factory=lambda: array("q"))
     email_keys: array = field(default_factory=lambda: array("q"))
     conn_keys: array = field(default_factory=lambda: array("q"))
@@ -233,16 +266,22 @@ class _Passwords:
 
 
 def _read_passwords(path: Path, findings: FindingStore, on_row: Callable[[int], None] | None) -> _Passwords:
-    pw = _Passwords(Path(path).name)
+    pw = _Passwords(Path(path).name, Path(path))
     prefix_pos: dict[str, int] = {}
     name = pw.name
-    n = 0
+    n = last_line = 0
     try:
-        for item in read_password_rows(path, as_tuples=True):
+        other = sniff_container(path)
+        if other is not None:
+            pw.file_error = other
+            findings.add(Finding(name, None, None, Severity.ERROR, "not_json_export", other))
+        for item in () if other is not None else read_password_rows(path, as_tuples=True):
             if type(item) is Finding:
                 findings.add(item)
+                last_line = item.line or last_line
                 continue
             line, offset, (oid, alt_id, email, _verified, connection, h) = item
+            last_line = line
             check = classify_hash(h)
             key = alt_id or oid
             pw.id_keys.append(_key("auth0|" + key) if key else 0)
@@ -267,41 +306,79 @@ def _read_passwords(path: Path, findings: FindingStore, on_row: Callable[[int], 
             pw.by_alt.append(1 if alt_id else 0)
             pw.connections[connection or ""] += 1
             if not check.ok:
-                sev = Severity.ERROR if check.kind == "truncated" else Severity.WARNING
-                findings.add(Finding(name, line, "passwordHash", sev, check.code, check.message))
+                if check.kind == "empty":  # social/passwordless rows carry no hash: nothing is lost
+                    findings.add(Finding(name, line, "passwordHash", Severity.INFO, check.code,
+                                         "no password hash on this row (null or empty, as for social or "
+                                         "passwordless users); a database user joined to it resets the password"))
+                else:
+                    sev = Severity.ERROR if check.kind == "truncated" else Severity.WARNING
+                    findings.add(Finding(name, line, "passwordHash", sev, check.code, check.message))
             n += 1
             if on_row and n % 50000 == 0:
                 on_row(n)
     except (OSError, EOFError, zlib.error) as exc:
         corrupt = isinstance(exc, (EOFError, zlib.error, gzip.BadGzipFile))
         what = "gzip data is corrupt or cut short" if corrupt else str(exc)
-        pw.file_error = f"cannot read {name} after {n} rows: {what}"
+        after = (f"after line {last_line}, the last complete one ({n} hash rows read)" if last_line
+                 else "before its first complete line")
+        pw.file_error = f"cannot read {name}: {what} {after}"
         findings.add(Finding(name, None, None, Severity.ERROR, "unreadable_file",
                              f"{pw.file_error}; get the file again from Auth0 support"))
     pw.lines_read = pw.lines[-1] if pw.lines else 0
     pw.id_index = _KeyIndex(pw.id_keys)
-    _report_repeated_hash_keys(pw, findings)
+    _report_repeated_hash_keys(pw, findings, path)
     return pw
 
 
-def _report_repeated_hash_keys(pw: _Passwords, findings: FindingStore) -> None:
+def _set_dates(path: Path, pw: _Passwords, rows: list[int]) -> array:
+    """password_set_date keys (0 = unknown) of the given rows, indexed by row, re-read by offset in
+    file order (sequential even in a gzip). Only repeated rows need it, so the hot path never
+    parses dates; a file concatenated twice costs one more read, not memory per row object."""
+    out = array("q", bytes(8 * len(pw.offsets)))
+    with contextlib.suppress(OSError), HashReader(path) as reader:  # unreadable now: dates unknown
+        for r in sorted(rows):
+            with contextlib.suppress(HashReadError):
+                out[r] = password_set_date_key(reader.obj_at(pw.offsets[r]))
+    return out
+
+
+def _report_repeated_hash_keys(pw: _Passwords, findings: FindingStore, path: Path | None = None) -> None:
+    """Several rows for one user id: the row with the newest password_set_date is used (it is the
+    user's current password; an older hash may be one they changed on purpose), even when that
+    newest hash cannot be sent (the user then resets). Without dates to compare (none, or equal),
+    the first row with a valid bcrypt hash wins, else the first row. Every other row is reported."""
     keys, rows = pw.id_index.keys, pw.id_index.rows
+    groups: list[list[int]] = []
     i = 0
     while i < len(keys):
         j = i + 1
         while j < len(keys) and keys[j] == keys[i]:
             j += 1
         if j - i > 1:
-            group = rows[i:j]  # file order (stable sort)
-            chosen = next((r for r in group if pw.kinds[r] == 0), group[0])
-            for r in group:
-                if r == chosen:
-                    continue
-                pw.repeated.add(r)
-                findings.add(Finding(pw.name, pw.lines[r], "_id", Severity.WARNING, "duplicate_hash_row",
-                                     f"same user id as the hash row on line {pw.lines[chosen]}, which is "
-                                     "used (the first valid row wins); this row is ignored"))
+            groups.append(list(rows[i:j]))  # file order (stable sort)
         i = j
+    if not groups:
+        return
+    dates = _set_dates(path, pw, [r for g in groups for r in g]) if path is not None else \
+        array("q", bytes(8 * len(pw.offsets)))
+    for group in groups:
+        newest = max(dates[r] for r in group)
+        if newest:
+            latest = [r for r in group if dates[r] == newest]
+            chosen = next((r for r in latest if pw.kinds[r] == 0), latest[0])
+            why = ("which has the newest password_set_date and is used" if len(latest) == 1 else
+                   "which is used (newest password_set_date, tied: the first valid row)")
+        else:
+            chosen = next((r for r in group if pw.kinds[r] == 0), group[0])
+            why = "which is used (no password_set_date to compare: the first valid row wins)"
+        for r in group:
+            if r == chosen:
+                continue
+            pw.repeated.add(r)
+            older = " (an older password)" if newest and dates[r] < newest else ""
+            findings.add(Finding(pw.name, pw.lines[r], "_id", Severity.WARNING, "duplicate_hash_row",
+                                 f"same user id as the hash row on line {pw.lines[chosen]}, {why}; this "
+                                 f"row{older} is ignored"))
 
 
 class PlannedUsers:
@@ -370,6 +447,18 @@ class _Plan:
         self.group_of: dict[int, int] = {}  # user index -> merge group id
         self.groups: list[list[int]] = []  # member indexes, primary first
         self.planned_count = 0
+        self.n_users = 0
+        self.fingerprints = {"users": _fingerprint(users_path),
+                             "passwords": _fingerprint(pw.path) if pw is not None else None}
+
+    def changed_inputs(self) -> list[str]:
+        """Plain messages for export files that differ (size or mtime) from when they were checked."""
+        out = []
+        paths = {"users": self.users_path, "passwords": self.pw.path if self.pw is not None else None}
+        for kind, before in self.fingerprints.items():
+            if before is not None and _fingerprint(paths[kind]) != before:
+                out.append(f"the {kind} export {paths[kind]} changed or disappeared after it was checked")
+        return out
 
     def iter_planned(self) -> Iterator[PlannedUser]:
         scan = UsersScan(self.users_path, metadata_keys=self.options.metadata_keys, check_metadata=False,
@@ -383,6 +472,8 @@ class _Plan:
                     errors.append(item)
                 continue
             u += 1
+            if u >= self.n_users or _key(item.user_id) != self.scan._id_keys[u]:
+                raise ExportChangedError(self._changed_message(u, item.line))
             mine = [f for f in errors if f.line == item.line] if errors else []
             errors = []
             if u in self.rejected:
@@ -397,6 +488,13 @@ class _Plan:
             if len(buf) == len(members):
                 del buffers[gid]
                 yield self._merged(members, buf)
+        if u + 1 != self.n_users or buffers:
+            raise ExportChangedError(self._changed_message(u + 1, None))
+
+    def _changed_message(self, u: int, line: int | None) -> str:
+        where = f" (user {u + 1}, line {line})" if line is not None else f" ({u} of {self.n_users} users re-read)"
+        return (f"{self.scan.name} no longer matches what was checked{where}: it changed or could not be "
+                "read again; nothing was saved. Run the export check again.")
 
     # ---------------------------------------------------------------- mapping
     def _names(self, users: list[Auth0User]) -> tuple[str | None, str | None]:
@@ -603,6 +701,7 @@ def build_plan(users_path: str | Path, passwords_path: str | Path | None = None,
         plan.id_len.append(min(len(user.user_id), 255))
     progress("check-users", u + 1)
     n_users = u + 1
+    plan.n_users = n_users
 
     # ---- repeated user ids: the first line is kept, repeats are not planned
     for group in scan.duplicate_id_groups():
@@ -636,7 +735,7 @@ def build_plan(users_path: str | Path, passwords_path: str | Path | None = None,
                                          f"share its email (lines {', '.join(str(pw.lines[r]) for r in cands[:10])}); "
                                          "none is used: the user resets the password"))
         for r in range(len(pw.offsets)):
-            if not used[r] and r not in pw.repeated:
+            if not used[r] and r not in pw.repeated and pw.kinds[r] != 3:  # empty rows: info already
                 findings.add(Finding(pw.name, pw.lines[r], "_id", Severity.WARNING, "hash_unmatched",
                                      "this hash row matches no user in the users export (by auth0| + "
                                      "alt_id/_id.$oid, then by email); it is not used"))
@@ -739,7 +838,10 @@ def build_plan(users_path: str | Path, passwords_path: str | Path | None = None,
         "merged_users": merged_away,
         "join": {r: rule_counts.get(r, 0) for r in _RULES[1:]},
         "hash_rows_matched": int(sum(used)) if pw is not None else 0,
-        "hash_rows_unmatched": (len(used) - int(sum(used)) - len(pw.repeated)) if pw is not None else 0,
+        "hash_rows_unmatched": sum(1 for r in range(len(used)) if not used[r] and r not in pw.repeated
+                                   and pw.kinds[r] != 3) if pw is not None else 0,
+        "hash_rows_without_hash_unmatched": sum(1 for r in range(len(used)) if not used[r] and pw.kinds[r] == 3
+                                                and r not in pw.repeated) if pw is not None else 0,
         "hash_rows_repeated": len(pw.repeated) if pw is not None else 0,
         "database_users_without_hash": db_without_hash,
         "join_by_connection": multi_conn,
@@ -810,22 +912,38 @@ def redacted_request(planned, reader: HashReader | None = None) -> dict:
 def save_plan(journal, result: PlanResult, users_path: str | Path | None = None,
               passwords_path: str | Path | None = None) -> int:
     """Record the inputs (SHA-256, line counts), the findings, the planned users and the summary
-    (document "plan_summary"). Returns the number of planned users written."""
+    (document "plan_summary"). Returns the number of planned users written.
+
+    All or nothing: everything is written in one journal transaction, so an error part-way (an
+    export that changed since the check, a disk error) leaves the previous plan intact. An export
+    file that changed since `build_plan` read it raises ExportChangedError (a JournalError)."""
     users_path = Path(users_path or result.users_path)
     passwords_path = passwords_path or result.passwords_path
+    plan = result.planned._plan
     journal.ensure_replannable()  # refuse before touching anything once this run wrote to WorkOS
-    journal.record_input("users", users_path, lines=result.summary.get("lines_read"))
-    files = [users_path.name]
+    changed = plan.changed_inputs()
+    if changed:
+        raise ExportChangedError("; ".join(changed) + ": nothing was saved. Run the export check again.")
+    digests = {"users": sha256_file(users_path)}
     if passwords_path:
-        journal.record_input("passwords", passwords_path, lines=result.summary.get("password_lines_read"))
-        files.append(Path(passwords_path).name)
-    else:
-        journal.remove_input("passwords")
-    for name in files:
-        journal.clear_findings(name)
-    journal.add_findings(result.findings)
-    n = journal.replace_plan(result.planned)
-    journal.put_document("plan_summary", result.summary)
+        digests["passwords"] = sha256_file(passwords_path)
+    changed = plan.changed_inputs()  # changed while it was being hashed
+    if changed:
+        raise ExportChangedError("; ".join(changed) + ": nothing was saved. Run the export check again.")
+    with journal.transaction():
+        journal.record_input("users", users_path, sha256=digests["users"], lines=result.summary.get("lines_read"))
+        files = [users_path.name]
+        if passwords_path:
+            journal.record_input("passwords", passwords_path, sha256=digests["passwords"],
+                                 lines=result.summary.get("password_lines_read"))
+            files.append(Path(passwords_path).name)
+        else:
+            journal.remove_input("passwords")
+        for name in files:
+            journal.clear_findings(name)
+        journal.add_findings(result.findings)
+        n = journal.replace_plan(result.planned)
+        journal.put_document("plan_summary", result.summary)
     return n
 
 

@@ -108,12 +108,19 @@ def inventory_gate(journal: Journal, settings: Settings) -> GateResult:
 
 
 def export_gate(journal: Journal, settings: Settings) -> GateResult:
+    """The plan's export gate, plus: going without a password-hash export needs a stated reason."""
     result = _call(core("plan", "export_gate"), journal)
+    summary = journal.get_document("plan_summary") or {}
+    if not summary or summary.get("passwords_file"):
+        return result
     reason = journal.get_document(DOC_NO_PASSWORDS_REASON)
-    if reason and result.status is GateStatus.PASSED:
-        note = Check("Password hashes", True, f"not applicable: {reason.get('reason', '')}")
-        return GateResult(result.status, (*result.checks, note), result.reason, result.details)
-    return result
+    if reason:
+        note = Check("Password-hash export", True, f"not applicable: {reason.get('reason', '')}")
+    else:
+        note = Check("Password-hash export", False, "none given and no reason stated",
+                     "Give the password export from Auth0 support, or state why there is none "
+                     "(password users are then imported without a password and reset it).")
+    return GateResult.from_checks((*result.checks, note), details=result.details)
 
 
 def mapping_gate(journal: Journal, settings: Settings) -> GateResult:
@@ -188,6 +195,14 @@ def social_providers(journal: Journal) -> list[str]:
             if provider and provider not in NON_SOCIAL:
                 found.add(provider)
     return sorted(found)
+
+
+def social_provider_counts(journal: Journal) -> dict[str, int]:
+    """Provider -> planned users holding such an identity (0 when unknown)."""
+    try:
+        return dict(core("verify", "social_providers")(journal))
+    except NotAvailable:
+        return dict.fromkeys(social_providers(journal), 0)
 
 
 def provider_label(provider: str) -> str:

@@ -132,6 +132,8 @@ class WizardApp(App[int]):
             label.update("[yellow]◌ checking…[/]")
         elif result is None:
             label.update("[dim]not checked yet[/]")
+        elif result.status is GateStatus.PASSED and self.current == len(steps.STEPS) - 1:
+            label.update("[green]✓ every step passed[/] — the migration is verified; write the report")
         elif result.status is GateStatus.PASSED:
             label.update("[green]✓ gate passed[/] — press n for the next step")
         elif result.status is GateStatus.NOT_APPLICABLE:

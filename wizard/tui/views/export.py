@@ -45,9 +45,9 @@ class ExportView(StepView):
             yield Label("Password hashes", classes="field-label")
             yield Input(placeholder="NDJSON from Auth0 support, decrypted (optional)", id="export-passwords")
         with Horizontal(classes="buttons"):
-            yield Button("Verify files", id="export-verify", variant="primary")
-            yield Button("Run export job", id="export-job")
-            yield Button("No password export…", id="export-nopw")
+            yield Button("Verify files", id="export-verify", variant="primary", compact=True)
+            yield Button("Run export job", id="export-job", compact=True)
+            yield Button("No password export…", id="export-nopw", compact=True)
         yield Static("", id="export-status")
         yield Static("[b]Findings[/b] (select a row to drill down)", classes="section")
         yield FindingSummary(id="export-summary")

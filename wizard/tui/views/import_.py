@@ -36,14 +36,14 @@ class ImportView(StepView):
     def compose_body(self) -> ComposeResult:
         yield Static("", id="import-plan")
         with Horizontal(classes="buttons"):
-            yield Button("Dry run", id="import-dry", variant="primary")
+            yield Button("Dry run", id="import-dry", variant="primary", compact=True)
             yield Input(placeholder="type the user count or 'import'", id="import-confirm")
-            yield Button("Start import", id="import-start", variant="warning", disabled=True)
+            yield Button("Start import", id="import-start", variant="warning", disabled=True, compact=True)
         with Horizontal(classes="buttons"):
-            yield Button("Pause", id="import-pause", disabled=True)
-            yield Button("Cancel", id="import-cancel", variant="error", disabled=True)
-            yield Button("Retry failed", id="import-retry", disabled=True)
-            yield Button("Accept failures…", id="import-accept", disabled=True)
+            yield Button("Pause", id="import-pause", disabled=True, compact=True)
+            yield Button("Cancel", id="import-cancel", variant="error", disabled=True, compact=True)
+            yield Button("Retry failed", id="import-retry", disabled=True, compact=True)
+            yield Button("Accept failures…", id="import-accept", disabled=True, compact=True)
         yield ProgressPanel(id="import-progress")
         yield Static("", id="import-summary")
         yield Static("[b]Failures[/b]", classes="section")
@@ -134,8 +134,7 @@ class ImportView(StepView):
             self.cancel()
         elif bid == "import-retry":
             n = self.wizard.journal.reset_failed()
-            self.notify(f"{n} failed user(s) planned again; run the dry run, then the import.")
-            self.wizard.journal.put_document(steps.DOC_DRY_RUN, None)
+            self.notify(f"{n} failed user(s) planned again: confirm and start the import to retry them.")
             self.refresh_state()
             self.recheck()
         elif bid == "import-accept":

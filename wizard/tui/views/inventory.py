@@ -50,7 +50,7 @@ class InventoryView(StepView):
         yield Input(placeholder="users export path (used when there is no Management API access)",
                     id="inventory-users-path")
         with Horizontal(classes="buttons"):
-            yield Button("Build inventory", id="inventory-run", variant="primary")
+            yield Button("Build inventory", id="inventory-run", variant="primary", compact=True)
         yield Static("", id="inventory-progress")
         yield Static("", id="inventory-summary")
         yield Checklist("", id="inventory-checks")

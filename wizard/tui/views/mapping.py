@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 from rich.markup import escape
+from rich.table import Table
 from textual.app import ComposeResult
 from textual.widgets import DataTable, Input, Static
 
@@ -71,14 +72,26 @@ class MappingView(StepView):
         counts = journal.count_users("branch")
         total = sum(counts.values())
         rule = core_or_none("plan", "MERGE_RULE") or MERGE_RULE
-        lines = [f"[b]Decision tree[/b] ({total} planned WorkOS users)"]
-        for b, text in BRANCHES:
-            lines.append(f" ├─ [b]{b:<8}[/b] {counts.get(b, 0):>5}  {text}")
-        self.query_one("#mapping-tree", Static).update("\n".join(lines))
-        mapping = core_or_none("plan", "FIELD_MAPPING") or FIELD_MAPPING
-        self.query_one("#mapping-fields", Static).update(
-            "[b]Field mapping[/b] (Auth0 → WorkOS)\n" + "\n".join(
-                f"  {escape(str(a)):<30} → {escape(str(b))}" for a, b in _pairs(mapping)))
+        tree = Table(box=None, padding=(0, 1), expand=True, title=f"Decision tree: {total} planned WorkOS users",
+                     title_justify="left", title_style="bold")
+        tree.add_column("", no_wrap=True)
+        tree.add_column("branch", style="bold", no_wrap=True)
+        tree.add_column("users", justify="right", no_wrap=True)
+        tree.add_column("what happens", ratio=1)
+        for i, (b, text) in enumerate(BRANCHES):
+            tree.add_row("└─" if i == len(BRANCHES) - 1 else "├─", b, str(counts.get(b, 0)), text)
+        self.query_one("#mapping-tree", Static).update(tree)
+        fields = Table(box=None, padding=(0, 1), expand=True, title="Field mapping (Auth0 → WorkOS)", title_justify="left",
+                       title_style="bold")
+        fields.add_column("Auth0", style="cyan", ratio=2)
+        fields.add_column("WorkOS", ratio=3)
+        for a, b in _pairs(core_or_none("plan", "FIELD_MAPPING") or FIELD_MAPPING):
+            fields.add_row(str(a), str(b))
+        for name in ("NAME_RULE", "VERIFIED_RULE", "BLOCKED_POLICY"):
+            rule = core_or_none("plan", name)
+            if isinstance(rule, str):
+                fields.add_row(name.split("_")[0].lower(), rule)
+        self.query_one("#mapping-fields", Static).update(fields)
         self.load_users("")
         dups = [u for u in journal.iter_users() if len(u.auth0_ids) > 1]
         dup_lines = [f"[b]Duplicate groups[/b]: {len(dups)} — {escape(str(rule))}"]

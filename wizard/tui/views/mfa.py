@@ -22,11 +22,11 @@ class MfaView(StepView):
 
     def compose_body(self) -> ComposeResult:
         with Horizontal(classes="buttons"):
-            yield Button("Build MFA report", id="mfa-build", variant="primary")
+            yield Button("Build MFA report", id="mfa-build", variant="primary", compact=True)
         yield Static("", id="mfa-report")
         with Horizontal(classes="buttons"):
             yield Input(placeholder="TOTP secrets file from Auth0 support (optional)", id="mfa-totp-path")
-            yield Button("Import TOTP", id="mfa-totp")
+            yield Button("Import TOTP", id="mfa-totp", compact=True)
         yield Static("[b]Communication plan[/b]", classes="section")
         with Vertical(id="mfa-plan"):
             for key, label in steps.MFA_COMMUNICATION_ITEMS:

@@ -20,8 +20,8 @@ class OrgsView(StepView):
     def compose_body(self) -> ComposeResult:
         yield Static("", id="orgs-counts")
         with Horizontal(classes="buttons"):
-            yield Button("Export from Auth0", id="orgs-export", variant="primary")
-            yield Button("Migrate to WorkOS", id="orgs-migrate", variant="warning")
+            yield Button("Export from Auth0", id="orgs-export", variant="primary", compact=True)
+            yield Button("Migrate to WorkOS", id="orgs-migrate", variant="warning", compact=True)
         yield Static("", id="orgs-progress")
         yield DataTable(id="orgs-table", cursor_type="row")
         yield Static("", id="orgs-problems")

@@ -31,19 +31,20 @@ class SocialView(StepView):
         self.run_worker(self._load, thread=True, group="social-load", exclusive=True, exit_on_error=False)
 
     def _load(self) -> None:
-        providers = steps.social_providers(self.wizard.journal)
+        providers = steps.social_provider_counts(self.wizard.journal)
         confirmed = self.wizard.journal.get_document(steps.DOC_SOCIAL_CONFIRMATIONS) or {}
         self.app.call_from_thread(self._render_items, providers, confirmed)
 
-    async def _render_items(self, providers: list[str], confirmed: dict) -> None:
+    async def _render_items(self, providers: dict[str, int], confirmed: dict) -> None:
         box = self.query_one("#social-items", Vertical)
         await box.remove_children()
         if not providers:
             await box.mount(Static("[cyan]No social provider found in the plan: mark this step not "
                                    "applicable (x) with a reason.[/]"))
             return
-        for p in providers:
-            label = f"{steps.provider_label(p)} ({p}) is enabled in WorkOS with the callback URL registered"
+        for p, n in providers.items():
+            users = f", {n} user{'s' if n != 1 else ''}" if n else ""
+            label = f"{steps.provider_label(p)} ({p}{users}): enabled in WorkOS"
             box_item = Checkbox(label, value=p in confirmed, id=f"social-{p.replace('.', '_')}")
             box_item.provider = p  # type: ignore[attr-defined]
             await box.mount(box_item)

@@ -27,8 +27,8 @@ class VerifyView(StepView):
             yield Input(placeholder="email", id="verify-email")
             yield Input(placeholder="password", password=True, id="verify-password")
         with Horizontal(classes="buttons"):
-            yield Button("Try sign-in", id="verify-signin")
-            yield Button("Use demo credentials", id="verify-demo")
+            yield Button("Try sign-in", id="verify-signin", compact=True)
+            yield Button("Use demo credentials", id="verify-demo", compact=True)
         yield Static("", id="verify-signin-result")
         yield Static("[b]Application build[/b]", classes="section")
         with Horizontal(classes="buttons"):
@@ -37,8 +37,8 @@ class VerifyView(StepView):
         yield Input(placeholder="or: why no build applies (makes the build check not applicable)",
                     id="verify-build-na")
         with Horizontal(classes="buttons"):
-            yield Button("Run verification", id="verify-run", variant="primary")
-            yield Button("Write report", id="verify-report")
+            yield Button("Run verification", id="verify-run", variant="primary", compact=True)
+            yield Button("Write report", id="verify-report", compact=True)
         yield Static("", id="verify-progress")
         yield Checklist("", id="verify-checks")
         yield Static("", id="verify-report-paths")
