@@ -152,10 +152,11 @@ def run(args) -> int:
     from wizard.core.journal import JOURNAL_NAME, Journal
     from wizard.core.pacing import parse_budget
 
-    if args.resume and args.dry_run:
-        return _usage("--dry-run and --resume do not go together")
     if not args.resume and not args.users:
-        return _usage("give --users FILE (and --passwords FILE), or --resume --run-dir DIR")
+        planned = getattr(args, "run_dir", None) and (Path(args.run_dir) / JOURNAL_NAME).exists()
+        if not planned:
+            return _usage("give --users FILE (and --passwords FILE), or --resume --run-dir DIR")
+        args.resume = True  # a run folder planned by `check --run-dir` (or the wizard): use its plan
     if args.retry_failed and not args.resume:
         return _usage("--retry-failed goes with --resume")
     try:
@@ -185,6 +186,9 @@ def run(args) -> int:
         if todo == 0:
             print("Nothing left to send.")
         elif not args.dry_run:
+            if journal.get_document("import_dry_run") is None:
+                print("note: no dry run is recorded for this plan; `--dry-run` first shows what would be "
+                      "created, updated or refused without writing anything.", file=sys.stderr)
             answer = _confirm(f"Write {todo:,} user(s) to WorkOS at {settings.workos_base_url}?", args.yes)
             if answer is None:
                 return _usage("not on a terminal: pass --yes to confirm writing to WorkOS")

@@ -135,7 +135,7 @@ class Journal:
     """One SQLite file per run. Thread-safe (one connection behind a lock); commits are immediate."""
 
     def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
+        self.path = Path(path).expanduser().resolve()  # absolute: paths stored in documents stay valid
         ensure_private_dir(self.path.parent)
         if not self.path.exists():
             os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
