@@ -64,6 +64,14 @@ class _ExportJob:
     payload: bytes = b""
 
 
+DEFAULT_SCOPES = ("read:users read:organizations read:organization_members "
+                  "read:organization_connections read:organization_discovery_domains "
+                  "read:connections read:guardian_factors read:authentication_methods "
+                  "read:roles create:users_exports")
+# The sandbox rehearsal grants what a well-configured M2M application has, roles included.
+FULL_SCOPES = DEFAULT_SCOPES + " read:organization_member_roles"
+
+
 def _int_param(params, name: str, default: int, low: int, high: int) -> int:
     raw = params.get(name)
     if raw is None or raw == "":
@@ -121,8 +129,10 @@ class Auth0Emulator:
     def __init__(self, tenant: DemoTenant, client_id: str = "sandbox-client",
                  client_secret: str = "sandbox-secret", domain: str = "sandbox.auth0.local",
                  limits: Auth0Limits | None = None, faults: Faults | None = None,
-                 export_polls: int = 2, export_link_ttl_s: float = 60.0):
+                 export_polls: int = 2, export_link_ttl_s: float = 60.0,
+                 scopes: str = DEFAULT_SCOPES):
         self.tenant = tenant
+        self.scopes = scopes  # what the token grants: tests narrow it to exercise missing-scope paths
         self.client_id = client_id
         self.client_secret = client_secret
         self.domain = domain
@@ -213,10 +223,7 @@ class Auth0Emulator:
         with self._lock:
             self.tokens.add(token)
         return 200, {"access_token": token, "token_type": "Bearer", "expires_in": 86400,
-                     "scope": "read:users read:organizations read:organization_members "
-                              "read:organization_connections read:organization_discovery_domains "
-                              "read:connections read:guardian_factors read:authentication_methods "
-                              "read:roles create:users_exports"}
+                     "scope": self.scopes}
 
     # ----- users -----
     async def list_users(self, request: Request):

@@ -89,7 +89,7 @@ class Sandbox:
     def start(cls, workdir: str | Path, seed: int = 7, workos_port: int = 0, auth0_port: int = 0,
               limits=None, faults=None) -> Sandbox:
         from wizard.core.rundir import ensure_private_dir
-        from wizard.sandbox.auth0_emulator import Auth0Emulator
+        from wizard.sandbox.auth0_emulator import FULL_SCOPES, Auth0Emulator
         from wizard.sandbox.demo import demo_tenant, write_exports
         from wizard.sandbox.workos_emulator import WorkOSEmulator
 
@@ -98,7 +98,7 @@ class Sandbox:
         box.tenant = demo_tenant(seed)
         box.exports = write_exports(box.tenant, ensure_private_dir(box.workdir / "auth0-exports"))
         box.workos = WorkOSEmulator(limits=limits, faults=faults)
-        box.auth0 = Auth0Emulator(box.tenant)
+        box.auth0 = Auth0Emulator(box.tenant, scopes=FULL_SCOPES)
         try:
             box.workos_base_url = box._stack.enter_context(serve(box.workos.app, port=workos_port))
             box.auth0_base_url = box._stack.enter_context(serve(box.auth0.app, port=auth0_port))
