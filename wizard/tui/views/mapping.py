@@ -65,6 +65,7 @@ class MappingView(StepView):
         yield Checklist("", id="mapping-checks")
 
     def on_mount(self) -> None:
+        self._shown: str | None = ""
         self.query_one("#mapping-users", DataTable).add_columns("email", "branch", "auth0 id")
 
     def entered(self) -> None:
@@ -105,13 +106,16 @@ class MappingView(StepView):
         table.clear()
         q = query.lower().strip()
         n = 0
+        first = None
         for u in self.wizard.journal.iter_users():
             if q and q not in (u.email or "").lower() and not any(q in a.lower() for a in u.auth0_ids):
                 continue
             table.add_row(u.email or "(no email)", u.branch, u.auth0_user_id, key=u.auth0_user_id)
+            first = first or u.auth0_user_id
             n += 1
             if n >= limit:
                 break
+        self.show_request(first)
 
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input.id == "mapping-search":
@@ -122,8 +126,16 @@ class MappingView(StepView):
         if event.data_table.id != "mapping-users" or event.row_key is None:
             return
         event.stop()
-        user = self.wizard.journal.user(str(event.row_key.value))
+        self.show_request(str(event.row_key.value))
+
+    def show_request(self, auth0_user_id: str | None) -> None:
+        """The exact request for one user (hash redacted), shown under the table."""
+        if auth0_user_id == self._shown:
+            return
+        self._shown = auth0_user_id
+        user = self.wizard.journal.user(auth0_user_id) if auth0_user_id else None
         if user is None:
+            self.query_one("#mapping-request", Static).update("[dim]No user matches.[/]")
             return
         body = json.dumps(redacted(user), indent=2, sort_keys=True)
         why = f"\n[dim]{escape(user.reason)}[/]" if user.reason else ""
