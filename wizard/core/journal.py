@@ -375,6 +375,59 @@ class Journal:
                 db.executemany("INSERT OR REPLACE INTO aliases(auth0_user_id, primary_id) VALUES(?, ?)", aliases)
         return n
 
+    def merge_plan(self, planned: Iterable[PlannedUser]) -> dict[str, int]:
+        """Re-plan a run that has already written to WorkOS without forgetting what exists.
+
+        Known users keep their WorkOS id and status, except: a failed user, or a done user whose
+        branch changed (say `reset` -> `password` once a corrected hash export arrives), goes back to
+        `planned`, so the engine sends it again (as an update: it exists). New users are added as
+        planned; users no longer in the export are kept and counted, never deleted."""
+        importable = ("password", "reset", "social", "sso")
+        counts = {"kept": 0, "resend": 0, "added": 0, "missing_from_export": 0}
+        now = time.time()
+        with self.transaction() as db:
+            seq = db.execute("SELECT COALESCE(MAX(seq), 0) FROM users").fetchone()[0]
+            seen: set[str] = set()
+            for p in planned:
+                seen.add(p.auth0_user_id)
+                ids = p.auth0_ids or (p.auth0_user_id,)
+                old = db.execute("SELECT status, branch FROM users WHERE auth0_user_id=?",
+                                 (p.auth0_user_id,)).fetchone()
+                new_importable = p.branch in importable
+                if old is None:
+                    seq += 1
+                    counts["added"] += 1
+                    status = UserStatus.PLANNED if new_importable else UserStatus.SKIPPED
+                    db.execute(
+                        "INSERT INTO users(auth0_user_id, status, branch, seq) VALUES(?,?,?,?)",
+                        (p.auth0_user_id, status, p.branch, seq),
+                    )
+                else:
+                    status = old["status"]
+                    if new_importable and (
+                        status in (UserStatus.FAILED, UserStatus.SKIPPED)
+                        or (status in UserStatus.DONE and old["branch"] != p.branch)
+                    ):
+                        status = UserStatus.PLANNED
+                        counts["resend"] += 1
+                    elif not new_importable and status == UserStatus.PLANNED:
+                        status = UserStatus.SKIPPED
+                    else:
+                        counts["kept"] += 1
+                db.execute(
+                    "UPDATE users SET group_key=?, email=?, branch=?, status=?, request_json=?, hash_ref=?, "
+                    "hash_line=?, email_verified=?, reason=?, source_line=?, auth0_ids_json=?, updated_at=? "
+                    "WHERE auth0_user_id=?",
+                    (p.group_key, p.email, p.branch, status, json.dumps(p.request, sort_keys=True), p.hash_ref,
+                     p.hash_line, None if p.email_verified is None else int(p.email_verified), p.reason,
+                     p.source_line, json.dumps(list(ids)), now, p.auth0_user_id),
+                )
+                db.executemany("INSERT OR REPLACE INTO aliases(auth0_user_id, primary_id) VALUES(?, ?)",
+                               [(a, p.auth0_user_id) for a in ids])
+            all_ids = [r[0] for r in db.execute("SELECT auth0_user_id FROM users")]
+            counts["missing_from_export"] = sum(1 for a in all_ids if a not in seen)
+        return counts
+
     def plan_consistency(self, importable: Iterable[str]) -> dict[str, int]:
         """Counts the mapping gate needs: importable users without email/external id, emails planned
         twice, password users without a hash reference."""

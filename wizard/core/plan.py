@@ -914,13 +914,15 @@ def save_plan(journal, result: PlanResult, users_path: str | Path | None = None,
     """Record the inputs (SHA-256, line counts), the findings, the planned users and the summary
     (document "plan_summary"). Returns the number of planned users written.
 
+    Once the run has written to WorkOS the plan is merged (Journal.merge_plan), not replaced:
+    corrected hashes are re-sent, created users keep their WorkOS ids.
+
     All or nothing: everything is written in one journal transaction, so an error part-way (an
     export that changed since the check, a disk error) leaves the previous plan intact. An export
     file that changed since `build_plan` read it raises ExportChangedError (a JournalError)."""
     users_path = Path(users_path or result.users_path)
     passwords_path = passwords_path or result.passwords_path
     plan = result.planned._plan
-    journal.ensure_replannable()  # refuse before touching anything once this run wrote to WorkOS
     changed = plan.changed_inputs()
     if changed:
         raise ExportChangedError("; ".join(changed) + ": nothing was saved. Run the export check again.")
@@ -942,7 +944,12 @@ def save_plan(journal, result: PlanResult, users_path: str | Path | None = None,
         for name in files:
             journal.clear_findings(name)
         journal.add_findings(result.findings)
-        n = journal.replace_plan(result.planned)
+        if journal.has_writes():  # the run wrote to WorkOS: merge, never forget what exists
+            merged = journal.merge_plan(result.planned)
+            journal.put_document("plan_merge", merged)
+            n = len(result.planned)
+        else:
+            n = journal.replace_plan(result.planned)
         journal.put_document("plan_summary", result.summary)
     return n
 

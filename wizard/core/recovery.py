@@ -259,10 +259,18 @@ def apply(journal: Journal, action: str, *, codes: frozenset[str] | set[str] | N
                 action, 0,
                 f"{len(bad)} user(s) have a refused hash, but the password export has not changed: put the "
                 "corrected (decrypted) export in place of the old file first.", None)
+        from wizard.core.plan import build_plan, save_plan  # the plan is merged, so WorkOS ids stay
+
+        users_path, passwords_path = journal.input_path("users"), journal.input_path("passwords")
+        result = build_plan(users_path, passwords_path)
+        if not result.ok:
+            return ActionOutcome(action, 0, "The corrected export does not pass the export check: "
+                                 + "; ".join(result.blocking) + ". Nothing was changed.", None)
+        save_plan(journal, result)
+        resend = (journal.get_document("plan_merge") or {}).get("resend", 0)
         return ActionOutcome(
-            action, len(bad),
-            f"The password export changed: re-plan from it in the mapping step so the {len(bad)} affected "
-            "user(s) get their corrected hash, then resume the import (existing users are updated, not "
-            "duplicated).",
-            f"auth0-workos import --run-dir {run}")
+            action, resend,
+            f"Re-planned from the corrected export: {resend} user(s) will be sent again with their hash "
+            f"({len(bad)} had a hash refused by WorkOS); existing users are updated, not duplicated.",
+            f"auth0-workos import --resume --run-dir {run}")
     raise ValueError(f"unknown action {action!r}; known: {', '.join(ACTIONS)}")
