@@ -262,6 +262,12 @@ def apply(journal: Journal, action: str, *, codes: frozenset[str] | set[str] | N
         from wizard.core.plan import build_plan, save_plan  # the plan is merged, so WorkOS ids stay
 
         users_path, passwords_path = journal.input_path("users"), journal.input_path("passwords")
+        if users_path is None:
+            return ActionOutcome(
+                action, len(bad),
+                "The password export changed, but this run records no users export: re-plan both files "
+                f"(auth0-workos check --run-dir {run} --users FILE --passwords FILE), then resume the import.",
+                f"auth0-workos import --resume --run-dir {run}")
         result = build_plan(users_path, passwords_path)
         if not result.ok:
             return ActionOutcome(action, 0, "The corrected export does not pass the export check: "

@@ -50,21 +50,10 @@ def latest_run_dir(root: Path = DEFAULT_ROOT) -> Path | None:
 
 def write_private(path: Path, data: str | bytes) -> Path:
     """Write atomically (temp file + rename) with mode 0600: a crash never leaves half a file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data.encode("utf-8") if isinstance(data, str) else data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    return path
+    binary = isinstance(data, bytes)
+    with open_private(path, "wb" if binary else "w") as fh:
+        fh.write(data)
+    return Path(path)
 
 
 @contextlib.contextmanager
