@@ -295,7 +295,8 @@ async def test_cancelled_run_leaves_in_flight_users_that_resume_reconciles(worko
     task = asyncio.get_running_loop().create_task(importer.run())
     for _ in range(400):
         await asyncio.sleep(0.01)
-        if journal.count_users().get(UserStatus.CREATED, 0) >= 5:
+        now = journal.count_users()  # cancel with some created and some in the air (not between batches)
+        if now.get(UserStatus.CREATED, 0) >= 5 and now.get(UserStatus.IN_FLIGHT, 0) > 0:
             break
     task.cancel()
     with pytest.raises(asyncio.CancelledError):

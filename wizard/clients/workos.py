@@ -8,6 +8,7 @@ Error messages never carry a request body (it may hold a password hash).
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -31,6 +32,10 @@ from wizard.core.config import Settings
 
 # Codes WorkOS uses for "this user is already there" (api-facts §2; the last one is the legacy 409).
 EXISTS_CODES = frozenset({"email_not_available", "external_id_already_used", "user_already_exists"})
+# Any `*_already_exists` code (e.g. organization_membership_already_exists) also means "it is there".
+EXISTS_SUFFIX = "_already_exists"
+# The SDK's text when a 2xx answer lacks a key its model requires (workos._types._raise_deserialize_error).
+_UNREADABLE_PREFIX = "Unexpected API response while parsing"
 # Fields of a planned create request that the SDK's create_user accepts (anything else is ignored).
 CREATE_FIELDS = ("email", "first_name", "last_name", "name", "email_verified", "metadata", "external_id")
 _MESSAGE_LIMIT = 300
@@ -75,9 +80,26 @@ def _error_codes(exc: APIError) -> list[str]:
     return codes
 
 
+def _is_exists_code(code: str) -> bool:
+    return code in EXISTS_CODES or code.endswith(EXISTS_SUFFIX)
+
+
+def _non_json_summary(raw: str | None) -> str | None:
+    """A short, readable line for an answer that is not JSON (a proxy's HTML page, plain text)."""
+    if not isinstance(raw, str) or not raw.strip():
+        return None
+    title = re.search(r"<title[^>]*>(.*?)</title>", raw, re.IGNORECASE | re.DOTALL)
+    text = title.group(1) if title else re.sub(r"<[^>]+>", " ", raw)
+    text = " ".join(text.split())[:120]
+    return f"the answer was not JSON ({text})" if text else "the answer was not JSON"
+
+
 def _plain_message(exc: APIError) -> str:
     """The server's own summary plus the field errors' messages; never the request body."""
     parts: list[str] = []
+    if not isinstance(exc.response_json, dict):
+        summary = _non_json_summary(exc.raw_body if exc.raw_body is not None else exc.message)
+        return (summary or "the answer had an empty body")[:_MESSAGE_LIMIT]
     body = exc.response_json if isinstance(exc.response_json, dict) else None
     msg = body.get("message") if body else None
     if isinstance(msg, str) and msg:
@@ -97,17 +119,28 @@ def _plain_message(exc: APIError) -> str:
 
 
 def _retry_after(exc: APIError) -> float | None:
+    """Retry-After as seconds: the SDK reads integers and HTTP-dates; a decimal ("1.5") it drops,
+    so the header is read again here. None when absent or unreadable (callers back off)."""
     value = getattr(exc, "retry_after", None)
     if isinstance(value, (int, float)):
-        return float(value)
+        return max(0.0, float(value))
     headers = getattr(exc.response, "headers", None)
     raw = headers.get("Retry-After") if headers is not None else None
-    if raw:
+    if not raw:
+        return None
+    try:
+        seconds = float(raw.strip())
+    except ValueError:
+        from email.utils import parsedate_to_datetime
+
         try:
-            return max(0.0, float(raw))
-        except ValueError:
+            when = parsedate_to_datetime(raw.strip())
+        except (TypeError, ValueError, IndexError, OverflowError):
             return None
-    return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=timezone.utc)
+        return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
+    return max(0.0, seconds) if seconds == seconds and seconds != float("inf") else None
 
 
 def to_api_error(exc: BaseException) -> ApiError:
@@ -117,12 +150,12 @@ def to_api_error(exc: BaseException) -> ApiError:
     if isinstance(exc, APIError):
         status = exc.status_code
         codes = _error_codes(exc)
-        first_code = next((c for c in codes if c in EXISTS_CODES), codes[0] if codes else None)
+        first_code = next((c for c in codes if _is_exists_code(c)), codes[0] if codes else None)
         request_id = exc.request_id or None
         message = _plain_message(exc)
         if isinstance(exc, RateLimitExceededError) or status == 429:
             kind = ErrorKind.RATE_LIMITED
-        elif any(c in EXISTS_CODES for c in codes) or status == 409:
+        elif any(_is_exists_code(c) for c in codes) or status == 409:
             kind = ErrorKind.EXISTS
         elif status in (401, 403):
             kind = ErrorKind.AUTH
@@ -134,8 +167,9 @@ def to_api_error(exc: BaseException) -> ApiError:
             kind = ErrorKind.INVALID
         else:
             kind = ErrorKind.OTHER
+        waits = kind in (ErrorKind.RATE_LIMITED, ErrorKind.TRANSIENT)  # 429, and 503 + Retry-After
         return ApiError(kind, message, status=status, code=first_code, request_id=request_id,
-                        retry_after=_retry_after(exc) if kind is ErrorKind.RATE_LIMITED else None)
+                        retry_after=_retry_after(exc) if waits else None)
     if isinstance(exc, WorkOSTimeoutError):
         return ApiError(ErrorKind.TRANSIENT, "the request timed out", code="timeout")
     if isinstance(exc, WorkOSConnectionError):
@@ -146,11 +180,24 @@ def to_api_error(exc: BaseException) -> ApiError:
         return ApiError(ErrorKind.TRANSIENT, "the request timed out", code="timeout")
     if isinstance(exc, (httpx.TransportError, httpx2.TransportError, ConnectionError)):
         return ApiError(ErrorKind.TRANSIENT, f"network error: {type(exc).__name__}", code="network_error")
+    if isinstance(exc, WorkOSError) and str(exc).startswith(_UNREADABLE_PREFIX):
+        # A 2xx answer that lacks a key the SDK's model requires: the server is not the documented
+        # contract (or a newer one); retrying cannot help and the request may have been applied.
+        detail = str(exc)[len(_UNREADABLE_PREFIX):].strip(" :")[:120]
+        return ApiError(ErrorKind.OTHER,
+                        f"WorkOS answered, but the workos SDK could not read the answer ({detail}: a "
+                        "field the SDK requires is missing); the request may have been applied",
+                        code="unreadable_response")
     if isinstance(exc, WorkOSError):
         # "Network error: ..." (a dropped connection) or "Max retries exceeded": both transport-level.
         return ApiError(ErrorKind.TRANSIENT, "the connection was dropped before an answer arrived",
                         code="network_error")
     return ApiError(ErrorKind.OTHER, f"unexpected {type(exc).__name__}", code="unexpected")
+
+
+def describe_error(exc: BaseException) -> str:
+    """One readable line for any SDK / transport failure (for checks and reports)."""
+    return str(to_api_error(exc))
 
 
 async def _call(coro: Awaitable[Any]) -> Any:
@@ -160,6 +207,15 @@ async def _call(coro: Awaitable[Any]) -> Any:
         raise
     except Exception as exc:  # every SDK/transport failure becomes one ApiError
         raise to_api_error(exc) from None
+
+
+def _answered(result: Any) -> Any:
+    """The SDK returns None for a 2xx answer without a JSON body (a proxy page, an empty 200):
+    the outcome is unknown, so it is retried like a lost answer."""
+    if result is None:
+        raise ApiError(ErrorKind.TRANSIENT, "WorkOS answered without a readable JSON body",
+                       code="empty_response")
+    return result
 
 
 # --------------------------------------------------------------------------- user helpers
@@ -204,7 +260,7 @@ async def create_user(client: AsyncWorkOSClient, request: dict, password_hash: s
     """POST /user_management/users with the planned body (+ the bcrypt hash when given)."""
     fields = {k: request[k] for k in CREATE_FIELDS if k in request and request[k] is not None}
     user = await _call(client.user_management.create_user(password=_hashed(password_hash), **fields))
-    return RemoteUser.from_sdk(user)
+    return RemoteUser.from_sdk(_answered(user))
 
 
 async def update_user(client: AsyncWorkOSClient, user_id: str, *, first_name: str | None = None,
@@ -220,7 +276,7 @@ async def update_user(client: AsyncWorkOSClient, user_id: str, *, first_name: st
     user = await _call(client.user_management.update_user(
         user_id, first_name=first_name, last_name=last_name, email_verified=email_verified,
         password=_hashed(password_hash), **extra))
-    return RemoteUser.from_sdk(user)
+    return RemoteUser.from_sdk(_answered(user))
 
 
 async def find_user_by_external_id(client: AsyncWorkOSClient, external_id: str) -> RemoteUser | None:
@@ -230,7 +286,7 @@ async def find_user_by_external_id(client: AsyncWorkOSClient, external_id: str) 
         if err.kind is ErrorKind.NOT_FOUND:
             return None
         raise
-    return RemoteUser.from_sdk(user)
+    return RemoteUser.from_sdk(_answered(user))
 
 
 async def find_user_by_email(client: AsyncWorkOSClient, email: str) -> RemoteUser | None:

@@ -5,7 +5,9 @@ Life of one user (design.md): planned -> in_flight -> created | updated | failed
   reconciled by lookup (external id, then email) before anything else is sent.
 - "Exists" answers (email_not_available / external_id_already_used / user_already_exists / 409) lead
   to a lookup and an update (names, external_id, metadata, the bcrypt hash when planned; only
-  `email_verified=true`, and only to an unverified user).
+  `email_verified=true`, and only to an unverified user). Any other 400/422 on create is looked up
+  too (other WorkOS builds word "exists" differently); when nobody has the user, it is reported as sent.
+- A 2xx answer the SDK cannot read (a required key missing) stops the run (`ContractStop`).
 - 429 pauses every worker for Retry-After; 5xx, timeouts and dropped connections are retried with
   capped exponential backoff and jitter, `max_attempts` times; other errors fail the user (status,
   code, request id) and the run goes on; 401/403 stop the run at once.
@@ -42,6 +44,7 @@ T = TypeVar("T")
 
 CREATED_AT_SKEW = 120.0
 PROGRESS_INTERVAL = 0.1  # at most ~10 events per second
+RETRY_AFTER_CAP = 60.0  # longest wait a 5xx's Retry-After may impose on one worker (as the SDK)
 WRITE_CREATE, WRITE_UPDATE = "create_user", "update_user"
 FOUND_EXISTING = "found_existing"  # a marker in `writes` (no change in WorkOS): this user pre-existed
 
@@ -52,6 +55,12 @@ class AuthStop(Exception):
     def __init__(self, error: ApiError) -> None:
         super().__init__(str(error))
         self.error = error
+
+
+class ContractStop(AuthStop):
+    """A WorkOS answer the workos SDK cannot read (a key its model requires is missing): the server
+    does not follow the documented contract, so every later answer would fail alike. Stop; users whose
+    create may have landed stay in flight for the resume's lookup."""
 
 
 @dataclass
@@ -169,6 +178,14 @@ class Importer:
             else:
                 await self._reconcile_in_flight()
                 await self._pump(self.journal.iter_users(status=UserStatus.PLANNED), self._import_one)
+        except ContractStop as stop:
+            self._summary.stopped = True
+            self._summary.stop_reason = (
+                f"{stop.error.message}. The server at WORKOS_BASE_URL does not answer in the shape the "
+                "WorkOS API documents; nothing more was sent. Point WORKOS_BASE_URL at the WorkOS API "
+                "(or fix the implementation), then resume: users whose create may have landed are "
+                "looked up first.")
+            self._latest_error = self._summary.stop_reason
         except AuthStop as stop:
             self._summary.stopped = True
             self._summary.stop_reason = (
@@ -241,9 +258,11 @@ class Importer:
                     self.pacer.write, lambda: wapi.create_user(self.client, user.request, password_hash),
                     user=user, send=send)
             except ApiError as err:
-                if err.kind is not ErrorKind.EXISTS:
+                # EXISTS, or a 400/409/422 that another WorkOS build words differently: look it up;
+                # an INVALID answer for a user nobody has is reported as it came.
+                if err.kind not in (ErrorKind.EXISTS, ErrorKind.INVALID):
                     raise
-                await self._resolve_exists(user, password_hash, send)
+                await self._resolve_exists(user, password_hash, send, err)
                 return
             self._record(user, UserStatus.CREATED, created.id, WRITE_CREATE)
         except AuthStop:
@@ -253,9 +272,13 @@ class Importer:
         except ApiError as err:
             self._fail(user, err.code or err.kind.value, _message(err), err)
 
-    async def _resolve_exists(self, user: UserRow, password_hash: str | None, send: _Send) -> None:
+    async def _resolve_exists(self, user: UserRow, password_hash: str | None, send: _Send,
+                              answer: ApiError | None = None) -> None:
         found = await self._lookup(user)
         if found is None:
+            if answer is not None and answer.kind is not ErrorKind.EXISTS:
+                self._fail(user, answer.code or answer.kind.value, _message(answer), answer)
+                return
             self._fail(user, "exists_not_found",
                        "WorkOS says the user exists but no user has this external id or email.")
             return
@@ -375,11 +398,16 @@ class Importer:
                 self.pacer.observe(time.monotonic() - started, reads=self.dry_run)
                 if err.kind is ErrorKind.AUTH:
                     raise AuthStop(err) from None
+                if err.code == "unreadable_response":
+                    if send is not None:
+                        send.maybe_landed = True  # it answered 2xx: the create was applied
+                    raise ContractStop(err) from None
                 if err.kind is ErrorKind.RATE_LIMITED:
                     limited += 1
                     self._summary.rate_limited += 1
                     self.pacer.pause(err.retry_after)
-                    self._latest_error = f"rate limited by WorkOS; pausing {err.retry_after or 'a few'} s"
+                    wait = (self.pacer.paused_until or time.time()) - time.time()
+                    self._latest_error = f"rate limited by WorkOS; pausing {max(wait, 0.0):.1f} s"
                     self._emit(force=True)
                     if limited > self.max_rate_limited:
                         raise
@@ -392,7 +420,10 @@ class Importer:
                     if transient >= self.max_attempts:
                         raise
                     self._summary.retries += 1
-                    await asyncio.sleep(self._backoff(transient))
+                    delay = self._backoff(transient)
+                    if err.retry_after is not None:  # 503 + Retry-After: the server says when
+                        delay = max(delay, min(err.retry_after, RETRY_AFTER_CAP))
+                    await asyncio.sleep(delay)
                     continue
                 raise
             self.pacer.observe(time.monotonic() - started, reads=self.dry_run)

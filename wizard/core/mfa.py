@@ -343,6 +343,9 @@ def _find_totp(workos, user_id: str, call: Callable):
     return next((f for f in factors if str(getattr(f.type, "value", f.type)) == "totp"), None)
 
 
+ENROLL_ATTEMPTS = 5
+
+
 def _enroll_totp(workos, user_id: str, row: TotpSecret, issuer: str | None, call: Callable) -> str | None:
     """Create the factor once; if the answer is lost (timeout, 5xx), look before sending again, so a
     retried create never enrolls twice. Returns the factor id."""
@@ -350,17 +353,24 @@ def _enroll_totp(workos, user_id: str, row: TotpSecret, issuer: str | None, call
         return workos.multi_factor_auth.create_user_auth_factor(
             user_id, type="totp", totp_secret=row.secret, totp_issuer=issuer, totp_user=row.email)
 
-    try:
-        resp = call(create, attempts=1)
-    except ApiError as exc:
-        if exc.kind is not ErrorKind.TRANSIENT:
-            raise
-        landed = _find_totp(workos, user_id, call)
-        resp = None if landed is not None else call(create)
-        if landed is not None:
-            return landed.id
-    factor = getattr(resp, "authentication_factor", None)
-    return getattr(factor, "id", None)
+    for attempt in range(1, ENROLL_ATTEMPTS + 1):
+        try:
+            resp = call(create, attempts=1)
+        except ApiError as exc:
+            if exc.kind is ErrorKind.RATE_LIMITED and attempt < ENROLL_ATTEMPTS:
+                # a 429 applied nothing: wait as told (or back off) and send again
+                time.sleep(exc.retry_after if exc.retry_after is not None else min(10.0, 2.0 ** (attempt - 1)))
+                continue
+            if exc.kind is not ErrorKind.TRANSIENT or attempt == ENROLL_ATTEMPTS:
+                raise
+            landed = _find_totp(workos, user_id, call)
+            if landed is not None:
+                return landed.id
+            time.sleep(min(5.0, 0.25 * 2 ** attempt))
+            continue
+        factor = getattr(resp, "authentication_factor", None)
+        return getattr(factor, "id", None)
+    return None  # unreachable: the last attempt returns or raises
 
 
 def import_totp_secrets(journal: Journal, workos, path: str | Path, *, issuer: str | None = None,

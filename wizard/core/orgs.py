@@ -39,12 +39,17 @@ def strategy_kind(strategy: str | None) -> str:
 def workos_call(fn: Callable[[], Any], *, attempts: int = 5, on_wait: ProgressCallback | None = None,
                 sleep: Callable[[float], None] = time.sleep) -> Any:
     """One WorkOS SDK call (client built with max_retries=0): 429 waited out, transient errors retried,
-    everything mapped to ApiError."""
+    everything mapped to ApiError. Every caller expects an object back: the SDK's None for a 2xx
+    answer without a JSON body (a proxy page) is an unknown outcome, retried like a lost answer."""
     from wizard.clients.workos import to_api_error
 
     for attempt in range(1, attempts + 1):
         try:
-            return fn()
+            result = fn()
+            if result is None:
+                raise ApiError(ErrorKind.TRANSIENT, "WorkOS answered without a readable JSON body",
+                               code="empty_response")
+            return result
         except ApiError as exc:
             err = exc
         except Exception as exc:  # SDK / transport errors
@@ -245,7 +250,9 @@ def create_workos_orgs(journal: Journal, workos, *, dry_run: bool = False,
                         # "external id already used": a retried create that had landed, or a parallel run
                         if exc.kind is not ErrorKind.EXISTS:
                             raise
-                        found = call(lambda oid=oid: workos.organizations.get_organization_by_external_id(oid))
+                        found = _org_by_external_id(workos, call, oid)
+                        if found is None:  # e.g. a domain another organization holds: say so as sent
+                            raise exc from None
                         journal.set_org_result(oid, "existing", workos_org_id=found.id)
                         counts["existing"] += 1
                     else:
@@ -263,6 +270,39 @@ def create_workos_orgs(journal: Journal, workos, *, dry_run: bool = False,
             on_progress(Progress(operation="orgs", total=len(orgs), counts=frozen_counts(counts), done=i == len(orgs)))
     result.orgs = dict(counts)
     return result
+
+
+def _org_by_external_id(workos, call: Callable, external_id: str):
+    try:
+        return call(lambda: workos.organizations.get_organization_by_external_id(external_id))
+    except ApiError as exc:
+        if exc.kind is not ErrorKind.NOT_FOUND:
+            raise
+        return None
+
+
+ALL_MEMBERSHIP_STATUSES = ("active", "inactive", "pending")
+
+
+def membership_exists(workos, user_id: str, org_id: str, call: Callable = workos_call) -> bool:
+    """Whether WorkOS has a membership of any status for this user in this organization (the list
+    shows only active ones unless asked): how a refused create is told apart from a duplicate."""
+    page = call(lambda: workos.organization_membership.list_organization_memberships(
+        user_id=user_id, organization_id=org_id, statuses=list(ALL_MEMBERSHIP_STATUSES), limit=10))
+    return any(m.user_id == user_id and m.organization_id == org_id for m in page.data)
+
+
+def _is_duplicate_membership(exc: ApiError, workos, user_id: str, org_id: str, call: Callable) -> bool:
+    """409, `*_already_exists` codes, or any other refusal (a 400/422 worded differently by another
+    WorkOS build) after which the membership is there."""
+    if exc.kind is ErrorKind.EXISTS or "already" in exc.message.lower():
+        return True
+    if exc.kind in (ErrorKind.AUTH, ErrorKind.RATE_LIMITED, ErrorKind.TRANSIENT):
+        return False
+    try:
+        return membership_exists(workos, user_id, org_id, call)
+    except ApiError:
+        return False
 
 
 def list_member_user_ids(workos, org_id: str, call: Callable = workos_call) -> list[str]:
@@ -336,7 +376,7 @@ def create_memberships(journal: Journal, workos, *, dry_run: bool = False,
                                                          None if slug in refused_roles else slug,
                                                          result, oid, uid, refused_roles)
                         except ApiError as exc:
-                            if exc.kind is not ErrorKind.EXISTS and "already" not in exc.message.lower():
+                            if not _is_duplicate_membership(exc, workos, workos_user, workos_org, call):
                                 raise
                             counts["present"] += 1
                             journal.set_membership_result(oid, uid, "present")
@@ -372,6 +412,8 @@ def _create_membership(workos, call: Callable, user_id: str, org_id: str, slug: 
         except ApiError as exc:
             if exc.kind is not ErrorKind.INVALID and exc.kind is not ErrorKind.NOT_FOUND:
                 raise
+            if _is_duplicate_membership(exc, workos, user_id, org_id, call):
+                raise  # already a member: not a refused role
             refused.add(slug)
             result.problems.append({"auth0_org_id": auth0_org_id, "auth0_user_id": auth0_user_id,
                                     "status": "role_refused",

@@ -165,10 +165,26 @@ class Pacer:
         self.default_pause = default_pause
         self.paused_until: float | None = None  # wall-clock (time.time()) for progress events
         self.pauses = 0
+        self.fallback_base = 1.0  # first wait for a 429 without Retry-After; doubles to default_pause
+        self._fallback_streak = 0
+        self._fallback_end = 0.0
+
+    def _fallback(self) -> float:
+        """A 429 without a readable Retry-After: 1, 2, 4 ... up to `default_pause` seconds, growing
+        only across pauses (many workers hitting the same 429 count once), reset after a quiet spell."""
+        now = time.time()
+        if self.paused_until is not None and now < self.paused_until:
+            return self.paused_until - now  # already waiting out this storm
+        if now - self._fallback_end > 2 * self.default_pause:
+            self._fallback_streak = 0
+        seconds = min(self.default_pause, self.fallback_base * 2 ** self._fallback_streak)
+        self._fallback_streak += 1
+        self._fallback_end = now + seconds
+        return seconds
 
     def pause(self, seconds: float | None) -> None:
         """Every worker waits until the later of the current pause and now + `seconds`."""
-        seconds = self.default_pause if seconds is None else max(0.5, float(seconds))
+        seconds = self._fallback() if seconds is None else max(0.5, float(seconds))
         until = time.time() + seconds
         if self.paused_until is None or until > self.paused_until:
             self.paused_until = until

@@ -134,11 +134,20 @@ def live_key_check(settings: Settings) -> Check:
     if not settings.workos_api_key:
         return Check(name, False, "not checked: no API key", "Set WORKOS_API_KEY first.")
     from workos import _errors as werr
+    from workos.common.models.user import User
 
     url = settings.workos_base_url
     try:
         client = workos_sync_client(settings)
-        client.user_management.list_users(limit=1)
+        # the SDK's list_users turns a 2xx page that is not JSON (a website, a redirect) into an empty
+        # list: read the raw answer, check it is a WorkOS list, then parse its users as the SDK does
+        raw = client.request("GET", ("user_management", "users"), params={"limit": 1})
+        if not (isinstance(raw, dict) and isinstance(raw.get("data"), list)):
+            return Check(name, False, f"{url} answered, but not with the WorkOS API's list of users",
+                         "Check WORKOS_BASE_URL: it must be the API (default https://api.workos.com), "
+                         "not a dashboard or website address.")
+        for item in raw["data"]:
+            User.from_dict(item)
     except werr.AuthenticationError:
         return Check(name, False, f"the key was refused by {url} (HTTP 401) for {mask(settings.workos_api_key)}",
                      "Copy the secret key again from WorkOS Dashboard → API Keys (for the environment you "
@@ -151,7 +160,15 @@ def live_key_check(settings: Settings) -> Check:
                      "Check the network and WORKOS_BASE_URL (default https://api.workos.com; the sandbox "
                      "prints its own URL).")
     except werr.WorkOSError as exc:
-        return Check(name, False, f"{url} answered: {_scrub(str(exc), settings)}",
+        from wizard.clients.workos import describe_error
+
+        text = _scrub(describe_error(exc), settings)
+        if str(exc).startswith("Unexpected API response"):  # a 2xx answer: the key was accepted
+            return Check(name, False, f"{url} accepted {mask(settings.workos_api_key)}, but its answer lacks "
+                                      f"a field the workos SDK requires ({text})",
+                         "WORKOS_BASE_URL must serve the documented WorkOS API: the import could not "
+                         "read the users it creates. Check the URL (default https://api.workos.com).")
+        return Check(name, False, f"{url} answered: {text}",
                      "Check WORKOS_BASE_URL and the key; retry in a minute if WorkOS is having trouble.")
     return Check(name, True, f"{url} accepted {mask(settings.workos_api_key)} (listed users)")
 

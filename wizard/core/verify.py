@@ -56,6 +56,13 @@ def not_applicable(name: str, reason: str) -> Check:
     return Check(name, True, f"not applicable: {reason}")
 
 
+def _describe(exc: BaseException) -> str:
+    """A readable line for an SDK failure (a proxy's HTML page, an unreadable answer, a timeout)."""
+    from wizard.clients.workos import describe_error
+
+    return describe_error(exc)
+
+
 def _short_list(items: list[str], limit: int = EVIDENCE_LIST_MAX) -> str:
     if len(items) <= limit:
         return "; ".join(items)
@@ -118,12 +125,15 @@ def _lookup_all(client, pacer: _Pacer) -> dict[str, object]:
     """external_id -> WorkOS user for the whole environment (pages of 100): cheap for big runs."""
     out: dict[str, object] = {}
     page = pacer.call(client.user_management.list_users, limit=100)
+    seen: set[str] = set()
     while True:
         for u in page.data:
             if getattr(u, "external_id", None):
                 out[u.external_id] = u
-        if not page.data or not page.has_more():
+        # an `after` cursor seen before would loop forever (a server that repeats its last page)
+        if not page.data or not page.has_more() or page.after in seen:
             return out
+        seen.add(page.after)
         page = pacer.call(client.user_management.list_users, limit=100, after=page.after)
 
 
@@ -201,7 +211,7 @@ def check_user_count(journal: Journal, client, *, on_progress: ProgressCallback 
     except werr.AuthenticationError:
         return Check(USER_COUNT, False, "WorkOS refused the API key (401)", "Fix WORKOS_API_KEY (prerequisites).")
     except werr.WorkOSError as exc:
-        return Check(USER_COUNT, False, f"could not read WorkOS: {type(exc).__name__}",
+        return Check(USER_COUNT, False, f"could not read WorkOS: {_describe(exc)}",
                      "Check the network and WORKOS_BASE_URL, then verify again.")
     journal.put_document(DIFFERENCES_DOCUMENT, [
         {"auth0_user_id": d.auth0_user_id, "email": d.email, "problem": d.problem, "detail": d.detail}
@@ -263,6 +273,12 @@ _FLOW_EXPLAINED = {
     "passkey_progressive_enrollment":
         "the password is correct; WorkOS offers passkey enrollment next",
     "radar_challenge": "the password is correct; WorkOS Radar asks for an extra challenge",
+    "radar_email_challenge": "the password is correct; WorkOS Radar asks for an email code",
+    "radar_sms_challenge": "the password is correct; WorkOS Radar asks for an SMS code",
+    "radar_sms_sign_in_challenge": "the password is correct; WorkOS Radar asks for an SMS code",
+    "radar_sign_up_challenge": "the password is correct; WorkOS Radar asks for an extra challenge",
+    "application_consent_required":
+        "the password is correct; the user must consent to the application next",
 }
 _FLOW_NOT_OK = {"authentication_method_not_allowed", "email_password_auth_disabled"}
 
@@ -288,8 +304,13 @@ def check_password_sign_in(client, email: str, password: str, *, journal: Journa
                      "Add WORKOS_CLIENT_ID=client_... to .env.local (WorkOS Dashboard → API Keys).")
     try:
         resp = client.user_management.authenticate_with_password(email=email, password=password)
-    except werr.AuthenticationFlowError as exc:
-        code = exc.code or exc.error or "authentication_flow"
+    except werr.AuthorizationError as exc:
+        # 403: the SDK names the flow steps it knows (AuthenticationFlowError); the spec lists more
+        # (radar_sms_sign_in_challenge, application_consent_required) that arrive as a plain 403.
+        code = exc.code or exc.error
+        if code is None:
+            return Check(name, False, f"{email}: WorkOS refused the sign-in (HTTP 403: {_describe(exc)})",
+                         "Check WORKOS_CLIENT_ID and WORKOS_API_KEY belong to the same environment.")
         text = _FLOW_EXPLAINED.get(code, f"WorkOS asks for a further step ({code})")
         ok = code not in _FLOW_NOT_OK
         return Check(name, ok, f"{email}: {code} — {text}",
@@ -315,8 +336,15 @@ def check_password_sign_in(client, email: str, password: str, *, journal: Journa
     except werr.RateLimitExceededError:
         return Check(name, False, f"{email}: rate limited (WorkOS allows 10 sign-ins per minute per email)",
                      "Wait a minute and verify again.")
+    except werr.APIError as exc:
+        return Check(name, False, f"{email}: could not sign in ({_describe(exc)})",
+                     "Check the network and WORKOS_BASE_URL, then verify again.")
     except werr.WorkOSError as exc:
-        return Check(name, False, f"{email}: could not sign in ({type(exc).__name__})",
+        if str(exc).startswith("Unexpected API response"):
+            # only a 2xx answer is parsed: WorkOS accepted the password, its answer lacks a field
+            return Check(name, True, f"{email}: WorkOS accepted the password (HTTP 200), but the workos "
+                                     f"SDK could not read the answer ({_describe(exc)})")
+        return Check(name, False, f"{email}: could not sign in ({_describe(exc)})",
                      "Check the network and WORKOS_BASE_URL, then verify again.")
     user = getattr(resp, "user", None)
     uid = getattr(user, "id", "?")
@@ -397,10 +425,12 @@ def _members_in_workos(client, pacer: _Pacer, org_id: str) -> set[str]:
     users: set[str] = set()
     page = pacer.call(client.organization_membership.list_organization_memberships,
                       organization_id=org_id, limit=100)
+    seen: set[str] = set()
     while True:
         users.update(m.user_id for m in page.data)
-        if not page.data or not page.has_more():
+        if not page.data or not page.has_more() or page.after in seen:
             return users
+        seen.add(page.after)
         page = pacer.call(client.organization_membership.list_organization_memberships,
                           organization_id=org_id, limit=100, after=page.after)
 
@@ -456,7 +486,7 @@ def check_organizations(journal: Journal, client, *, reads_per_second: float = 5
     except werr.AuthenticationError:
         return Check(name, False, "WorkOS refused the API key (401)", "Fix WORKOS_API_KEY (prerequisites).")
     except werr.WorkOSError as exc:
-        return Check(name, False, f"could not read WorkOS: {type(exc).__name__}",
+        return Check(name, False, f"could not read WorkOS: {_describe(exc)}",
                      "Check the network and WORKOS_BASE_URL, then verify again.")
     journal.put_document(MISSING_MEMBERSHIPS_DOCUMENT, missing_rows)
     head = f"{org_ok} of {len(orgs)} Auth0 organizations found in WorkOS"
