@@ -200,3 +200,28 @@ def test_no_password_export_needs_a_stated_reason(tmp_path, demo_exports):
             steps.set_no_passwords_reason(j, "no")
         steps.set_no_passwords_reason(j, "social-only tenant, no database users")
         assert steps.evaluate(export, j, Settings()).passed
+
+
+def test_progress_line_shows_rate_eta_and_a_429_pause():
+    import time
+
+    from wizard.tui.widgets.progress_panel import ProgressPanel
+
+    running = Progress("import", 100, {"created": 20, "failed": 1}, rate=4.0, eta_seconds=90,
+                       paused_until=time.time() + 30, latest_error="429 from WorkOS")
+    line = ProgressPanel.describe(running)
+    assert "21/100" in line and "4.0/s" in line and "ETA 1m30s" in line
+    assert "rate limited (429)" in line and "latest error" in line
+    done = ProgressPanel.describe(Progress("import", 100, {"created": 100}, rate=4.0, done=True))
+    assert "finished, 100/100" in done and "/s" not in done
+
+
+def test_a_missing_core_module_fails_the_gate_with_a_plain_message(tmp_path):
+    with pytest.raises(steps.NotAvailable):
+        steps.core("no_such_module", "gate")
+    with pytest.raises(steps.NotAvailable):
+        steps.core("plan", "no_such_function")
+    missing = steps.Step("x", "Missing", lambda j, s: steps.core("no_such_module", "gate")(j))
+    with Journal.open(tmp_path) as j:
+        result = steps.evaluate(missing, j, Settings())
+    assert not result.passed and "not available in this build" in result.reason

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from tui_helpers import click, gate, next_step, screen_text, settle, type_into
 
@@ -45,6 +47,14 @@ async def test_whole_demo_migration(tmp_path, monkeypatch, sandbox_settings, dem
     app = make_app(tmp_path, sandbox_settings, demo_exports, demo_tenant)
     async with app.run_test(size=(100, 34)) as pilot:
         await walk_to_mapping(pilot)
+        password_user = app.journal.users(branch="password", limit=1)[0]
+        await type_into(pilot, "#mapping-search", password_user.email)
+        await settle(pilot)
+        assert app.query_one("#mapping-users").row_count == 1
+        request = str(app.query_one("#mapping-request").render())
+        assert password_user.auth0_user_id in request and "external_id" in request, request
+        assert "password_hash" in request and not re.search(r"\$2[abxy]\$\d\d\$[./A-Za-z0-9]{20,}", request), \
+            "the hash is described, never shown"
         await next_step(pilot, "import")
         # the real import is refused before a dry run
         assert app.query_one("#import-start").disabled
@@ -132,6 +142,12 @@ async def test_quit_and_resume_at_the_same_step(tmp_path, monkeypatch, sandbox_s
         await settle(pilot)
         assert again.current_step.id == "prereqs"
         assert "✓" in screen_text(again).splitlines()[1], "the rail shows the guide passed"
+        await pilot.click("#rail-verify")  # the mouse works, but gates still hold
+        await settle(pilot)
+        assert again.current_step.id == "prereqs"
+        await pilot.click("#rail-guide")
+        await settle(pilot)
+        assert again.current_step.id == "guide"
 
 
 async def test_help_screen_and_small_terminal(tmp_path, monkeypatch, sandbox_settings, demo_exports):

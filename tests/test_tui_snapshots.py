@@ -83,8 +83,14 @@ async def at_rest(pilot) -> None:
     pilot.app.set_focus(None)
     pilot.app.current_view.scroll_home(animate=False, immediate=True)
     await pilot.pause(0.1)
-    for table in pilot.app.current_view.query(DataTable):
-        table._clear_caches()  # tables size themselves on idle; redraw them from settled widths
-        table.refresh()
+    tables = list(pilot.app.current_view.query(DataTable))
+    for _ in range(50):  # tables size themselves on idle: wait until they have
+        if not any(t._require_update_dimensions for t in tables):
+            break
+        await pilot.pause(0.02)
+    for table in tables:
+        table._clear_caches()  # redraw from the settled column widths
+        table.refresh(layout=True)
     await pilot.pause(0.1)
     await pilot.wait_for_scheduled_animations()
+    await pilot.pause()

@@ -68,7 +68,8 @@ def run(args: argparse.Namespace) -> int:
         except ImportError as exc:
             print(f"The sandbox is not available in this build: {exc}", file=sys.stderr)
             return EXIT_USAGE
-        print(f"Sandbox run folder: {run_dir}  (resume: auth0-workos --sandbox --run-dir {run_dir})")
+        print(f"Sandbox run folder: {run_dir} (report and artifacts are there; the emulators' state "
+              "is not kept between sandbox sessions)")
         return code
     settings = Settings.load(getattr(args, "env_file", ".env.local"))
     run_dir = resolve_run_dir(getattr(args, "run_dir", None))

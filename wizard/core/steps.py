@@ -51,7 +51,7 @@ NON_SOCIAL = {"auth0", "email", "sms", "samlp", "waad", "adfs", "oidc", "okta", 
               "google-apps", "ad", "ip"}
 
 MFA_COMMUNICATION_ITEMS = (
-    ("email_before", "Email affected users before the migration (SMS is not available in AuthKit)"),
+    ("email_before", "Email affected users before the migration (no SMS in AuthKit)"),
     ("enrollment", "Send enrollment instructions for an authenticator app (TOTP)"),
     ("grace_period", "Agree a grace period during which users enroll again"),
     ("enforce_after", "Enforce MFA in WorkOS only after the grace period"),

@@ -74,6 +74,7 @@ class WizardApp(App[int]):
         self._callbacks: dict[Worker, tuple[str, Callable[[Any], None] | None]] = {}
         self.views: list[StepView] = make_views()
         self.started = False
+        self._superseded_groups: set[str] = set()
 
     # ------------------------------------------------------------------ layout
     def compose(self) -> ComposeResult:
@@ -88,7 +89,8 @@ class WizardApp(App[int]):
         yield Footer()
 
     def on_mount(self) -> None:
-        if self.is_headless:  # tests and screenshots: no blinking cursor, same picture every time
+        if self.is_headless:  # tests and screenshots: no blinking cursor or scrollbar, same picture every time
+            self.add_class("-headless")
             for box in self.query(Input):
                 box.cursor_blink = False
         self.enter_step(self.current)
@@ -116,9 +118,10 @@ class WizardApp(App[int]):
 
     def rail_states(self) -> dict[str, tuple[str, str]]:
         states = {}
+        busy = self.running | {sid for sid, _ in self._callbacks.values()}
         for s in steps.STEPS:
             states[s.id] = steps.recorded_status(self.journal, s.id)
-            if s.id in self.running:
+            if s.id in busy:
                 states[s.id] = ("running", "")
         return states
 
@@ -160,7 +163,7 @@ class WizardApp(App[int]):
         """Evaluate and record the step's gate in a worker (gates may do live reads)."""
         step = steps.step_by_id(step_id)
         self.running.add(step_id)
-        self.results.pop(step_id, None) if step_id == self.current_step.id else None
+        self.results.pop(step_id, None)  # Next stays disabled until the new verdict arrives
         self.start_work(step_id, "gate", lambda: steps.check_step(step, self.journal, self.settings),
                         on_done=lambda result: self.post_message(GateChecked(step_id, result)),
                         exclusive=True)
@@ -180,6 +183,10 @@ class WizardApp(App[int]):
         worker = self.run_worker(fn() if is_async else fn, name=f"{step_id}:{name}", group=f"{step_id}:{name}",
                                  thread=not is_async, exclusive=exclusive, exit_on_error=False)
         self._callbacks[worker] = (step_id, on_done)
+        if exclusive:  # a newer run replaces an older one: its cancellation is not news
+            self._superseded_groups.add(worker.group)
+        if self.started:
+            self.refresh_chrome()
         return worker
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
@@ -191,13 +198,14 @@ class WizardApp(App[int]):
             del self._callbacks[worker]
             if on_done is not None:
                 on_done(worker.result)
+            self.refresh_chrome()
         elif event.state in (WorkerState.ERROR, WorkerState.CANCELLED):
             del self._callbacks[worker]
             if worker.name.endswith(":gate"):
                 self.running.discard(step_id)
             if event.state == WorkerState.ERROR:
                 self.report_error(step_id, worker.name, worker.error)
-            else:
+            elif worker.group not in self._superseded_groups:
                 self.notify(f"{worker.name.split(':', 1)[1]} cancelled; the journal keeps its progress.")
             view = self.view_for(step_id)
             if hasattr(view, "work_ended"):

@@ -4,26 +4,28 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
 from wizard.core.steps import MIN_REASON_CHARS, STEPS
 
-HELP = """[b]Auth0 → WorkOS migration wizard[/b]
-
-Each step has a gate. [b]Next[/b] stays disabled until the gate passes; the reason is shown
-at the bottom. Everything is recorded in the run's journal: quit at any time and resume with
-[b]auth0-workos --run-dir DIR[/b].
-
-[b]Keys[/b]
-  n  next step (when the gate passed)     b  previous step
-  r  re-run the current step's check      x  mark a conditional step not applicable
-  ?  this help                            q  quit (progress is kept)
-  tab / shift+tab move between fields; enter presses a button; the mouse works too.
-
-[b]Steps[/b]
-""" + "\n".join(f"  {i + 1:>2}. {s.title}: {s.summary}" for i, s in enumerate(STEPS))
+HELP = (
+    "[b]Auth0 → WorkOS migration wizard[/b]\n\n"
+    "Each step has a gate: [b]Next[/b] stays disabled until it passes, and the reason is shown at "
+    "the bottom. Everything is recorded in the run's journal: quit at any time and resume with "
+    "[b]auth0-workos --run-dir DIR[/b].\n\n"
+    "[b]Keys[/b]\n"
+    "  n        next step (once the gate passed)\n"
+    "  b        previous step\n"
+    "  r        re-run the current step's check\n"
+    "  x        mark a conditional step not applicable (typed reason)\n"
+    "  ?        this help\n"
+    "  q        quit (everything so far is kept)\n"
+    "  tab      move between fields; enter presses a button; the mouse works too\n\n"
+    "[b]Steps[/b]\n"
+    + "\n".join(f"  {i + 1:>2}. {s.title}: {s.summary}" for i, s in enumerate(STEPS))
+)
 
 
 class HelpScreen(ModalScreen[None]):
@@ -31,8 +33,9 @@ class HelpScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="help-box", classes="modal-box"):
-            yield Static(HELP, id="help-text")
-            yield Button("Close", id="help-close", variant="primary")
+            with VerticalScroll(id="help-scroll"):
+                yield Static(HELP, id="help-text")
+            yield Button("Close (esc)", id="help-close", variant="primary", compact=True)
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         self.dismiss(None)

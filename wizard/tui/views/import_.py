@@ -191,6 +191,12 @@ class ImportView(StepView):
         self.wizard.start_work(self.step_id, "dry run" if dry_run else "import", work, on_done=self.finished)
         self.refresh_state()
 
+    def on_unmount(self) -> None:
+        """Quitting mid-import: stop sending; in-flight users are reconciled on the next run."""
+        if self.importer is not None:
+            self.importer.stop()
+            self.cancel()
+
     def cancel(self) -> None:
         loop, task = self._loop, self._task
         if loop is not None and task is not None:

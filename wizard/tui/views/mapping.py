@@ -72,7 +72,6 @@ class MappingView(StepView):
         journal = self.wizard.journal
         counts = journal.count_users("branch")
         total = sum(counts.values())
-        rule = core_or_none("plan", "MERGE_RULE") or MERGE_RULE
         tree = Table(box=None, padding=(0, 1), expand=True, title=f"Decision tree: {total} planned WorkOS users",
                      title_justify="left", title_style="bold")
         tree.add_column("", no_wrap=True)
@@ -94,28 +93,46 @@ class MappingView(StepView):
                 fields.add_row(name.split("_")[0].lower(), rule)
         self.query_one("#mapping-fields", Static).update(fields)
         self.load_users("")
-        dups = [u for u in journal.iter_users() if len(u.auth0_ids) > 1]
-        dup_lines = [f"[b]Duplicate groups[/b]: {len(dups)} — {escape(str(rule))}"]
-        for u in dups[:8]:
-            dup_lines.append(f"  {escape(u.email or '')}: {escape(', '.join(u.auth0_ids))} → primary "
-                             f"{escape(u.auth0_user_id)}")
-        self.query_one("#mapping-duplicates", Static).update("\n".join(dup_lines))
+        journal = self.wizard.journal
+
+        def duplicates() -> tuple[int, list]:
+            dups = [u for u in journal.iter_users() if len(u.auth0_ids) > 1]
+            return len(dups), dups[:8]
+
+        self.wizard.start_work(self.step_id, "duplicates", duplicates, on_done=self.show_duplicates)
+
+    def show_duplicates(self, found: tuple[int, list]) -> None:
+        n, first = found
+        merge_rule = core_or_none("plan", "MERGE_RULE") or MERGE_RULE
+        lines = [f"[b]Duplicate groups[/b]: {n} — {escape(str(merge_rule))}"]
+        for u in first:
+            lines.append(f"  {escape(u.email or '')}: {escape(', '.join(u.auth0_ids))} → primary "
+                         f"{escape(u.auth0_user_id)}")
+        self.query_one("#mapping-duplicates", Static).update("\n".join(lines))
 
     def load_users(self, query: str, limit: int = 50) -> None:
+        """Search in a worker (a big plan must not freeze the screen); the newest search wins."""
+        journal = self.wizard.journal
+        q = query.lower().strip()
+
+        def search() -> list[tuple[str, str, str]]:
+            rows = []
+            for u in journal.iter_users():
+                if q and q not in (u.email or "").lower() and not any(q in a.lower() for a in u.auth0_ids):
+                    continue
+                rows.append((u.email or "(no email)", u.branch, u.auth0_user_id))
+                if len(rows) >= limit:
+                    break
+            return rows
+
+        self.wizard.start_work(self.step_id, "search", search, on_done=self.show_users, exclusive=True)
+
+    def show_users(self, rows: list[tuple[str, str, str]]) -> None:
         table = self.query_one("#mapping-users", DataTable)
         table.clear()
-        q = query.lower().strip()
-        n = 0
-        first = None
-        for u in self.wizard.journal.iter_users():
-            if q and q not in (u.email or "").lower() and not any(q in a.lower() for a in u.auth0_ids):
-                continue
-            table.add_row(u.email or "(no email)", u.branch, u.auth0_user_id, key=u.auth0_user_id)
-            first = first or u.auth0_user_id
-            n += 1
-            if n >= limit:
-                break
-        self.show_request(first)
+        for email, branch, auth0_id in rows:
+            table.add_row(email, branch, auth0_id, key=auth0_id)
+        self.show_request(rows[0][2] if rows else None)
 
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input.id == "mapping-search":

@@ -28,12 +28,14 @@ class SocialView(StepView):
         yield Checklist("", id="social-checks")
 
     def entered(self) -> None:
-        self.run_worker(self._load, thread=True, group="social-load", exclusive=True, exit_on_error=False)
+        journal = self.wizard.journal
 
-    def _load(self) -> None:
-        providers = steps.social_provider_counts(self.wizard.journal)
-        confirmed = self.wizard.journal.get_document(steps.DOC_SOCIAL_CONFIRMATIONS) or {}
-        self.app.call_from_thread(self._render_items, providers, confirmed)
+        def load() -> tuple[dict[str, int], dict]:
+            return (steps.social_provider_counts(journal),
+                    journal.get_document(steps.DOC_SOCIAL_CONFIRMATIONS) or {})
+
+        self.wizard.start_work(self.step_id, "providers", load,
+                               on_done=lambda data: self.call_later(self._render_items, *data))
 
     async def _render_items(self, providers: dict[str, int], confirmed: dict) -> None:
         box = self.query_one("#social-items", Vertical)
