@@ -29,6 +29,18 @@ ENTERPRISE_PROVIDERS = frozenset({
 })
 PASSWORDLESS_PROVIDERS = frozenset({"email", "sms"})
 DATABASE_PROVIDER = "auth0"
+# what is certainly not a social login; an unknown provider in a user id is taken as social
+NON_SOCIAL_PROVIDERS = ENTERPRISE_PROVIDERS | PASSWORDLESS_PROVIDERS | {DATABASE_PROVIDER}
+# Auth0 social provider -> the WorkOS social connection a person configures
+SOCIAL_LABELS = {
+    "google-oauth2": "Google", "github": "GitHub", "windowslive": "Microsoft", "apple": "Apple",
+    "gitlab": "GitLab", "linkedin": "LinkedIn", "bitbucket": "Bitbucket", "slack": "Slack",
+    "facebook": "Facebook", "twitter": "X (Twitter)",
+}
+
+
+def provider_label(provider: str) -> str:
+    return SOCIAL_LABELS.get(provider, provider)
 
 # no spaces and no control characters (NUL, DEL...) anywhere: `\u0000` is valid JSON, not a valid address
 _EMAIL_RE = re.compile(r"^[^@\s\x00-\x1f\x7f]+@[^@\s.\x00-\x1f\x7f][^@\s\x00-\x1f\x7f]*\.[^@\s.\x00-\x1f\x7f]+$")

@@ -8,47 +8,31 @@ so callers run them off the UI thread. No Textual import here.
 
 from __future__ import annotations
 
-import importlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from wizard.core import guide, inventory, orgs, plan, prereqs, verify
 from wizard.core.config import Settings
 from wizard.core.gates import Check, GateResult, GateStatus
 from wizard.core.journal import Journal
+from wizard.core.normalize import provider_label
 
 Gate = Callable[[Journal, Settings], GateResult]
 AppliesWhen = Callable[[Journal, Settings], bool]
 
-GUIDE_URL = "https://workos.com/docs/migrate/auth0"
+GUIDE_URL = guide.GUIDE_URL
 SOCIAL_CALLBACK_URL = "https://api.workos.com/sso/oauth/callback"
 MIN_REASON_CHARS = 10
 
 # journal documents written by the wizard itself (other modules read these names)
-DOC_GUIDE_ACK = "guide_acknowledged"
-DOC_SOCIAL_CONFIRMATIONS = "social_confirmations"
+DOC_GUIDE_ACK = guide.GUIDE_DOCUMENT
+DOC_SOCIAL_CONFIRMATIONS = verify.SOCIAL_CONFIRMATIONS
 DOC_MFA_COMMUNICATION = "mfa_communication_plan"
 DOC_NO_PASSWORDS_REASON = "password_hashes_not_applicable"
 DOC_DRY_RUN = "import_dry_run"
 DOC_IMPORT_SUMMARY = "import_summary"
 DOC_FAILURES_ACCEPTED = "import_failures_accepted"
-
-# Auth0 identity provider -> the WorkOS social connection a person configures
-SOCIAL_PROVIDERS = {
-    "google-oauth2": "Google",
-    "github": "GitHub",
-    "windowslive": "Microsoft",
-    "apple": "Apple",
-    "gitlab": "GitLab",
-    "linkedin": "LinkedIn",
-    "bitbucket": "Bitbucket",
-    "slack": "Slack",
-    "facebook": "Facebook",
-    "twitter": "X (Twitter)",
-}
-# providers that are not social logins (database, passwordless, enterprise)
-NON_SOCIAL = {"auth0", "email", "sms", "samlp", "waad", "adfs", "oidc", "okta", "pingfederate",
-              "google-apps", "ad", "ip"}
 
 MFA_COMMUNICATION_ITEMS = (
     ("email_before", "Email affected users before the migration (no SMS in AuthKit)"),
@@ -58,58 +42,22 @@ MFA_COMMUNICATION_ITEMS = (
 )
 
 
-class NotAvailable(Exception):
-    """A core module this step needs is not part of this build."""
-
-
-def core(module: str, name: str):
-    """A function from `wizard.core.<module>` (or any dotted module), or NotAvailable."""
-    full = module if "." in module else f"wizard.core.{module}"
-    try:
-        mod = importlib.import_module(full)
-    except ModuleNotFoundError as exc:
-        if exc.name and full.startswith(exc.name):
-            raise NotAvailable(f"{full} is not available in this build") from None
-        raise
-    try:
-        return getattr(mod, name)
-    except AttributeError:
-        raise NotAvailable(f"{full}.{name} is not available in this build") from None
-
-
-def _call(fn, *args, **kwargs):
-    """Call a core gate tolerating the small signature differences between helpers' modules."""
-    try:
-        return fn(*args, **kwargs)
-    except TypeError as exc:
-        if "argument" not in str(exc) or len(args) < 2:
-            raise
-        return fn(*args[:1], **kwargs)
-
-
 # ------------------------------------------------------------------------------- gates
 def guide_gate(journal: Journal, settings: Settings) -> GateResult:
-    try:
-        return GateResult.from_checks([core("guide", "guide_check")(journal)])
-    except NotAvailable:
-        ack = journal.get_document(DOC_GUIDE_ACK)
-        return GateResult.from_checks([
-            Check("Official guide read", bool(ack), "acknowledged" if ack else "not acknowledged yet",
-                  f"Open {GUIDE_URL}, read it, then acknowledge it in the wizard."),
-        ])
+    return GateResult.from_checks([guide.guide_check(journal)])
 
 
 def prereqs_gate(journal: Journal, settings: Settings) -> GateResult:
-    return core("prereqs", "prerequisite_checks")(settings, live=True)
+    return prereqs.prerequisite_checks(settings, live=True)
 
 
 def inventory_gate(journal: Journal, settings: Settings) -> GateResult:
-    return core("inventory", "inventory_gate")(journal)
+    return inventory.inventory_gate(journal)
 
 
 def export_gate(journal: Journal, settings: Settings) -> GateResult:
     """The plan's export gate, plus: going without a password-hash export needs a stated reason."""
-    result = _call(core("plan", "export_gate"), journal)
+    result = plan.export_gate(journal)
     summary = journal.get_document("plan_summary") or {}
     if not summary or summary.get("passwords_file"):
         return result
@@ -124,15 +72,11 @@ def export_gate(journal: Journal, settings: Settings) -> GateResult:
 
 
 def mapping_gate(journal: Journal, settings: Settings) -> GateResult:
-    return _call(core("plan", "mapping_gate"), journal)
+    return plan.mapping_gate(journal)
 
 
 def import_gate(journal: Journal, settings: Settings) -> GateResult:
     """Dry run recorded, real import recorded, nobody left to send, failures fixed or knowingly accepted."""
-    try:
-        return _call(core("importer", "import_gate"), journal)
-    except NotAvailable:
-        pass
     counts = journal.count_users("status")
     dry = journal.get_document(DOC_DRY_RUN)
     real = journal.get_document(DOC_IMPORT_SUMMARY)
@@ -181,32 +125,12 @@ def accept_failures(journal: Journal, reason: str) -> None:
 
 def social_providers(journal: Journal) -> list[str]:
     """Auth0 social providers found in the plan (every merged Auth0 id counts), sorted."""
-    try:
-        return list(core("verify", "social_providers")(journal))
-    except NotAvailable:
-        pass
-    found: set[str] = set()
-    summary = journal.get_document("plan_summary") or {}
-    for p in summary.get("social_providers", []) or []:
-        found.add(str(p))
-    for u in journal.iter_users():
-        for auth0_id in u.auth0_ids or (u.auth0_user_id,):
-            provider = auth0_id.split("|", 1)[0] if "|" in auth0_id else ""
-            if provider and provider not in NON_SOCIAL:
-                found.add(provider)
-    return sorted(found)
+    return list(verify.social_providers(journal))
 
 
 def social_provider_counts(journal: Journal) -> dict[str, int]:
-    """Provider -> planned users holding such an identity (0 when unknown)."""
-    try:
-        return dict(core("verify", "social_providers")(journal))
-    except NotAvailable:
-        return dict.fromkeys(social_providers(journal), 0)
-
-
-def provider_label(provider: str) -> str:
-    return SOCIAL_PROVIDERS.get(provider, provider)
+    """Provider -> planned users holding such an identity."""
+    return dict(verify.social_providers(journal))
 
 
 def social_gate(journal: Journal, settings: Settings) -> GateResult:
@@ -228,31 +152,7 @@ def social_gate(journal: Journal, settings: Settings) -> GateResult:
 
 def orgs_gate(journal: Journal, settings: Settings) -> GateResult:
     """Organizations exported from Auth0, all created in WorkOS, memberships without failures."""
-    try:
-        return _call(core("orgs", "orgs_gate"), journal)
-    except NotAvailable:
-        pass
-    orgs = journal.orgs()
-    doc = journal.get_document("orgs")
-    org_counts: dict[str, int] = {}
-    for o in orgs:
-        org_counts[o["status"]] = org_counts.get(o["status"], 0) + 1
-    ms = journal.memberships()
-    m_counts: dict[str, int] = {}
-    for m in ms:
-        m_counts[m["status"]] = m_counts.get(m["status"], 0) + 1
-    org_done = sum(org_counts.get(k, 0) for k in ("created", "existing"))
-    m_failed = m_counts.get("failed", 0)
-    return GateResult.from_checks([
-        Check("Organizations exported from Auth0", bool(orgs), f"{len(orgs)} organization(s)",
-              "Export the organizations (needs Auth0 credentials), or mark this step not applicable."),
-        Check("Organizations in WorkOS", bool(doc) and org_done == len(orgs),
-              f"{org_done} of {len(orgs)} created or existing",
-              "Run the organization migration; read the problems listed for the others."),
-        Check("Memberships", bool(doc) and m_failed == 0,
-              ", ".join(f"{n} {k}" for k, n in sorted(m_counts.items())) or "none",
-              "Fix the failed memberships (listed) and run the migration again (it resumes)."),
-    ], details={"orgs": org_counts, "memberships": m_counts})
+    return orgs.orgs_gate(journal)
 
 
 def mfa_gate(journal: Journal, settings: Settings) -> GateResult:
@@ -261,12 +161,9 @@ def mfa_gate(journal: Journal, settings: Settings) -> GateResult:
     checks = [Check("MFA report built", isinstance(report, dict),
                     "report saved" if isinstance(report, dict) else "not built yet",
                     "Build the MFA report (it reads the scan of authentication methods).")]
-    try:
-        mfa_check = core("verify", "check_mfa")(journal)
-        if isinstance(report, dict):
-            checks.append(Check("MFA users handled", mfa_check.ok, mfa_check.evidence, mfa_check.fix_hint))
-    except NotAvailable:
-        pass
+    if isinstance(report, dict):
+        mfa_check = verify.check_mfa(journal)
+        checks.append(Check("MFA users handled", mfa_check.ok, mfa_check.evidence, mfa_check.fix_hint))
     plan = journal.get_document(DOC_MFA_COMMUNICATION) or {}
     checks += [
         Check(label, key in plan, "done" if key in plan else "not ticked yet",
@@ -277,7 +174,7 @@ def mfa_gate(journal: Journal, settings: Settings) -> GateResult:
 
 
 def verify_gate(journal: Journal, settings: Settings) -> GateResult:
-    return _call(core("verify", "verification_gate"), journal, settings)
+    return verify.verification_gate(journal, settings)
 
 
 # ------------------------------------------------------------------------------- applies_when
@@ -356,9 +253,6 @@ def evaluate(step: Step, journal: Journal, settings: Settings) -> GateResult:
         return GateResult.not_applicable(reason)
     try:
         return step.gate(journal, settings)
-    except NotAvailable as exc:
-        return GateResult(GateStatus.FAILED, (Check(step.title, False, str(exc),
-                          "This build lacks the module; use a complete install."),), str(exc))
     except Exception as exc:  # a gate must never take the wizard down; the message is plain
         msg = f"{type(exc).__name__}: {str(exc)[:300]}"
         return GateResult(GateStatus.FAILED, (Check(step.title, False, msg, "Re-run the check."),), msg)
@@ -395,20 +289,8 @@ def clear_not_applicable(journal: Journal, step_id: str) -> None:
     journal.set_step(step_id, GateStatus.PENDING.value, "", {})
 
 
-def acknowledge_guide(journal: Journal) -> None:
-    try:
-        core("guide", "acknowledge_guide")(journal)
-    except NotAvailable:
-        journal.put_document(DOC_GUIDE_ACK, {"at": time.time(), "url": GUIDE_URL})
-
-
-def confirm_social_provider(journal: Journal, provider: str, confirmed: bool = True) -> None:
-    doc = dict(journal.get_document(DOC_SOCIAL_CONFIRMATIONS) or {})
-    if confirmed:
-        doc[provider] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    else:
-        doc.pop(provider, None)
-    journal.put_document(DOC_SOCIAL_CONFIRMATIONS, doc)
+acknowledge_guide = guide.acknowledge_guide
+confirm_social_provider = verify.confirm_social
 
 
 def tick_mfa_item(journal: Journal, key: str, done: bool = True) -> None:

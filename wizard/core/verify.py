@@ -23,6 +23,7 @@ from workos import _errors as werr
 from wizard.core.config import Settings, mask
 from wizard.core.gates import Check, GateResult, GateStatus
 from wizard.core.journal import Journal
+from wizard.core.normalize import NON_SOCIAL_PROVIDERS, provider_label
 from wizard.core.prereqs import workos_sync_client
 from wizard.core.progress import Progress, ProgressCallback, frozen_counts
 from wizard.core.records import Branch, UserStatus
@@ -42,14 +43,6 @@ DIFFERENCES_DOCUMENT = "verify_user_differences"
 MISSING_MEMBERSHIPS_DOCUMENT = "verify_missing_memberships"
 FAILURES_ACCEPTED_DOCUMENT = "import_failures_accepted"  # the import step's "accept N failures, because..."
 EVIDENCE_LIST_MAX = 10
-# Auth0 identity providers that are not social logins (database, passwordless, enterprise)
-NON_SOCIAL = {"auth0", "email", "sms", "samlp", "waad", "adfs", "oidc", "okta", "pingfederate",
-              "google-apps", "ad", "ip"}
-SOCIAL_LABELS = {
-    "google-oauth2": "Google", "github": "GitHub", "windowslive": "Microsoft", "apple": "Apple",
-    "gitlab": "GitLab", "linkedin": "LinkedIn", "bitbucket": "Bitbucket", "slack": "Slack",
-    "facebook": "Facebook", "twitter": "X (Twitter)",
-}
 
 
 def not_applicable(name: str, reason: str) -> Check:
@@ -383,7 +376,7 @@ def social_providers(journal: Journal) -> dict[str, int]:
         if u.branch not in Branch.IMPORTABLE:
             continue
         providers = {a.split("|", 1)[0] for a in (u.auth0_ids or (u.auth0_user_id,)) if "|" in a}
-        for p in providers - NON_SOCIAL:
+        for p in providers - NON_SOCIAL_PROVIDERS:
             counted[p] = counted.get(p, 0) + 1
     for p, n in counted.items():
         found[p] = n
@@ -405,7 +398,7 @@ def check_social_sign_in(journal: Journal) -> Check:
     if not providers:
         return not_applicable(SOCIAL_SIGN_IN, "no user signs in with a social provider")
     confirmed = journal.get_document(SOCIAL_CONFIRMATIONS) or {}
-    label = {p: SOCIAL_LABELS.get(p, p) for p in providers}
+    label = {p: provider_label(p) for p in providers}
     done = [f"{label[p]} ({n} users) confirmed" for p, n in providers.items() if p in confirmed]
     missing = [p for p in providers if p not in confirmed]
     if not missing:
