@@ -175,3 +175,19 @@ def test_fix_command_applies_a_one_key_fix(tmp_path, capsys):
     with Journal.open(run) as j:
         assert j.user("auth0|u0").status == UserStatus.PLANNED
     assert main(["verify", "--run-dir", run, "--fix", "make_it_work"]) == 2
+
+
+def test_decisions_and_their_reasons_are_in_the_report(tmp_path):
+    """A skipped step, a missing password export and accepted failures each carry their reason."""
+    journal = Journal.open(tmp_path / "run")
+    journal.replace_plan(_planned(2))
+    journal.mark_result("auth0|u0", UserStatus.FAILED, error_code="invalid_email", error_message="bad")
+    journal.set_step("orgs", "not_applicable", "we never used Auth0 Organizations")
+    journal.put_document("password_hashes_not_applicable", {"reason": "social sign-in only tenant", "at": 1.0})
+    journal.put_document("import_failures_accepted", {"count": 1, "reason": "test account, deleted", "at": 2.0})
+    md_path, json_path = write_report(journal)
+    md = md_path.read_text()
+    section = md.split("## Decisions and their reasons", 1)[1].split("\n## ", 1)[0]
+    for reason in ("we never used Auth0 Organizations", "social sign-in only tenant", "test account, deleted"):
+        assert reason in section
+    assert len(json.loads(json_path.read_text())["decisions"]) == 3

@@ -97,6 +97,24 @@ def tick_post_migration(journal: Journal, task_id: str, done: bool = True) -> No
     journal.put_document(POST_MIGRATION_DOCUMENT, doc)
 
 
+def _decisions(journal: Journal) -> list[dict]:
+    """Choices a person made on the way, each with its stated reason: the report is their record."""
+    out = []
+    no_pw = journal.get_document("password_hashes_not_applicable")
+    if isinstance(no_pw, dict):
+        out.append({"decision": "No password-hash export: password users reset their password",
+                    "reason": no_pw.get("reason", ""), "at": _iso(no_pw.get("at"))})
+    accepted = journal.get_document("import_failures_accepted")
+    if isinstance(accepted, dict):
+        out.append({"decision": f"{accepted.get('count', 0)} failed user(s) accepted as not migrated",
+                    "reason": accepted.get("reason", ""), "at": _iso(accepted.get("at"))})
+    for sid, rec in journal.steps().items():
+        if rec["status"] == "not_applicable":
+            out.append({"decision": f"Step '{sid}' marked not applicable", "reason": rec["reason"] or "",
+                        "at": _iso(rec["updated_at"])})
+    return out
+
+
 def build_report(journal: Journal) -> dict:
     """The whole report as JSON-able data (the markdown is rendered from this)."""
     counts = journal.finding_counts()
@@ -176,6 +194,7 @@ def build_report(journal: Journal) -> dict:
         "verification": verifications,
         "verification_passed": bool(verifications) and all(v["ok"] for v in verifications),
         "steps": steps,
+        "decisions": _decisions(journal),
         "recovery": [
             {"id": r.id, "title": r.title, "cause": r.cause, "affected": r.affected, "fix": r.fix_hint,
              "action": r.action}
@@ -279,6 +298,10 @@ def render_markdown(r: dict) -> str:
         out.append(line.replace("\n", " "))
     if not r["steps"]:
         out.append("none recorded")
+
+    out += ["", "## Decisions and their reasons", ""]
+    out += [f"- {d['decision']} — {d['reason']} ({d['at']})".replace("\n", " ") for d in r["decisions"]] \
+        or ["none: every step applied and every importable user was migrated"]
 
     out += ["", "## Error recovery", ""]
     if not r["recovery"]:
