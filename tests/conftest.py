@@ -48,11 +48,16 @@ class Auth0Handle:
     emulator: Auth0Emulator
 
 
-@pytest.fixture(scope="session")
-def _workos_server():
+def _served_switchboard():
+    """One server per session; each test installs its own emulator behind it."""
     board = _Switchboard()
     with serve(board) as base_url:
         yield board, base_url
+
+
+@pytest.fixture(scope="session")
+def _workos_server():
+    yield from _served_switchboard()
 
 
 @pytest.fixture
@@ -78,9 +83,7 @@ def demo_exports(demo_tenant, tmp_path: Path) -> ExportFiles:
 
 @pytest.fixture(scope="session")
 def _auth0_server():
-    board = _Switchboard()
-    with serve(board) as base_url:
-        yield board, base_url
+    yield from _served_switchboard()
 
 
 @pytest.fixture

@@ -5,14 +5,17 @@ from __future__ import annotations
 import time
 
 from test_importer import make_plan, run_import, settings_for
+from test_workos_conformance import Variant, answer
 
 from wizard.clients.workos import make_client
 from wizard.core.artifacts import write_id_map
+from wizard.core.config import Settings
 from wizard.core.progress import Progress
 from wizard.core.records import UserStatus
 from wizard.core.rollback import Rollback, rollback_targets
 from wizard.sandbox.faults import Faults
 from wizard.sandbox.ratelimit import RateLimits
+from wizard.sandbox.server import serve
 
 
 async def rollback(journal, emu, **kw):
@@ -85,8 +88,6 @@ async def test_rollback_pauses_on_429(workos_emu, tmp_path):
 async def test_wrong_key_stops_rollback_without_deleting(workos_emu, tmp_path):
     journal = make_plan(tmp_path / "run", 4)
     await run_import(journal, workos_emu)
-    from wizard.core.config import Settings
-
     client = make_client(Settings(workos_api_key="sk_test_bad", workos_base_url=workos_emu.base_url))
     try:
         summary = await Rollback(journal, client).run()
@@ -94,3 +95,51 @@ async def test_wrong_key_stops_rollback_without_deleting(workos_emu, tmp_path):
         await client.close()
     assert summary.stopped and summary.deleted == 0 and len(workos_emu.emulator.users) == 4
     assert journal.count_users() == {UserStatus.CREATED: 4}
+
+
+async def _rollback_through(variant, journal, emu, **kw):
+    """Rollback against the emulator behind a conformance `Variant` (another valid WorkOS answer)."""
+    with serve(variant) as url:
+        client = make_client(Settings(workos_api_key=emu.api_key, workos_base_url=url))
+        try:
+            return await Rollback(journal, client, backoff_base=0.02, backoff_cap=0.2, **kw).run()
+        finally:
+            await client.close()
+
+
+async def test_rollback_waits_out_a_503_retry_after(workos_emu, tmp_path):
+    journal = make_plan(tmp_path / "run", 1)
+    await run_import(journal, workos_emu)
+    deletes = {"n": 0}
+
+    def before(req):
+        if req.method == "DELETE":
+            deletes["n"] += 1
+            if deletes["n"] == 1:
+                return answer(503, "<html><title>503 Service Unavailable</title></html>",
+                              {"Retry-After": "1"}, "text/html")
+        return None
+
+    variant = Variant(workos_emu.emulator.app, before=before)
+    summary = await _rollback_through(variant, journal, workos_emu)
+    assert summary.ok and summary.deleted == 1 and not workos_emu.emulator.users
+    sent = [r.at for r in variant.log if r.method == "DELETE"]
+    assert len(sent) == 2 and sent[1] - sent[0] >= 0.9  # the Retry-After, not the 20 ms backoff
+
+
+async def test_rollback_gives_up_after_a_bounded_number_of_429s(workos_emu, tmp_path):
+    journal = make_plan(tmp_path / "run", 1)
+    await run_import(journal, workos_emu)
+
+    def before(req):
+        if req.method == "DELETE":
+            return answer(429, {"message": "Too many requests", "code": "rate_limit_exceeded"},
+                          {"Retry-After": "0.5"})
+        return None
+
+    variant = Variant(workos_emu.emulator.app, before=before)
+    summary = await _rollback_through(variant, journal, workos_emu, max_rate_limited=2)
+    assert (summary.deleted, summary.failed) == (0, 1) and not summary.ok
+    assert sum(1 for r in variant.log if r.method == "DELETE") == 3  # the first try and 2 retries
+    assert len(workos_emu.emulator.users) == 1  # nothing deleted, the user is reported failed
+    assert summary.failures[0]["workos_user_id"] == journal.users()[0].workos_user_id

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -198,6 +198,11 @@ def _dump(model: Any) -> dict:
     if isinstance(model, dict):
         return model
     return model.model_dump(mode="json", exclude_none=True, by_alias=True)
+
+
+def _dump_all(pages: Iterable[list]) -> list[dict]:
+    """Every item of every page, as plain dicts."""
+    return [_dump(item) for batch in pages for item in batch]
 
 
 class _TokenSource:
@@ -398,62 +403,44 @@ class Auth0Client:
             yield from (_dump(u) for u in batch)
 
     def list_connections(self) -> list[dict]:
-        out: list[dict] = []
-        for batch in self.checkpoint_pages("connections", "list connections", self.api.connections.list,
-                                           lambda r: r.connections):
-            out += [_dump(c) for c in batch]
-        return out
+        return _dump_all(self.checkpoint_pages("connections", "list connections", self.api.connections.list,
+                                               lambda r: r.connections))
 
     def get_connection(self, connection_id: str) -> dict:
         resp = self.call("connections", "read a connection", self.api.connections.get, connection_id)
         return _dump(resp)
 
     def list_organizations(self) -> list[dict]:
-        out: list[dict] = []
-        for batch in self.checkpoint_pages("organizations", "list organizations", self.api.organizations.list,
-                                           lambda r: r.organizations):
-            out += [_dump(o) for o in batch]
-        return out
+        return _dump_all(self.checkpoint_pages("organizations", "list organizations", self.api.organizations.list,
+                                               lambda r: r.organizations))
 
     def list_members(self, org_id: str, *, with_roles: bool = False) -> list[dict]:
         """Members of one organization; `with_roles` asks for `fields=...,roles` (needs
         read:organization_member_roles)."""
         kind = "organization_member_roles" if with_roles else "organization_members"
         kw = {"fields": "user_id,email,name,picture,roles", "include_fields": True} if with_roles else {}
-        out: list[dict] = []
-        for batch in self.checkpoint_pages(kind, "list organization members",
-                                           self.api.organizations.members.list, lambda r: r.members,
-                                           id=org_id, **kw):
-            out += [_dump(m) for m in batch]
-        return out
+        return _dump_all(self.checkpoint_pages(kind, "list organization members",
+                                               self.api.organizations.members.list, lambda r: r.members,
+                                               id=org_id, **kw))
 
     def list_discovery_domains(self, org_id: str) -> list[dict]:
-        out: list[dict] = []
-        for batch in self.checkpoint_pages("organization_discovery_domains", "list organization discovery domains",
-                                           self.api.organizations.discovery_domains.list, lambda r: r.domains,
-                                           id=org_id):
-            out += [_dump(d) for d in batch]
-        return out
+        return _dump_all(self.checkpoint_pages("organization_discovery_domains", "list organization discovery domains",
+                                               self.api.organizations.discovery_domains.list, lambda r: r.domains,
+                                               id=org_id))
 
     def list_org_connections(self, org_id: str) -> list[dict]:
-        out: list[dict] = []
-        for batch in self.offset_pages("organization_connections", "list organization connections",
-                                       self.api.organizations.enabled_connections.list,
-                                       lambda r: r.enabled_connections, id=org_id):
-            out += [_dump(c) for c in batch]
-        return out
+        return _dump_all(self.offset_pages("organization_connections", "list organization connections",
+                                           self.api.organizations.enabled_connections.list,
+                                           lambda r: r.enabled_connections, id=org_id))
 
     def list_guardian_factors(self) -> list[dict]:
         resp = self.call("guardian_factors", "list MFA factors", self.api.guardian.factors.list)
         return [_dump(f) for f in resp]
 
     def list_authentication_methods(self, user_id: str) -> list[dict]:
-        out: list[dict] = []
-        for batch in self.offset_pages("authentication_methods", "read a user's authentication methods",
-                                       self.api.users.authentication_methods.list, lambda r: r.authenticators,
-                                       id=user_id):
-            out += [_dump(m) for m in batch]
-        return out
+        return _dump_all(self.offset_pages("authentication_methods", "read a user's authentication methods",
+                                           self.api.users.authentication_methods.list, lambda r: r.authenticators,
+                                           id=user_id))
 
     def create_users_export(self, fields: list[str], *, format: str = "json",
                             connection_id: str | None = None) -> dict:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from collections import Counter
 
 from wizard.clients.errors import ApiError
-from wizard.commands.inventory import (
+from wizard.commands._common import (
     add_rate_option,
+    add_run_dir_option,
+    failed,
     load_settings,
     make_auth0_client,
     resolve_run_dir,
@@ -20,7 +21,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p = sub.add_parser("export", help="export the users from Auth0 (Management API job) into the run folder",
                        description="Create a users-exports job with every field the migration needs, wait for it, "
                                    "download the file (kept gzipped, 0600) and check it reads.")
-    p.add_argument("--run-dir", default=argparse.SUPPRESS, help="run folder (created when missing)")
+    add_run_dir_option(p)
     p.add_argument("--connection-id", help="export one connection only (con_...); default: all users")
     p.add_argument("--poll-interval", type=float, default=2.0, help=argparse.SUPPRESS)
     add_rate_option(p)
@@ -61,11 +62,9 @@ def run(args) -> int:
             result = run_export(client, run_dir, connection_id=args.connection_id, on_progress=show,
                                 poll_interval=args.poll_interval)
         except ExportJobError as exc:
-            print(f"auth0-workos export: {exc.message}", file=sys.stderr)
-            return 1
+            return failed("export", exc.message)
         except ApiError as exc:
-            print(f"auth0-workos export: {exc}", file=sys.stderr)
-            return 1
+            return failed("export", exc)
     users, findings = verify_export(result.path)
     with Journal.open(run_dir) as journal:
         journal.put_document("export_job", {"job_id": result.job_id, "path": str(result.path), "size": result.size,

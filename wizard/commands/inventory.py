@@ -7,44 +7,15 @@ import sys
 from pathlib import Path
 
 from wizard.clients.errors import ApiError
-from wizard.core.config import Settings
-from wizard.core.rundir import ensure_private_dir, new_run_dir
-
-
-# ---------------------------------------------------------------------- shared by the Auth0-side commands
-def resolve_run_dir(args) -> Path:
-    """--run-dir (created private when missing), else a new run folder under .auth0-workos/runs."""
-    run_dir = getattr(args, "run_dir", None)
-    return ensure_private_dir(Path(run_dir)) if run_dir else new_run_dir()
-
-
-def load_settings(args) -> Settings:
-    return Settings.load(getattr(args, "env_file", ".env.local"))
-
-
-def add_rate_option(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--auth0-rate", type=float, default=15.0, metavar="N",
-                   help="at most N Management API requests per second (default 15; Free plan: 2). The "
-                        "x-ratelimit headers slow it further when Auth0 says so")
-
-
-def make_auth0_client(settings: Settings, on_wait=None, max_per_second: float = 15.0):
-    """The Management API client, or None without credentials; prints which scopes are missing."""
-    from wizard.clients.auth0 import Auth0Client
-
-    if not settings.has_auth0_credentials:
-        return None
-    client = Auth0Client.from_settings(settings, on_wait=on_wait, max_per_second=max_per_second)
-    missing = client.check_token()  # raises ApiError(AUTH) when the credentials are refused
-    if missing:
-        print("warning: the Auth0 token lacks these scopes (the steps that need them will say so): "
-              + ", ".join(missing), file=sys.stderr)
-    return client
-
-
-def usage(command: str, message: str) -> int:
-    print(f"auth0-workos {command}: {message}", file=sys.stderr)
-    return 2
+from wizard.commands._common import (
+    add_rate_option,
+    add_run_dir_option,
+    failed,
+    load_settings,
+    make_auth0_client,
+    resolve_run_dir,
+    usage,
+)
 
 
 # ---------------------------------------------------------------------- the command
@@ -52,7 +23,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p = sub.add_parser("inventory", help="count users, sign-in methods, organizations and MFA in Auth0",
                        description="The pre-migration assessment. Uses the Management API when AUTH0_* "
                                    "credentials are set, and/or the users export (--users). Says what is unknown.")
-    p.add_argument("--run-dir", default=argparse.SUPPRESS, help="run folder (created when missing)")
+    add_run_dir_option(p)
     p.add_argument("--users", help="the Auth0 users export (NDJSON, gzip or JSON array)")
     p.add_argument("--mfa-scan", choices=("all", "flagged", "none"), default="all",
                    help="read each user's authentication methods to find SMS/voice users: all users "
@@ -116,8 +87,7 @@ def run(args) -> int:
             try:
                 inv = build_inventory(client, users, on_progress=show, journal=journal, scan_mfa=args.mfa_scan)
             except ApiError as exc:
-                print(f"auth0-workos inventory: {exc}", file=sys.stderr)
-                return 1
+                return failed("inventory", exc)
             path = save_inventory(journal, inv)
             gate = inventory_gate(journal)
             journal.set_step("inventory", gate.status.value, gate.reason, gate.details)

@@ -7,8 +7,11 @@ import sys
 from pathlib import Path
 
 from wizard.clients.errors import ApiError
-from wizard.commands.inventory import (
+from wizard.commands._common import (
     add_rate_option,
+    add_run_dir_option,
+    confirm,
+    failed,
     load_settings,
     make_auth0_client,
     resolve_run_dir,
@@ -21,7 +24,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
                        description="Scan each user's Auth0 authentication methods (resumable), write "
                                    "mfa-sms-users.csv (phones masked) and the MFA report; with --totp-secrets, "
                                    "enroll those TOTP factors in WorkOS.")
-    p.add_argument("--run-dir", default=argparse.SUPPRESS, help="run folder (created when missing)")
+    add_run_dir_option(p)
     p.add_argument("--users", help="the users export (default: the one the inventory used)")
     p.add_argument("--totp-secrets", help="CSV `email,totp_secret` or NDJSON from Auth0 support")
     p.add_argument("--issuer", default=None, help="TOTP issuer shown in authenticator apps")
@@ -57,12 +60,6 @@ def _targets(client, users: Path | None):
     return out
 
 
-def _confirm(question: str) -> bool:
-    if not sys.stdin.isatty():
-        return False
-    return input(f"{question} [y/N] ").strip().lower() in ("y", "yes")
-
-
 def run(args) -> int:
     from wizard.commands._progress import ProgressPrinter
     from wizard.core.journal import Journal
@@ -93,8 +90,7 @@ def run(args) -> int:
                 stats = scan_authentication_methods(client, journal, targets, on_progress=show)
                 complete = stats.complete
             except ApiError as exc:
-                print(f"auth0-workos mfa: {exc}", file=sys.stderr)
-                return 1
+                return failed("mfa", exc)
         elif not args.no_api:
             print("No Auth0 credentials: reporting from the scan already in this run (if any).", file=sys.stderr)
         report = save_mfa_report(journal, build_mfa_report(journal, complete=complete))
@@ -108,7 +104,7 @@ def run(args) -> int:
         if report.scanned and not report.complete:
             exit_code = 1
         if args.totp_secrets:
-            if not args.dry_run and not args.yes and not _confirm(
+            if not args.dry_run and not args.yes and not confirm(
                     f"Enroll the TOTP factors from {args.totp_secrets} in WorkOS at {settings.workos_base_url}?"):
                 return usage("mfa", "not confirmed: add --yes to enroll without asking, or --dry-run to look")
             from wizard.clients.workos import make_sync_client
@@ -117,8 +113,7 @@ def run(args) -> int:
                 res = import_totp_secrets(journal, make_sync_client(settings), args.totp_secrets,
                                           issuer=args.issuer, dry_run=args.dry_run, on_progress=show)
             except ApiError as exc:
-                print(f"auth0-workos mfa: {exc}", file=sys.stderr)
-                return 1
+                return failed("mfa", exc)
             head = "Dry run, nothing written. " if args.dry_run else ""
             print(f"{head}TOTP: enrolled {res.enrolled}, already enrolled {res.already_enrolled}, "
                   f"would enroll {res.would_enroll}, user not imported {res.user_not_imported}, "

@@ -7,8 +7,11 @@ import json
 import sys
 
 from wizard.clients.errors import ApiError
-from wizard.commands.inventory import (
+from wizard.commands._common import (
     add_rate_option,
+    add_run_dir_option,
+    confirm,
+    failed,
     load_settings,
     make_auth0_client,
     resolve_run_dir,
@@ -23,7 +26,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
                        description="Export Auth0 organizations (members, roles, domains), create them all in WorkOS "
                                    "(by external_id = Auth0 organization id), then the memberships of imported "
                                    "users. Re-running adds only what is missing.")
-    p.add_argument("--run-dir", default=argparse.SUPPRESS, help="run folder (created when missing)")
+    add_run_dir_option(p)
     p.add_argument("--dry-run", action="store_true", help="show what would be created; write nothing to WorkOS")
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation before writing to WorkOS")
     p.add_argument("--roles", action="store_true",
@@ -34,12 +37,6 @@ def add_parser(sub) -> argparse.ArgumentParser:
     add_rate_option(p)
     p.set_defaults(func=run)
     return p
-
-
-def _confirm(question: str) -> bool:
-    if not sys.stdin.isatty():
-        return False
-    return input(f"{question} [y/N] ").strip().lower() in ("y", "yes")
 
 
 def run(args) -> int:
@@ -66,8 +63,7 @@ def run(args) -> int:
                     client = make_auth0_client(settings, on_wait=show, max_per_second=args.auth0_rate)
                     exported = export_organizations(client, journal, on_progress=show)
                 except ApiError as exc:
-                    print(f"auth0-workos orgs: {exc}", file=sys.stderr)
-                    return 1
+                    return failed("orgs", exc)
                 print(f"Exported {exported.organizations} organization(s), {exported.memberships} membership(s), "
                       f"{exported.domains} domain(s) from Auth0.")
                 for note in exported.notes:
@@ -79,7 +75,7 @@ def run(args) -> int:
             return 0
         todo_orgs = sum(1 for o in orgs if o["status"] not in ("created", "existing"))
         todo_members = sum(1 for m in journal.memberships() if m["status"] not in ("created", "present"))
-        if not args.dry_run and not args.yes and (todo_orgs or todo_members) and not _confirm(
+        if not args.dry_run and not args.yes and (todo_orgs or todo_members) and not confirm(
                 f"Create up to {todo_orgs} organization(s) and {todo_members} membership(s) in WorkOS at "
                 f"{settings.workos_base_url}?"):
             return usage("orgs", "not confirmed: add --yes to write to WorkOS without asking, or --dry-run to look")
@@ -89,8 +85,7 @@ def run(args) -> int:
                                            with_roles=args.roles)
             counts = [] if args.dry_run else org_counts(journal, workos)
         except ApiError as exc:
-            print(f"auth0-workos orgs: {exc}", file=sys.stderr)
-            return 1
+            return failed("orgs", exc)
         if not args.dry_run:
             gate = orgs_gate(journal)
             journal.set_step("orgs", gate.status.value, gate.reason, gate.details)

@@ -49,7 +49,13 @@ from wizard.core.normalize import (
     provider_of,
     workos_metadata,
 )
-from wizard.core.passwords import UTF8_BOM, open_decompressed, sniff_container
+from wizard.core.passwords import (
+    UTF8_BOM,
+    is_gzip,
+    json_reason,
+    open_decompressed,
+    sniff_container,
+)
 from wizard.core.records import Auth0User, Identity
 
 _WS = re.compile(r"\s*")
@@ -170,29 +176,25 @@ def _str(v: object) -> str | None:
     return None
 
 
-def _dict(v: object) -> dict | None:
-    if isinstance(v, dict):
-        return v
-    if isinstance(v, str) and v.strip().startswith("{"):  # the extension may write JSON text
+def _from_json_text(v: object, kind: type, opener: str):
+    """The `kind` (dict or list) that JSON text `v` holds, else None: the export extension (and
+    hand-made files) may write an object or array field as text."""
+    if isinstance(v, str) and v.lstrip().startswith(opener):
         try:
-            d = json.loads(v)
+            parsed = json.loads(v)
         except ValueError:
             return None
-        return d if isinstance(d, dict) else None
+        return parsed if isinstance(parsed, kind) else None
     return None
+
+
+def _dict(v: object) -> dict | None:
+    return v if isinstance(v, dict) else _from_json_text(v, dict, "{")
 
 
 def _identity_list(raw: object) -> list | None:
-    """`identities` as a list: the extension (and hand-made files) may hold it as JSON text."""
-    if isinstance(raw, list):
-        return raw
-    if isinstance(raw, str) and raw.lstrip().startswith("["):
-        try:
-            parsed = json.loads(raw)
-        except ValueError:
-            return None
-        return parsed if isinstance(parsed, list) else None
-    return None
+    """`identities` as a list, also when held as JSON text."""
+    return raw if isinstance(raw, list) else _from_json_text(raw, list, "[")
 
 
 def _user_id_from_identities(obj: dict) -> str | None:
@@ -347,14 +349,6 @@ def metadata_sources(user: Auth0User) -> list[tuple[str, dict | None]]:
     return [("user_metadata", user.user_metadata), ("app_metadata", user.app_metadata)]
 
 
-def _json_reason(exc: Exception) -> str:
-    if isinstance(exc, json.JSONDecodeError):
-        return f"{exc.msg.removesuffix(' at')} at column {exc.colno}"
-    if isinstance(exc, UnicodeDecodeError):
-        return "bytes are not UTF-8"
-    return type(exc).__name__
-
-
 def sorted_order(keys: array, skip: set[int] | None = None) -> array:
     """Indexes of the non-zero `keys`, ordered by key (ties in index order), in a compact array.
 
@@ -406,8 +400,7 @@ class UsersScan:
 
     # ------------------------------------------------------------------ reading
     def _detect(self) -> None:
-        with open(self.path, "rb") as raw:
-            self.gzipped = raw.read(2) == b"\x1f\x8b"
+        self.gzipped = is_gzip(self.path)
         other = sniff_container(self.path)
         if other is not None:
             self.format, self.file_error = "other", other
@@ -596,7 +589,7 @@ class UsersScan:
                                        "JSON object")
                     yield from self._renamed_findings()
                     yield Finding(name, n, None, Severity.ERROR, "unreadable_file",
-                                  f"{self.file_error} ({_json_reason(obj.exc)}); lines 1-{n - 1} were read; "
+                                  f"{self.file_error} ({json_reason(obj.exc)}); lines 1-{n - 1} were read; "
                                   "download the export again")
                     return
                 if isinstance(obj, _ArrayTrailing):
@@ -613,7 +606,7 @@ class UsersScan:
                 self.rejected_lines += 1
                 if isinstance(obj, Exception):
                     yield Finding(name, n, None, Severity.ERROR, "invalid_json",
-                                  f"{where}not valid JSON ({_json_reason(obj)}); this line is skipped")
+                                  f"{where}not valid JSON ({json_reason(obj)}); this line is skipped")
                 else:
                     yield Finding(name, n, None, Severity.ERROR, "invalid_json",
                                   f"{where}expected a JSON object, found a JSON {type(obj).__name__}; "

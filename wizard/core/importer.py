@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import random
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -36,7 +35,16 @@ from typing import Any, TypeVar
 from wizard.clients import workos as wapi
 from wizard.clients.errors import ApiError, ErrorKind
 from wizard.core.journal import Journal, UserRow
-from wizard.core.pacing import READ_BUDGET, WRITE_BUDGET, Budget, Pacer, parse_budget
+from wizard.core.pacing import (
+    READ_BUDGET,
+    WRITE_BUDGET,
+    Budget,
+    Pacer,
+    Retries,
+    RetryPolicy,
+    ThrottledProgress,
+    parse_budget,
+)
 from wizard.core.progress import Progress, ProgressCallback, frozen_counts
 from wizard.core.records import Branch, UserStatus
 
@@ -44,7 +52,6 @@ T = TypeVar("T")
 
 CREATED_AT_SKEW = 120.0
 PROGRESS_INTERVAL = 0.1  # at most ~10 events per second
-RETRY_AFTER_CAP = 60.0  # longest wait a 5xx's Retry-After may impose on one worker (as the SDK)
 WRITE_CREATE, WRITE_UPDATE = "create_user", "update_user"
 FOUND_EXISTING = "found_existing"  # a marker in `writes` (no change in WorkOS): this user pre-existed
 
@@ -145,10 +152,7 @@ class Importer:
         self.pacer = Pacer(self.write_budget, self.read_budget, max_concurrency=concurrency, **pacer_kw)
         self.dry_run = dry_run
         self.on_progress = on_progress
-        self.max_attempts = max(1, max_attempts)
-        self.max_rate_limited = max_rate_limited
-        self.backoff_base = backoff_base
-        self.backoff_cap = backoff_cap
+        self.retry = RetryPolicy(max(1, max_attempts), max_rate_limited, backoff_base, backoff_cap)
         self._stop_requested = False
         self._owns_reader = False
         self._state: dict[str, str] = {}  # auth0 id -> status, for users between reads and results
@@ -156,7 +160,7 @@ class Importer:
         self._counts: dict[str, int] = {}
         self._total = 0
         self._done_times: deque[float] = deque(maxlen=5000)  # the last ~10 s, for the rate
-        self._last_emit = 0.0
+        self._emitter = ThrottledProgress(on_progress, PROGRESS_INTERVAL)
         self._latest_error: str | None = None
         self._summary = ImportSummary(dry_run=dry_run, budget=str(self.write_budget))
         self._started = 0.0
@@ -383,7 +387,7 @@ class Importer:
                        user: UserRow | None = None, send: _Send | None = None) -> T:
         """One API call with pacing, the shared 429 pause and bounded transient retries.
         With `user` it is a write: the user is marked in flight (committed) before each send."""
-        transient = limited = 0
+        retries = Retries(self.retry)
         while True:
             await take()
             if user is not None:
@@ -403,35 +407,25 @@ class Importer:
                         send.maybe_landed = True  # it answered 2xx: the create was applied
                     raise ContractStop(err) from None
                 if err.kind is ErrorKind.RATE_LIMITED:
-                    limited += 1
                     self._summary.rate_limited += 1
-                    self.pacer.pause(err.retry_after)
-                    wait = (self.pacer.paused_until or time.time()) - time.time()
-                    self._latest_error = f"rate limited by WorkOS; pausing {max(wait, 0.0):.1f} s"
+                    self._latest_error = self.pacer.pause_after_429(err.retry_after)
                     self._emit(force=True)
-                    if limited > self.max_rate_limited:
+                    if not retries.after_rate_limit():
                         raise
                     continue
                 if err.kind is ErrorKind.TRANSIENT:
-                    transient += 1
                     if send is not None:
                         send.maybe_landed = True
                     self._latest_error = _message(err)
-                    if transient >= self.max_attempts:
+                    delay = retries.after_transient(err.retry_after)
+                    if delay is None:
                         raise
                     self._summary.retries += 1
-                    delay = self._backoff(transient)
-                    if err.retry_after is not None:  # 503 + Retry-After: the server says when
-                        delay = max(delay, min(err.retry_after, RETRY_AFTER_CAP))
                     await asyncio.sleep(delay)
                     continue
                 raise
             self.pacer.observe(time.monotonic() - started, reads=self.dry_run)
             return result
-
-    def _backoff(self, n: int) -> float:
-        delay = min(self.backoff_cap, self.backoff_base * (2 ** (n - 1)))
-        return delay * (0.5 + random.random() / 2)
 
     # ------------------------------------------------------------------ passwords
     def _password_hash(self, user: UserRow) -> str | None:
@@ -530,14 +524,7 @@ class Importer:
         )
 
     def _emit(self, force: bool = False) -> None:
-        if self.on_progress is None:
-            return
-        now = time.monotonic()
-        if not force and now - self._last_emit < PROGRESS_INTERVAL:
-            return
-        self._last_emit = now
-        with contextlib.suppress(Exception):  # a renderer bug must not break the import
-            self.on_progress(self._progress())
+        self._emitter(self._progress, force=force)
 
     async def _tick(self) -> None:
         while True:
@@ -559,9 +546,7 @@ class Importer:
         s.rate_per_second = round(handled / s.duration_seconds, 2) if s.duration_seconds > 0 else 0.0
         if self.dry_run:
             s.remaining = 0
-        if self.on_progress is not None:
-            with contextlib.suppress(Exception):
-                self.on_progress(self._progress(done=True))
+        self._emitter(lambda: self._progress(done=True), force=True)
         return s
 
 

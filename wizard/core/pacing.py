@@ -1,5 +1,7 @@
 """Pacing for WorkOS calls: token buckets sized to the published budgets, a global 429 pause, and a
 concurrency limit that grows when latency is high so the write bucket never waits for a worker.
+Also what the import and the rollback engines share around it: the retry policy for one call and
+the throttle on their progress events.
 
 WorkOS budgets (api-facts §2): /user_management writes 500 per 10 s, reads 1,000 per 10 s, and
 6,000 requests per 60 s in all.
@@ -10,13 +12,18 @@ tokens, so no window of that length ever sees more than `limit` requests, fixed 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
+import random
 import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from wizard.core.progress import Progress, ProgressCallback
+
 DEFAULT_MARGIN = 0.97
+RETRY_AFTER_CAP = 60.0  # longest wait a 5xx's Retry-After may impose on one worker (as the SDK)
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,6 +200,12 @@ class Pacer:
         self.reads.drain()
         self.total.drain()
 
+    def pause_after_429(self, retry_after: float | None) -> str:
+        """`pause(retry_after)` for a 429, and the line that tells the person how long it lasts."""
+        self.pause(retry_after)
+        wait = (self.paused_until or time.time()) - time.time()
+        return f"rate limited by WorkOS; pausing {max(wait, 0.0):.1f} s"
+
     @property
     def paused(self) -> bool:
         if self.paused_until is not None and time.time() >= self.paused_until:
@@ -218,3 +231,66 @@ class Pacer:
     def observe(self, latency: float, *, reads: bool = False) -> None:
         """Feed one round trip to the concurrency limit (sized for the bucket that sets the pace)."""
         self.limit.observe(latency, (self.reads if reads else self.writes).rate)
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """How one WorkOS call is retried (the import and the rollback alike): a 429 waits out the
+    Pacer's shared pause, at most `max_rate_limited` times; a 5xx, timeout or dropped connection
+    waits a capped exponential backoff with jitter (never less than a 503's Retry-After, itself
+    capped at RETRY_AFTER_CAP), and the call is tried at most `max_attempts` times."""
+
+    max_attempts: int = 6
+    max_rate_limited: int = 200
+    backoff_base: float = 0.5
+    backoff_cap: float = 8.0
+
+    def backoff(self, n: int) -> float:
+        """Seconds before transient retry `n` (1-based): capped doubling, jittered down to half."""
+        delay = min(self.backoff_cap, self.backoff_base * (2 ** (n - 1)))
+        return delay * (0.5 + random.random() / 2)
+
+
+class Retries:
+    """The retries of one call under a RetryPolicy: each method counts one failure and says
+    whether (and how long) to wait and try again."""
+
+    def __init__(self, policy: RetryPolicy) -> None:
+        self.policy = policy
+        self.transient = 0
+        self.rate_limited = 0
+
+    def after_rate_limit(self) -> bool:
+        """A 429 (the caller pauses the Pacer): False once more than `max_rate_limited` came."""
+        self.rate_limited += 1
+        return self.rate_limited <= self.policy.max_rate_limited
+
+    def after_transient(self, retry_after: float | None) -> float | None:
+        """A transient failure: seconds to wait before the next try, or None when out of tries."""
+        self.transient += 1
+        if self.transient >= self.policy.max_attempts:
+            return None
+        delay = self.policy.backoff(self.transient)
+        if retry_after is not None:  # 503 + Retry-After: the server says when
+            delay = max(delay, min(retry_after, RETRY_AFTER_CAP))
+        return delay
+
+
+class ThrottledProgress:
+    """Sends an engine's progress events at most every `interval` seconds (forced ones always go);
+    the event is built only when it is sent, and a renderer's exception never breaks the engine."""
+
+    def __init__(self, callback: ProgressCallback | None, interval: float) -> None:
+        self.callback = callback
+        self.interval = interval
+        self._last = 0.0
+
+    def __call__(self, make: Callable[[], Progress], *, force: bool = False) -> None:
+        if self.callback is None:
+            return
+        now = time.monotonic()
+        if not force and now - self._last < self.interval:
+            return
+        self._last = now
+        with contextlib.suppress(Exception):
+            self.callback(make())

@@ -77,6 +77,15 @@ def open_decompressed(path: str | Path) -> BinaryIO:
     return fh
 
 
+def json_reason(exc: Exception) -> str:
+    """Why a line did not decode, in a few words (both export readers say it the same way)."""
+    if isinstance(exc, json.JSONDecodeError):
+        return f"{exc.msg.removesuffix(' at')} at column {exc.colno}"
+    if isinstance(exc, UnicodeDecodeError):
+        return "bytes are not UTF-8"
+    return type(exc).__name__
+
+
 def is_gzip(path: str | Path) -> bool:
     with open(path, "rb") as fh:
         return fh.read(2) == GZIP_MAGIC
@@ -270,7 +279,7 @@ def read_password_rows(path: str | Path, *, as_tuples: bool = False) -> Iterator
                 obj = decode(data.decode("utf-8"))
             except (ValueError, UnicodeDecodeError) as exc:
                 yield Finding(name, line_no, None, Severity.ERROR, "invalid_json",
-                              f"not valid JSON ({_json_reason(exc)}); this hash row is skipped")
+                              f"not valid JSON ({json_reason(exc)}); this hash row is skipped")
                 continue
             if not isinstance(obj, dict):
                 yield Finding(name, line_no, None, Severity.ERROR, "invalid_json",
@@ -282,14 +291,6 @@ def read_password_rows(path: str | Path, *, as_tuples: bool = False) -> Iterator
                               "hash row has no _id.$oid, alt_id or email: it cannot be joined to a user")
                 continue
             yield (line_no, start, fields) if as_tuples else PasswordRow(line_no, start, *fields)
-
-
-def _json_reason(exc: Exception) -> str:
-    if isinstance(exc, json.JSONDecodeError):
-        return f"{exc.msg.removesuffix(' at')} at column {exc.colno}"
-    if isinstance(exc, UnicodeDecodeError):
-        return "bytes are not UTF-8"
-    return type(exc).__name__
 
 
 class _PlainLines:

@@ -1,12 +1,13 @@
 """Rollback: delete the WorkOS users this run *created* (never those it only updated), paced and
 journalled. Each deletion is logged as a `delete_user` write and the user goes back to `planned`,
 so a later resume would import it again. Idempotent: a user already gone (404) counts as deleted.
+Retries follow the import's policy (`pacing.RetryPolicy`): 429s pause every worker, a bounded
+number of times; 5xx and timeouts back off, honouring a 503's Retry-After.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -14,7 +15,16 @@ from typing import Any
 from wizard.clients import workos as wapi
 from wizard.clients.errors import ApiError, ErrorKind
 from wizard.core.journal import Journal
-from wizard.core.pacing import READ_BUDGET, WRITE_BUDGET, Budget, Pacer, parse_budget
+from wizard.core.pacing import (
+    READ_BUDGET,
+    WRITE_BUDGET,
+    Budget,
+    Pacer,
+    Retries,
+    RetryPolicy,
+    ThrottledProgress,
+    parse_budget,
+)
 from wizard.core.progress import Progress, ProgressCallback, frozen_counts
 from wizard.core.records import UserStatus
 
@@ -63,17 +73,16 @@ def rollback_targets(journal: Journal) -> list[RollbackTarget]:
 class Rollback:
     def __init__(self, journal: Journal, client: Any, *, rate: Budget | str | float | None = None,
                  concurrency: int = 32, on_progress: ProgressCallback | None = None,
-                 max_attempts: int = 5, backoff_base: float = 0.5, backoff_cap: float = 8.0) -> None:
+                 max_attempts: int = 5, max_rate_limited: int = 200, backoff_base: float = 0.5,
+                 backoff_cap: float = 8.0) -> None:
         self.journal = journal
         self.client = client
         self.pacer = Pacer(parse_budget(rate, WRITE_BUDGET), READ_BUDGET, max_concurrency=concurrency)
         self.on_progress = on_progress
         self.concurrency = max(1, concurrency)
-        self.max_attempts = max_attempts
-        self.backoff_base = backoff_base
-        self.backoff_cap = backoff_cap
+        self.retry = RetryPolicy(max(1, max_attempts), max_rate_limited, backoff_base, backoff_cap)
         self._summary = RollbackSummary()
-        self._last_emit = 0.0
+        self._emitter = ThrottledProgress(on_progress, PROGRESS_INTERVAL)
         self._latest_error: str | None = None
         self._started = 0.0
 
@@ -115,22 +124,23 @@ class Rollback:
         return self._summary
 
     async def _delete(self, t: RollbackTarget) -> None:
-        transient = 0
+        retries = Retries(self.retry)
         while True:
             await self.pacer.write()
             try:
                 existed = await wapi.delete_user(self.client, t.workos_user_id)
             except ApiError as err:
                 if err.kind is ErrorKind.RATE_LIMITED:
-                    self.pacer.pause(err.retry_after)
-                    self._latest_error = f"rate limited by WorkOS; pausing {err.retry_after or 'a few'} s"
+                    self._latest_error = self.pacer.pause_after_429(err.retry_after)
                     self._emit(force=True)
+                    if not retries.after_rate_limit():
+                        raise
                     continue
                 if err.kind is ErrorKind.TRANSIENT:
-                    transient += 1
-                    if transient >= self.max_attempts:
+                    delay = retries.after_transient(err.retry_after)
+                    if delay is None:
                         raise
-                    await asyncio.sleep(min(self.backoff_cap, self.backoff_base * 2 ** (transient - 1)))
+                    await asyncio.sleep(delay)
                     continue
                 raise
             break
@@ -145,22 +155,18 @@ class Rollback:
             self._summary.already_gone += 1
 
     def _emit(self, force: bool = False, done: bool = False) -> None:
-        if self.on_progress is None:
-            return
-        now = time.monotonic()
-        if not force and now - self._last_emit < PROGRESS_INTERVAL:
-            return
-        self._last_emit = now
+        self._emitter(lambda: self._progress(done), force=force)
+
+    def _progress(self, done: bool) -> Progress:
         s = self._summary
         finished = s.deleted + s.already_gone + s.failed
-        elapsed = max(1e-6, now - self._started)
+        elapsed = max(1e-6, time.monotonic() - self._started)
         rate = finished / elapsed
         pending = s.targets - finished
-        with contextlib.suppress(Exception):
-            self.on_progress(Progress(
-                operation="rollback", total=s.targets,
-                counts=frozen_counts({k: v for k, v in {"deleted": s.deleted, "already_gone": s.already_gone,
-                                                        "failed": s.failed, "pending": pending}.items() if v}),
-                rate=rate, eta_seconds=(pending / rate) if rate > 0 else None,
-                paused_until=self.pacer.paused_until if self.pacer.paused else None,
-                latest_error=self._latest_error, done=done))
+        return Progress(
+            operation="rollback", total=s.targets,
+            counts=frozen_counts({k: v for k, v in {"deleted": s.deleted, "already_gone": s.already_gone,
+                                                    "failed": s.failed, "pending": pending}.items() if v}),
+            rate=rate, eta_seconds=(pending / rate) if rate > 0 else None,
+            paused_until=self.pacer.paused_until if self.pacer.paused else None,
+            latest_error=self._latest_error, done=done)

@@ -27,9 +27,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from wizard.sandbox.demo import DemoTenant
-from wizard.sandbox.faults import Fault, FaultPlan, Faults
+from wizard.sandbox.faults import Fault, Faults
+from wizard.sandbox.gate import Gate, GatedEmulator, play_fault, send_json
 from wizard.sandbox.ratelimit import WindowCounter
-from wizard.sandbox.server import DropConnection
 
 USERS_PAGING_CAP = 1000
 REASONS = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
@@ -123,7 +123,7 @@ def _pick(record: dict[str, Any], path: str) -> Any:
     return current
 
 
-class Auth0Emulator:
+class Auth0Emulator(GatedEmulator):
     """The tenant behind a Management API. `.app` is the Starlette app; serve with `server.serve`."""
 
     def __init__(self, tenant: DemoTenant, client_id: str = "sandbox-client",
@@ -151,16 +151,6 @@ class Auth0Emulator:
     def set_limits(self, limits: Auth0Limits) -> None:
         self.limits = limits
         self._budget = WindowCounter(limits.requests_per_second, 1.0, clock=time.time)
-
-    def set_faults(self, faults: Faults) -> None:
-        self.faults = faults
-        self._fault_plan = FaultPlan(faults)
-
-    def request_count(self, method: str | None = None, path_prefix: str | None = None) -> int:
-        with self._lock:
-            return sum(1 for m, p, _ in self.requests
-                       if (method is None or m == method.upper())
-                       and (path_prefix is None or p.startswith(path_prefix)))
 
     # ----- routes -----
     def _routes(self) -> list[Route]:
@@ -269,15 +259,8 @@ class Auth0Emulator:
     async def list_auth_methods(self, request: Request):
         user_id = request.path_params["user_id"]
         self._user(user_id)
-        params = request.query_params
-        page = _int_param(params, "page", 0, 0, 10**9)
-        per_page = _int_param(params, "per_page", 50, 1, 100)
-        methods = self.tenant.auth_methods.get(user_id, [])
-        chunk = methods[page * per_page:(page + 1) * per_page]
-        if not _true(params.get("include_totals"), False):
-            return 200, chunk
-        return 200, {"start": page * per_page, "limit": per_page, "total": len(methods),
-                     "authenticators": chunk}
+        return 200, _offset_page(self.tenant.auth_methods.get(user_id, []), "authenticators",
+                                 request.query_params)
 
     # ----- export jobs -----
     async def create_export(self, request: Request):
@@ -407,27 +390,13 @@ class Auth0Emulator:
 
     async def list_enabled_connections(self, request: Request):
         org = self._org(request.path_params["org_id"])
-        items = self.tenant.org_connections.get(org["id"], [])
-        params = request.query_params
-        page = _int_param(params, "page", 0, 0, 10**9)
-        per_page = _int_param(params, "per_page", 50, 1, 100)
-        chunk = items[page * per_page:(page + 1) * per_page]
-        if not _true(params.get("include_totals"), False):
-            return 200, chunk
-        return 200, {"start": page * per_page, "limit": per_page, "total": len(items),
-                     "enabled_connections": chunk}
+        return 200, _offset_page(self.tenant.org_connections.get(org["id"], []), "enabled_connections",
+                                 request.query_params)
 
     async def list_discovery_domains(self, request: Request):
         org = self._org(request.path_params["org_id"])
-        items = self.tenant.discovery_domains.get(org["id"], [])
-        params = request.query_params
-        take = _int_param(params, "take", 50, 1, 100)
-        start = _decode_cursor(params["from"]) if params.get("from") else 0
-        chunk = items[start:start + take]
-        body: dict[str, Any] = {"domains": chunk}
-        if start + take < len(items):
-            body["next"] = _encode_cursor(start + take)
-        return 200, body
+        return 200, _checkpoint_page(self.tenant.discovery_domains.get(org["id"], []), "domains",
+                                     request.query_params)
 
     async def list_connections(self, request: Request):
         items = self.tenant.connections
@@ -442,14 +411,7 @@ class Auth0Emulator:
         return 200, self.tenant.guardian_factors
 
     async def list_roles(self, request: Request):
-        params = request.query_params
-        page = _int_param(params, "page", 0, 0, 10**9)
-        per_page = _int_param(params, "per_page", 50, 1, 100)
-        chunk = self.tenant.roles[page * per_page:(page + 1) * per_page]
-        if not _true(params.get("include_totals"), False):
-            return 200, chunk
-        return 200, {"start": page * per_page, "limit": per_page, "total": len(self.tenant.roles),
-                     "roles": chunk}
+        return 200, _offset_page(self.tenant.roles, "roles", request.query_params)
 
 
 def _search(users: list[dict[str, Any]], q: str | None) -> list[dict[str, Any]]:
@@ -490,12 +452,22 @@ def _select_fields(user: dict[str, Any], params) -> dict[str, Any]:
 def _checkpoint_or_offset(items: list[dict[str, Any]], key: str, params) -> Any:
     """Checkpoint paging when `from` or `take` is given (the SDK always sends `take`), else offset."""
     if params.get("from") or params.get("take"):
-        take = _int_param(params, "take", 50, 1, 100)
-        start = _decode_cursor(params["from"]) if params.get("from") else 0
-        body: dict[str, Any] = {key: items[start:start + take]}
-        if start + take < len(items):
-            body["next"] = _encode_cursor(start + take)
-        return body
+        return _checkpoint_page(items, key, params)
+    return _offset_page(items, key, params)
+
+
+def _checkpoint_page(items: list[dict[str, Any]], key: str, params) -> dict[str, Any]:
+    """`take` items from the `from` cursor, with `next` until the end."""
+    take = _int_param(params, "take", 50, 1, 100)
+    start = _decode_cursor(params["from"]) if params.get("from") else 0
+    body: dict[str, Any] = {key: items[start:start + take]}
+    if start + take < len(items):
+        body["next"] = _encode_cursor(start + take)
+    return body
+
+
+def _offset_page(items: list[dict[str, Any]], key: str, params) -> Any:
+    """Page `page` of `per_page` items: a bare list, or with totals when `include_totals` is true."""
     page = _int_param(params, "page", 0, 0, 10**9)
     per_page = _int_param(params, "per_page", 50, 1, 100)
     chunk = items[page * per_page:(page + 1) * per_page]
@@ -504,37 +476,19 @@ def _checkpoint_or_offset(items: list[dict[str, Any]], key: str, params) -> Any:
     return {"start": page * per_page, "limit": per_page, "total": len(items), key: chunk}
 
 
-class _Gate:
-    """Bearer check, per-second budget with x-ratelimit-* headers, faults, request log."""
+class _Gate(Gate):
+    """Bearer check, per-second budget with x-ratelimit-* headers, faults."""
 
-    def __init__(self, app, emulator: Auth0Emulator):
-        self.app = app
-        self.emu = emulator
-
-    async def __call__(self, scope, receive, send):
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope, receive, send, extra_headers):
         emu = self.emu
         method, path = scope["method"], scope["path"]
-        entry = [method, path, 0]  # logged before answering, so a client never sees it missing
-        with emu._lock:
-            emu.requests.append(entry)
-        extra_headers: list[tuple[bytes, bytes]] = []
-
-        async def send_with_headers(message):
-            if message["type"] == "http.response.start":
-                entry[2] = message["status"]
-                message = {**message, "headers": list(message.get("headers", [])) + extra_headers}
-            await send(message)
-
         if path.startswith("/api/v2/"):
             auth = dict(scope["headers"]).get(b"authorization", b"").decode("latin-1")
             token = auth[7:] if auth.startswith("Bearer ") else ""
             with emu._lock:
                 known = token in emu.tokens
             if not known:
-                await _send_json(send_with_headers, 401, {
+                await send_json(send, 401, {
                     "statusCode": 401, "error": "Unauthorized",
                     "message": "Missing authentication" if not token else "Invalid token",
                     "attributes": {"error": "Invalid token"}})
@@ -546,26 +500,21 @@ class _Gate:
                 (b"x-ratelimit-remaining", str(remaining).encode()),
                 (b"x-ratelimit-reset", str(math.ceil(emu._budget.reset_at())).encode())]
             if wait and emu.limits.enabled:
-                await _send_json(send_with_headers, 429, {
+                await send_json(send, 429, {
                     "statusCode": 429, "error": "Too Many Requests",
                     "message": "Global limit has been reached", "errorCode": "too_many_requests"})
                 return
         plan = emu._fault_plan
         if plan.active and path.startswith("/api/v2/"):
-            delay, fault, status = plan.draw(method != "GET")
-            await plan.sleep(delay)
+            fault = await play_fault(plan, method != "GET", send, _injected_error, [], b"{")
             if fault is Fault.ERROR:
-                await _send_json(send_with_headers, status, {
-                    "statusCode": status, "error": "Internal Server Error",
-                    "message": "Injected by the sandbox"})
                 return
-            if fault is Fault.DROP:
-                await send_with_headers({"type": "http.response.start", "status": 200,
-                                         "headers": [(b"content-length", b"4096")]})
-                await send_with_headers({"type": "http.response.body", "body": b"{",
-                                         "more_body": True})
-                raise DropConnection("connection dropped by fault injection")
-        await self.app(scope, receive, send_with_headers)
+        await self.app(scope, receive, send)
+
+
+def _injected_error(status: int) -> dict[str, Any]:
+    return {"statusCode": status, "error": "Internal Server Error",
+            "message": "Injected by the sandbox"}
 
 
 async def _json_http_error(request: Request, exc: Exception) -> JSONResponse:
@@ -573,11 +522,3 @@ async def _json_http_error(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"statusCode": status, "error": REASONS.get(status, "Method Not Allowed"),
                          "message": "Not Found" if status == 404 else "Method Not Allowed"},
                         status_code=status)
-
-
-async def _send_json(send, status: int, body: dict[str, Any]) -> None:
-    payload = json.dumps(body).encode()
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"),
-                            (b"content-length", str(len(payload)).encode())]})
-    await send({"type": "http.response.body", "body": payload})

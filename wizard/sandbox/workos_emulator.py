@@ -28,9 +28,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from wizard.sandbox.faults import Fault, FaultPlan, Faults
+from wizard.sandbox.faults import Fault, Faults
+from wizard.sandbox.gate import Gate, GatedEmulator, play_fault, send_json
 from wizard.sandbox.ratelimit import RateLimits, WindowCounter
-from wizard.sandbox.server import DropConnection
 
 __all__ = ["WorkOSEmulator", "Faults", "RateLimits", "ApiProblem"]
 
@@ -140,7 +140,7 @@ def _list_body(data: list[dict[str, Any]], before: str | None, after: str | None
     return {"object": "list", "data": data, "list_metadata": {"before": before, "after": after}}
 
 
-class WorkOSEmulator:
+class WorkOSEmulator(GatedEmulator):
     """The WorkOS API in memory. `.app` is the Starlette app; serve it with `server.serve`."""
 
     def __init__(self, api_key: str = "sk_test_sandbox", client_id: str = "client_sandbox",
@@ -168,10 +168,6 @@ class WorkOSEmulator:
         self.app.add_middleware(_Gate, emulator=self)  # type: ignore[arg-type]
 
     # ----- configuration and inspection (tests) -----
-    def set_faults(self, faults: Faults) -> None:
-        self.faults = faults
-        self._fault_plan = FaultPlan(faults)
-
     def set_limits(self, limits: RateLimits) -> None:
         self.limits = limits
         self._writes = WindowCounter(limits.writes_per_10s, 10)
@@ -183,12 +179,6 @@ class WorkOSEmulator:
         with self._lock:
             uid = self._email_index.get(email.strip().lower())
             return self.users.get(uid) if uid else None
-
-    def request_count(self, method: str | None = None, path_prefix: str | None = None) -> int:
-        with self._lock:
-            return sum(1 for m, p, _ in self.requests
-                       if (method is None or m == method.upper())
-                       and (path_prefix is None or p.startswith(path_prefix)))
 
     def password_matches(self, user_id: str, password: str) -> bool:
         with self._lock:
@@ -903,41 +893,18 @@ def _verify_password(stored: tuple[str, str], password: str) -> bool:
 
 
 # ----- the gate: auth, rate limits, faults, request log -----
-class _Gate:
+class _Gate(Gate):
     """Pure ASGI middleware in front of every route."""
 
-    def __init__(self, app, emulator: WorkOSEmulator):
-        self.app = app
-        self.emu = emulator
-
-    async def __call__(self, scope, receive, send):
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope, receive, send, extra_headers):
+        extra_headers.append((b"x-request-id", f"req_{secrets.token_hex(10)}".encode()))
         emu = self.emu
         method, path = scope["method"], scope["path"]
-        entry = [method, path, 0]  # logged before answering, so a client never sees it missing
-        with emu._lock:
-            emu.requests.append(entry)
-
-        request_id = f"req_{secrets.token_hex(10)}".encode()
-
-        async def send_recorded(message):
-            if message["type"] == "http.response.start":
-                entry[2] = message["status"]
-                message = {**message, "headers": [*message.get("headers", []),
-                                                  (b"x-request-id", request_id)]}
-            await send(message)
-
-        await self._handle(scope, receive, send_recorded, method, path)
-
-    async def _handle(self, scope, receive, send, method, path):
-        emu = self.emu
         headers = dict(scope["headers"])
         auth = headers.get(b"authorization", b"").decode("latin-1")
         is_authenticate = path == "/user_management/authenticate"
         if not is_authenticate and auth != f"Bearer {emu.api_key}":
-            await _send_json(send, 401, {"message": "Unauthorized", "code": "unauthorized"})
+            await send_json(send, 401, {"message": "Unauthorized", "code": "unauthorized"})
             return
         key = emu.api_key
         is_write = method in ("POST", "PUT", "PATCH", "DELETE")
@@ -946,26 +913,18 @@ class _Gate:
             if not wait and path.startswith("/user_management/"):
                 wait = (emu._writes if is_write else emu._reads).take(key)
             if wait:
-                await _send_json(send, 429, {"message": "Too many requests",
-                                             "code": "rate_limit_exceeded"},
-                                 {"Retry-After": str(wait)})
+                await send_json(send, 429, {"message": "Too many requests",
+                                            "code": "rate_limit_exceeded"},
+                                {"Retry-After": str(wait)})
                 return
         plan = emu._fault_plan
         if not plan.active:
             await self.app(scope, receive, send)
             return
-        delay, fault, status = plan.draw(is_write)
-        await plan.sleep(delay)
+        fault = await play_fault(plan, is_write, send, _injected_error,
+                                 [(b"content-type", b"application/json")], b'{"object":')
         if fault is Fault.ERROR:
-            await _send_json(send, status, {"message": "Internal error (injected by the sandbox)",
-                                            "code": "server_error"})
             return
-        if fault is Fault.DROP:
-            await send({"type": "http.response.start", "status": 200,
-                        "headers": [(b"content-type", b"application/json"),
-                                    (b"content-length", b"4096")]})
-            await send({"type": "http.response.body", "body": b'{"object":', "more_body": True})
-            raise DropConnection("connection dropped by fault injection")
         if fault is Fault.COMMIT_THEN_FAIL:
             held: list[dict] = []
 
@@ -974,13 +933,17 @@ class _Gate:
 
             await self.app(scope, receive, hold)
             if held and held[0].get("status", 500) < 300:  # committed; the answer is lost
-                await _send_json(send, 500, {"message": "Internal error after commit (injected by "
-                                                        "the sandbox)", "code": "server_error"})
+                await send_json(send, 500, {"message": "Internal error after commit (injected by "
+                                                       "the sandbox)", "code": "server_error"})
                 return
             for message in held:  # the write failed anyway: answer as usual
                 await send(message)
             return
         await self.app(scope, receive, send)
+
+
+def _injected_error(status: int) -> dict[str, Any]:
+    return {"message": "Internal error (injected by the sandbox)", "code": "server_error"}
 
 
 async def _json_http_error(request: Request, exc: Exception) -> JSONResponse:
@@ -989,12 +952,3 @@ async def _json_http_error(request: Request, exc: Exception) -> JSONResponse:
     message = "Not Found" if status == 404 else "Method Not Allowed"
     return JSONResponse({"message": message, "code": "not_found" if status == 404 else "method_not_allowed"},
                         status_code=status)
-
-
-async def _send_json(send, status: int, body: dict[str, Any], headers: dict[str, str] | None = None):
-    payload = json.dumps(body).encode()
-    raw_headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
-    for k, v in (headers or {}).items():
-        raw_headers.append((k.lower().encode(), v.encode()))
-    await send({"type": "http.response.start", "status": status, "headers": raw_headers})
-    await send({"type": "http.response.body", "body": payload})
