@@ -17,7 +17,7 @@ from pathlib import Path
 from wizard.core.config import Settings
 from wizard.sandbox.server import Sandbox
 from wizard.tui.app import WizardApp
-from wizard.tui.demo_walk import walk_demo
+from wizard.tui.demo_walk import settle, walk_demo
 
 HERE = Path(__file__).resolve().parent
 
@@ -43,6 +43,9 @@ async def make(out_dir: Path, size: tuple[int, int]) -> list[Path]:
                     saved.append(out_dir / name)
                     print(f"{time.monotonic() - started:6.1f}s  {name}")
 
+                await settle(pilot)  # first launch: the guide is "to do" (▶), not failed
+                app.save_screenshot("00-first-launch.svg", path=str(out_dir))
+                saved.append(out_dir / "00-first-launch.svg")
                 await walk_demo(pilot, shoot)
         finally:
             os.chdir(cwd)

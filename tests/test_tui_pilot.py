@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import re
 
 import pytest
@@ -79,6 +80,18 @@ async def test_whole_demo_migration(tmp_path, monkeypatch, sandbox_settings, dem
             await pilot.press("enter")
             await settle(pilot)
         assert gate(app, "import").passed, screen_text(app)
+        # the same run-folder files as `auth0-workos import`, named on screen
+        run = tmp_path / "run"
+        with (run / "id-map.csv").open(newline="") as fh:
+            rows = list(csv.DictReader(fh))
+        id_map = list(app.journal.id_map())
+        assert rows and len(rows) == len(id_map), "one row per Auth0 id"
+        assert sorted(r["auth0_user_id"] for r in rows) == sorted(a for a, _, _ in id_map)
+        assert {r["auth0_user_id"]: r["workos_user_id"] for r in rows} == {a: w or "" for a, w, _ in id_map}
+        assert app.journal.get_document("import_summary")["created"] == counts.get("created", 0)
+        assert (run / "summary.json").is_file() and (run / "errors.jsonl").is_file()
+        summary_text = str(app.query_one("#import-summary").render())
+        assert "id-map.csv" in summary_text and "errors.jsonl" in summary_text, summary_text
         await next_step(pilot, "social")
         providers = [b for b in app.query("#social-items Checkbox")]
         assert providers, screen_text(app)

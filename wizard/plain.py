@@ -14,10 +14,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from wizard.core import steps
+from wizard.clients.auth0 import Auth0Client
+from wizard.clients.workos import make_client, make_sync_client
+from wizard.core import artifacts, guide, inventory, mfa, orgs, plan, report, steps, verify
 from wizard.core.config import Settings, mask
 from wizard.core.gates import GateResult
+from wizard.core.importer import Importer
 from wizard.core.journal import Journal
+from wizard.core.normalize import provider_label
 from wizard.core.progress import Progress
 
 EXIT_OK, EXIT_FAILED = 0, 1
@@ -106,17 +110,12 @@ def render_gate(result: GateResult) -> list[str]:
 
 # ------------------------------------------------------------------------------ step actions
 def _guide(ctx: PlainContext) -> None:
-    try:
-        from wizard.core.guide import DIFFERENCES, FOLLOWED
-    except ImportError:
-        DIFFERENCES, FOLLOWED = (), ()
-    ctx.out(f"Official guide: {steps.GUIDE_URL}")
-    for i, f in enumerate(FOLLOWED, 1):
+    ctx.out(f"Official guide: {guide.GUIDE_URL}")
+    for i, f in enumerate(guide.FOLLOWED, 1):
         ctx.out(f"  {i}. {f}")
-    if DIFFERENCES:
-        ctx.out("Where newer API facts override the seed guide:")
-        for d in DIFFERENCES:
-            ctx.out(f"  • {d.topic}: {d.wizard_does}")
+    ctx.out("Where newer API facts override the seed guide:")
+    for d in guide.DIFFERENCES:
+        ctx.out(f"  • {d.topic}: {d.wizard_does}")
     if ctx.answers.confirm("Have you read the guide and understood what this wizard follows?", default=False):
         steps.acknowledge_guide(ctx.journal)
 
@@ -132,24 +131,22 @@ def _default_users_path(ctx: PlainContext) -> str:
 
 
 def _inventory(ctx: PlainContext) -> None:
-    from wizard.core.inventory import build_inventory, save_inventory
-
     client, users_path = None, None
     if ctx.settings.has_auth0_credentials:
-        from wizard.clients.auth0 import Auth0Client
-
         client = Auth0Client.from_settings(ctx.settings)
     else:
         raw = ctx.answers.text("Users export file (no Auth0 credentials set):", _default_users_path(ctx)).strip()
         users_path = Path(raw).expanduser() if raw else None
-    inv = build_inventory(client, users_path, ctx.progress(), journal=ctx.journal)
-    path = save_inventory(ctx.journal, inv)
+    try:
+        inv = inventory.build_inventory(client, users_path, ctx.progress(), journal=ctx.journal)
+    finally:
+        if client is not None:
+            client.close()
+    path = inventory.save_inventory(ctx.journal, inv)
     ctx.out(f"Inventory saved: {path}")
 
 
 def _export(ctx: PlainContext) -> None:
-    from wizard.core.plan import build_plan, save_plan
-
     users = ctx.answers.text("Users export file:", _default_users_path(ctx)).strip()
     pw_default = ctx.journal.input_path("passwords") or (ctx.demo_exports.passwords_path if ctx.demo_exports else None)
     passwords = ctx.answers.text("Password-hash export (empty if none):", str(pw_default or "")).strip()
@@ -165,8 +162,8 @@ def _export(ctx: PlainContext) -> None:
         ctx.out(f"  Users export not found: {users}")
         return
     pw_path = Path(passwords).expanduser() if passwords else None
-    result = build_plan(users_path, pw_path)
-    save_plan(ctx.journal, result, users_path, pw_path)
+    result = plan.build_plan(users_path, pw_path)
+    plan.save_plan(ctx.journal, result, users_path, pw_path)
     counts = ctx.journal.finding_counts()
     for (sev, code), n in sorted(counts.items()):
         ctx.out(f"  {sev:<8} {code:<24} {n}")
@@ -177,22 +174,25 @@ def _export(ctx: PlainContext) -> None:
 def _mapping(ctx: PlainContext) -> None:
     counts = ctx.journal.count_users("branch")
     ctx.out("Decision tree: " + ", ".join(f"{b} {n}" for b, n in sorted(counts.items())))
-    try:
-        from wizard.core.plan import MERGE_RULE
-
-        ctx.out(f"Duplicates: {MERGE_RULE}")
-    except ImportError:
-        pass
+    summary = ctx.journal.get_document("plan_summary") or {}
+    ctx.out(f"Duplicates: {summary.get('merge_rule') or plan.MERGE_RULE}")
 
 
 def _run_import(ctx: PlainContext, *, dry_run: bool) -> Any:
-    from wizard.clients.workos import make_client
-    from wizard.core.importer import Importer
+    """Run the importer, then write the same run-folder files as `auth0-workos import`."""
+    async def go():
+        client = make_client(ctx.settings, max_retries=0)
+        try:
+            return await Importer(ctx.journal, client, dry_run=dry_run, on_progress=ctx.progress()).run()
+        finally:
+            await client.close()
 
-    importer = Importer(ctx.journal, make_client(ctx.settings, max_retries=0), dry_run=dry_run,
-                        on_progress=ctx.progress())
-    summary = asyncio.run(importer.run())
-    steps.record_import(ctx.journal, summary.to_dict(), dry_run=dry_run)
+    summary = asyncio.run(go())
+    if dry_run:
+        artifacts.write_dry_run_artifacts(ctx.journal, summary)
+    else:
+        paths = artifacts.write_import_artifacts(ctx.journal, summary)
+        ctx.out(f"  Files: {paths.summary}, {paths.id_map}, {paths.errors}")
     return summary
 
 
@@ -231,7 +231,7 @@ def _social(ctx: PlainContext) -> None:
     for p in steps.social_providers(ctx.journal):
         if p in confirmed:
             continue
-        if ctx.answers.confirm(f"Is {steps.provider_label(p)} ({p}) enabled in WorkOS with the callback URL?",
+        if ctx.answers.confirm(f"Is {provider_label(p)} ({p}) enabled in WorkOS with the callback URL?",
                                default=False):
             steps.confirm_social_provider(ctx.journal, p)
 
@@ -240,24 +240,19 @@ def _orgs(ctx: PlainContext) -> None:
     if not ctx.settings.has_auth0_credentials:
         ctx.out("No Auth0 credentials: organizations cannot be exported.")
         return
-    from wizard.clients.auth0 import Auth0Client
-    from wizard.clients.workos import make_sync_client
-    from wizard.core.orgs import export_organizations, migrate_organizations
-
-    exp = export_organizations(Auth0Client.from_settings(ctx.settings), ctx.journal, on_progress=ctx.progress())
+    with Auth0Client.from_settings(ctx.settings) as auth0:
+        exp = orgs.export_organizations(auth0, ctx.journal, on_progress=ctx.progress())
     ctx.out(f"  exported {exp.organizations} organization(s), {exp.memberships} membership(s)")
-    mig = migrate_organizations(ctx.journal, make_sync_client(ctx.settings, max_retries=0),
-                                on_progress=ctx.progress())
+    with make_sync_client(ctx.settings, max_retries=0) as client:
+        mig = orgs.migrate_organizations(ctx.journal, client, on_progress=ctx.progress())
     ctx.out(f"  organizations {mig.orgs}, memberships {mig.memberships}")
 
 
 def _mfa(ctx: PlainContext) -> None:
-    from wizard.core.mfa import build_mfa_report, save_mfa_report
-
-    report = save_mfa_report(ctx.journal, build_mfa_report(ctx.journal))
-    ctx.out(f"  SMS {report.sms_users}, voice {report.voice_users}, TOTP {report.totp_users}; "
-            f"CSV: {report.csv_path}")
-    for note in report.notes:
+    mfa_report = mfa.save_mfa_report(ctx.journal, mfa.build_mfa_report(ctx.journal))
+    ctx.out(f"  SMS {mfa_report.sms_users}, voice {mfa_report.voice_users}, TOTP {mfa_report.totp_users}; "
+            f"CSV: {mfa_report.csv_path}")
+    for note in mfa_report.notes:
         ctx.out(f"  • {note}")
     done = ctx.journal.get_document(steps.DOC_MFA_COMMUNICATION) or {}
     for key, label in steps.MFA_COMMUNICATION_ITEMS:
@@ -266,22 +261,20 @@ def _mfa(ctx: PlainContext) -> None:
 
 
 def _verify(ctx: PlainContext) -> None:
-    from wizard.core.report import write_report
-    from wizard.core.verify import BuildOptions, run_verification
-
     imported = {(u.email or "").lower() for u in ctx.journal.users(status=("created", "updated"))}
     demo = [c for c in ctx.demo_credentials if c[0].lower() in imported]
     email = ctx.answers.text("Email of a migrated password user to sign in with:", demo[0][0] if demo else "")
     password = demo[0][1] if demo and email == demo[0][0] else ctx.answers.password("Their password:")
     reason = ctx.answers.text("Why no application build applies (empty to run the build command):",
                               "Sandbox demo run: there is no application to build" if demo else "").strip()
-    options = BuildOptions(not_applicable_reason=reason or None)
+    options = verify.BuildOptions(not_applicable_reason=reason or None)
     if not reason:
-        options = BuildOptions(command=ctx.answers.text("Build command:", "npm run build"),
+        options = verify.BuildOptions(command=ctx.answers.text("Build command:", "npm run build"),
                                cwd=ctx.answers.text("Application folder:", "."))
-    run_verification(ctx.journal, ctx.settings, password_sample=(email, password) if email and password else None,
-                     build=options, on_progress=ctx.progress())
-    md, js = write_report(ctx.journal)
+    with make_sync_client(ctx.settings) as client:
+        verify.run_verification(ctx.journal, ctx.settings, client=client, build=options, on_progress=ctx.progress(),
+                                password_sample=(email, password) if email and password else None)
+    md, js = report.write_report(ctx.journal)
     ctx.out(f"Report: {md} and {js}")
 
 
@@ -336,5 +329,8 @@ def run_plain(run_dir: Path, settings: Settings, *, answers: Answers | None = No
         try:
             return walk(ctx)
         except (QuitWizard, KeyboardInterrupt):
-            out(f"\nStopped. Resume with: auth0-workos --plain --run-dir {run_dir}")
+            if demo_exports is None:
+                out(f"\nStopped. Resume with: auth0-workos --plain --run-dir {run_dir}")
+            else:  # a sandbox rehearsal: its WorkOS is in memory and ends with the session
+                out(f"\nStopped. The sandbox rehearsal ends here; its files are in {run_dir}.")
             return EXIT_FAILED

@@ -1,6 +1,9 @@
 """The default command: the full-screen wizard (or `--plain` prompts), resuming `--run-dir` when given.
 
 `--sandbox` runs it against the local emulators with the demo tenant: nothing leaves this machine.
+A sandbox session is a rehearsal that lives as long as the emulators: their WorkOS is in memory and
+gone when the session ends, so a sandbox run folder is kept for reading (report, id map), never resumed
+against a new sandbox once it has written to WorkOS.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import tempfile
 from pathlib import Path
 
 from wizard.core.config import Settings
+from wizard.core.journal import JOURNAL_NAME, Journal
 from wizard.core.rundir import ensure_private_dir, new_run_dir
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -24,20 +28,32 @@ def resolve_run_dir(run_dir: str | None, default_root: Path | None = None) -> Pa
     return new_run_dir() if default_root is None else new_run_dir(default_root)
 
 
+def wrote_to_workos(run_dir: Path) -> bool:
+    """The run folder holds a journal that recorded a write to WorkOS."""
+    if not (run_dir / JOURNAL_NAME).is_file():
+        return False
+    with Journal.open(run_dir) as journal:
+        return journal.has_writes()
+
+
+def sandbox_ended_message(run_dir: Path) -> str:
+    """Where the rehearsal's files are; no resume hint: the sandbox's WorkOS is gone."""
+    kept = [name for name in ("report.md", "id-map.csv", "summary.json", "errors.jsonl") if (run_dir / name).is_file()]
+    files = f" ({', '.join(kept)})" if kept else ""
+    return (f"Sandbox rehearsal ended. Run folder: {run_dir}{files}.\n"
+            "The sandbox's WorkOS lived in memory and is gone, so this run cannot be resumed; "
+            "start a new `auth0-workos --sandbox` to rehearse again.")
+
+
 @contextlib.contextmanager
 def sandbox_environment(workdir: Path):
     """Start both emulators with the demo tenant; yields (sandbox, settings, demo credentials)."""
-    from wizard.sandbox.server import Sandbox
+    from wizard.sandbox.server import Sandbox  # uvicorn and the emulators load only for a sandbox
 
     sandbox = Sandbox.start(workdir)
     try:
         settings = Settings.load(env_file=None, environ=sandbox.env)
-        creds: list[tuple[str, str]] = []
-        with contextlib.suppress(Exception):
-            from wizard.sandbox.demo import demo_tenant
-
-            creds = list(demo_tenant().credentials)
-        yield sandbox, settings, creds
+        yield sandbox, settings, list(sandbox.tenant.credentials)
     finally:
         sandbox.stop()
 
@@ -59,17 +75,18 @@ def _launch(run_dir: Path, settings: Settings, *, plain: bool, sandbox=None, dem
 def run(args: argparse.Namespace) -> int:
     plain = bool(getattr(args, "plain", False))
     if getattr(args, "sandbox", False):
+        if args.run_dir and wrote_to_workos(Path(args.run_dir).expanduser()):
+            print(f"{args.run_dir} has already written to WorkOS. A sandbox's WorkOS lives in memory and "
+                  "ends with its session, so this run cannot continue in a new sandbox (its report and id "
+                  "map are still in the folder). Run `auth0-workos --sandbox` without --run-dir to "
+                  "rehearse again.", file=sys.stderr)
+            return EXIT_USAGE
         tmp = Path(tempfile.mkdtemp(prefix="auth0-workos-sandbox-"))
         run_dir = resolve_run_dir(args.run_dir, default_root=tmp / ".auth0-workos")
-        try:
-            with sandbox_environment(tmp / "sandbox") as (sandbox, settings, creds):
-                code = _launch(run_dir, settings, plain=plain, sandbox=sandbox,
-                               demo_exports=getattr(sandbox, "exports", None), demo_credentials=creds)
-        except ImportError as exc:
-            print(f"The sandbox is not available in this build: {exc}", file=sys.stderr)
-            return EXIT_USAGE
-        print(f"Sandbox run folder: {run_dir} (report and artifacts are there; the emulators' state "
-              "is not kept between sandbox sessions)")
+        with sandbox_environment(tmp / "sandbox") as (sandbox, settings, creds):
+            code = _launch(run_dir, settings, plain=plain, sandbox=sandbox, demo_exports=sandbox.exports,
+                           demo_credentials=creds)
+        print(sandbox_ended_message(run_dir))
         return code
     settings = Settings.load(getattr(args, "env_file", ".env.local"))
     run_dir = resolve_run_dir(getattr(args, "run_dir", None))

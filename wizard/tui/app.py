@@ -34,6 +34,7 @@ from wizard.tui.views.registry import make_views
 from wizard.tui.widgets.step_rail import StepRail
 
 ERRORS_DOC = "wizard_errors"
+ATTEMPTED_META = "wizard_attempted_steps"  # steps the person acted on: only these may look failed
 
 
 class GateBar(Horizontal):
@@ -69,6 +70,7 @@ class WizardApp(App[int]):
         self.demo_credentials = list(demo_credentials or [])
         self.journal = Journal.open(self.run_dir)
         self.current = steps.resume_index(self.journal)
+        self.attempted: set[str] = set(filter(None, (self.journal.get_meta(ATTEMPTED_META) or "").split(",")))
         self.results: dict[str, GateResult] = {}
         self.running: set[str] = set()
         self._callbacks: dict[Worker, tuple[str, Callable[[Any], None] | None]] = {}
@@ -116,13 +118,25 @@ class WizardApp(App[int]):
     def view_for(self, step_id: str) -> StepView:
         return self.views[steps.STEP_IDS.index(step_id)]
 
+    def mark_attempted(self, step_id: str) -> None:
+        """The person acted on the step (Next, Re-check, an action): from now on a failed gate shows ✗."""
+        if step_id not in self.attempted:
+            self.attempted.add(step_id)
+            self.journal.set_meta(ATTEMPTED_META, ",".join(sorted(self.attempted)))
+
     def rail_states(self) -> dict[str, tuple[str, str]]:
+        """Recorded gate states; a step nobody acted on yet is "to do" (current) or pending, never failed."""
         states = {}
         busy = self.running | {sid for sid, _ in self._callbacks.values()}
-        for s in steps.STEPS:
-            states[s.id] = steps.recorded_status(self.journal, s.id)
+        for i, s in enumerate(steps.STEPS):
+            status, reason = steps.recorded_status(self.journal, s.id)
             if s.id in busy:
-                states[s.id] = ("running", "")
+                status, reason = "running", ""
+            elif status in (GateStatus.PENDING.value, GateStatus.FAILED.value) and s.id not in self.attempted:
+                status = "todo" if i == self.current else GateStatus.PENDING.value
+            elif status == GateStatus.PENDING.value and i == self.current:
+                status = "todo"
+            states[s.id] = (status, reason)
         return states
 
     def refresh_chrome(self) -> None:
@@ -141,6 +155,8 @@ class WizardApp(App[int]):
             label.update("[green]✓ gate passed[/] — press n for the next step")
         elif result.status is GateStatus.NOT_APPLICABLE:
             label.update(f"[cyan]– not applicable:[/] {escape(scrub(result.reason, self.settings))}")
+        elif step.id not in self.attempted:
+            label.update(f"[$accent]▶ to do:[/] {escape(scrub(result.reason or 'gate not passed', self.settings))}")
         else:
             label.update(f"[red]✗ {escape(scrub(result.reason or 'gate not passed', self.settings))}[/]")
         passed = bool(result and result.passed)
@@ -159,8 +175,11 @@ class WizardApp(App[int]):
         self.refresh_chrome()
 
     # ------------------------------------------------------------------ gates
-    def check_gate(self, step_id: str) -> None:
-        """Evaluate and record the step's gate in a worker (gates may do live reads)."""
+    def check_gate(self, step_id: str, *, attempted: bool = False) -> None:
+        """Evaluate and record the step's gate in a worker (gates may do live reads). `attempted`: the
+        person asked for it (Re-check, an action), so a failure now shows as failed."""
+        if attempted:
+            self.mark_attempted(step_id)
         step = steps.step_by_id(step_id)
         self.running.add(step_id)
         self.results.pop(step_id, None)  # Next stays disabled until the new verdict arrives
@@ -214,6 +233,7 @@ class WizardApp(App[int]):
 
     def report_error(self, step_id: str, operation: str, error: BaseException | None) -> None:
         """Notify the person and log to the journal: type and message only, secrets masked."""
+        self.mark_attempted(step_id)
         message = scrub(f"{type(error).__name__}: {error}", self.settings)[:500]
         self.notify(escape(message), title=f"{steps.step_by_id(step_id).title} failed", severity="error", timeout=8)
         log = list(self.journal.get_document(ERRORS_DOC) or [])
@@ -231,6 +251,10 @@ class WizardApp(App[int]):
     def action_next(self) -> None:
         result = self.results.get(self.current_step.id)
         if not (result and result.passed):
+            self.mark_attempted(self.current_step.id)
+            if result is not None:  # its checklist now shows the failure as a failure
+                self.current_view.gate_checked(result)
+            self.refresh_chrome()
             self.bell()
             reason = result.reason if result else "the check has not run yet"
             self.notify(f"Next is unavailable: {escape(scrub(reason, self.settings))}", severity="warning")
@@ -262,7 +286,7 @@ class WizardApp(App[int]):
         def recorded(reason: str | None) -> None:
             if reason:
                 steps.mark_not_applicable(self.journal, step.id, reason)
-                self.check_gate(step.id)
+                self.check_gate(step.id, attempted=True)
 
         self.push_screen(ReasonScreen(f"Why does '{step.title}' not apply to this migration?"), recorded)
 

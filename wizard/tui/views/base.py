@@ -47,4 +47,5 @@ class StepView(VerticalScroll):
         """A coalesced progress event from this step's worker."""
 
     def recheck(self) -> None:
-        self.wizard.check_gate(self.step_id)
+        """After the person's action (or Re-check): evaluate the gate; a failure now counts."""
+        self.wizard.check_gate(self.step_id, attempted=True)

@@ -9,28 +9,21 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Button, DataTable, Input, Label, Static
 
-from wizard.core import steps
+from wizard.clients.auth0 import Auth0Client
+from wizard.core import export_job, plan, steps
 from wizard.core.gates import GateResult
 from wizard.core.progress import Progress
 from wizard.tui.screens import ReasonScreen
 from wizard.tui.text import display_path
 from wizard.tui.views.base import StepView
-from wizard.tui.views.unavailable import core_or_none
 from wizard.tui.widgets.checklist import Checklist
 from wizard.tui.widgets.findings_table import FindingsTable, FindingSummary
 
 
-def verify_exports(journal, users_path: Path, passwords_path: Path | None, on_progress=None):
+def verify_exports(journal, users_path: Path, passwords_path: Path | None):
     """build_plan + save_plan from wizard.core.plan (the verification is theirs, not the TUI's)."""
-    build = core_or_none("plan", "build_plan")
-    save = core_or_none("plan", "save_plan")
-    if build is None or save is None:
-        raise RuntimeError("The export verification (wizard.core.plan) is not available in this build.")
-    result = build(users_path, passwords_path)
-    try:
-        save(journal, result, users_path, passwords_path)
-    except TypeError:
-        save(journal, result)
+    result = plan.build_plan(users_path, passwords_path)
+    plan.save_plan(journal, result, users_path, passwords_path)
     return result
 
 
@@ -138,16 +131,12 @@ class ExportView(StepView):
                                lambda: verify_exports(journal, users, passwords), on_done=self.verified)
 
     def run_job(self) -> None:
-        run_export = core_or_none("export_job", "run_export")
-        if run_export is None:
-            self.notify("The export job is not available in this build.", severity="error")
-            return
         settings, run_dir = self.wizard.settings, self.wizard.run_dir
         on_progress = self.wizard.progress_callback(self.step_id)
 
         def work():
-            from wizard.clients.auth0 import Auth0Client
-            return run_export(Auth0Client.from_settings(settings), run_dir, on_progress=on_progress)
+            with Auth0Client.from_settings(settings) as auth0:
+                return export_job.run_export(auth0, run_dir, on_progress=on_progress)
 
         self.query_one("#export-status", Static).update("Export job started: waiting for Auth0…")
         self.wizard.start_work(self.step_id, "export job", work, on_done=self.job_done)

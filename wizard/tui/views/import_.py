@@ -14,12 +14,14 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Button, DataTable, Input, Static
 
-from wizard.core import steps
+from wizard.clients.workos import make_client
+from wizard.core import artifacts, steps
 from wizard.core.gates import GateResult
+from wizard.core.importer import Importer
 from wizard.core.progress import Progress
 from wizard.tui.screens import ReasonScreen
+from wizard.tui.text import display_path
 from wizard.tui.views.base import StepView
-from wizard.tui.views.unavailable import core_or_none
 from wizard.tui.widgets.checklist import Checklist
 from wizard.tui.widgets.progress_panel import ProgressPanel
 
@@ -32,6 +34,7 @@ class ImportView(StepView):
         self.importer = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Task | None = None
+        self.dry_run_failures: list[dict] = []  # the last dry run's first failures (not kept in the journal)
 
     def compose_body(self) -> ComposeResult:
         yield Static("", id="import-plan")
@@ -98,7 +101,7 @@ class ImportView(StepView):
         if dry:
             lines.append(f"Dry run: would create {dry.get('would_create', 0)}, would update "
                          f"{dry.get('would_update', 0)}, would fail {dry.get('would_fail', 0)}.")
-            for f in (dry.get("failures") or [])[:5]:
+            for f in self.dry_run_failures[:5]:
                 lines.append(f"  would fail: {escape(str(f.get('email') or f.get('auth0_user_id')))} — "
                              f"{escape(str(f.get('message', '')))}")
         real = journal.get_document(steps.DOC_IMPORT_SUMMARY)
@@ -108,6 +111,8 @@ class ImportView(StepView):
                          f"{real.get('remaining', 0)} remaining; {real.get('rate_limited', 0)} × 429 "
                          f"paused, {real.get('retries', 0)} retries"
                          + (f"; stopped: {escape(str(real.get('stop_reason')))}" if real.get("stopped") else ""))
+            files = [self.wizard.run_dir / name for name in (artifacts.SUMMARY, artifacts.ID_MAP, artifacts.ERRORS)]
+            lines.append("Files: " + ", ".join(f"[b]{escape(display_path(f))}[/]" for f in files if f.is_file()))
         self.query_one("#import-summary", Static).update("\n".join(lines))
 
     def show_failures(self) -> None:
@@ -163,21 +168,18 @@ class ImportView(StepView):
         self.start(dry_run=False)
 
     def start(self, *, dry_run: bool) -> None:
-        importer_cls = core_or_none("importer", "Importer")
-        make_client = core_or_none("wizard.clients.workos", "make_client")
-        if importer_cls is None or make_client is None:
-            self.notify("The import is not available in this build.", severity="error")
-            return
         journal, settings = self.wizard.journal, self.wizard.settings
         on_progress = self.wizard.progress_callback(self.step_id)
-        self.importer = importer_cls(journal, make_client(settings, max_retries=0), dry_run=dry_run,
-                                     on_progress=on_progress)
-        importer = self.importer
+        client = make_client(settings, max_retries=0)
+        self.importer = importer = Importer(journal, client, dry_run=dry_run, on_progress=on_progress)
 
         def work():
             async def main():
                 self._task = asyncio.current_task()
-                return await importer.run()
+                try:
+                    return await importer.run()
+                finally:
+                    await client.close()
 
             self._loop = asyncio.new_event_loop()
             try:
@@ -185,7 +187,11 @@ class ImportView(StepView):
             finally:
                 self._loop.close()
                 self._loop = self._task = None
-            steps.record_import(journal, summary.to_dict(), dry_run=dry_run)
+            # the same run-folder files (and journal documents) as `auth0-workos import`
+            if dry_run:
+                artifacts.write_dry_run_artifacts(journal, summary)
+            else:
+                artifacts.write_import_artifacts(journal, summary)
             return summary
 
         self.wizard.start_work(self.step_id, "dry run" if dry_run else "import", work, on_done=self.finished)
@@ -205,6 +211,8 @@ class ImportView(StepView):
 
     def finished(self, summary) -> None:
         self.importer = None
+        if summary.dry_run:
+            self.dry_run_failures = list(summary.failures)
         if summary.stopped:
             self.notify(f"Import stopped: {summary.stop_reason}", severity="warning")
         self.refresh_state()

@@ -9,11 +9,12 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Button, Input, Static
 
+from wizard.clients.auth0 import Auth0Client
+from wizard.core import inventory
 from wizard.core.gates import GateResult
 from wizard.core.progress import Progress
 from wizard.tui.text import display_path
 from wizard.tui.views.base import StepView
-from wizard.tui.views.unavailable import core_or_none
 from wizard.tui.widgets.checklist import Checklist
 
 
@@ -79,11 +80,6 @@ class InventoryView(StepView):
             self.run_inventory()
 
     def run_inventory(self) -> None:
-        build = core_or_none("inventory", "build_inventory")
-        save = core_or_none("inventory", "save_inventory")
-        if build is None or save is None:
-            self.notify("The inventory is not available in this build.", severity="error")
-            return
         settings = self.wizard.settings
         raw = self.query_one("#inventory-users-path", Input).value.strip()
         users_path = Path(raw).expanduser() if raw else None
@@ -95,15 +91,13 @@ class InventoryView(StepView):
         self.query_one("#inventory-run", Button).disabled = True
 
         def work():
-            client = None
-            if settings.has_auth0_credentials:
-                from wizard.clients.auth0 import Auth0Client
-                client = Auth0Client.from_settings(settings)
+            client = Auth0Client.from_settings(settings) if settings.has_auth0_credentials else None
             try:
-                inv = build(client, users_path, on_progress, journal=journal)
-            except TypeError:
-                inv = build(client, users_path, on_progress)
-            save(journal, inv)
+                inv = inventory.build_inventory(client, users_path, on_progress, journal=journal)
+            finally:
+                if client is not None:
+                    client.close()
+            inventory.save_inventory(journal, inv)
             return inv
 
         self.wizard.start_work(self.step_id, "inventory", work, on_done=self.done)

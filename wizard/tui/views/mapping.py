@@ -10,9 +10,9 @@ from rich.table import Table
 from textual.app import ComposeResult
 from textual.widgets import DataTable, Input, Static
 
+from wizard.core import plan
 from wizard.core.gates import GateResult
 from wizard.tui.views.base import StepView
-from wizard.tui.views.unavailable import core_or_none
 from wizard.tui.widgets.checklist import Checklist
 
 BRANCHES = (
@@ -31,23 +31,6 @@ FIELD_MAPPING = (
     ("passwordHash (hash export)", "password_hash + password_hash_type=bcrypt (read at send time)"),
     ("app_metadata / user_metadata", "metadata (string values, size-limited)"),
 )
-MERGE_RULE = ("Users sharing an email (case-insensitive) become one WorkOS user: the database user with "
-              "a hash is primary (else the first verified, else the first by line); every Auth0 id is "
-              "kept in the id map.")
-
-
-def redacted(user) -> dict:
-    fn = core_or_none("plan", "redacted_request")
-    if fn is not None:
-        try:
-            return fn(user)
-        except Exception:  # noqa: BLE001 - a display helper must not break the view
-            pass
-    req = dict(user.request)
-    if user.hash_ref is not None:
-        req["password_hash"] = f"<redacted: read at send time from line {user.hash_line} of the password export>"
-        req["password_hash_type"] = "bcrypt"
-    return req
 
 
 class MappingView(StepView):
@@ -85,12 +68,11 @@ class MappingView(StepView):
                        title_style="bold")
         fields.add_column("Auth0", style="cyan", ratio=2)
         fields.add_column("WorkOS", ratio=3)
-        for a, b in _pairs(core_or_none("plan", "FIELD_MAPPING") or FIELD_MAPPING):
-            fields.add_row(str(a), str(b))
-        for name in ("NAME_RULE", "VERIFIED_RULE", "BLOCKED_POLICY"):
-            rule = core_or_none("plan", name)
-            if isinstance(rule, str):
-                fields.add_row(name.split("_")[0].lower(), rule)
+        for a, b in FIELD_MAPPING:
+            fields.add_row(a, b)
+        for label, rule in (("name", plan.NAME_RULE), ("verified", plan.VERIFIED_RULE),
+                            ("blocked", plan.BLOCKED_POLICY)):
+            fields.add_row(label, rule)
         self.query_one("#mapping-fields", Static).update(fields)
         self.load_users("")
         journal = self.wizard.journal
@@ -103,7 +85,8 @@ class MappingView(StepView):
 
     def show_duplicates(self, found: tuple[int, list]) -> None:
         n, first = found
-        merge_rule = core_or_none("plan", "MERGE_RULE") or MERGE_RULE
+        summary = self.wizard.journal.get_document("plan_summary") or {}
+        merge_rule = summary.get("merge_rule") or plan.MERGE_RULE
         lines = [f"[b]Duplicate groups[/b]: {n} — {escape(str(merge_rule))}"]
         for u in first:
             lines.append(f"  {escape(u.email or '')}: {escape(', '.join(u.auth0_ids))} → primary "
@@ -154,7 +137,7 @@ class MappingView(StepView):
         if user is None:
             self.query_one("#mapping-request", Static).update("[dim]No user matches.[/]")
             return
-        body = json.dumps(redacted(user), indent=2, sort_keys=True)
+        body = json.dumps(plan.redacted_request(user), indent=2, sort_keys=True)
         why = f"\n[dim]{escape(user.reason)}[/]" if user.reason else ""
         self.query_one("#mapping-request", Static).update(
             f"[b]{escape(user.auth0_user_id)}[/b] ({user.branch}) → POST /user_management/users\n"
@@ -162,16 +145,3 @@ class MappingView(StepView):
 
     def gate_checked(self, result: GateResult) -> None:
         self.query_one("#mapping-checks", Checklist).show(result)
-
-
-def _pairs(mapping):
-    if isinstance(mapping, dict):
-        return list(mapping.items())
-    out = []
-    for m in mapping:
-        if isinstance(m, (tuple, list)) and len(m) >= 2:
-            out.append((m[0], m[1]))
-        elif isinstance(m, dict):
-            vals = list(m.values())
-            out.append((vals[0], vals[1] if len(vals) > 1 else ""))
-    return out

@@ -9,11 +9,11 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Checkbox, Input, Static
 
-from wizard.core import steps
+from wizard.clients.workos import make_sync_client
+from wizard.core import mfa, steps
 from wizard.core.gates import GateResult
 from wizard.tui.text import display_path
 from wizard.tui.views.base import StepView
-from wizard.tui.views.unavailable import core_or_none
 from wizard.tui.widgets.checklist import Checklist
 
 
@@ -66,25 +66,21 @@ class MfaView(StepView):
         event.stop()
         journal, settings = self.wizard.journal, self.wizard.settings
         if bid == "mfa-build":
-            build, save = core_or_none("mfa", "build_mfa_report"), core_or_none("mfa", "save_mfa_report")
-            if build is None or save is None:
-                self.notify("The MFA report is not available in this build.", severity="error")
-                return
-            self.wizard.start_work(self.step_id, "report", lambda: save(journal, build(journal)),
+            self.wizard.start_work(self.step_id, "report",
+                                   lambda: mfa.save_mfa_report(journal, mfa.build_mfa_report(journal)),
                                    on_done=self.finished)
             return
         raw = self.query_one("#mfa-totp-path", Input).value.strip()
-        importer = core_or_none("mfa", "import_totp_secrets")
-        make = core_or_none("wizard.clients.workos", "make_sync_client")
-        if importer is None or make is None:
-            self.notify("TOTP import is not available in this build.", severity="error")
-            return
         if not raw or not Path(raw).expanduser().is_file():
             self.notify("Give the path of the TOTP secrets file.", severity="warning")
             return
-        self.wizard.start_work(self.step_id, "totp import",
-                               lambda: importer(journal, make(settings, max_retries=0), Path(raw).expanduser()),
-                               on_done=self.finished)
+        path = Path(raw).expanduser()
+
+        def import_totp():
+            with make_sync_client(settings, max_retries=0) as client:
+                return mfa.import_totp_secrets(journal, client, path)
+
+        self.wizard.start_work(self.step_id, "totp import", import_totp, on_done=self.finished)
 
     def finished(self, _result) -> None:
         self.show_report()

@@ -7,10 +7,12 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Button, DataTable, Static
 
+from wizard.clients.auth0 import Auth0Client
+from wizard.clients.workos import make_sync_client
+from wizard.core import orgs
 from wizard.core.gates import GateResult
 from wizard.core.progress import Progress
 from wizard.tui.views.base import StepView
-from wizard.tui.views.unavailable import core_or_none
 from wizard.tui.widgets.checklist import Checklist
 
 
@@ -35,17 +37,17 @@ class OrgsView(StepView):
 
     def refresh_counts(self) -> None:
         journal = self.wizard.journal
-        orgs = journal.orgs()
+        org_rows = journal.orgs()
         ms = journal.memberships()
         by: dict[str, int] = {}
         for m in ms:
             by[m["status"]] = by.get(m["status"], 0) + 1
         self.query_one("#orgs-counts", Static).update(
-            f"{len(orgs)} organization(s), {len(ms)} membership(s): "
+            f"{len(org_rows)} organization(s), {len(ms)} membership(s): "
             + (", ".join(f"{n} {k}" for k, n in sorted(by.items())) or "none yet"))
         table = self.query_one("#orgs-table", DataTable)
         table.clear()
-        for o in orgs:
+        for o in org_rows:
             members = sum(1 for m in ms if m["auth0_org_id"] == o["auth0_org_id"])
             domains = ", ".join(d.get("domain", "") for d in o["domains"])
             table.add_row(o["display_name"] or o["name"], o["status"], str(members), domains,
@@ -65,23 +67,13 @@ class OrgsView(StepView):
         journal, settings = self.wizard.journal, self.wizard.settings
         on_progress = self.wizard.progress_callback(self.step_id)
         if bid == "orgs-export":
-            export = core_or_none("orgs", "export_organizations")
-            if export is None:
-                self.notify("Organization export is not available in this build.", severity="error")
-                return
-
             def work():
-                from wizard.clients.auth0 import Auth0Client
-                return export(Auth0Client.from_settings(settings), journal, on_progress=on_progress)
+                with Auth0Client.from_settings(settings) as auth0:
+                    return orgs.export_organizations(auth0, journal, on_progress=on_progress)
         else:
-            migrate = core_or_none("orgs", "migrate_organizations")
-            make = core_or_none("wizard.clients.workos", "make_sync_client")
-            if migrate is None or make is None:
-                self.notify("Organization migration is not available in this build.", severity="error")
-                return
-
             def work():
-                return migrate(journal, make(settings, max_retries=0), on_progress=on_progress)
+                with make_sync_client(settings, max_retries=0) as client:
+                    return orgs.migrate_organizations(journal, client, on_progress=on_progress)
 
         event.button.disabled = True
         self.wizard.start_work(self.step_id, bid.split("-")[1], work, on_done=self.finished)

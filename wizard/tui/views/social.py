@@ -8,6 +8,7 @@ from textual.widgets import Checkbox, Static
 
 from wizard.core import steps
 from wizard.core.gates import GateResult
+from wizard.core.normalize import provider_label
 from wizard.tui.views.base import StepView
 from wizard.tui.widgets.checklist import Checklist
 
@@ -46,7 +47,7 @@ class SocialView(StepView):
             return
         for p, n in providers.items():
             users = f", {n} user{'s' if n != 1 else ''}" if n else ""
-            label = f"{steps.provider_label(p)} ({p}{users}): enabled in WorkOS"
+            label = f"{provider_label(p)} ({p}{users}): enabled in WorkOS"
             box_item = Checkbox(label, value=p in confirmed, id=f"social-{p.replace('.', '_')}")
             box_item.provider = p  # type: ignore[attr-defined]
             await box.mount(box_item)

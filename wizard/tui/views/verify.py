@@ -7,14 +7,22 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Checkbox, Input, Static
 
+from wizard.clients.workos import make_sync_client
+from wizard.core import report, verify
 from wizard.core.gates import GateResult
 from wizard.core.progress import Progress
 from wizard.tui.text import display_path
 from wizard.tui.views.base import StepView
-from wizard.tui.views.unavailable import core_or_none
 from wizard.tui.widgets.checklist import Checklist
 
 SANDBOX_BUILD_REASON = "Sandbox demo run: there is no application to build"
+
+
+def run_with_client(journal, settings, sample, options, on_progress) -> GateResult:
+    """The checklist with a WorkOS client that is closed when it ends."""
+    with make_sync_client(settings) as client:
+        return verify.run_verification(journal, settings, password_sample=sample, build=options,
+                                       on_progress=on_progress, client=client)
 
 
 class VerifyView(StepView):
@@ -44,7 +52,7 @@ class VerifyView(StepView):
         yield Static("", id="verify-report-paths")
         yield Static("[b]After the migration[/b]", classes="section")
         with Vertical(id="verify-tasks"):
-            for tid, text in core_or_none("report", "POST_MIGRATION_TASKS") or ():
+            for tid, text in report.POST_MIGRATION_TASKS:
                 yield Checkbox(text, id=f"task-{tid}")
 
     def entered(self) -> None:
@@ -53,8 +61,7 @@ class VerifyView(StepView):
         na = self.query_one("#verify-build-na", Input)
         if has_demo and not na.value:
             na.value = SANDBOX_BUILD_REASON
-        ticked = self.wizard.journal.get_document(core_or_none("report", "POST_MIGRATION_DOCUMENT")
-                                                  or "post_migration") or {}
+        ticked = self.wizard.journal.get_document(report.POST_MIGRATION_DOCUMENT) or {}
         for box in self.query("#verify-tasks Checkbox").results(Checkbox):
             with box.prevent(Checkbox.Changed):
                 box.value = (box.id or "").removeprefix("task-") in ticked
@@ -66,8 +73,7 @@ class VerifyView(StepView):
             found = [c for c in self.wizard.demo_credentials if c[0].lower() in imported]
             if found:
                 return found
-        samples = core_or_none("verify", "demo_password_samples")
-        return list(samples(self.wizard.journal)) if samples else []
+        return verify.demo_password_samples(self.wizard.journal)
 
     def sample(self) -> tuple[str, str] | None:
         email = self.query_one("#verify-email", Input).value.strip()
@@ -83,25 +89,21 @@ class VerifyView(StepView):
         if bid == "verify-demo":
             self.wizard.start_work(self.step_id, "demo credentials", self.demo_credentials, on_done=self.fill_demo)
         elif bid == "verify-signin":
-            check = core_or_none("verify", "check_password_sign_in")
-            make = core_or_none("wizard.clients.workos", "make_sync_client")
             sample = self.sample()
-            if check is None or make is None:
-                self.notify("Sign-in check is not available in this build.", severity="error")
-            elif sample is None:
+            if sample is None:
                 self.notify("Type an email and a password first.", severity="warning")
-            else:
-                self.wizard.start_work(self.step_id, "sign-in",
-                                       lambda: check(make(settings), sample[0], sample[1], journal=journal),
-                                       on_done=self.show_signin)
+                return
+
+            def sign_in():
+                with make_sync_client(settings) as client:
+                    return verify.check_password_sign_in(client, sample[0], sample[1], journal=journal)
+
+            self.wizard.start_work(self.step_id, "sign-in", sign_in, on_done=self.show_signin)
         elif bid == "verify-run":
             self.run_verification()
         elif bid == "verify-report":
-            write = core_or_none("report", "write_report")
-            if write is None:
-                self.notify("The report is not available in this build.", severity="error")
-                return
-            self.wizard.start_work(self.step_id, "report", lambda: write(journal), on_done=self.report_written)
+            self.wizard.start_work(self.step_id, "report", lambda: report.write_report(journal),
+                                   on_done=self.report_written)
 
     def fill_demo(self, creds: list[tuple[str, str]]) -> None:
         if not creds:
@@ -116,14 +118,9 @@ class VerifyView(StepView):
         self.query_one("#verify-signin-result", Static).update(f"{mark} {escape(check.evidence)}{hint}")
 
     def run_verification(self) -> None:
-        run = core_or_none("verify", "run_verification")
-        options_cls = core_or_none("verify", "BuildOptions")
-        if run is None or options_cls is None:
-            self.notify("Verification is not available in this build.", severity="error")
-            return
         journal, settings = self.wizard.journal, self.wizard.settings
         reason = self.query_one("#verify-build-na", Input).value.strip() or None
-        options = options_cls(command=self.query_one("#verify-build-cmd", Input).value.strip() or "npm run build",
+        options = verify.BuildOptions(command=self.query_one("#verify-build-cmd", Input).value.strip() or "npm run build",
                               cwd=self.query_one("#verify-build-dir", Input).value.strip() or ".",
                               not_applicable_reason=reason)
         sample = self.sample()
@@ -131,7 +128,7 @@ class VerifyView(StepView):
         self.query_one("#verify-run", Button).disabled = True
         self.wizard.start_work(
             self.step_id, "verification",
-            lambda: run(journal, settings, password_sample=sample, build=options, on_progress=on_progress),
+            lambda: run_with_client(journal, settings, sample, options, on_progress),
             on_done=self.verified)
 
     def verified(self, _result: GateResult) -> None:
@@ -157,9 +154,7 @@ class VerifyView(StepView):
         if not cid.startswith("task-"):
             return
         event.stop()
-        tick = core_or_none("report", "tick_post_migration")
-        if tick is not None:
-            tick(self.wizard.journal, cid.removeprefix("task-"), event.value)
+        report.tick_post_migration(self.wizard.journal, cid.removeprefix("task-"), event.value)
 
     def show_progress(self, progress: Progress) -> None:
         total = "?" if progress.total is None else progress.total

@@ -7,14 +7,20 @@ from textual.widgets import Static
 
 from wizard.core.gates import GateResult
 from wizard.tui.text import scrub
+from wizard.tui.views.base import StepView
 
 
-def render_checks(result: GateResult | None, settings=None, stable: bool = False) -> Text:
+def render_checks(result: GateResult | None, settings=None, stable: bool = False, *, tried: bool = True,
+                  todo_style: str = "bold yellow") -> Text:
+    """`tried`: the person acted on the step; before that an unmet check is "to do" (○), not failed (✗)."""
     if result is None:
         return Text("Not checked yet.", style="dim")
     text = Text()
     for c in result.checks:
-        text.append("✓ " if c.ok else "✗ ", style="bold green" if c.ok else "bold red")
+        if c.ok:
+            text.append("✓ ", style="bold green")
+        else:
+            text.append("✗ " if tried else "○ ", style="bold red" if tried else todo_style)
         text.append(scrub(c.name, settings, stable=stable), style="bold")
         if c.evidence:
             text.append(f" — {scrub(c.evidence, settings, stable=stable)}")
@@ -30,4 +36,8 @@ class Checklist(Static):
     """Renders a GateResult; the TUI never decides anything from it, it only shows it."""
 
     def show(self, result: GateResult | None) -> None:
-        self.update(render_checks(result, getattr(self.app, "settings", None), stable=self.app.is_headless))
+        view = next(a for a in self.ancestors if isinstance(a, StepView))
+        wizard = view.wizard
+        accent = wizard.get_css_variables().get("accent", "yellow")
+        self.update(render_checks(result, wizard.settings, stable=wizard.is_headless,
+                                  tried=view.step_id in wizard.attempted, todo_style=f"bold {accent}"))

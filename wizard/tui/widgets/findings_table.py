@@ -5,6 +5,7 @@ from __future__ import annotations
 from textual.widgets import DataTable
 
 from wizard.core.findings import Finding
+from wizard.tui.text import display_path
 
 
 class FindingSummary(DataTable):
@@ -29,8 +30,6 @@ class FindingsTable(DataTable):
         self.add_columns("where", "code", "message", "severity")
 
     def load(self, findings: list[Finding]) -> None:
-        from wizard.tui.text import display_path
-
         self.clear()
         for i, f in enumerate(findings):
             name = display_path(f.file).rsplit("/", 1)[-1]

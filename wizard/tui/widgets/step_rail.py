@@ -12,6 +12,7 @@ from wizard.tui.messages import StepSelected
 
 ICONS = {
     "pending": ("○", "dim"),
+    "todo": ("▶", "accent"),  # the current step, not passed yet, nobody acted on it: not a failure
     "running": ("◌", "bold yellow"),
     "passed": ("✓", "bold green"),
     "failed": ("✗", "bold red"),
@@ -37,6 +38,8 @@ class RailItem(Static):
 
     def rail_text(self) -> Text:
         icon, style = ICONS.get(self.status, ICONS["pending"])
+        if style == "accent":
+            style = f"bold {self.app.get_css_variables().get('accent', 'yellow')}"
         title = STEPS[self.index].title
         text = Text.assemble((f"{icon} ", style), (f"{self.index + 1:>2} {title}", "bold" if self.current else ""))
         if self.status == "not_applicable":
@@ -50,7 +53,7 @@ class RailItem(Static):
 
 
 class StepRail(Vertical):
-    """Every step and its state: pending, running, passed, failed, not applicable (with reason)."""
+    """Every step and its state: pending, to do, running, passed, failed, not applicable (with reason)."""
 
     def compose(self) -> ComposeResult:
         for i in range(len(STEPS)):
