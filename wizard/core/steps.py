@@ -110,11 +110,6 @@ def dry_run_gate(journal: Journal) -> GateResult:
     ])
 
 
-def record_import(journal: Journal, summary: dict, *, dry_run: bool) -> None:
-    """Keep the import's (or dry run's) summary; failures there carry no hash or secret."""
-    journal.put_document(DOC_DRY_RUN if dry_run else DOC_IMPORT_SUMMARY, summary)
-
-
 def accept_failures(journal: Journal, reason: str) -> None:
     reason = (reason or "").strip()
     if len(reason) < MIN_REASON_CHARS:
