@@ -247,3 +247,21 @@ async def test_an_untouched_step_is_to_do_not_failed(tmp_path):
     async with app.run_test(size=(100, 34)) as pilot:
         await settle(pilot)
         assert app.query_one("#rail-guide").status == "failed", "a recorded attempt is remembered"
+
+
+async def test_prefilled_export_paths_outside_the_working_folder_open(tmp_path, monkeypatch, sandbox_settings,
+                                                                      demo_exports):
+    """`auth0-workos --sandbox` keeps its exports in a temp folder, away from the working folder: the
+    prefilled inputs must hold paths that open, not a shortened display form."""
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    start_at(tmp_path / "run", "export")
+    app = WizardApp(tmp_path / "run", sandbox_settings, demo_exports=demo_exports)
+    async with app.run_test(size=(100, 34)) as pilot:
+        await settle(pilot)
+        await click(pilot, "#export-verify")
+        await settle(pilot)
+        assert gate(app, "export").passed, screen_text(app)
+    with Journal.open(tmp_path / "run") as j:
+        assert j.input_path("users") == demo_exports.users_path.resolve()

@@ -22,6 +22,18 @@ def display_path(path: str | Path | None) -> str:
         return f"…/{p.parent.name}/{p.name}" if p.parent.name else p.name
 
 
+def editable_path(path: str | Path | None) -> str:
+    """A path an Input can hold and the code can open again: relative inside the working folder
+    (stable on screen), else absolute. Never the `…/` display form, which names no file."""
+    if not path:
+        return ""
+    p = Path(path).resolve()
+    try:
+        return str(p.relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(p)
+
+
 def scrub(text: str, settings: Settings | None = None, *, stable: bool = False) -> str:
     """Hide loopback ports and any secret that slipped into a message; `stable` also hides the
     clock-derived WorkOS ids (headless runs: tests and screenshots draw the same picture every time)."""

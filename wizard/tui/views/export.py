@@ -14,7 +14,7 @@ from wizard.core import export_job, plan, steps
 from wizard.core.gates import GateResult
 from wizard.core.progress import Progress
 from wizard.tui.screens import ReasonScreen
-from wizard.tui.text import display_path
+from wizard.tui.text import display_path, editable_path
 from wizard.tui.views.base import StepView
 from wizard.tui.widgets.checklist import Checklist
 from wizard.tui.widgets.findings_table import FindingsTable, FindingSummary
@@ -54,10 +54,10 @@ class ExportView(StepView):
         pw = self.query_one("#export-passwords", Input)
         if not users.value:
             path = journal.input_path("users") or (exports.users_path if exports else None)
-            users.value = display_path(path) if path else ""
+            users.value = editable_path(path)
         if not pw.value and not journal.get_document(steps.DOC_NO_PASSWORDS_REASON):
             path = journal.input_path("passwords") or (exports.passwords_path if exports else None)
-            pw.value = display_path(path) if path else ""
+            pw.value = editable_path(path)
         self.query_one("#export-job", Button).disabled = not self.wizard.settings.has_auth0_credentials
         self.show_findings()
 

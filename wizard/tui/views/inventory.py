@@ -13,7 +13,7 @@ from wizard.clients.auth0 import Auth0Client
 from wizard.core import inventory
 from wizard.core.gates import GateResult
 from wizard.core.progress import Progress
-from wizard.tui.text import display_path
+from wizard.tui.text import editable_path
 from wizard.tui.views.base import StepView
 from wizard.tui.widgets.checklist import Checklist
 
@@ -66,7 +66,7 @@ class InventoryView(StepView):
             exports = self.wizard.demo_exports
             path = self.wizard.journal.input_path("users") or (exports.users_path if exports else None)
             if path:
-                box.value = display_path(path)
+                box.value = editable_path(path)
         self.show_summary()
 
     def show_summary(self) -> None:
