@@ -11,7 +11,7 @@ from collections import Counter
 from wizard.clients.auth0 import Auth0Client
 from wizard.core.config import Settings
 from wizard.core.gates import GateStatus
-from wizard.core.inventory import build_inventory, inventory_gate, save_inventory
+from wizard.core.inventory import build_inventory, inventory_gate, save_inventory, summary_lines
 from wizard.core.journal import Journal
 from wizard.sandbox.auth0_emulator import Auth0Emulator
 from wizard.sandbox.server import serve
@@ -158,6 +158,32 @@ def test_inventory_command_with_export_only(tmp_path, demo_tenant, demo_exports,
     assert (run_dir / "inventory.json").is_file()
     with Journal.open(run_dir) as journal:
         assert journal.step("inventory")["status"] == "passed"
+        lines = summary_lines(journal.get_document("inventory"))
+    assert all(line in out for line in lines), "the command prints the shared summary"
+    assert "Sign-in methods (users per kind): " in out and "MFA: " in out
+
+
+def test_summary_lines_read_like_a_report(tmp_path, auth0_emu, demo_tenant):
+    """One plain line per fact (the command and the wizard's view share it), never a key dump."""
+    with Journal.open(tmp_path) as journal, _client(auth0_emu) as client:
+        inv = build_inventory(client, None, journal=journal)
+    lines = summary_lines(inv.as_dict())
+    blocked = sum(1 for u in demo_tenant.users if u.get("blocked"))
+    assert lines[0] == f"Users: {len(demo_tenant.users)}" + (f" ({blocked} blocked)" if blocked else "")
+    assert lines[1].startswith("Sign-in methods (users per kind): ")
+    assert sum(1 for line in lines if " user(s)" in line and line.startswith("  - ")) == len(inv.sign_in_methods)
+    assert f"Organizations: {len(demo_tenant.organizations)}" in lines
+    assert any(line.startswith("Tenant MFA factors enabled: ") for line in lines)
+    mfa = next(line for line in lines if line.startswith("MFA (from "))
+    assert f"SMS {inv.mfa['sms_users']}, voice {inv.mfa['voice_users']}" in mfa
+    assert not any("item(s)" in line or "entries" in line for line in lines)
+
+
+def test_missing_inventory_hint_names_the_button_and_the_command(tmp_path):
+    with Journal.open(tmp_path) as journal:
+        result = inventory_gate(journal)
+    hint = result.checks[0].fix_hint
+    assert hint.startswith("Press Build inventory") and "auth0-workos inventory --run-dir" in hint, hint
 
 
 class Refuse:

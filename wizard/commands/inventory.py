@@ -34,35 +34,9 @@ def add_parser(sub) -> argparse.ArgumentParser:
     return p
 
 
-def print_inventory(inv) -> None:
-    u = inv.users
-    print(f"Users: {u.get('display')}" + (f" ({u['blocked']} blocked)" if u.get("blocked") else ""))
-    if inv.sign_in_summary:
-        print("Sign-in methods (users per kind): "
-              + ", ".join(f"{k} {n}" for k, n in inv.sign_in_summary.items()))
-    for m in inv.sign_in_methods:
-        print(f"  - {m['kind']:<12} {m['connection']:<36} {m.get('strategy') or '?':<16} {m['users']} user(s)")
-    if inv.organizations is not None:
-        print(f"Organizations: {len(inv.organizations)}")
-        for o in inv.organizations:
-            print(f"  - {o.get('display_name') or o.get('name')} ({o['id']}): {o['members']} member(s)")
-    mfa = inv.mfa
-    if mfa.get("tenant_factors") is not None:
-        print("Tenant MFA factors enabled: " + (", ".join(mfa["tenant_factors"]) or "none"))
-    if "sms_users" in mfa:
-        print(f"MFA (from {mfa.get('scanned', 0)} scanned users): SMS {mfa['sms_users']}, voice {mfa['voice_users']}, "
-              f"TOTP {mfa['totp_users']}" + ("" if mfa.get("scan_complete") else " (scan incomplete)"))
-    else:
-        print(f"MFA: {mfa.get('users_with_mfa_flag', 0)} user(s) have some MFA factor (type unknown)")
-    for note in inv.notes:
-        print(f"note: {note}")
-    for line in inv.unknown:
-        print(f"unknown: {line}")
-
-
 def run(args) -> int:
     from wizard.commands._progress import ProgressPrinter
-    from wizard.core.inventory import build_inventory, inventory_gate, save_inventory
+    from wizard.core.inventory import build_inventory, inventory_gate, save_inventory, summary_lines
     from wizard.core.journal import Journal
 
     if args.auth0_rate <= 0:
@@ -91,7 +65,8 @@ def run(args) -> int:
             path = save_inventory(journal, inv)
             gate = inventory_gate(journal)
             journal.set_step("inventory", gate.status.value, gate.reason, gate.details)
-    print_inventory(inv)
+    for line in summary_lines(inv.as_dict()):
+        print(line)
     print(f"Saved {path}")
     for c in gate.checks:
         if not c.ok:

@@ -271,6 +271,39 @@ def _optional(inv: Inventory, fn, what: str):
         return None
 
 
+# ---------------------------------------------------------------------- the summary people read
+def summary_lines(doc: dict) -> list[str]:
+    """The inventory document as plain lines, the same in the command's output and the wizard's view."""
+    lines: list[str] = []
+    users = doc.get("users") or {}
+    blocked = users.get("blocked")
+    lines.append(f"Users: {users.get('display', 'unknown')}" + (f" ({blocked} blocked)" if blocked else ""))
+    summary = doc.get("sign_in_summary") or {}
+    if summary:
+        lines.append("Sign-in methods (users per kind): " + ", ".join(f"{k} {n}" for k, n in summary.items()))
+    for m in doc.get("sign_in_methods") or []:
+        lines.append(f"  - {m.get('kind', '?'):<10} {m.get('users', 0):>5} user(s)  "
+                     f"{m.get('connection', '?')} ({m.get('strategy') or '?'})")
+    orgs = doc.get("organizations")
+    if orgs is not None:
+        lines.append(f"Organizations: {len(orgs)}")
+        for o in orgs:
+            lines.append(f"  - {o.get('display_name') or o.get('name')} ({o.get('id')}): "
+                         f"{o.get('members', '?')} member(s)")
+    mfa = doc.get("mfa") or {}
+    if mfa.get("tenant_factors") is not None:
+        lines.append("Tenant MFA factors enabled: " + (", ".join(mfa["tenant_factors"]) or "none"))
+    if "sms_users" in mfa:
+        lines.append(f"MFA (from {mfa.get('scanned', 0)} scanned users): SMS {mfa['sms_users']}, "
+                     f"voice {mfa.get('voice_users', 0)}, TOTP {mfa.get('totp_users', 0)}"
+                     + ("" if mfa.get("scan_complete") else " (scan incomplete)"))
+    else:
+        lines.append(f"MFA: {mfa.get('users_with_mfa_flag', 0)} user(s) have some MFA factor (type unknown)")
+    lines += [f"note: {note}" for note in doc.get("notes") or []]
+    lines += [f"unknown: {line}" for line in doc.get("unknown") or []]
+    return lines
+
+
 # ---------------------------------------------------------------------- saving and the gate
 def save_inventory(journal: Journal, inv: Inventory) -> Path:
     doc = inv.as_dict()
@@ -287,8 +320,8 @@ def inventory_gate(journal: Journal) -> GateResult:
     inv = journal.get_document("inventory")
     if not inv:
         return GateResult.from_checks([Check("Inventory taken", False, "no inventory in this run yet",
-                                             "run `auth0-workos inventory --run-dir DIR` (with the users export "
-                                             "and/or Management API credentials)")])
+                                             "Press Build inventory (headless: `auth0-workos inventory --run-dir "
+                                             "DIR` with the users export and/or Management API credentials)")])
     users = inv.get("users") or {}
     mfa = inv.get("mfa") or {}
     methods = inv.get("sign_in_summary") or {}
@@ -306,8 +339,9 @@ def inventory_gate(journal: Journal) -> GateResult:
                             f"{mfa.get('scanned', 0)} of {mfa.get('scan_targets')} users scanned; "
                             f"SMS {mfa.get('sms_users', 0)}, voice {mfa.get('voice_users', 0)}, "
                             f"TOTP {mfa.get('totp_users', 0)}",
-                            refused or "run `auth0-workos inventory` again: the scan resumes where it stopped "
-                                       "(or `--mfa-scan none` to go on without knowing who uses SMS)"))
+                            refused or "Press Build inventory again (headless: `auth0-workos inventory`): the "
+                                       "scan resumes where it stopped (or `--mfa-scan none` to go on "
+                                       "without knowing who uses SMS)"))
     elif mfa.get("scan") == "none":
         checks.append(Check("MFA users identified", True,
                             f"scan skipped on purpose: {mfa.get('users_with_mfa_flag', 0)} user(s) have MFA of "

@@ -56,6 +56,7 @@ class WizardApp(App[int]):
         Binding("b", "back", "Back"),
         Binding("r", "recheck", "Re-check"),
         Binding("x", "not_applicable", "N/A"),
+        Binding("escape", "leave_field", "leaves a field", key_display="esc"),
         Binding("question_mark", "help", "Help", key_display="?"),
         Binding("q", "quit", "Quit"),
     ]
@@ -170,6 +171,7 @@ class WizardApp(App[int]):
         self.query_one("#views", ContentSwitcher).current = self.views[index].id
         view = self.views[index]
         view.entered()
+        view.focus_primary()
         if view.auto_check:
             self.check_gate(view.step_id)
         self.refresh_chrome()
@@ -268,6 +270,17 @@ class WizardApp(App[int]):
 
     def action_recheck(self) -> None:
         self.current_view.recheck()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Esc appears in the footer only while a text field has focus."""
+        if action == "leave_field":
+            return isinstance(self.focused, Input)
+        return True
+
+    def action_leave_field(self) -> None:
+        """Esc in a text field: focus goes to the step view, so n / b / r are keys again."""
+        if isinstance(self.focused, Input):
+            self.set_focus(self.current_view)
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen())

@@ -23,7 +23,8 @@ HELP = (
     "  x        mark a conditional step not applicable (typed reason)\n"
     "  ?        this help\n"
     "  q        quit (everything so far is kept)\n"
-    "  tab      move between fields; enter presses a button; the mouse works too\n\n"
+    "  tab      move between fields; enter presses a button; the mouse works too\n"
+    "  esc      leaves a field (typing n in a field types n; press esc first)\n\n"
     "[b]Steps[/b]\n"
     + "\n".join(f"  {i + 1:>2}. {s.title}: {s.summary}" for i, s in enumerate(STEPS))
 )

@@ -6,7 +6,8 @@ from typing import TYPE_CHECKING, ClassVar
 
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
-from textual.widgets import Static
+from textual.widget import Widget
+from textual.widgets import Button, Input, Static
 
 from wizard.core.gates import GateResult
 from wizard.core.progress import Progress
@@ -39,6 +40,26 @@ class StepView(VerticalScroll):
 
     def entered(self) -> None:
         """The step became current (also on resume): refresh what the journal holds."""
+
+    def required_input(self) -> Input | None:
+        """An empty Input the primary action needs first (focused on entry instead of the button)."""
+        return None
+
+    def focus_target(self) -> Widget:
+        """Where focus lands on entering the step: a needed empty field, else the primary action
+        button, else the first focusable widget that is not a text field (so n/b/r keep working)."""
+        needed = self.required_input()
+        if needed is not None:
+            return needed
+        buttons = [b for b in self.query(Button) if not b.disabled and b.display]
+        primary = next((b for b in buttons if b.variant == "primary"), None)
+        if primary is not None:
+            return primary
+        others = [w for w in self.query("*") if w.focusable and not isinstance(w, Input)]
+        return others[0] if others else self
+
+    def focus_primary(self) -> None:
+        self.focus_target().focus(scroll_visible=False)
 
     def gate_checked(self, result: GateResult) -> None:
         """The gate was evaluated; views with a checklist show it."""

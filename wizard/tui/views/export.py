@@ -61,6 +61,11 @@ class ExportView(StepView):
         self.query_one("#export-job", Button).disabled = not self.wizard.settings.has_auth0_credentials
         self.show_findings()
 
+    def required_input(self) -> Input | None:
+        """Verify files needs the users export path first."""
+        box = self.query_one("#export-users", Input)
+        return None if box.value.strip() else box
+
     def show_findings(self, code: str | None = None) -> None:
         journal = self.wizard.journal
         counts = journal.finding_counts()

@@ -18,36 +18,12 @@ from wizard.tui.views.base import StepView
 from wizard.tui.widgets.checklist import Checklist
 
 
-def summarize_document(doc, depth: int = 0, limit: int = 40) -> list[str]:
-    """A readable outline of a JSON document: scalars shown, lists and big maps counted."""
-    lines: list[str] = []
-    if not isinstance(doc, dict):
-        return [escape(str(doc))]
-    for key, value in doc.items():
-        pad = "  " * depth
-        if isinstance(value, dict):
-            if depth < 1 and len(value) <= 12:
-                lines.append(f"{pad}[b]{escape(str(key))}[/b]")
-                lines += summarize_document(value, depth + 1, limit)
-            else:
-                lines.append(f"{pad}[b]{escape(str(key))}[/b]: {len(value)} entries")
-        elif isinstance(value, list):
-            lines.append(f"{pad}[b]{escape(str(key))}[/b]: {len(value)} item(s)")
-        elif str(key) == "at" or str(key).endswith("_at") or "path" in str(key):
-            continue  # times and paths change between runs; they are in the journal
-        else:
-            lines.append(f"{pad}[b]{escape(str(key))}[/b]: {escape(str(value))}")
-        if len(lines) >= limit:
-            lines.append(f"{pad}…")
-            break
-    return lines
-
-
 class InventoryView(StepView):
     step_id = "inventory"
 
     def compose_body(self) -> ComposeResult:
         yield Static("", id="inventory-source")
+        yield Static("Users export file (optional with Management API access):", classes="section")
         yield Input(placeholder="users export path (used when there is no Management API access)",
                     id="inventory-users-path")
         with Horizontal(classes="buttons"):
@@ -69,9 +45,14 @@ class InventoryView(StepView):
                 box.value = editable_path(path)
         self.show_summary()
 
+    def required_input(self) -> Input | None:
+        """Without Auth0 credentials the export path is needed before Build inventory can work."""
+        box = self.query_one("#inventory-users-path", Input)
+        return box if not self.wizard.settings.has_auth0_credentials and not box.value.strip() else None
+
     def show_summary(self) -> None:
         doc = self.wizard.journal.get_document("inventory")
-        text = "\n".join(summarize_document(doc)) if doc else "[dim]No inventory yet: press Build inventory.[/]"
+        text = "\n".join(map(escape, inventory.summary_lines(doc))) if doc else "[dim]No inventory yet: press Build inventory.[/]"
         self.query_one("#inventory-summary", Static).update(text)
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
@@ -83,7 +64,11 @@ class InventoryView(StepView):
         settings = self.wizard.settings
         raw = self.query_one("#inventory-users-path", Input).value.strip()
         users_path = Path(raw).expanduser() if raw else None
-        if not settings.has_auth0_credentials and (users_path is None or not users_path.is_file()):
+        if users_path is not None and not users_path.is_file():
+            self.notify(f"Users export not found: {escape(raw)} is not a file. Fix the path or clear it.",
+                        severity="error")
+            return
+        if not settings.has_auth0_credentials and users_path is None:
             self.notify("Give the users export path (no Auth0 credentials are set).", severity="warning")
             return
         journal = self.wizard.journal

@@ -1,0 +1,105 @@
+"""Keyboard-first use of the wizard, and the inventory view's input checks and summary."""
+
+from __future__ import annotations
+
+import pytest
+from textual.widgets import Input
+from tui_helpers import click, gate, screen_text, settle
+
+from wizard.core import steps
+from wizard.core.config import Settings
+from wizard.core.journal import Journal
+from wizard.tui.app import WizardApp
+
+pytestmark = pytest.mark.timeout(60)
+
+
+def start_at(run_dir, step_id: str) -> None:
+    """A run whose earlier steps passed (as a resumed run would be)."""
+    with Journal.open(run_dir) as j:
+        for s in steps.STEPS[: steps.STEP_IDS.index(step_id)]:
+            j.set_step(s.id, "passed", "", {})
+        steps.remember_current(j, step_id)
+
+
+def notifications(app) -> list[str]:
+    return [str(n.message) for n in app._notifications]
+
+
+async def test_entering_a_step_focuses_its_primary_action(tmp_path, monkeypatch, sandbox_settings, demo_exports):
+    monkeypatch.chdir(tmp_path)
+    start_at(tmp_path / "run", "inventory")
+    app = WizardApp(tmp_path / "run", sandbox_settings, demo_exports=demo_exports)
+    async with app.run_test(size=(100, 34)) as pilot:
+        await settle(pilot)
+        assert app.focused is app.query_one("#inventory-run"), app.focused
+        await pilot.press("enter")  # the focused button is the action: Enter builds the inventory
+        await settle(pilot)
+        assert gate(app, "inventory").passed, screen_text(app)
+        await pilot.press("n")
+        await settle(pilot)
+        assert app.current_step.id == "export"
+        assert app.focused is app.query_one("#export-verify"), app.focused
+
+
+async def test_without_credentials_an_empty_export_path_gets_the_focus(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    start_at(tmp_path / "run", "inventory")
+    app = WizardApp(tmp_path / "run", Settings())
+    async with app.run_test(size=(100, 34)) as pilot:
+        await settle(pilot)
+        assert app.focused is app.query_one("#inventory-users-path"), app.focused
+
+
+async def test_escape_leaves_a_field_so_n_goes_next(tmp_path, monkeypatch, sandbox_settings, demo_exports):
+    monkeypatch.chdir(tmp_path)
+    start_at(tmp_path / "run", "inventory")
+    app = WizardApp(tmp_path / "run", sandbox_settings, demo_exports=demo_exports)
+    async with app.run_test(size=(100, 34)) as pilot:
+        await settle(pilot)
+        await click(pilot, "#inventory-run")
+        await settle(pilot)
+        assert gate(app, "inventory").passed, screen_text(app)
+        box = app.query_one("#inventory-users-path", Input)
+        before = box.value
+        await pilot.click(box)
+        await pilot.pause()
+        assert app.focused is box
+        assert "esc" in screen_text(app) and "leaves a field" in screen_text(app), "the footer says how out"
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not isinstance(app.focused, Input), app.focused
+        await pilot.press("n")
+        await settle(pilot)
+        assert box.value == before, "n after Esc is not typed into the field"
+        assert app.current_step.id == "export", screen_text(app)
+
+
+async def test_a_users_path_that_is_not_a_file_is_refused_by_name(tmp_path, monkeypatch, sandbox_settings):
+    monkeypatch.chdir(tmp_path)
+    start_at(tmp_path / "run", "inventory")
+    app = WizardApp(tmp_path / "run", sandbox_settings)  # Auth0 credentials present
+    missing = tmp_path / "nowhere" / "users.json.gz"
+    async with app.run_test(size=(100, 34)) as pilot:
+        await settle(pilot)
+        app.query_one("#inventory-users-path", Input).value = str(missing)
+        await click(pilot, "#inventory-run")
+        await settle(pilot)
+        assert any(str(missing) in m and "not a file" in m for m in notifications(app)), notifications(app)
+        assert app.journal.get_document("inventory") is None, "nothing was scanned"
+        assert not app.query_one("#inventory-run").disabled, "no work was started"
+
+
+async def test_inventory_view_shows_the_summary_not_a_key_dump(tmp_path, monkeypatch, sandbox_settings,
+                                                                demo_exports, demo_tenant):
+    monkeypatch.chdir(tmp_path)
+    start_at(tmp_path / "run", "inventory")
+    app = WizardApp(tmp_path / "run", sandbox_settings, demo_exports=demo_exports)
+    async with app.run_test(size=(120, 60)) as pilot:
+        await settle(pilot)
+        await click(pilot, "#inventory-run")
+        await settle(pilot)
+        text = str(app.query_one("#inventory-summary").render())
+        assert f"Users: {len(demo_tenant.users)}" in text, text
+        assert "Sign-in methods (users per kind): " in text and "MFA (from " in text, text
+        assert "item(s)" not in text and "entries" not in text, text
