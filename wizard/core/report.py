@@ -13,6 +13,7 @@ from pathlib import Path
 
 from wizard import __version__
 from wizard.core.guide import DIFFERENCES, GUIDE_DOCUMENT, GUIDE_URL
+from wizard.core.inventory import summary_lines
 from wizard.core.journal import Journal
 from wizard.core.recovery import diagnose
 from wizard.core.rundir import write_private
@@ -247,7 +248,11 @@ def render_markdown(r: dict) -> str:
     out += [f"- {k}: `{v['file']}` sha256 {v['sha256'][:16]}…" + (f" ({v['lines']} lines)" if v["lines"] else "")
             for k, v in r["inputs"].items()] or ["none recorded"]
 
-    out += ["", "## Inventory", ""] + _kv(r["inventory"])
+    out += ["", "## Inventory", ""]
+    if isinstance(r["inventory"], dict) and r["inventory"]:  # the same lines as the CLI and the wizard
+        out += ["```", *summary_lines(r["inventory"]), "```"]
+    else:
+        out += _kv(r["inventory"])
 
     f = r["findings"]
     out += ["", "## Findings", ""]
