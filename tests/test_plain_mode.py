@@ -57,6 +57,8 @@ def test_plain_mode_walks_every_gate(tmp_path, sandbox_settings, demo_exports, d
         assert j.get_document("import_dry_run"), "the dry run ran before the import"
         assert j.get_document("social_confirmations")
     assert answers.selects == [], f"every gate passed at the first try: {answers.selects}"
+    assert any(q.startswith("Create the missing organizations") for q in answers.asked), \
+        "organizations are written to WorkOS only after a confirmation"
     assert workos_emu.emulator.users, "users were imported"
     assert (tmp_path / "run" / "report.md").is_file()
     assert sandbox_settings.workos_api_key not in text

@@ -243,6 +243,10 @@ def _orgs(ctx: PlainContext) -> None:
     with Auth0Client.from_settings(ctx.settings) as auth0:
         exp = orgs.export_organizations(auth0, ctx.journal, on_progress=ctx.progress())
     ctx.out(f"  exported {exp.organizations} organization(s), {exp.memberships} membership(s)")
+    if not ctx.answers.confirm(f"Create the missing organizations and memberships in WorkOS at "
+                               f"{ctx.settings.workos_base_url}?", default=True):
+        ctx.out("  Nothing was written to WorkOS.")
+        return
     with make_sync_client(ctx.settings, max_retries=0) as client:
         mig = orgs.migrate_organizations(ctx.journal, client, on_progress=ctx.progress())
     ctx.out(f"  organizations {mig.orgs}, memberships {mig.memberships}")

@@ -244,8 +244,8 @@ def build_mfa_report(journal: Journal, *, tenant_factors: list[str] | None = Non
         notes.append("No users' authentication methods were scanned (no Management API access or scan not run): "
                      "SMS and TOTP users cannot be told apart from the export alone.")
     elif not complete:
-        notes.append("The scan of authentication methods is incomplete; run `auth0-workos inventory` again "
-                     "to finish it (it resumes).")
+        notes.append("The scan of authentication methods is incomplete; build the inventory again (wizard: "
+                     "Build inventory; headless: `auth0-workos inventory`) to finish it: it resumes.")
     return MfaReport(scanned=len(rows), complete=bool(complete), sms_users=sms, voice_users=voice,
                      totp_users=totp, other_factors=dict(sorted(other.items())),
                      no_mfa_users=sum(1 for r in rows if not r["types"]), tenant_factors=tenant_factors,
