@@ -6,7 +6,7 @@ import gzip
 
 import pytest
 from textual.widgets import Button
-from tui_helpers import click, gate, screen_text, settle, type_into
+from tui_helpers import click, gate, screen_text, settle, start_at, type_into
 
 from wizard.core import steps
 from wizard.core.artifacts import write_dry_run_artifacts
@@ -17,14 +17,6 @@ from wizard.tui.app import WizardApp
 from wizard.tui.messages import ProgressUpdate
 
 pytestmark = pytest.mark.timeout(60)
-
-
-def start_at(run_dir, step_id: str) -> None:
-    """A run whose earlier steps passed (as a resumed run would be)."""
-    with Journal.open(run_dir) as j:
-        for s in steps.STEPS[: steps.STEP_IDS.index(step_id)]:
-            j.set_step(s.id, "passed", "", {})
-        steps.remember_current(j, step_id)
 
 
 async def test_bad_api_key_fails_prereqs_and_next_stays_disabled(tmp_path, workos_emu):

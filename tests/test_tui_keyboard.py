@@ -4,22 +4,12 @@ from __future__ import annotations
 
 import pytest
 from textual.widgets import Input
-from tui_helpers import click, gate, screen_text, settle
+from tui_helpers import click, gate, screen_text, settle, start_at
 
-from wizard.core import steps
 from wizard.core.config import Settings
-from wizard.core.journal import Journal
 from wizard.tui.app import WizardApp
 
 pytestmark = pytest.mark.timeout(60)
-
-
-def start_at(run_dir, step_id: str) -> None:
-    """A run whose earlier steps passed (as a resumed run would be)."""
-    with Journal.open(run_dir) as j:
-        for s in steps.STEPS[: steps.STEP_IDS.index(step_id)]:
-            j.set_step(s.id, "passed", "", {})
-        steps.remember_current(j, step_id)
 
 
 def notifications(app) -> list[str]:
