@@ -224,6 +224,17 @@ class Journal:
             (name, json.dumps(obj, sort_keys=True, default=str), time.time()),
         )
 
+    def set_document_item(self, name: str, key: str, value) -> None:
+        """Set (or, with None, remove) one key of a dict document in one transaction: the checklists
+        (social confirmations, MFA communication plan, post-migration tasks) are ticked this way."""
+        with self.transaction():
+            doc = dict(self.get_document(name) or {})
+            if value is None:
+                doc.pop(key, None)
+            else:
+                doc[key] = value
+            self.put_document(name, doc)
+
     def get_document(self, name: str, default=None):
         rows = self._q("SELECT json FROM documents WHERE name=?", (name,))
         return json.loads(rows[0]["json"]) if rows else default

@@ -90,12 +90,7 @@ def _step_titles() -> dict[str, str]:
 def tick_post_migration(journal: Journal, task_id: str, done: bool = True) -> None:
     if task_id not in dict(POST_MIGRATION_TASKS):
         raise KeyError(task_id)
-    doc = dict(journal.get_document(POST_MIGRATION_DOCUMENT) or {})
-    if done:
-        doc[task_id] = time.time()
-    else:
-        doc.pop(task_id, None)
-    journal.put_document(POST_MIGRATION_DOCUMENT, doc)
+    journal.set_document_item(POST_MIGRATION_DOCUMENT, task_id, time.time() if done else None)
 
 
 def _decisions(journal: Journal) -> list[dict]:

@@ -289,12 +289,8 @@ confirm_social_provider = verify.confirm_social
 
 
 def tick_mfa_item(journal: Journal, key: str, done: bool = True) -> None:
-    doc = dict(journal.get_document(DOC_MFA_COMMUNICATION) or {})
-    if done:
-        doc[key] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    else:
-        doc.pop(key, None)
-    journal.put_document(DOC_MFA_COMMUNICATION, doc)
+    journal.set_document_item(DOC_MFA_COMMUNICATION, key,
+                              time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()) if done else None)
 
 
 def set_no_passwords_reason(journal: Journal, reason: str) -> None:

@@ -385,12 +385,8 @@ def social_providers(journal: Journal) -> dict[str, int]:
 
 def confirm_social(journal: Journal, provider: str, confirmed: bool = True) -> None:
     """The person says the provider is enabled in WorkOS (the API cannot tell us)."""
-    doc = dict(journal.get_document(SOCIAL_CONFIRMATIONS) or {})
-    if confirmed:
-        doc[provider] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    else:
-        doc.pop(provider, None)
-    journal.put_document(SOCIAL_CONFIRMATIONS, doc)
+    journal.set_document_item(SOCIAL_CONFIRMATIONS, provider,
+                              time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()) if confirmed else None)
 
 
 def check_social_sign_in(journal: Journal) -> Check:
