@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from wizard.clients.errors import ApiError, ErrorKind
-from wizard.core.progress import Progress
+from wizard.clients.progress import Progress
 
 # What each kind of read needs (Auth0 Management API scope names).
 SCOPES: dict[str, str] = {

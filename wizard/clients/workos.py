@@ -28,7 +28,7 @@ from workos._errors import (
 from workos.user_management import PasswordHashed
 
 from wizard.clients.errors import ApiError, ErrorKind
-from wizard.core.config import Settings
+from wizard.clients.settings import Settings
 
 # Codes WorkOS uses for "this user is already there" (api-facts §2; the last one is the legacy 409).
 EXISTS_CODES = frozenset({"email_not_available", "external_id_already_used", "user_already_exists"})
