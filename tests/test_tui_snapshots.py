@@ -15,12 +15,12 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from demo_walk import settle, walk_demo
 from textual.widgets import DataTable
 
 from wizard.core.config import Settings
 from wizard.core.steps import STEP_IDS
 from wizard.tui.app import WizardApp
-from wizard.tui.demo_walk import settle, walk_demo
 
 SIZE = (100, 34)
 pytestmark = pytest.mark.timeout(120)

@@ -1,5 +1,6 @@
 """Set-up shared by the Auth0-side commands (inventory, export, mfa, orgs): settings, run folder,
-the Management API client, and the one-line answers for usage errors and failures."""
+the scope warning, and the one-line answers for usage errors and failures. (The tasks build the
+clients: `wizard.tasks.clients`.)"""
 
 from __future__ import annotations
 
@@ -31,18 +32,10 @@ def load_settings(args) -> Settings:
     return Settings.load(getattr(args, "env_file", ".env.local"))
 
 
-def make_auth0_client(settings: Settings, on_wait=None, max_per_second: float = 15.0):
-    """The Management API client, or None without credentials; prints which scopes are missing."""
-    from wizard.clients.auth0 import Auth0Client
-
-    if not settings.has_auth0_credentials:
-        return None
-    client = Auth0Client.from_settings(settings, on_wait=on_wait, max_per_second=max_per_second)
-    missing = client.check_token()  # raises ApiError(AUTH) when the credentials are refused
-    if missing:
-        print("warning: the Auth0 token lacks these scopes (the steps that need them will say so): "
-              + ", ".join(missing), file=sys.stderr)
-    return client
+def warn(warning: str | None) -> None:
+    """A task's warning (e.g. the Auth0 token's missing scopes) on stderr."""
+    if warning:
+        print(f"warning: {warning}", file=sys.stderr)
 
 
 def confirm(question: str) -> bool:

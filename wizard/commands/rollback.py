@@ -8,7 +8,6 @@ the number of users to delete, or the word "rollback". Exit 0 done, 1 some delet
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 from pathlib import Path
 
@@ -34,18 +33,17 @@ def _usage(message: str) -> int:
 
 def typed_confirmation(n: int, answer: str) -> bool:
     """The person typed the number of users to delete, or the word "rollback"."""
-    a = answer.strip().lower().replace(",", "")
-    return a == "rollback" or a == str(n)
+    from wizard.tasks.rollback import confirmation_accepted
+
+    return confirmation_accepted(answer, n)
 
 
 def run(args) -> int:
-    from wizard.clients.workos import make_client
     from wizard.commands._progress import ProgressPrinter
-    from wizard.core.artifacts import write_id_map
     from wizard.core.config import Settings
     from wizard.core.journal import JOURNAL_NAME, Journal
     from wizard.core.pacing import parse_budget
-    from wizard.core.rollback import Rollback, rollback_targets
+    from wizard.tasks.rollback import rollback_plan, run_rollback
 
     given = getattr(args, "run_dir", None)
     if not given:
@@ -61,8 +59,8 @@ def run(args) -> int:
     if not settings.workos_api_key:
         return _usage("WORKOS_API_KEY is not set (environment or .env.local)")
     with Journal.open(run_dir) as journal:
-        targets = rollback_targets(journal)
-        updated = len({w["auth0_id"] for w in journal.writes("update_user")})
+        planned = rollback_plan(journal)
+        targets, updated = planned.targets, planned.kept
         if not targets:
             print("This run created no WorkOS user that still exists: nothing to delete.")
             return EXIT_OK
@@ -79,16 +77,8 @@ def run(args) -> int:
                 print("Not confirmed: nothing was deleted.")
                 return EXIT_OK
 
-        async def go(show):
-            client = make_client(settings)
-            try:
-                return await Rollback(journal, client, rate=budget, on_progress=show).run()
-            finally:
-                await client.close()
-
         with ProgressPrinter() as show:
-            summary = asyncio.run(go(show))
-        write_id_map(journal, run_dir)
+            summary = run_rollback(journal, settings, on_progress=show, rate=budget).summary
         print(f"Deleted {summary.deleted:,}, already gone {summary.already_gone:,}, failed {summary.failed:,} "
               f"in {summary.duration_seconds:.1f}s. The id map no longer lists deleted users.")
         if summary.stopped:

@@ -32,6 +32,13 @@ def add_parser(sub) -> argparse.ArgumentParser:
     return p
 
 
+def demo_credentials(seed: int = 7) -> list[tuple[str, str]]:
+    """The demo tenant's (email, password) pairs, for `verify --demo`: only the sandbox knows them."""
+    from wizard.sandbox.demo import demo_tenant
+
+    return list(demo_tenant(seed=seed).credentials)
+
+
 def env_file_text(env: dict[str, str]) -> str:
     lines = ["# Written by `auth0-workos sandbox`: points the wizard at the local emulators."]
     lines += [f"{k}={v}" for k, v in env.items()]

@@ -27,7 +27,7 @@ import asyncio
 import contextlib
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from typing import Any, TypeVar
@@ -169,6 +169,15 @@ class Importer:
     def stop(self) -> None:
         """Finish the users in the air, start no new ones (they stay planned for a resume)."""
         self._stop_requested = True
+
+    def interrupted(self, reason: str = "interrupted") -> ImportSummary:
+        """The summary of a run cut short from outside (Ctrl-C, a cancelled task): the journal's
+        totals, marked stopped. In-flight users are reconciled by lookup on the next run."""
+        if not self._started:
+            self._started = time.monotonic()
+        self._summary.stopped = True
+        self._summary.stop_reason = reason
+        return self._finish()
 
     async def run(self) -> ImportSummary:
         self._started = time.monotonic()
@@ -538,7 +547,7 @@ class Importer:
         s.updated = counts.get(UserStatus.UPDATED, 0)
         s.failed = counts.get(UserStatus.FAILED, 0)
         s.skipped = counts.get(UserStatus.SKIPPED, 0)
-        s.remaining = counts.get(UserStatus.PLANNED, 0) + counts.get(UserStatus.IN_FLIGHT, 0)
+        s.remaining = users_to_send(counts)
         s.planned = sum(counts.values()) - s.skipped
         s.duration_seconds = round(time.monotonic() - self._started, 3)
         handled = (s.session_created + s.session_updated + s.session_failed
@@ -548,6 +557,14 @@ class Importer:
             s.remaining = 0
         self._emitter(lambda: self._progress(done=True), force=True)
         return s
+
+
+def users_to_send(counts: Journal | Mapping[str, int]) -> int:
+    """Users the import still has to send: planned + in flight (the one place this is counted).
+    Takes the journal or its `count_users()` answer."""
+    if isinstance(counts, Journal):
+        counts = counts.count_users()
+    return counts.get(UserStatus.PLANNED, 0) + counts.get(UserStatus.IN_FLIGHT, 0)
 
 
 class _HashUnavailable(Exception):

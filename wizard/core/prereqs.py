@@ -128,8 +128,9 @@ def _scrub(text: str, settings: Settings) -> str:
     return text
 
 
-def live_key_check(settings: Settings) -> Check:
-    """One cheap read (list_users limit=1) through the SDK proves URL, key and environment."""
+def live_key_check(settings: Settings, client=None) -> Check:
+    """One cheap read (list_users limit=1) through the SDK proves URL, key and environment.
+    `client`: a synchronous WorkOS client opened by the caller (else one is made here)."""
     name = "WorkOS accepts the key"
     if not settings.workos_api_key:
         return Check(name, False, "not checked: no API key", "Set WORKOS_API_KEY first.")
@@ -138,7 +139,7 @@ def live_key_check(settings: Settings) -> Check:
 
     url = settings.workos_base_url
     try:
-        client = workos_sync_client(settings)
+        client = client or workos_sync_client(settings)
         # the SDK's list_users turns a 2xx page that is not JSON (a website, a redirect) into an empty
         # list: read the raw answer, check it is a WorkOS list, then parse its users as the SDK does
         raw = client.request("GET", ("user_management", "users"), params={"limit": 1})

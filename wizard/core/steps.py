@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from wizard.core import guide, inventory, orgs, plan, prereqs, verify
 from wizard.core.config import Settings
 from wizard.core.gates import Check, GateResult, GateStatus
+from wizard.core.importer import users_to_send
 from wizard.core.journal import Journal
 from wizard.core.normalize import provider_label
 
@@ -80,7 +81,7 @@ def import_gate(journal: Journal, settings: Settings) -> GateResult:
     counts = journal.count_users("status")
     dry = journal.get_document(DOC_DRY_RUN)
     real = journal.get_document(DOC_IMPORT_SUMMARY)
-    pending = counts.get("planned", 0) + counts.get("in_flight", 0)
+    pending = users_to_send(counts)
     failed = counts.get("failed", 0)
     accepted = journal.get_document(DOC_FAILURES_ACCEPTED) or {}
     failures_ok = failed == 0 or accepted.get("count") == failed

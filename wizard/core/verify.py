@@ -684,18 +684,17 @@ def verification_gate(journal: Journal, settings: Settings | None = None) -> Gat
     return GateResult.from_checks(checks)
 
 
-def demo_password_samples(journal: Journal, limit: int = 1) -> list[tuple[str, str]]:
-    """Sandbox only: demo credentials for password users this run imported."""
-    from wizard.sandbox.demo import demo_tenant
-
+def password_samples(journal: Journal, credentials, limit: int = 1) -> list[tuple[str, str]]:
+    """Of the (email, password) pairs given (the sandbox's demo accounts, from its start-up), those of
+    password users this run imported."""
     imported = {(u.email or "").lower() for u in journal.users(status=UserStatus.DONE, branch=Branch.PASSWORD)}
-    out = [(e, p) for e, p in demo_tenant().credentials if e.lower() in imported]
+    out = [(e, p) for e, p in credentials if e.lower() in imported]
     return out[:limit]
 
 
 __all__ = [
     "BuildOptions", "CHECK_NAMES", "UserDifference", "UserReconciliation", "check_build", "check_mfa",
     "check_organizations", "check_password_sign_in", "check_social_sign_in", "check_user_count",
-    "confirm_social", "demo_password_samples", "reconcile_users", "run_verification", "social_providers",
+    "confirm_social", "password_samples", "reconcile_users", "run_verification", "social_providers",
     "verification_gate",
 ]

@@ -9,22 +9,16 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Button, DataTable, Input, Label, Static
 
-from wizard.clients.auth0 import Auth0Client
-from wizard.core import export_job, plan, steps
+from wizard.core import steps
 from wizard.core.gates import GateResult
 from wizard.core.progress import Progress
+from wizard.tasks import check as check_task
+from wizard.tasks import export_job as export_job_task
 from wizard.tui.screens import ReasonScreen
 from wizard.tui.text import display_path, editable_path
 from wizard.tui.views.base import StepView
 from wizard.tui.widgets.checklist import Checklist
 from wizard.tui.widgets.findings_table import FindingsTable, FindingSummary
-
-
-def verify_exports(journal, users_path: Path, passwords_path: Path | None):
-    """build_plan + save_plan from wizard.core.plan (the verification is theirs, not the TUI's)."""
-    result = plan.build_plan(users_path, passwords_path)
-    plan.save_plan(journal, result, users_path, passwords_path)
-    return result
 
 
 class ExportView(StepView):
@@ -133,15 +127,14 @@ class ExportView(StepView):
         self.query_one("#export-verify", Button).disabled = True
         self.query_one("#export-status", Static).update("Verifying…")
         self.wizard.start_work(self.step_id, "verification",
-                               lambda: verify_exports(journal, users, passwords), on_done=self.verified)
+                               lambda: check_task.run_check(journal, users, passwords), on_done=self.verified)
 
     def run_job(self) -> None:
-        settings, run_dir = self.wizard.settings, self.wizard.run_dir
+        journal, settings = self.wizard.journal, self.wizard.settings
         on_progress = self.wizard.progress_callback(self.step_id)
 
         def work():
-            with Auth0Client.from_settings(settings) as auth0:
-                return export_job.run_export(auth0, run_dir, on_progress=on_progress)
+            return export_job_task.run_export_job(journal, settings, on_progress=on_progress)
 
         self.query_one("#export-status", Static).update("Export job started: waiting for Auth0…")
         self.wizard.start_work(self.step_id, "export job", work, on_done=self.job_done)

@@ -7,18 +7,15 @@ the journal and are reconciled by lookup on the next run).
 
 from __future__ import annotations
 
-import asyncio
-
 from rich.markup import escape
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Button, DataTable, Input, Static
 
-from wizard.clients.workos import make_client
 from wizard.core import artifacts, steps
 from wizard.core.gates import GateResult
-from wizard.core.importer import Importer
 from wizard.core.progress import Progress
+from wizard.tasks import import_ as import_task
 from wizard.tui.screens import ReasonScreen
 from wizard.tui.text import display_path
 from wizard.tui.views.base import StepView
@@ -31,9 +28,7 @@ class ImportView(StepView):
 
     def __init__(self) -> None:
         super().__init__()
-        self.importer = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._task: asyncio.Task | None = None
+        self.importer: import_task.ImportRun | None = None  # the dry run or import in progress
         self.dry_run_failures: list[dict] = []  # the last dry run's first failures (not kept in the journal)
 
     def compose_body(self) -> ComposeResult:
@@ -62,8 +57,7 @@ class ImportView(StepView):
         return self.importer is not None
 
     def to_send(self) -> int:
-        counts = self.wizard.journal.count_users("status")
-        return counts.get("planned", 0) + counts.get("in_flight", 0)
+        return import_task.users_to_send(self.wizard.journal)
 
     def entered(self) -> None:
         self.refresh_state()
@@ -138,7 +132,7 @@ class ImportView(StepView):
         elif bid == "import-cancel":
             self.cancel()
         elif bid == "import-retry":
-            n = self.wizard.journal.reset_failed()
+            n = import_task.retry_failed(self.wizard.journal)
             self.notify(f"{n} failed user(s) planned again: confirm and start the import to retry them.")
             self.refresh_state()
             self.recheck()
@@ -160,7 +154,7 @@ class ImportView(StepView):
             self.notify("Run the dry run first.", severity="warning")
             return
         typed = self.query_one("#import-confirm", Input).value.strip()
-        if typed not in (str(self.to_send()), "import"):
+        if not import_task.confirmation_accepted(typed, self.to_send()):
             self.notify(f"Type {self.to_send()} (the number of users to send) or 'import' to confirm.",
                         severity="warning")
             return
@@ -168,33 +162,11 @@ class ImportView(StepView):
         self.start(dry_run=False)
 
     def start(self, *, dry_run: bool) -> None:
-        journal, settings = self.wizard.journal, self.wizard.settings
         on_progress = self.wizard.progress_callback(self.step_id)
-        client = make_client(settings, max_retries=0)
-        self.importer = importer = Importer(journal, client, dry_run=dry_run, on_progress=on_progress)
-
-        def work():
-            async def main():
-                self._task = asyncio.current_task()
-                try:
-                    return await importer.run()
-                finally:
-                    await client.close()
-
-            self._loop = asyncio.new_event_loop()
-            try:
-                summary = self._loop.run_until_complete(main())
-            finally:
-                self._loop.close()
-                self._loop = self._task = None
-            # the same run-folder files (and journal documents) as `auth0-workos import`
-            if dry_run:
-                artifacts.write_dry_run_artifacts(journal, summary)
-            else:
-                artifacts.write_import_artifacts(journal, summary)
-            return summary
-
-        self.wizard.start_work(self.step_id, "dry run" if dry_run else "import", work, on_done=self.finished)
+        self.importer = run = import_task.ImportRun(self.wizard.journal, self.wizard.settings, dry_run=dry_run,
+                                                    on_progress=on_progress)
+        # the task writes the same run-folder files (and journal documents) as `auth0-workos import`
+        self.wizard.start_work(self.step_id, "dry run" if dry_run else "import", run.run, on_done=self.finished)
         self.refresh_state()
 
     def on_unmount(self) -> None:
@@ -204,13 +176,12 @@ class ImportView(StepView):
             self.cancel()
 
     def cancel(self) -> None:
-        loop, task = self._loop, self._task
-        if loop is not None and task is not None:
-            loop.call_soon_threadsafe(task.cancel)
+        if self.importer is not None and self.importer.cancel():
             self.notify("Cancelling: in-flight users are reconciled by lookup on the next run.")
 
-    def finished(self, summary) -> None:
+    def finished(self, result: import_task.ImportResult) -> None:
         self.importer = None
+        summary = result.summary
         if summary.dry_run:
             self.dry_run_failures = list(summary.failures)
         if summary.stopped:

@@ -9,9 +9,9 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Checkbox, Input, Static
 
-from wizard.clients.workos import make_sync_client
-from wizard.core import mfa, steps
+from wizard.core import steps
 from wizard.core.gates import GateResult
+from wizard.tasks import mfa as mfa_task
 from wizard.tui.text import display_path
 from wizard.tui.views.base import StepView
 from wizard.tui.widgets.checklist import Checklist
@@ -67,7 +67,7 @@ class MfaView(StepView):
         journal, settings = self.wizard.journal, self.wizard.settings
         if bid == "mfa-build":
             self.wizard.start_work(self.step_id, "report",
-                                   lambda: mfa.save_mfa_report(journal, mfa.build_mfa_report(journal)),
+                                   lambda: mfa_task.run_mfa_report(journal, settings),
                                    on_done=self.finished)
             return
         raw = self.query_one("#mfa-totp-path", Input).value.strip()
@@ -77,8 +77,7 @@ class MfaView(StepView):
         path = Path(raw).expanduser()
 
         def import_totp():
-            with make_sync_client(settings, max_retries=0) as client:
-                return mfa.import_totp_secrets(journal, client, path)
+            return mfa_task.run_totp_import(journal, settings, path)
 
         self.wizard.start_work(self.step_id, "totp import", import_totp, on_done=self.finished)
 
