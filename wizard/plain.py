@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from wizard.core import guide, plan, steps
+from wizard.core import documents, guide, plan, steps
 from wizard.core.config import Settings, mask
 from wizard.core.gates import GateResult
 from wizard.core.journal import Journal
@@ -146,7 +146,7 @@ def _export(ctx: PlainContext) -> None:
     users = ctx.answers.text("Users export file:", _default_users_path(ctx)).strip()
     pw_default = ctx.journal.input_path("passwords") or (ctx.demo_exports.passwords_path if ctx.demo_exports else None)
     passwords = ctx.answers.text("Password-hash export (empty if none):", str(pw_default or "")).strip()
-    if not passwords and not ctx.journal.get_document(steps.DOC_NO_PASSWORDS_REASON):
+    if not passwords and not documents.NO_PASSWORDS_REASON.exists(ctx.journal):
         reason = ctx.answers.text("Why is there no password-hash export?")
         try:
             steps.set_no_passwords_reason(ctx.journal, reason)
@@ -169,8 +169,8 @@ def _export(ctx: PlainContext) -> None:
 def _mapping(ctx: PlainContext) -> None:
     counts = ctx.journal.count_users("branch")
     ctx.out("Decision tree: " + ", ".join(f"{b} {n}" for b, n in sorted(counts.items())))
-    summary = ctx.journal.get_document("plan_summary") or {}
-    ctx.out(f"Duplicates: {summary.get('merge_rule') or plan.MERGE_RULE}")
+    summary = documents.PLAN_SUMMARY.read(ctx.journal)
+    ctx.out(f"Duplicates: {(summary.merge_rule if summary is not None else None) or plan.MERGE_RULE}")
 
 
 def _run_import(ctx: PlainContext, *, dry_run: bool) -> Any:
@@ -211,7 +211,7 @@ def _import(ctx: PlainContext) -> None:
 def _social(ctx: PlainContext) -> None:
     ctx.out(f"Callback URL to register at each provider: {steps.SOCIAL_CALLBACK_URL}")
     ctx.out("Users link by email once the provider is enabled; they may have to verify their email.")
-    confirmed = ctx.journal.get_document(steps.DOC_SOCIAL_CONFIRMATIONS) or {}
+    confirmed = documents.SOCIAL_CONFIRMATIONS.read(ctx.journal)
     for p in steps.social_providers(ctx.journal):
         if p in confirmed:
             continue
@@ -240,7 +240,7 @@ def _mfa(ctx: PlainContext) -> None:
             f"CSV: {mfa_report.csv_path}")
     for note in mfa_report.notes:
         ctx.out(f"  • {note}")
-    done = ctx.journal.get_document(steps.DOC_MFA_COMMUNICATION) or {}
+    done = documents.MFA_COMMUNICATION.read(ctx.journal)
     for key, label in steps.MFA_COMMUNICATION_ITEMS:
         if key not in done and ctx.answers.confirm(f"{label}: done or scheduled?", default=False):
             steps.tick_mfa_item(ctx.journal, key)

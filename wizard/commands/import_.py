@@ -14,7 +14,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from wizard.core import steps
+from wizard.core import documents
 from wizard.core.records import Branch, UserStatus
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -186,7 +186,7 @@ def run(args) -> int:
         if todo == 0:
             print("Nothing left to send.")
         elif not args.dry_run:
-            if journal.get_document(steps.DOC_DRY_RUN) is None:
+            if not documents.DRY_RUN.exists(journal):
                 print("note: no dry run is recorded for this plan; `--dry-run` first shows what would be "
                       "created, updated or refused without writing anything.", file=sys.stderr)
             answer = _confirm(f"Write {todo:,} user(s) to WorkOS at {settings.workos_base_url}?", args.yes)

@@ -30,22 +30,29 @@ class Shape:
     """A document's typed fields; keys it does not model ride along in `extra`."""
 
     extra: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    key_order: tuple[str, ...] = field(default=(), repr=False, compare=False)  # as loaded
+
+    @classmethod
+    def _names(cls) -> list[str]:
+        return [f.name for f in dataclasses.fields(cls) if f.name not in ("extra", "key_order")]
 
     @classmethod
     def load(cls: type[S], raw: Any) -> S:
+        """From the stored JSON object (a null in a field that is not optional means its default)."""
         if not isinstance(raw, Mapping):
             raise TypeError(f"{cls.__name__}: expected a JSON object, got {type(raw).__name__}")
-        names = {f.name for f in dataclasses.fields(cls)} - {"extra"}
+        names = cls._names()
         known = {k: raw[k] for k in names if k in raw and (raw[k] is not None or _nullable(cls, k))}
         obj = cls(**known)
         obj.extra = {k: v for k, v in raw.items() if k not in names}
+        obj.key_order = tuple(raw)
         return obj
 
     def dump(self) -> dict[str, Any]:
-        out = dict(self.extra)
-        for f in dataclasses.fields(self):
-            if f.name != "extra":
-                out[f.name] = getattr(self, f.name)
+        """The JSON object: the keys in the order they were loaded, then any new field."""
+        values = {**self.extra, **{k: getattr(self, k) for k in self._names()}}
+        out = {k: values[k] for k in self.key_order if k in values}
+        out.update((k, v) for k, v in values.items() if k not in out)
         return out
 
 

@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from wizard.clients.errors import ApiError, ErrorKind
+from wizard.core import documents
 from wizard.core.journal import Journal
 from wizard.core.progress import Progress, ProgressCallback, frozen_counts
 from wizard.core.rundir import open_private
@@ -226,8 +227,8 @@ def build_mfa_report(journal: Journal, *, tenant_factors: list[str] | None = Non
         for t in r["types"]:
             if t not in ("sms", "voice", "totp"):
                 other[t] += 1
-    inventory = journal.get_document("inventory") or {}
-    mfa_doc = inventory.get("mfa") or {}
+    inventory = documents.INVENTORY.read(journal)
+    mfa_doc = (inventory.mfa if inventory is not None else None) or {}
     if complete is None:
         complete = bool(mfa_doc.get("scan_complete"))
     if tenant_factors is None:
@@ -269,7 +270,7 @@ def write_sms_csv(journal: Journal, path: Path | None = None) -> tuple[Path, int
 def save_mfa_report(journal: Journal, report: MfaReport) -> MfaReport:
     path, _ = write_sms_csv(journal)
     report.csv_path = str(path)
-    journal.put_document("mfa", report.as_dict())
+    documents.MFA_REPORT.write(journal, documents.MfaReportDoc.load(report.as_dict()))
     return report
 
 
@@ -413,5 +414,5 @@ def import_totp_secrets(journal: Journal, workos, path: str | Path, *, issuer: s
         if on_progress:
             on_progress(Progress(operation="mfa-totp", total=len(secrets), counts=frozen_counts(counts),
                                  done=i == len(secrets)))
-    journal.put_document("totp_import", result.as_dict())
+    documents.TOTP_IMPORT.write(journal, documents.TotpImportDoc.load(result.as_dict()))
     return result

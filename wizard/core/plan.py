@@ -46,6 +46,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from wizard.core import documents
 from wizard.core.exports import UsersScan, identity_kind, metadata_sources, sorted_order
 from wizard.core.findings import Finding, Severity
 from wizard.core.gates import Check, GateResult
@@ -946,11 +947,11 @@ def save_plan(journal, result: PlanResult, users_path: str | Path | None = None,
         journal.add_findings(result.findings)
         if journal.has_writes():  # the run wrote to WorkOS: merge, never forget what exists
             merged = journal.merge_plan(result.planned)
-            journal.put_document("plan_merge", merged)
+            documents.PLAN_MERGE.write(journal, documents.PlanMerge.load(merged))
             n = len(result.planned)
         else:
             n = journal.replace_plan(result.planned)
-        journal.put_document("plan_summary", result.summary)
+        documents.PLAN_SUMMARY.write(journal, documents.PlanSummary.load(result.summary))
     return n
 
 
@@ -996,7 +997,8 @@ def export_gate(result_or_journal) -> GateResult:
     if isinstance(result_or_journal, PlanResult):
         summary = result_or_journal.summary
     else:
-        summary = result_or_journal.get_document("plan_summary")
+        stored = documents.PLAN_SUMMARY.read(result_or_journal)
+        summary = stored.dump() if stored is not None else None
         if not summary:
             return GateResult.from_checks([Check("Export checked", False, "no export check in this run yet",
                                                  "Run the export check (auth0-workos check --users FILE).")])
@@ -1015,7 +1017,8 @@ def mapping_gate(journal) -> GateResult:
     """The plan in the journal is complete and consistent: importable users exist, every one has an
     email and an external id, no two share an email, password users have a hash reference, the
     merge rule is recorded, and the input files are unchanged since planning."""
-    summary = journal.get_document("plan_summary") or {}
+    stored = documents.PLAN_SUMMARY.read(journal)
+    merge_rule = stored.merge_rule if stored is not None else None
     counts = journal.count_users("branch")
     importable = tuple(Branch.IMPORTABLE)
     n_imp = sum(counts.get(b, 0) for b in importable)
@@ -1034,7 +1037,7 @@ def mapping_gate(journal) -> GateResult:
         Check("One WorkOS user per email", dupes == 0, f"{dupes} emails planned more than once",
               "Re-run the export check: duplicate emails are merged by the plan."),
         Check("Password users have a hash reference", no_ref == 0, f"{no_ref} without", "Re-run the export check."),
-        Check("Merge rule stated", bool(summary.get("merge_rule")), summary.get("merge_rule", "missing")[:120],
+        Check("Merge rule stated", bool(merge_rule), (merge_rule or "missing")[:120],
               "Re-run the export check."),
         Check("Input files unchanged", not changed, "; ".join(changed) or "SHA-256 as planned",
               "Restore the original files or re-run the export check."),

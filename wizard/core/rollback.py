@@ -14,6 +14,7 @@ from typing import Any
 
 from wizard.clients import workos as wapi
 from wizard.clients.errors import ApiError, ErrorKind
+from wizard.core import documents
 from wizard.core.journal import Journal
 from wizard.core.pacing import (
     READ_BUDGET,
@@ -119,8 +120,8 @@ class Rollback:
             self._summary.stop_reason = f"WorkOS refused the API key ({stop[0]}); nothing more was deleted."
         self._summary.duration_seconds = round(time.monotonic() - self._started, 3)
         self._emit(force=True, done=True)
-        self.journal.put_document("rollback_summary", {k: v for k, v in self._summary.to_dict().items()
-                                                       if k != "failures"})
+        documents.ROLLBACK_SUMMARY.write(self.journal, {k: v for k, v in self._summary.to_dict().items()
+                                                        if k != "failures"})
         return self._summary
 
     async def _delete(self, t: RollbackTarget) -> None:

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from workos import _errors as werr
 
+from wizard.core import documents
 from wizard.core.config import Settings, mask
 from wizard.core.gates import Check, GateResult, GateStatus
 from wizard.core.journal import Journal
@@ -37,11 +38,11 @@ APP_BUILD = "Application builds"
 CHECK_NAMES = (USER_COUNT, PASSWORD_SIGN_IN, SOCIAL_SIGN_IN, ORGANIZATIONS, MFA, APP_BUILD)
 
 SOCIAL_CALLBACK_URL = "https://api.workos.com/sso/oauth/callback"
-SOCIAL_CONFIRMATIONS = "social_confirmations"
+SOCIAL_CONFIRMATIONS = documents.SOCIAL_CONFIRMATIONS.name
 MFA_SMS_CSV = "mfa-sms-users.csv"
-DIFFERENCES_DOCUMENT = "verify_user_differences"
-MISSING_MEMBERSHIPS_DOCUMENT = "verify_missing_memberships"
-FAILURES_ACCEPTED_DOCUMENT = "import_failures_accepted"  # the import step's "accept N failures, because..."
+DIFFERENCES_DOCUMENT = documents.USER_DIFFERENCES.name
+MISSING_MEMBERSHIPS_DOCUMENT = documents.MISSING_MEMBERSHIPS.name
+FAILURES_ACCEPTED_DOCUMENT = documents.FAILURES_ACCEPTED.name  # the import step's "accept N failures, because..."
 EVIDENCE_LIST_MAX = 10
 
 
@@ -206,7 +207,7 @@ def check_user_count(journal: Journal, client, *, on_progress: ProgressCallback 
     except werr.WorkOSError as exc:
         return Check(USER_COUNT, False, f"could not read WorkOS: {_describe(exc)}",
                      "Check the network and WORKOS_BASE_URL, then verify again.")
-    journal.put_document(DIFFERENCES_DOCUMENT, [
+    documents.USER_DIFFERENCES.write(journal, [
         {"auth0_user_id": d.auth0_user_id, "email": d.email, "problem": d.problem, "detail": d.detail}
         for d in rec.differences
     ])
@@ -217,11 +218,11 @@ def check_user_count(journal: Journal, client, *, on_progress: ProgressCallback 
     if rec.ok:
         return Check(USER_COUNT, True, head)
     lines = [d.line() for d in rec.differences]
-    accepted = journal.get_document(FAILURES_ACCEPTED_DOCUMENT)
+    accepted = documents.FAILURES_ACCEPTED.read(journal)
     failed_only = all(d.problem == "missing_in_workos" and "import failed" in d.detail for d in rec.differences)
-    if isinstance(accepted, dict) and failed_only and len(rec.differences) <= int(accepted.get("count") or 0):
+    if accepted is not None and failed_only and len(rec.differences) <= accepted.count:
         return Check(USER_COUNT, True,
-                     f"{head}; {len(lines)} failed user(s) accepted (\"{accepted.get('reason', '')}\"): "
+                     f"{head}; {len(lines)} failed user(s) accepted (\"{accepted.reason}\"): "
                      f"{_short_list(lines)}")
     kinds = {d.problem for d in rec.differences}
     hints = []
@@ -362,9 +363,10 @@ def check_password_samples(client, samples: Iterable[tuple[str, str]], journal: 
 def social_providers(journal: Journal) -> dict[str, int]:
     """Auth0 social provider -> number of planned users holding such an identity (merged ids count)."""
     found: dict[str, int] = {}
-    for doc_name in ("plan_summary", "inventory"):
-        doc = journal.get_document(doc_name) or {}
-        listed = doc.get("social_providers") if isinstance(doc, dict) else None
+    summary = documents.PLAN_SUMMARY.read(journal)
+    inventory = documents.INVENTORY.read(journal)
+    for listed in (summary.social_providers if summary else None,
+                   inventory.extra.get("social_providers") if inventory else None):
         if isinstance(listed, dict):
             for p, n in listed.items():
                 found.setdefault(str(p), int(n) if isinstance(n, int) else 0)
@@ -385,15 +387,14 @@ def social_providers(journal: Journal) -> dict[str, int]:
 
 def confirm_social(journal: Journal, provider: str, confirmed: bool = True) -> None:
     """The person says the provider is enabled in WorkOS (the API cannot tell us)."""
-    journal.set_document_item(SOCIAL_CONFIRMATIONS, provider,
-                              time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()) if confirmed else None)
+    documents.SOCIAL_CONFIRMATIONS.tick(journal, provider, documents.now_iso() if confirmed else None)
 
 
 def check_social_sign_in(journal: Journal) -> Check:
     providers = social_providers(journal)
     if not providers:
         return not_applicable(SOCIAL_SIGN_IN, "no user signs in with a social provider")
-    confirmed = journal.get_document(SOCIAL_CONFIRMATIONS) or {}
+    confirmed = documents.SOCIAL_CONFIRMATIONS.read(journal)
     label = {p: provider_label(p) for p in providers}
     done = [f"{label[p]} ({n} users) confirmed" for p, n in providers.items() if p in confirmed]
     missing = [p for p in providers if p not in confirmed]
@@ -431,8 +432,8 @@ def check_organizations(journal: Journal, client, *, reads_per_second: float = 5
     if step.get("status") == GateStatus.NOT_APPLICABLE.value:
         return not_applicable(name, step.get("reason") or "marked not applicable")
     if not orgs:
-        inv = journal.get_document("inventory") or {}
-        n = inv.get("organization_count") or len(inv.get("organizations") or []) if isinstance(inv, dict) else 0
+        inv = documents.INVENTORY.read(journal)
+        n = (inv.organization_count or len(inv.organizations or [])) if inv is not None else 0
         if n:
             return Check(name, False, f"Auth0 has {n} organization(s) but the organizations step has not run",
                          "Run the organizations step (auth0-workos orgs --run-dir DIR).")
@@ -477,7 +478,7 @@ def check_organizations(journal: Journal, client, *, reads_per_second: float = 5
     except werr.WorkOSError as exc:
         return Check(name, False, f"could not read WorkOS: {_describe(exc)}",
                      "Check the network and WORKOS_BASE_URL, then verify again.")
-    journal.put_document(MISSING_MEMBERSHIPS_DOCUMENT, missing_rows)
+    documents.MISSING_MEMBERSHIPS.write(journal, missing_rows)
     head = f"{org_ok} of {len(orgs)} Auth0 organizations found in WorkOS"
     tail = f"; {not_migrated} member(s) whose user was not migrated (blocked/invalid) not counted" \
         if not_migrated else ""
@@ -491,36 +492,10 @@ def check_organizations(journal: Journal, client, *, reads_per_second: float = 5
 
 
 # ------------------------------------------------------------------------------------ 5. MFA
-def _count(value) -> int:
-    if isinstance(value, bool):
-        return int(value)
-    if isinstance(value, int):
-        return value
-    if isinstance(value, (list, dict)):
-        return len(value)
-    return 0
-
-
-def _first(doc: dict, *keys, default=None):
-    for k in keys:
-        if k in doc and doc[k] is not None:
-            return doc[k]
-    return default
-
-
-def mfa_figures(doc: dict) -> dict:
-    """The MFA document's numbers, tolerant of the small naming differences between versions."""
-    totals = doc.get("counts") if isinstance(doc.get("counts"), dict) else {}
-    src = {**totals, **doc}
-    return {
-        "sms": _count(_first(src, "sms_users", "sms", "sms_count", default=0))
-        + _count(_first(src, "voice_users", default=0)),
-        "totp": _count(_first(src, "totp_users", "totp", "totp_count", default=0)),
-        "totp_enrolled": _count(_first(src, "totp_enrolled", "totp_imported", "enrolled", default=0)),
-        "secrets_imported": bool(_first(src, "totp_secrets_imported", "secrets_imported", default=False))
-        or _count(_first(src, "totp_enrolled", "totp_imported", "enrolled", default=0)) > 0,
-        "csv": _first(src, "sms_csv", "csv_path", "sms_csv_path", default=None),
-    }
+def mfa_figures(doc: documents.MfaReportDoc) -> dict:
+    """The MFA report's numbers the check needs (phone users must re-enroll)."""
+    return {"sms": doc.sms_users + doc.voice_users, "totp": doc.totp_users, "totp_enrolled": 0,
+            "secrets_imported": False, "csv": doc.csv_path}
 
 
 def check_mfa(journal: Journal) -> Check:
@@ -528,15 +503,15 @@ def check_mfa(journal: Journal) -> Check:
     step = journal.step("mfa") or {}
     if step.get("status") == GateStatus.NOT_APPLICABLE.value:
         return not_applicable(name, step.get("reason") or "marked not applicable")
-    doc = journal.get_document("mfa")
-    if not isinstance(doc, dict):
+    doc = documents.MFA_REPORT.read(journal)
+    if doc is None:
         return Check(name, False, "the MFA scan has not run",
                      "Run the MFA step (auth0-workos mfa --run-dir DIR) to list SMS and TOTP users.")
     f = mfa_figures(doc)
-    totp_import = journal.get_document("totp_import")
-    if isinstance(totp_import, dict):
+    totp_import = documents.TOTP_IMPORT.read(journal)
+    if totp_import is not None:
         f["secrets_imported"] = True
-        f["totp_enrolled"] = _count(totp_import.get("enrolled", 0)) + _count(totp_import.get("already_enrolled", 0))
+        f["totp_enrolled"] = totp_import.enrolled + totp_import.already_enrolled
     parts = [f"{f['sms']} SMS user(s)", f"{f['totp']} TOTP user(s)"]
     if f["sms"] == 0 and f["totp"] == 0:
         return not_applicable(name, "no user had SMS or TOTP MFA in Auth0")

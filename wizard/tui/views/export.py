@@ -9,7 +9,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Button, DataTable, Input, Label, Static
 
-from wizard.core import steps
+from wizard.core import documents, steps
 from wizard.core.gates import GateResult
 from wizard.core.progress import Progress
 from wizard.tasks import check as check_task
@@ -49,7 +49,7 @@ class ExportView(StepView):
         if not users.value:
             path = journal.input_path("users") or (exports.users_path if exports else None)
             users.value = editable_path(path)
-        if not pw.value and not journal.get_document(steps.DOC_NO_PASSWORDS_REASON):
+        if not pw.value and not documents.NO_PASSWORDS_REASON.exists(journal):
             path = journal.input_path("passwords") or (exports.passwords_path if exports else None)
             pw.value = editable_path(path)
         self.query_one("#export-job", Button).disabled = not self.wizard.settings.has_auth0_credentials
@@ -67,7 +67,7 @@ class ExportView(StepView):
         sev, _, c = (code or "").partition("|")
         self.query_one("#export-findings", FindingsTable).load(
             journal.findings(severity=sev or None, code=c or None, limit=500))
-        reason = journal.get_document(steps.DOC_NO_PASSWORDS_REASON)
+        reason = documents.NO_PASSWORDS_REASON.read(journal)
         lines = []
         inputs = journal.inputs()
         for kind in ("users", "passwords"):
@@ -76,7 +76,7 @@ class ExportView(StepView):
                 lines.append(f"{kind}: {escape(display_path(rec['path']))} "
                              f"({rec.get('lines') or '?'} lines, sha256 {rec['sha256'][:12]}…)")
         if reason:
-            lines.append(f"[cyan]password hashes not applicable: {escape(reason.get('reason', ''))}[/]")
+            lines.append(f"[cyan]password hashes not applicable: {escape(reason.reason)}[/]")
         errors = sum(n for (s, _), n in counts.items() if s == "error")
         warnings = sum(n for (s, _), n in counts.items() if s == "warning")
         if counts:
@@ -119,7 +119,7 @@ class ExportView(StepView):
         if passwords is not None and not passwords.is_file():
             self.notify(f"Password export not found: {pw_raw}", severity="error")
             return
-        if passwords is None and not self.wizard.journal.get_document(steps.DOC_NO_PASSWORDS_REASON):
+        if passwords is None and not documents.NO_PASSWORDS_REASON.exists(self.wizard.journal):
             self.notify("No password export given: press 'No password export…' and state why.",
                         severity="warning")
             return

@@ -12,7 +12,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Button, DataTable, Input, Static
 
-from wizard.core import artifacts, steps
+from wizard.core import artifacts, documents, steps
 from wizard.core.gates import GateResult
 from wizard.core.progress import Progress
 from wizard.tasks import import_ as import_task
@@ -61,12 +61,12 @@ class ImportView(StepView):
 
     def entered(self) -> None:
         self.refresh_state()
-        real = self.wizard.journal.get_document(steps.DOC_IMPORT_SUMMARY)
+        real = documents.IMPORT_SUMMARY.read(self.wizard.journal)
         panel = self.query_one("#import-progress", ProgressPanel)
         if real and panel.last is None:  # a resumed run: show where the import ended
-            counts = {k: int(real.get(k, 0) or 0) for k in ("created", "updated", "skipped", "failed")}
-            panel.show(Progress("import", sum(counts.values()) + int(real.get("remaining", 0) or 0),
-                                counts, done=not real.get("remaining")))
+            counts = {"created": real.created, "updated": real.updated, "skipped": real.skipped,
+                      "failed": real.failed}
+            panel.show(Progress("import", sum(counts.values()) + real.remaining, counts, done=not real.remaining))
 
     def refresh_state(self) -> None:
         journal = self.wizard.journal
@@ -91,20 +91,20 @@ class ImportView(StepView):
     def show_summaries(self) -> None:
         journal = self.wizard.journal
         lines = []
-        dry = journal.get_document(steps.DOC_DRY_RUN)
+        dry = documents.DRY_RUN.read(journal)
         if dry:
-            lines.append(f"Dry run: would create {dry.get('would_create', 0)}, would update "
-                         f"{dry.get('would_update', 0)}, would fail {dry.get('would_fail', 0)}.")
+            lines.append(f"Dry run: would create {dry.would_create}, would update "
+                         f"{dry.would_update}, would fail {dry.would_fail}.")
             for f in self.dry_run_failures[:5]:
                 lines.append(f"  would fail: {escape(str(f.get('email') or f.get('auth0_user_id')))} — "
                              f"{escape(str(f.get('message', '')))}")
-        real = journal.get_document(steps.DOC_IMPORT_SUMMARY)
+        real = documents.IMPORT_SUMMARY.read(journal)
         if real:
-            lines.append(f"Import: {real.get('created', 0)} created, {real.get('updated', 0)} updated, "
-                         f"{real.get('skipped', 0)} skipped, {real.get('failed', 0)} failed, "
-                         f"{real.get('remaining', 0)} remaining; {real.get('rate_limited', 0)} × 429 "
-                         f"paused, {real.get('retries', 0)} retries"
-                         + (f"; stopped: {escape(str(real.get('stop_reason')))}" if real.get("stopped") else ""))
+            lines.append(f"Import: {real.created} created, {real.updated} updated, "
+                         f"{real.skipped} skipped, {real.failed} failed, "
+                         f"{real.remaining} remaining; {real.rate_limited} × 429 "
+                         f"paused, {real.retries} retries"
+                         + (f"; stopped: {escape(str(real.stop_reason))}" if real.stopped else ""))
             files = [self.wizard.run_dir / name for name in (artifacts.SUMMARY, artifacts.ID_MAP, artifacts.ERRORS)]
             lines.append("Files: " + ", ".join(f"[b]{escape(display_path(f))}[/]" for f in files if f.is_file()))
         self.query_one("#import-summary", Static).update("\n".join(lines))

@@ -9,7 +9,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Button, Input, Static
 
-from wizard.core import inventory
+from wizard.core import documents, inventory
 from wizard.core.gates import GateResult
 from wizard.core.progress import Progress
 from wizard.tasks import inventory as inventory_task
@@ -51,8 +51,8 @@ class InventoryView(StepView):
         return box if not self.wizard.settings.has_auth0_credentials and not box.value.strip() else None
 
     def show_summary(self) -> None:
-        doc = self.wizard.journal.get_document("inventory")
-        text = "\n".join(map(escape, inventory.summary_lines(doc))) if doc else "[dim]No inventory yet: press Build inventory.[/]"
+        doc = documents.INVENTORY.read(self.wizard.journal)
+        text = "\n".join(map(escape, inventory.summary_lines(doc.dump()))) if doc else "[dim]No inventory yet: press Build inventory.[/]"
         self.query_one("#inventory-summary", Static).update(text)
 
     def on_button_pressed(self, event: Button.Pressed) -> None:

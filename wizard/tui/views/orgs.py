@@ -7,6 +7,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Button, DataTable, Static
 
+from wizard.core import documents
 from wizard.core.gates import GateResult
 from wizard.core.progress import Progress
 from wizard.tasks import orgs as orgs_task
@@ -50,8 +51,8 @@ class OrgsView(StepView):
             domains = ", ".join(d.get("domain", "") for d in o["domains"])
             table.add_row(o["display_name"] or o["name"], o["status"], str(members), domains,
                           key=o["auth0_org_id"])
-        doc = journal.get_document("orgs") or {}
-        problems = doc.get("problems") or []
+        doc = documents.ORGS.read(journal)
+        problems = doc.problems if doc is not None else []
         self.query_one("#orgs-problems", Static).update(
             "\n".join(f"[yellow]•[/] {escape(str(p.get('auth0_org_id', '')))} {escape(str(p.get('message', '')))}"
                       for p in problems[:8]))

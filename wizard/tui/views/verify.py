@@ -7,7 +7,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Checkbox, Input, Static
 
-from wizard.core import report
+from wizard.core import documents, report
 from wizard.core.gates import GateResult
 from wizard.core.progress import Progress
 from wizard.tasks import report as report_task
@@ -55,7 +55,7 @@ class VerifyView(StepView):
         na = self.query_one("#verify-build-na", Input)
         if has_demo and not na.value:
             na.value = SANDBOX_BUILD_REASON
-        ticked = self.wizard.journal.get_document(report.POST_MIGRATION_DOCUMENT) or {}
+        ticked = documents.POST_MIGRATION.read(self.wizard.journal)
         for box in self.query("#verify-tasks Checkbox").results(Checkbox):
             with box.prevent(Checkbox.Changed):
                 box.value = (box.id or "").removeprefix("task-") in ticked
@@ -133,8 +133,8 @@ class VerifyView(StepView):
         self.notify("Report written.")
 
     def show_report_paths(self) -> None:
-        doc = self.wizard.journal.get_document("report") or {}
-        files = doc.get("files") or []
+        doc = documents.REPORT.read(self.wizard.journal)
+        files = doc.files if doc is not None else []
         text = ("Report: " + ", ".join(f"[b]{escape(display_path(self.wizard.run_dir / f))}[/]" for f in files)
                 if files else "[dim]No report written yet.[/]")
         self.query_one("#verify-report-paths", Static).update(text)
