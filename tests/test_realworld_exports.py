@@ -372,18 +372,18 @@ def test_pass_two_refuses_a_file_that_changed_under_the_same_size_and_time(tmp_p
 
 
 def test_check_cli_reports_a_changed_export_and_writes_nothing(tmp_path, capsys, monkeypatch):
-    import wizard.commands.check as check
+    import wizard.core.plan as plan_module  # the check task plans through it
 
     users = tmp_path / "users.ndjson"
     users.write_bytes(_ndjson(_user(i) for i in (1, 2)))
-    real = check.build_plan
+    real = plan_module.build_plan
 
     def build_then_change(*a, **kw):
         r = real(*a, **kw)
         users.write_bytes(_ndjson([_user(7)]))
         return r
 
-    monkeypatch.setattr(check, "build_plan", build_then_change)
+    monkeypatch.setattr(plan_module, "build_plan", build_then_change)
     run = tmp_path / "run"
     assert main(["check", "--users", str(users), "--run-dir", str(run)]) == 2
     assert "changed" in capsys.readouterr().err

@@ -15,16 +15,9 @@ from wizard.core.findings import Finding
 from wizard.core.gates import GateResult
 from wizard.core.journal import JournalError
 from wizard.core.passwords import HashReader
-from wizard.core.plan import (
-    PlanOptions,
-    PlanResult,
-    build_plan,
-    export_gate,
-    mapping_gate,
-    redacted_request,
-    save_plan,
-)
+from wizard.core.plan import PlanOptions, PlanResult, redacted_request
 from wizard.core.records import Branch
+from wizard.tasks.check import CheckResult, run_check
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 PER_CODE = 5  # findings of one code listed at most (all are counted, and all are in the journal)
@@ -67,16 +60,16 @@ def run(args) -> int:
     if args.metadata_keys is not None:
         keys = tuple(k.strip() for k in args.metadata_keys.split(",") if k.strip())
     options = PlanOptions(include_blocked=args.include_blocked, metadata_keys=keys)
-    if sys.stderr.isatty() and not args.json:  # big exports take a while: show the reading rate
-        from wizard.commands._progress import ProgressPrinter
 
-        with ProgressPrinter() as show:
-            result = build_plan(users, pw, options, on_progress=show)
-    else:
-        result = build_plan(users, pw, options)
-    gates: dict[str, GateResult] = {"export": export_gate(result)}
+    def plan_into(journal) -> CheckResult:
+        if sys.stderr.isatty() and not args.json:  # big exports take a while: show the reading rate
+            from wizard.commands._progress import ProgressPrinter
+
+            with ProgressPrinter() as show:
+                return run_check(journal, users, pw, options=options, on_progress=show)
+        return run_check(journal, users, pw, options=options)
+
     run_dir = getattr(args, "run_dir", None)
-    saved = None
     if run_dir:
         from wizard.core.journal import Journal
         from wizard.core.rundir import ensure_private_dir
@@ -84,10 +77,12 @@ def run(args) -> int:
         ensure_private_dir(Path(run_dir))
         with Journal.open(run_dir) as journal:
             try:
-                saved = save_plan(journal, result, users, pw)
+                checked = plan_into(journal)
             except JournalError as exc:
                 return _usage(str(exc))
-            gates["mapping"] = mapping_gate(journal)
+    else:
+        checked = plan_into(None)
+    result, gates, saved = checked.plan, checked.gates, checked.saved
     try:
         samples = result.planned.sample(max(0, args.samples)) if args.samples else []
     except JournalError as exc:  # the export changed while it was being checked
