@@ -157,3 +157,18 @@ def test_progress_printer_plain_lines_and_bar():
         show(paused)
         show(Progress("rollback", 10, frozen_counts({"deleted": 10}), rate=5, done=True))
     assert "rollback" in bar.getvalue() and "10/10" in bar.getvalue()
+
+
+def test_on_a_terminal_the_import_asks_for_the_typed_confirmation(env, demo_exports, tmp_path, monkeypatch, capsys):
+    """The same typed confirmation as the wizard: the number of users to send, or "import"."""
+    monkeypatch.setattr(sys.stdin, "isatty", lambda: True)
+    prompts, answers = [], ["y", "IMPORT"]
+    monkeypatch.setattr("builtins.input", lambda prompt="": prompts.append(prompt) or answers.pop(0))
+    run_dir = tmp_path / "run"
+    assert main(import_args(demo_exports, run_dir)) == 0  # "y" is not a typed confirmation
+    assert "Nothing was sent." in capsys.readouterr().out and not env.emulator.users
+    with Journal.open(run_dir) as journal:
+        todo = journal.count_users().get(UserStatus.PLANNED, 0)
+    assert f'Type {todo} or "import"' in prompts[0]
+    assert main(["import", "--resume", "--run-dir", str(run_dir)]) == 0
+    assert len(env.emulator.users) > 0 and not answers

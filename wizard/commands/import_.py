@@ -79,16 +79,20 @@ def plan_lines(journal) -> list[str]:
     return lines
 
 
-def _confirm(question: str, assume_yes: bool) -> bool | None:
-    """True/False from the person; None when there is nobody to ask (no TTY and no --yes)."""
+def _confirm(question: str, to_send: int, assume_yes: bool) -> bool | None:
+    """The typed confirmation (the same as the wizard's): the number of users to send or the word
+    "import". None when there is nobody to ask (no TTY and no --yes)."""
+    from wizard.tasks.import_ import CONFIRM_WORD, confirmation_accepted
+
     if assume_yes:
         return True
     if not sys.stdin.isatty():
         return None
     try:
-        return input(f"{question} [y/N] ").strip().lower() in ("y", "yes")
+        typed = input(f'{question} Type {to_send} or "{CONFIRM_WORD}" to confirm: ')
     except EOFError:
         return False
+    return confirmation_accepted(typed, to_send)
 
 
 def _prepare_new(args, run_dir: Path, journal, show) -> int | None:
@@ -189,7 +193,7 @@ def run(args) -> int:
             if not documents.DRY_RUN.exists(journal):
                 print("note: no dry run is recorded for this plan; `--dry-run` first shows what would be "
                       "created, updated or refused without writing anything.", file=sys.stderr)
-            answer = _confirm(f"Write {todo:,} user(s) to WorkOS at {settings.workos_base_url}?", args.yes)
+            answer = _confirm(f"Write {todo:,} user(s) to WorkOS at {settings.workos_base_url}?", todo, args.yes)
             if answer is None:
                 return _usage("not on a terminal: pass --yes to confirm writing to WorkOS")
             if not answer:
