@@ -68,9 +68,9 @@ def retry_failed(journal: Journal) -> int:
 
 
 class ImportRun:
-    """One dry run or real import of the journal's plan. `run()` blocks (its own event loop; call it
-    from a worker thread or a command), `await run_async()` runs on the caller's loop. `stop()` (start
-    no new users) and `cancel()` (cancel the run) are safe from any thread."""
+    """One dry run or real import of the journal's plan. `run()` blocks on its own event loop (call
+    it from a worker thread or a command); `stop()` (start no new users) and `cancel()` (cancel the
+    run) are safe from any thread."""
 
     def __init__(self, journal: Journal, settings: Settings, *, dry_run: bool = False,
                  on_progress: ProgressCallback | None = None, rate: Budget | str | float | None = None,
@@ -149,15 +149,6 @@ class ImportRun:
             finally:
                 loop.close()
         return self._finish(summary, interrupted)
-
-    async def run_async(self) -> ImportResult:
-        """The same on the running loop; a cancellation still writes the files, then propagates."""
-        try:
-            summary = await self._main()
-        except asyncio.CancelledError:
-            self._finish(self._interrupted(), True)
-            raise
-        return self._finish(summary, False)
 
 
 def _cancel_all_tasks(loop: asyncio.AbstractEventLoop) -> None:
