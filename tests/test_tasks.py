@@ -18,7 +18,6 @@ from wizard.core import documents, steps
 from wizard.core.config import Settings
 from wizard.core.gates import GateStatus
 from wizard.core.journal import Journal
-from wizard.sandbox.faults import Faults
 from wizard.tasks import check as check_task
 from wizard.tasks import clients
 from wizard.tasks import export_job as export_job_task
@@ -121,26 +120,29 @@ def test_dry_run_then_import_writes_the_run_folder_files(tmp_path, sandbox_setti
 
 
 def test_a_cancelled_import_ends_with_the_importers_summary_and_resumes(tmp_path, sandbox_settings, demo_exports,
-                                                                        workos_emu):
-    workos_emu.emulator.set_faults(Faults(latency_ms=50))
+                                                                        workos_emu, hold_creates):
+    hold = hold_creates(after=3).install()  # three creates answer, the rest wait in the air
     with _planned(tmp_path / "run", demo_exports) as journal:
         total = import_task.users_to_send(journal)
+        run = import_task.ImportRun(journal, sandbox_settings)
+        worker = threading.Thread(target=lambda: holder.update(result=run.run()))
         holder: dict = {}
-
-        def on_progress(p):  # cancel from the progress callback once a few users are in WorkOS
-            if p.counts.get("created", 0) >= 3 and not holder.get("cancelled"):
-                holder["cancelled"] = holder["run"].cancel()
-
-        holder["run"] = run = import_task.ImportRun(journal, sandbox_settings, on_progress=on_progress)
-        result = run.run()
-        assert holder["cancelled"] and result.interrupted
+        worker.start()
+        for _ in range(600):  # until the three answered creates are recorded
+            if journal.count_users().get("created", 0) >= 3:
+                break
+            worker.join(timeout=0.05)
+        assert run.cancel()
+        hold.remove()
+        worker.join(timeout=60)
+        result = holder["result"]
+        assert result.interrupted
         assert result.summary.stopped and result.summary.stop_reason == "interrupted"
         assert result.summary.remaining == import_task.users_to_send(journal) > 0
         assert result.paths.summary.is_file()  # the files are written for an interrupted run too
         assert json.loads(result.paths.summary.read_text())["stopped"] is True
-        workos_emu.emulator.set_faults(Faults())
-        again = import_task.run_import(journal, sandbox_settings)
-        assert again.summary.remaining == 0 and not again.interrupted
+        again = import_task.run_import(journal, sandbox_settings)  # held creates landed: looked up first
+        assert again.summary.remaining == 0 and not again.interrupted and again.summary.reconciled > 0
         done = again.summary.created + again.summary.updated + again.summary.failed
         assert done == total and len(workos_emu.emulator.users) == again.summary.created
 

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import gzip
-import threading
 
 import pytest
 from textual.widgets import Button
@@ -149,24 +147,8 @@ def test_progress_messages_coalesce_per_operation():
     assert not ProgressUpdate("orgs", Progress("import", 1)).can_replace(a)
 
 
-class HoldCreates:
-    """ASGI wrapper for the emulator: the first `after` user creates pass, the later ones wait until
-    `release` is set. The cancel then happens with users in the air, deterministically."""
-
-    def __init__(self, emulator, after: int) -> None:
-        self.emulator, self.after, self.passed = emulator, after, 0
-        self.release = threading.Event()
-
-    async def app(self, scope, receive, send):
-        if scope["type"] == "http" and scope["method"] == "POST" and scope["path"] == "/user_management/users":
-            self.passed += 1
-            if self.passed > self.after:
-                await asyncio.to_thread(self.release.wait, 30)
-        await self.emulator.app(scope, receive, send)
-
-
 async def test_import_cancel_keeps_the_journal_and_resume_finishes(tmp_path, sandbox_settings, demo_exports,
-                                                                   workos_emu, _workos_server):
+                                                                   workos_emu, hold_creates):
     from wizard.core.plan import build_plan, save_plan
 
     with Journal.open(tmp_path / "run") as j:
@@ -174,14 +156,13 @@ async def test_import_cancel_keeps_the_journal_and_resume_finishes(tmp_path, san
                   demo_exports.users_path, demo_exports.passwords_path)
     start_at(tmp_path / "run", "import")
     app = WizardApp(tmp_path / "run", sandbox_settings)
-    board, _ = _workos_server
-    hold = HoldCreates(workos_emu.emulator, after=3)
+    hold = hold_creates(after=3)
     async with app.run_test(size=(100, 34)) as pilot:
         await settle(pilot)
         assert app.current_step.id == "import"
         await click(pilot, "#import-dry")
         await settle(pilot)
-        board.target = hold
+        hold.install()
         await type_into(pilot, "#import-confirm", "import")
         await click(pilot, "#import-start")
         for _ in range(400):  # the first three creates answer; the rest are held in the air
@@ -194,7 +175,7 @@ async def test_import_cancel_keeps_the_journal_and_resume_finishes(tmp_path, san
         counts = app.journal.count_users("status")
         assert counts.get("planned", 0) + counts.get("in_flight", 0) > 0, counts
         assert not gate(app, "import").passed, "a cancelled import does not pass the gate"
-        board.target = workos_emu.emulator
+        hold.remove()
         await type_into(pilot, "#import-confirm", "import")
         await click(pilot, "#import-start")
         await settle(pilot)
