@@ -136,13 +136,16 @@ def _prepare_resume(args, journal, run_dir: Path) -> int | None:
 
 def _resolve_run_dir(args) -> Path | None:
     from wizard.core.rundir import latest_run_dir, new_run_dir
+    from wizard.core.runlock import claim_run_folder
 
     given = getattr(args, "run_dir", None)
     if given:
-        return Path(given)
-    if args.resume:
-        return latest_run_dir()
-    return new_run_dir()
+        folder: Path | None = Path(given)
+    elif args.resume:
+        folder = latest_run_dir()
+    else:
+        folder = new_run_dir()
+    return claim_run_folder(folder, "auth0-workos import") if folder is not None else None
 
 
 def run(args) -> int:

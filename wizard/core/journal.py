@@ -61,11 +61,57 @@ CREATE INDEX IF NOT EXISTS writes_kind ON writes(kind);
 CREATE TABLE IF NOT EXISTS documents (name TEXT PRIMARY KEY, json TEXT NOT NULL, updated_at REAL);
 CREATE TABLE IF NOT EXISTS verifications (
     name TEXT PRIMARY KEY, ok INTEGER NOT NULL, evidence TEXT, fix_hint TEXT, at REAL);
+-- hardening: creates whose answer was lost (they may have landed), kept through every later path
+CREATE TABLE IF NOT EXISTS create_sends (
+    auth0_user_id TEXT PRIMARY KEY, first_sent REAL NOT NULL, outcome_unknown INTEGER NOT NULL DEFAULT 0);
+-- hardening: what an update changed on a user that existed before the run (no hash, no secret)
+CREATE TABLE IF NOT EXISTS before_images (
+    workos_user_id TEXT PRIMARY KEY, auth0_user_id TEXT, json TEXT NOT NULL, recorded_at REAL,
+    restored_at REAL);
+-- hardening: an input file's stat when planned (re-checked at every re-read of a hash)
+CREATE TABLE IF NOT EXISTS input_stamps (
+    kind TEXT PRIMARY KEY, size INTEGER, mtime_ns INTEGER, inode INTEGER);
 """
 
 
 class JournalError(Exception):
     """A journal refused an operation (wrong schema, changed inputs, re-plan after writes)."""
+
+
+class JournalDamaged(JournalError):
+    """The journal file is not a readable SQLite database (0 bytes, truncated, overwritten)."""
+
+
+class JournalWriteFailed(JournalError):
+    """The journal could not be written (full disk, I/O error): the last change was rolled back."""
+
+
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def _recovery_hint(path: Path) -> str:
+    return (f"It is not re-created or repaired automatically. To recover: restore {path.name} from a "
+            f"backup; or salvage it with `sqlite3 {path} .recover | sqlite3 recovered.sqlite` and put "
+            f"recovered.sqlite in its place; if this run never wrote to WorkOS, start a new run folder.")
+
+
+def journal_error(exc: sqlite3.Error, path: Path | None) -> JournalError:
+    """A plain message for a failed SQLite call: a full disk, an I/O error, or a damaged file."""
+    path = path or Path("journal.sqlite").resolve()
+    text = str(exc)
+    low = text.lower()
+    if "database or disk is full" in low:
+        return JournalWriteFailed(
+            f"the disk holding {path.parent} is full (database or disk is full). Nothing was half-written: "
+            "the last change was rolled back and the run stopped. Free some space, then run the same "
+            "command again to resume.")
+    if "disk i/o error" in low or "readonly" in low or "unable to open" in low:
+        return JournalWriteFailed(
+            f"could not write the run journal {path} ({text}). Check that the disk has free space and the "
+            "folder is writable, then run the same command again to resume.")
+    if "malformed" in low or "not a database" in low or "file is encrypted" in low or "corrupt" in low:
+        return JournalDamaged(f"the run journal {path} is damaged ({text}). {_recovery_hint(path)}")
+    return JournalError(f"the run journal {path} could not be used ({text}).")
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,18 +183,26 @@ class Journal:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path).expanduser().resolve()  # absolute: paths stored in documents stay valid
         ensure_private_dir(self.path.parent)
-        if not self.path.exists():
-            os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
+        if self.path.exists():
+            self._check_file()
+        else:
+            os.close(os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
         os.chmod(self.path, 0o600)
         self._lock = threading.RLock()
-        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
-        self._db.row_factory = sqlite3.Row
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute("PRAGMA foreign_keys=ON")
         self._in_tx = 0
-        self._db.executescript(_SCHEMA)
-        version = self.get_meta("schema_version")
+        try:
+            self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
+            self._db.row_factory = sqlite3.Row
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            self._check_size()
+            self._db.executescript(_SCHEMA)
+            version = self.get_meta("schema_version")
+        except sqlite3.Error as exc:
+            with contextlib.suppress(Exception):
+                self._db.close()
+            raise journal_error(exc, self.path) from None
         if version is None:
             self.set_meta("schema_version", str(SCHEMA_VERSION))
             self.set_meta("created_at", time.strftime("%Y-%m-%dT%H:%M:%S%z"))
@@ -157,6 +211,39 @@ class Journal:
             raise JournalError(
                 f"{self.path} was written by a newer wizard (schema {version} > {SCHEMA_VERSION}); upgrade first."
             )
+
+    def _check_file(self) -> None:
+        """An existing journal must be an SQLite file: a 0-byte or overwritten one is refused, never
+        silently started again (that would forget every write the run made)."""
+        size = self.path.stat().st_size
+        if size == 0:
+            raise JournalDamaged(f"the run journal {self.path} is empty (0 bytes): it was truncated or "
+                                 f"replaced. {_recovery_hint(self.path)}")
+        with open(self.path, "rb") as fh:
+            head = fh.read(len(SQLITE_HEADER))
+        if head != SQLITE_HEADER:
+            raise JournalDamaged(f"the run journal {self.path} is not an SQLite database (its first bytes "
+                                 f"are not the SQLite header). {_recovery_hint(self.path)}")
+
+    def _check_size(self) -> None:
+        """A journal cut short (copied half, truncated) is shorter than its header says."""
+        wal = self.path.with_name(self.path.name + "-wal")
+        if wal.exists() and wal.stat().st_size > 0:
+            return  # pages may live in the WAL until the next checkpoint
+        size = self.path.stat().st_size
+        if size == 0:
+            return  # new
+        with open(self.path, "rb") as fh:
+            header = fh.read(100)
+        if len(header) < 100:
+            raise JournalDamaged(f"the run journal {self.path} is truncated ({size} bytes). "
+                                 f"{_recovery_hint(self.path)}")
+        page_size = int.from_bytes(header[16:18], "big")
+        page_size = 65536 if page_size == 1 else page_size
+        pages = int.from_bytes(header[28:32], "big")
+        if page_size and pages and size < page_size * pages:
+            raise JournalDamaged(f"the run journal {self.path} is truncated ({size:,} bytes, its header "
+                                 f"says {page_size * pages:,}). {_recovery_hint(self.path)}")
 
     # ----------------------------------------------------------------- plumbing
     @classmethod
@@ -188,21 +275,30 @@ class Journal:
                 finally:
                     self._in_tx -= 1
                 return
-            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                raise journal_error(exc, self.path) from None
             self._in_tx = 1
             try:
                 yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            else:
                 self._db.execute("COMMIT")
+            except BaseException as exc:
+                if self._db.in_transaction:
+                    with contextlib.suppress(sqlite3.Error):
+                        self._db.execute("ROLLBACK")
+                if isinstance(exc, sqlite3.Error):
+                    raise journal_error(exc, self.path) from None
+                raise
             finally:
                 self._in_tx = 0
 
     def _q(self, sql: str, params: Iterable = ()) -> list[sqlite3.Row]:
         with self._lock:
-            return self._db.execute(sql, tuple(params)).fetchall()
+            try:
+                return self._db.execute(sql, tuple(params)).fetchall()
+            except sqlite3.Error as exc:
+                raise journal_error(exc, self.path) from None
 
     def _x(self, sql: str, params: Iterable = ()) -> None:
         with self.transaction() as db:
