@@ -23,6 +23,7 @@ from wizard.core.importer import Importer
 from wizard.core.journal import Journal
 from wizard.core.normalize import provider_label
 from wizard.core.progress import Progress
+from wizard.core.rollback import ROLLBACK_PROMISE
 
 EXIT_OK, EXIT_FAILED = 0, 1
 TRY_AGAIN, NOT_APPLICABLE, QUIT = "Try again", "Mark not applicable (with a reason)", "Quit (resume later)"
@@ -204,6 +205,7 @@ def _import(ctx: PlainContext) -> None:
     counts = ctx.journal.count_users("status")
     to_send = counts.get("planned", 0) + counts.get("in_flight", 0)
     if to_send:
+        ctx.out("  " + ROLLBACK_PROMISE)
         typed = ctx.answers.text(f"Type {to_send} (the users to send) or 'import' to start the import:").strip()
         if typed not in (str(to_send), "import"):
             ctx.out("  Not confirmed: nothing was sent.")

@@ -192,6 +192,9 @@ def run(args) -> int:
             if journal.get_document("import_dry_run") is None:
                 print("note: no dry run is recorded for this plan; `--dry-run` first shows what would be "
                       "created, updated or refused without writing anything.", file=sys.stderr)
+            from wizard.core.rollback import ROLLBACK_PROMISE
+
+            print(ROLLBACK_PROMISE)
             answer = _confirm(f"Write {todo:,} user(s) to WorkOS at {settings.workos_base_url}?", args.yes)
             if answer is None:
                 return _usage("not on a terminal: pass --yes to confirm writing to WorkOS")

@@ -71,6 +71,7 @@ CREATE TABLE IF NOT EXISTS before_images (
 -- hardening: an input file's stat when planned (re-checked at every re-read of a hash)
 CREATE TABLE IF NOT EXISTS input_stamps (
     kind TEXT PRIMARY KEY, size INTEGER, mtime_ns INTEGER, inode INTEGER);
+CREATE INDEX IF NOT EXISTS writes_target ON writes(target_id);
 """
 
 
@@ -346,10 +347,19 @@ class Journal:
             "lines=excluded.lines, recorded_at=excluded.recorded_at",
             (kind, str(p), digest, p.stat().st_size, lines, time.time()),
         )
+        st = p.stat()
+        self._x("INSERT OR REPLACE INTO input_stamps(kind, size, mtime_ns, inode) VALUES(?,?,?,?)",
+                (kind, st.st_size, st.st_mtime_ns, st.st_ino))
+
+    def input_stamp(self, kind: str) -> dict | None:
+        """(size, mtime_ns, inode) of an input when it was recorded: re-checked at every re-read."""
+        rows = self._q("SELECT size, mtime_ns, inode FROM input_stamps WHERE kind=?", (kind,))
+        return dict(rows[0]) if rows else None
 
     def remove_input(self, kind: str) -> None:
         """Forget an input (re-planning without a password export drops the old one)."""
         self._x("DELETE FROM inputs WHERE kind=?", (kind,))
+        self._x("DELETE FROM input_stamps WHERE kind=?", (kind,))
 
     def inputs(self) -> dict[str, dict]:
         return {r["kind"]: dict(r) for r in self._q("SELECT * FROM inputs")}
@@ -654,6 +664,78 @@ class Journal:
         if kind:
             return [dict(r) for r in self._q("SELECT * FROM writes WHERE kind=? ORDER BY id", (kind,))]
         return [dict(r) for r in self._q("SELECT * FROM writes ORDER BY id")]
+
+    def written_user_targets(self, limit: int) -> list[str]:
+        """WorkOS users this run wrote (created, updated, found) and did not delete or find gone,
+        newest first."""
+        rows = self._q(
+            "SELECT target_id FROM writes w WHERE kind IN ('create_user', 'update_user', 'found_existing') "
+            "AND target_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM writes d WHERE d.kind IN "
+            "('delete_user', 'delete_user_gone') AND d.target_id = w.target_id) "
+            "GROUP BY target_id ORDER BY MAX(id) DESC LIMIT ?", (limit,))
+        return [r[0] for r in rows]
+
+    def created_by_run(self, workos_user_id: str) -> bool:
+        """This run recorded creating this WorkOS user (whatever happened to it since)."""
+        return bool(self._q("SELECT 1 FROM writes WHERE target_id=? AND kind='create_user' LIMIT 1",
+                            (workos_user_id,)))
+
+    # ----------------------------------------------------------------- creates that may have landed
+    def mark_create_in_flight(self, auth0_user_id: str, at: float) -> None:
+        """`mark_in_flight` for a create request, plus the time of the user's *first* create send
+        (kept through every later path: a user found with our external id and a created_at after it
+        is ours)."""
+        with self.transaction() as db:
+            self.mark_in_flight([auth0_user_id])
+            db.execute("INSERT OR IGNORE INTO create_sends(auth0_user_id, first_sent, outcome_unknown) "
+                       "VALUES(?, ?, 0)", (auth0_user_id, at))
+
+    def mark_create_unknown(self, auth0_user_id: str) -> None:
+        """A create left and its answer was lost (5xx after sending, dropped connection, timeout)."""
+        self._x("UPDATE create_sends SET outcome_unknown=1 WHERE auth0_user_id=?", (auth0_user_id,))
+
+    def resolve_create(self, auth0_user_id: str) -> None:
+        """The create's outcome is known (its answer arrived, or a lookup decided)."""
+        self._x("UPDATE create_sends SET outcome_unknown=0 WHERE auth0_user_id=?", (auth0_user_id,))
+
+    def create_send(self, auth0_user_id: str) -> tuple[float, bool] | None:
+        """(first send time, outcome unknown) of the user's creates, or None if none was sent."""
+        rows = self._q("SELECT first_sent, outcome_unknown FROM create_sends WHERE auth0_user_id=?",
+                       (auth0_user_id,))
+        return (rows[0][0], bool(rows[0][1])) if rows else None
+
+    def creates_unknown(self) -> list[tuple[str, float]]:
+        """Users whose create may have landed unrecorded: (auth0 id, first send time)."""
+        return [(r[0], r[1]) for r in self._q(
+            "SELECT c.auth0_user_id, c.first_sent FROM create_sends c WHERE c.outcome_unknown=1 "
+            "AND NOT EXISTS (SELECT 1 FROM writes w WHERE w.kind='create_user' AND w.auth0_id=c.auth0_user_id "
+            "AND NOT EXISTS (SELECT 1 FROM writes d WHERE d.kind='delete_user' AND d.target_id=w.target_id)) "
+            "ORDER BY c.auth0_user_id")]
+
+    # ----------------------------------------------------------------- before-images (rollback restores)
+    def record_before_image(self, workos_user_id: str, auth0_user_id: str, image: dict) -> None:
+        """What a pre-existing user looked like before this run's first change to it (names,
+        external id, metadata, email_verified; never a hash). The first image wins."""
+        self._x("INSERT INTO before_images(workos_user_id, auth0_user_id, json, recorded_at) VALUES(?,?,?,?) "
+                "ON CONFLICT(workos_user_id) DO UPDATE SET auth0_user_id=excluded.auth0_user_id, "
+                "json=excluded.json, recorded_at=excluded.recorded_at, restored_at=NULL "
+                "WHERE before_images.restored_at IS NOT NULL",  # after a restore, the state is "before" again
+                (workos_user_id, auth0_user_id, json.dumps(image, sort_keys=True), time.time()))
+
+    def before_images(self, *, restored: bool | None = False) -> list[dict]:
+        sql = "SELECT * FROM before_images"
+        if restored is not None:
+            sql += " WHERE restored_at IS " + ("NOT NULL" if restored else "NULL")
+        out = []
+        for r in self._q(sql + " ORDER BY recorded_at, workos_user_id"):
+            d = dict(r)
+            d["image"] = json.loads(d.pop("json"))
+            out.append(d)
+        return out
+
+    def mark_restored(self, workos_user_id: str, restored: bool = True) -> None:
+        self._x("UPDATE before_images SET restored_at=? WHERE workos_user_id=?",
+                (time.time() if restored else None, workos_user_id))
 
     # ----------------------------------------------------------------- organizations
     def upsert_org(self, auth0_org_id: str, *, name: str, display_name: str | None = None,
