@@ -112,3 +112,67 @@ def test_the_safety_net_turns_an_unexpected_failure_into_one_line(demo_exports, 
     assert "Traceback" not in res.stderr
     lines = [ln for ln in res.stderr.splitlines() if ln.startswith("auth0-workos import:")]
     assert lines and "summary.json" in lines[-1], res.stderr
+
+
+def _imported_once(emu, run_dir: Path) -> None:
+    with Journal.open(run_dir) as journal:
+        rows = [u for u in journal.users() if u.status != UserStatus.SKIPPED]
+        assert {u.status for u in rows} <= set(UserStatus.DONE)
+    ext = [u["external_id"] for u in emu.users.values()]
+    assert len(ext) == len(set(ext)) == len(rows)
+
+
+def test_a_file_size_limit_mid_import_stops_cleanly_and_resumes(demo_exports, workos_emu, tmp_path):
+    """The journal cannot grow (RLIMIT_FSIZE: SQLite's write fails as on a full disk): the import says
+    so in one line, exit 2, and resumes once writing works again, each user once."""
+    import resource
+
+    env = env_for(workos_emu)
+    run_dir = planned_run(demo_exports, workos_emu, tmp_path)
+    cap = max(p.stat().st_size for p in run_dir.iterdir() if p.is_file()) + 48 * 1024
+
+    def limit():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (cap, cap))
+
+    res = subprocess.run([sys.executable, "-m", "wizard", "--env-file", str(tmp_path / "absent.env"), "import",
+                          "--resume", "--run-dir", str(run_dir), "--yes"], env=env, cwd=tmp_path,
+                         capture_output=True, text=True, timeout=180, preexec_fn=limit, stdin=subprocess.DEVNULL)
+    assert res.returncode == 2, res.stdout + res.stderr
+    assert "Traceback" not in res.stderr
+    assert "run journal" in res.stderr and "run the same command again" in res.stderr, res.stderr
+    landed = len(workos_emu.emulator.users)
+    with Journal.open(run_dir) as journal:
+        assert journal.count_users().get(UserStatus.PLANNED, 0) > 0  # stopped part-way
+    res = cli(["import", "--resume", "--run-dir", str(run_dir), "--yes"], env, tmp_path)
+    assert res.returncode == 0, res.stderr
+    assert len(workos_emu.emulator.users) >= landed
+    _imported_once(workos_emu.emulator, run_dir)
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not Path("/proc/filesystems").read_text().count("tmpfs"),
+                    reason="mounting a small tmpfs (a real full disk) needs root")
+def test_a_full_disk_mid_import_says_so_stops_cleanly_and_resumes(demo_exports, workos_emu, tmp_path):
+    mnt = tmp_path / "disk"
+    mnt.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(mnt)]).returncode != 0:
+        pytest.skip("tmpfs mount refused")
+    try:
+        env = env_for(workos_emu)
+        run_dir = mnt / "run"
+        res = cli(["check", "--users", str(demo_exports.users_path), "--passwords", str(demo_exports.passwords_path),
+                   "--run-dir", str(run_dir)], env, tmp_path)
+        assert res.returncode == 0, res.stderr
+        filler = mnt / "filler"
+        with open(filler, "wb") as fh:  # leave ~40 KB: a few users fit, then the disk is full
+            free = os.statvfs(mnt).f_bavail * os.statvfs(mnt).f_frsize
+            fh.write(b"\0" * max(0, free - 40 * 1024))
+        res = cli(["import", "--resume", "--run-dir", str(run_dir), "--yes"], env, tmp_path)
+        assert res.returncode == 2, res.stdout + res.stderr
+        assert "Traceback" not in res.stderr
+        assert "database or disk is full" in res.stderr and "Free some space" in res.stderr, res.stderr
+        filler.unlink()
+        res = cli(["import", "--resume", "--run-dir", str(run_dir), "--yes"], env, tmp_path)
+        assert res.returncode == 0, res.stderr
+        _imported_once(workos_emu.emulator, run_dir)
+    finally:
+        subprocess.run(["umount", "-l", str(mnt)])
