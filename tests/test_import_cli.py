@@ -112,6 +112,7 @@ def test_rollback_deletes_only_created_users(env, demo_exports, tmp_path, capsys
     from wizard.core.config import Settings
 
     # one user already in WorkOS before the run: it is updated by the import, kept by the rollback
+    # and put back as it was (no external id), then planned again like the deleted ones
     emu = env.emulator
     sync = make_sync_client(Settings(workos_api_key=env.api_key, workos_base_url=env.base_url))
     keep_email = "zoe.angstrom@acme.example"
@@ -121,11 +122,13 @@ def test_rollback_deletes_only_created_users(env, demo_exports, tmp_path, capsys
     assert main(["rollback", "--run-dir", str(run_dir)]) == 2  # no terminal, no --yes
     assert main(["rollback", "--run-dir", str(run_dir), "--yes"]) == 0
     assert [u["email"] for u in emu.users.values()] == [keep_email]
+    assert [u["external_id"] for u in emu.users.values()] == [None]
+    assert "put back as they were" in capsys.readouterr().out
     with Journal.open(run_dir) as journal:
         assert journal.count_users().get(UserStatus.CREATED, 0) == 0
-        assert journal.count_users().get(UserStatus.UPDATED) == 1
-    rows = list(csv.DictReader((run_dir / "id-map.csv").open()))
-    assert [r["email"] for r in rows if r["workos_user_id"]] == [keep_email]
+        assert journal.count_users().get(UserStatus.UPDATED, 0) == 0
+        assert len(journal.writes("restore_user")) == 1
+    assert (run_dir / "id-map.csv").is_file()
 
 
 def test_typed_confirmation():

@@ -19,6 +19,7 @@ from wizard.core.gates import GateResult
 from wizard.core.journal import Journal
 from wizard.core.normalize import provider_label
 from wizard.core.progress import Progress
+from wizard.core.rollback import ROLLBACK_PROMISE
 from wizard.tasks import check as check_task
 from wizard.tasks import import_ as import_task
 from wizard.tasks import inventory as inventory_task
@@ -188,6 +189,7 @@ def _import(ctx: PlainContext) -> None:
         ctx.out(f"  would create {s.would_create}, would update {s.would_update}, would fail {s.would_fail}")
     to_send = import_task.users_to_send(ctx.journal)
     if to_send:
+        ctx.out("  " + ROLLBACK_PROMISE)
         typed = ctx.answers.text(f"Type {to_send} (the users to send) or 'import' to start the import:").strip()
         if not import_task.confirmation_accepted(typed, to_send):
             ctx.out("  Not confirmed: nothing was sent.")

@@ -228,16 +228,27 @@ class RemoteUser:
     external_id: str | None
     email_verified: bool
     created_at: datetime | None
+    first_name: str | None = None
+    last_name: str | None = None
+    metadata: dict | None = None
 
     @classmethod
     def from_sdk(cls, user: Any) -> RemoteUser:
+        metadata = getattr(user, "metadata", None)
         return cls(
             id=user.id,
             email=getattr(user, "email", None),
             external_id=getattr(user, "external_id", None),
             email_verified=bool(getattr(user, "email_verified", False)),
             created_at=parse_time(getattr(user, "created_at", None)),
+            first_name=_text_or_none(getattr(user, "first_name", None)),
+            last_name=_text_or_none(getattr(user, "last_name", None)),
+            metadata=dict(metadata) if isinstance(metadata, dict) else None,
         )
+
+
+def _text_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 def parse_time(value: Any) -> datetime | None:
@@ -263,19 +274,45 @@ async def create_user(client: AsyncWorkOSClient, request: dict, password_hash: s
     return RemoteUser.from_sdk(_answered(user))
 
 
+_UNSET: Any = object()
+
+
 async def update_user(client: AsyncWorkOSClient, user_id: str, *, first_name: str | None = None,
-                      last_name: str | None = None, external_id: str | None = None,
+                      last_name: str | None = None, external_id: str | None = _UNSET,
                       email_verified: bool | None = None, metadata: dict | None = None,
                       password_hash: str | None = None) -> RemoteUser:
-    """PUT /user_management/users/{id}: only the given fields change."""
+    """PUT /user_management/users/{id}: only the given fields change (`external_id=None` clears it)."""
     extra: dict[str, Any] = {}
-    if external_id is not None:
+    if external_id is not _UNSET:
         extra["external_id"] = external_id
     if metadata:
         extra["metadata"] = metadata
     user = await _call(client.user_management.update_user(
         user_id, first_name=first_name, last_name=last_name, email_verified=email_verified,
         password=_hashed(password_hash), **extra))
+    return RemoteUser.from_sdk(_answered(user))
+
+
+def client_environment(client: Any) -> dict[str, str | None]:
+    """What identifies the WorkOS environment a client talks to, never the key itself: the base
+    URL, the client id, and the key's mode from its documented prefix (sk_test_ / sk_live_)."""
+    key = getattr(client, "_api_key", None) or ""
+    mode = "live" if key.startswith("sk_live_") else "test" if key.startswith("sk_test_") else "unknown"
+    base = str(getattr(client, "base_url", "") or "").strip().rstrip("/").lower()
+    return {"base_url": base, "client_id": getattr(client, "client_id", None) or None, "key_mode": mode}
+
+
+async def get_user(client: Any, user_id: str) -> RemoteUser | None:
+    """GET /user_management/users/{id} with an async or a blocking client; None on 404."""
+    try:
+        if isinstance(client, AsyncWorkOSClient):
+            user = await _call(client.user_management.get_user(user_id))
+        else:
+            user = await _call(asyncio.to_thread(client.user_management.get_user, user_id))
+    except ApiError as err:
+        if err.kind is ErrorKind.NOT_FOUND:
+            return None
+        raise
     return RemoteUser.from_sdk(_answered(user))
 
 

@@ -9,7 +9,8 @@ import sys
 from pathlib import Path
 
 from wizard.core.config import Settings
-from wizard.core.rundir import ensure_private_dir, new_run_dir
+from wizard.core.rundir import new_run_dir
+from wizard.core.runlock import claim_run_folder
 
 
 def add_run_dir_option(p: argparse.ArgumentParser) -> None:
@@ -23,9 +24,11 @@ def add_rate_option(p: argparse.ArgumentParser) -> None:
 
 
 def resolve_run_dir(args) -> Path:
-    """--run-dir (created private when missing), else a new run folder under .auth0-workos/runs."""
+    """--run-dir (checked, created private when missing), else a new run folder under
+    .auth0-workos/runs; locked for this command either way."""
     run_dir = getattr(args, "run_dir", None)
-    return ensure_private_dir(Path(run_dir)) if run_dir else new_run_dir()
+    command = f"auth0-workos {getattr(args, 'command', None) or ''}".strip()
+    return claim_run_folder(Path(run_dir) if run_dir else new_run_dir(), command)
 
 
 def load_settings(args) -> Settings:

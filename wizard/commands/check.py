@@ -72,9 +72,9 @@ def run(args) -> int:
     run_dir = getattr(args, "run_dir", None)
     if run_dir:
         from wizard.core.journal import Journal
-        from wizard.core.rundir import ensure_private_dir
+        from wizard.core.runlock import claim_run_folder
 
-        ensure_private_dir(Path(run_dir))
+        claim_run_folder(run_dir, "auth0-workos check")
         with Journal.open(run_dir) as journal:
             try:
                 checked = plan_into(journal)

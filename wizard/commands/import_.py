@@ -141,13 +141,16 @@ def _prepare_resume(args, journal, run_dir: Path) -> int | None:
 
 def _resolve_run_dir(args) -> Path | None:
     from wizard.core.rundir import latest_run_dir, new_run_dir
+    from wizard.core.runlock import claim_run_folder
 
     given = getattr(args, "run_dir", None)
     if given:
-        return Path(given)
-    if args.resume:
-        return latest_run_dir()
-    return new_run_dir()
+        folder: Path | None = Path(given)
+    elif args.resume:
+        folder = latest_run_dir()
+    else:
+        folder = new_run_dir()
+    return claim_run_folder(folder, "auth0-workos import") if folder is not None else None
 
 
 def run(args) -> int:
@@ -193,6 +196,9 @@ def run(args) -> int:
             if not documents.DRY_RUN.exists(journal):
                 print("note: no dry run is recorded for this plan; `--dry-run` first shows what would be "
                       "created, updated or refused without writing anything.", file=sys.stderr)
+            from wizard.core.rollback import ROLLBACK_PROMISE
+
+            print(ROLLBACK_PROMISE)
             answer = _confirm(f"Write {todo:,} user(s) to WorkOS at {settings.workos_base_url}?", todo, args.yes)
             if answer is None:
                 return _usage("not on a terminal: pass --yes to confirm writing to WorkOS")

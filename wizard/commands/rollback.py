@@ -43,7 +43,7 @@ def run(args) -> int:
     from wizard.core.config import Settings
     from wizard.core.journal import JOURNAL_NAME, Journal
     from wizard.core.pacing import parse_budget
-    from wizard.tasks.rollback import rollback_plan, run_rollback
+    from wizard.tasks.rollback import check_environment, rollback_plan, run_rollback
 
     given = getattr(args, "run_dir", None)
     if not given:
@@ -59,13 +59,19 @@ def run(args) -> int:
     if not settings.workos_api_key:
         return _usage("WORKOS_API_KEY is not set (environment or .env.local)")
     with Journal.open(run_dir) as journal:
+        check_environment(journal, settings)
         planned = rollback_plan(journal)
-        targets, updated = planned.targets, planned.kept
-        if not targets:
-            print("This run created no WorkOS user that still exists: nothing to delete.")
+        targets, restores, unknown = planned.targets, planned.restores, planned.unknown
+        if not targets and not restores and not unknown:
+            print("This run created no WorkOS user that still exists and changed none it has not put "
+                  "back: nothing to do.")
             return EXIT_OK
         print(f"This run created {len(targets):,} WorkOS user(s) at {settings.workos_base_url}; they will be "
-              f"deleted. {updated:,} user(s) that existed before and were only updated are kept.")
+              f"deleted. {len(restores):,} user(s) that existed before are kept and put back as they were "
+              "(names, external id, metadata; a password hash set by the import cannot be undone).")
+        if unknown:
+            print(f"{len(unknown):,} create(s) lost their answer: each is looked up first and, if it landed, "
+                  "deleted like the others.")
         if not args.yes:
             if not sys.stdin.isatty():
                 return _usage("not on a terminal: pass --yes to confirm the deletion")
@@ -79,14 +85,28 @@ def run(args) -> int:
 
         with ProgressPrinter() as show:
             summary = run_rollback(journal, settings, on_progress=show, rate=budget).summary
-        print(f"Deleted {summary.deleted:,}, already gone {summary.already_gone:,}, failed {summary.failed:,} "
-              f"in {summary.duration_seconds:.1f}s. The id map no longer lists deleted users.")
+        print(f"Deleted {summary.deleted:,}, already gone {summary.already_gone:,}, failed {summary.failed:,}; "
+              f"{summary.restored:,} pre-existing user(s) put back as they were"
+              + (f", {summary.restore_failed:,} could not be" if summary.restore_failed else "")
+              + f" in {summary.duration_seconds:.1f}s. The id map no longer lists deleted users.")
+        if summary.found_landed:
+            print(f"{summary.found_landed:,} of them were creates whose answer had been lost (they had landed).")
+        if summary.already_gone:
+            print(f"Already gone: WorkOS answered 404 for {summary.already_gone:,} id(s) in this run's "
+                  "environment; every later rollback checks them again.")
+        for note in summary.not_restorable[:SHOW_NOTES]:
+            print(f"  note: {note}")
+        if len(summary.not_restorable) > SHOW_NOTES:
+            print(f"  … and {len(summary.not_restorable) - SHOW_NOTES:,} more notes like these")
         if summary.stopped:
             return _usage(summary.stop_reason or "stopped")
-        if summary.failed:
+        if summary.failed or summary.restore_failed:
             for f in summary.failures:
                 print(f"  - {f['workos_user_id']} ({f['auth0_user_id']}): {f.get('code')}: {f.get('message')}",
                       file=sys.stderr)
             print("Run the same command again to retry them.", file=sys.stderr)
             return EXIT_FAILED
         return EXIT_OK
+
+
+SHOW_NOTES = 10

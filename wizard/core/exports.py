@@ -37,9 +37,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from wizard.core.findings import Finding, Severity
+from wizard.core.lines import BoundedLines, line_too_long
 from wizard.core.normalize import (
     DATABASE_PROVIDER,
     EXTERNAL_ID_MAX,
+    NAME_MAX,
     PASSWORDLESS_PROVIDERS,
     SOCIAL_PROVIDERS,
     is_valid_email,
@@ -57,6 +59,7 @@ from wizard.core.passwords import (
     sniff_container,
 )
 from wizard.core.records import Auth0User, Identity
+from wizard.core.textsafe import _ESCAPED_SURROGATE_TEXT, has_escaped_surrogate, scrub_surrogates
 
 _WS = re.compile(r"\s*")
 _ARRAY_MAX_ELEMENT = 16 << 20  # a single JSON array element larger than this is treated as broken
@@ -321,16 +324,25 @@ def user_from_obj(obj: dict, line: int, file: str, where: str = "",
                                 "treated as blocked (the safe side); fix the value to import this user", uid))
         blocked = True
     mfa = get("multifactor")
+    names = {}
+    for key in ("given_name", "family_name", "name", "nickname", "username"):
+        value = _str(get(key))
+        if value is not None and len(value) > NAME_MAX:
+            findings.append(Finding(file, line, key, Severity.WARNING, "name_too_long",
+                                    f"{where}{key} is {len(value):,} characters, more than the {NAME_MAX} a "
+                                    "name may have here: it is not sent", uid))
+            value = None
+        names[key] = value
     user = Auth0User(
         line=line,
         user_id=uid,
         email=email,
         email_verified=verified,  # type: ignore[arg-type]
-        given_name=_str(get("given_name")),
-        family_name=_str(get("family_name")),
-        name=_str(get("name")),
-        nickname=_str(get("nickname")),
-        username=_str(get("username")),
+        given_name=names["given_name"],
+        family_name=names["family_name"],
+        name=names["name"],
+        nickname=names["nickname"],
+        username=names["username"],
         phone_number=_str(get("phone_number")),  # (dict.get + _str: ~0.1 us each, kept readable)
         connection=conn,
         identities=identities,
@@ -455,36 +467,46 @@ class UsersScan:
                        f"{self.file_error}; download the export again")
 
     def _ndjson_items(self) -> Iterator[tuple[int, object]]:
-        """(line number, decoded object or the exception) for every non-blank line."""
+        """(line number, decoded object or the exception) for every non-blank line; lines past
+        `lines.LINE_MAX` are skipped unread, blank runs are counted in bulk (`lines.BoundedLines`)."""
         loads = json.JSONDecoder().decode
         with open_decompressed(self.path) as fh:
-            n = 0
+            reader = BoundedLines(fh)
             try:
-                for n, raw in enumerate(fh, 1):  # noqa: B007 - n is read after the loop on error
+                for n, _offset, raw, size in reader:
+                    if raw is None:
+                        yield n, _TooLong(size)
+                        continue
                     if n == 1 and raw.startswith(UTF8_BOM):
                         raw = raw[3:]
-                    if len(raw) <= 2 and not raw.strip():
-                        self.blank_lines += 1
-                        continue
                     try:
-                        yield n, loads(raw.decode("utf-8"))
-                    except (ValueError, UnicodeDecodeError) as exc:
+                        obj = loads(raw.decode("utf-8"))
+                    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
                         if not raw.strip():
                             self.blank_lines += 1
                             continue
                         if isinstance(exc, UnicodeDecodeError):
                             yield n, _bad_utf8(raw, exc, loads)
                         elif not raw.endswith(b"\n") and _looks_cut(exc):
-                            self.lines_read = n
+                            self.lines_read = reader.lines
+                            self.blank_lines += reader.blank
                             yield n, _CutShort(exc)  # the last line stops mid-object: file cut short
                             return
                         else:
                             yield n, exc
+                        continue
+                    if has_escaped_surrogate(raw):
+                        obj, fields = scrub_surrogates(obj)
+                        if fields:
+                            yield n, _Surrogates(fields)
+                    yield n, obj
             except (OSError, EOFError, zlib.error) as exc:
-                self.lines_read = n
-                yield n, _FileError(exc)  # n: the last line read completely
+                self.lines_read = reader.lines
+                self.blank_lines += reader.blank
+                yield reader.lines, _FileError(exc)  # the last line read completely
                 return
-            self.lines_read = n
+            self.lines_read = reader.lines
+            self.blank_lines += reader.blank
 
     def _array_items(self, stream: bool = False) -> Iterator[tuple[int, object]]:
         """Stream a JSON array element by element with JSONDecoder.raw_decode over text chunks.
@@ -546,11 +568,18 @@ class UsersScan:
                             continue
                         yield idx + 1, _ArrayError(f"{exc.msg}")
                         break
+                    except RecursionError:
+                        yield idx + 1, _ArrayError("an element is nested too deeply (thousands of levels)")
+                        break
                     if end >= len(buf) and not eof:  # a number/literal may continue in the next chunk
                         fill()
                         continue
                     idx += 1
                     self.lines_read = idx
+                    if _ESCAPED_SURROGATE_TEXT.search(buf, pos, end):
+                        obj, fields = scrub_surrogates(obj)
+                        if fields:
+                            yield idx, _Surrogates(fields)
                     yield idx, obj
                     pos, want_comma = end, True
             except UnicodeDecodeError:
@@ -579,6 +608,16 @@ class UsersScan:
                               + (f" (user {uid})" if uid else ""), uid)
                 continue
             if type(obj) is not dict:
+                if isinstance(obj, _Surrogates):
+                    yield Finding(name, n, obj.fields[0], Severity.WARNING, "invalid_unicode",
+                                  f"{where}{', '.join(obj.fields[:5])} held an invalid Unicode escape (a lone "
+                                  "surrogate such as \\ud800, which no text can hold): each one is replaced "
+                                  "with U+FFFD (\ufffd)")
+                    continue
+                if isinstance(obj, _TooLong):
+                    self.rejected_lines += 1
+                    yield Finding(name, n, None, Severity.ERROR, "line_too_long", where + line_too_long(obj.size))
+                    continue
                 if isinstance(obj, _FileError):
                     yield from self._renamed_findings()
                     yield self._unreadable(obj.exc, n or None)
@@ -746,6 +785,20 @@ def _looks_cut(exc: Exception) -> bool:
         return False
     size = len(exc.doc.rstrip())
     return "Unterminated" in exc.msg or (size > 10 and exc.pos >= size - 5)
+
+
+class _TooLong:
+    __slots__ = ("size",)
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+
+
+class _Surrogates:
+    __slots__ = ("fields",)
+
+    def __init__(self, fields: list[str]) -> None:
+        self.fields = fields
 
 
 class _CutShort:

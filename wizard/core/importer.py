@@ -12,13 +12,17 @@ Life of one user (design.md): planned -> in_flight -> created | updated | failed
   capped exponential backoff and jitter, `max_attempts` times; other errors fail the user (status,
   code, request id) and the run goes on; 401/403 stop the run at once.
 
-Created or updated? A found user counts as *created by this run* only when
-(a) one of our create requests for it may have landed (a transient failure after sending it, or an
-    `in_flight` mark found on resume), (b) its external_id is the user's Auth0 id, and (c) its
-    created_at is not earlier than our send minus `CREATED_AT_SKEW` seconds (clock allowance), and
-(d) on resume, it is not a user this run already found existing (a `found_existing` mark is
-    committed before each update of a pre-existing user).
+Created or updated? A found user counts as *created by this run* when
+(a) one of our create requests for it may have landed (a transient failure after sending it, an
+    unreadable 2xx, or an `in_flight` mark found on resume): that mark is in the journal
+    (`create_sends`) and survives every later path (retry-failed, resume, rollback), (b) its
+    external_id is the user's Auth0 id, (c) its created_at is not earlier than our *first* send
+    minus `CREATED_AT_SKEW` seconds (clock allowance), and (d) it is not a user this run found
+    existing (a `found_existing` mark is committed before each update of a pre-existing user,
+    with a before-image of what the update changes, for rollback to restore).
+A WorkOS id this run recorded as created stays ours (a re-plan's resend updates it).
 Otherwise it existed before and is updated. Rollback deletes only users recorded as created.
+Every run first checks it talks to the WorkOS environment it is bound to (`environment.py`).
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from typing import Any, TypeVar
 
 from wizard.clients import workos as wapi
 from wizard.clients.errors import ApiError, ErrorKind
+from wizard.core.environment import require_same_environment
 from wizard.core.journal import Journal, UserRow
 from wizard.core.pacing import (
     READ_BUDGET,
@@ -126,6 +131,12 @@ def _other_owner(found: wapi.RemoteUser, user: UserRow) -> str | None:
     return None
 
 
+def before_image(found: wapi.RemoteUser) -> dict[str, Any]:
+    """What the update may change on a user that existed before the run (never a hash)."""
+    return {"first_name": found.first_name, "last_name": found.last_name, "external_id": found.external_id,
+            "metadata": found.metadata or {}, "email_verified": found.email_verified}
+
+
 def _created_by_us(found: wapi.RemoteUser, user: UserRow, sent_at: float | None) -> bool:
     if found.external_id != user.auth0_user_id:
         return False
@@ -186,6 +197,11 @@ class Importer:
         self._emit(force=True)
         ticker = asyncio.get_running_loop().create_task(self._tick())
         try:
+            try:
+                await require_same_environment(self.journal, self.client, bind=not self.dry_run,
+                                               action="dry-run this import" if self.dry_run else "import")
+            except ApiError as err:  # only AUTH comes out: the key is refused
+                raise AuthStop(err) from None
             if self.dry_run:
                 await self._dry_run()
             else:
@@ -265,6 +281,9 @@ class Importer:
             self._fail(user, "hash_unavailable", str(exc))
             return
         send = _Send()
+        prior = self.journal.create_send(user.auth0_user_id)
+        if prior is not None:  # an earlier create may have landed: that mark survives every path
+            send.first_sent, send.maybe_landed = prior[0], prior[1]
         try:
             try:
                 created = await self._request(
@@ -278,12 +297,17 @@ class Importer:
                 await self._resolve_exists(user, password_hash, send, err)
                 return
             self._record(user, UserStatus.CREATED, created.id, WRITE_CREATE)
+            self.journal.resolve_create(user.auth0_user_id)
         except AuthStop:
             if not send.maybe_landed:  # else it stays in flight: the resume's lookup decides
                 self._set_status(user, UserStatus.PLANNED)
             raise
         except ApiError as err:
-            self._fail(user, err.code or err.kind.value, _message(err), err)
+            message = _message(err)
+            if send.maybe_landed:
+                message += (" (a create was sent and its answer lost: it may have landed; the next retry "
+                            "or rollback looks it up first)")
+            self._fail(user, err.code or err.kind.value, message, err)
 
     async def _resolve_exists(self, user: UserRow, password_hash: str | None, send: _Send,
                               answer: ApiError | None = None) -> None:
@@ -295,14 +319,21 @@ class Importer:
             self._fail(user, "exists_not_found",
                        "WorkOS says the user exists but no user has this external id or email.")
             return
-        if send.maybe_landed and _created_by_us(found, user, send.first_sent):
+        ours = self.journal.created_by_run(found.id)  # created by an earlier pass of this run
+        if not ours and send.maybe_landed and _created_by_us(found, user, send.first_sent):
             self._record(user, UserStatus.CREATED, found.id, WRITE_CREATE)
+            self.journal.resolve_create(user.auth0_user_id)
             return
         if (conflict := _other_owner(found, user)) is not None:
             self._fail(user, "email_belongs_to_other_user", conflict)
             return
-        # remembered before the update leaves, so a resume never mistakes this user for ours
-        self.journal.record_write(FOUND_EXISTING, found.id, user.auth0_user_id)
+        with self.journal.transaction():
+            if not ours:
+                # remembered before the update leaves, so a resume never mistakes this user for
+                # ours, with what the update will change (rollback puts it back)
+                self.journal.record_write(FOUND_EXISTING, found.id, user.auth0_user_id)
+                self.journal.record_before_image(found.id, user.auth0_user_id, before_image(found))
+            self.journal.resolve_create(user.auth0_user_id)
         await self._update(user, found, password_hash, send)
 
     async def _update(self, user: UserRow, found: wapi.RemoteUser, password_hash: str | None,
@@ -351,9 +382,12 @@ class Importer:
             self._fail(user, err.code or err.kind.value, "could not reconcile: " + _message(err), err)
             return
         self._summary.reconciled += 1
-        if found is not None and found.id not in self._pre_existing \
-                and _created_by_us(found, user, user.updated_at):
+        sent = self.journal.create_send(user.auth0_user_id)
+        sent_at = sent[0] if sent is not None else user.updated_at
+        if found is not None and found.id not in self._pre_existing and (
+                self.journal.created_by_run(found.id) or _created_by_us(found, user, sent_at)):
             self._record(user, UserStatus.CREATED, found.id, WRITE_CREATE)
+            self.journal.resolve_create(user.auth0_user_id)
         else:
             # never landed, or it existed before: the normal path creates it or meets "exists"
             self._set_status(user, UserStatus.PLANNED)
@@ -400,10 +434,14 @@ class Importer:
         while True:
             await take()
             if user is not None:
-                self.journal.mark_in_flight([user.auth0_user_id])
+                if send is not None:
+                    now = _now_utc()
+                    self.journal.mark_create_in_flight(user.auth0_user_id, now)
+                    if send.first_sent is None:
+                        send.first_sent = now
+                else:
+                    self.journal.mark_in_flight([user.auth0_user_id])
                 self._move(user, UserStatus.IN_FLIGHT)
-                if send is not None and send.first_sent is None:
-                    send.first_sent = _now_utc()
             started = time.monotonic()
             try:
                 result = await call()
@@ -412,8 +450,9 @@ class Importer:
                 if err.kind is ErrorKind.AUTH:
                     raise AuthStop(err) from None
                 if err.code == "unreadable_response":
-                    if send is not None:
+                    if send is not None and user is not None:
                         send.maybe_landed = True  # it answered 2xx: the create was applied
+                        self.journal.mark_create_unknown(user.auth0_user_id)
                     raise ContractStop(err) from None
                 if err.kind is ErrorKind.RATE_LIMITED:
                     self._summary.rate_limited += 1
@@ -423,8 +462,9 @@ class Importer:
                         raise
                     continue
                 if err.kind is ErrorKind.TRANSIENT:
-                    if send is not None:
+                    if send is not None and user is not None and not send.maybe_landed:
                         send.maybe_landed = True
+                        self.journal.mark_create_unknown(user.auth0_user_id)
                     self._latest_error = _message(err)
                     delay = retries.after_transient(err.retry_after)
                     if delay is None:

@@ -377,8 +377,10 @@ def _enroll_totp(workos, user_id: str, row: TotpSecret, issuer: str | None, call
 def import_totp_secrets(journal: Journal, workos, path: str | Path, *, issuer: str | None = None,
                         dry_run: bool = False, on_progress: ProgressCallback | None = None) -> TotpImportResult:
     """Enroll TOTP factors for imported users; a user who already has a TOTP factor is counted, not failed."""
+    from wizard.core.environment import require_same_environment_sync
     from wizard.core.orgs import workos_call as call
 
+    require_same_environment_sync(journal, workos, action="import TOTP factors", bind=not dry_run)
     secrets, problems = read_totp_secrets(path)
     result = TotpImportResult(invalid=len(problems), problems=list(problems))
     by_email = {(email or "").lower(): (a0, wid) for a0, wid, email in journal.id_map() if email}

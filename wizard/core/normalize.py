@@ -13,6 +13,9 @@ EXTERNAL_ID_MAX = 128
 METADATA_MAX_KEYS = 50
 METADATA_KEY_MAX = 40
 METADATA_VALUE_MAX = 600
+# WorkOS publishes no length for first_name / last_name; names past this are not sent (a finding
+# says so). 255 characters is far above any real name and within every common column size.
+NAME_MAX = 255
 RESERVED_METADATA_KEYS = ("auth0_user_id", "auth0_merged_ids")
 
 SOCIAL_PROVIDERS = frozenset({

@@ -18,6 +18,7 @@ from typing import Any
 
 from wizard.clients.errors import ApiError, ErrorKind
 from wizard.core import documents
+from wizard.core.environment import require_same_environment_sync
 from wizard.core.exports import identity_kind
 from wizard.core.gates import Check, GateResult
 from wizard.core.journal import Journal
@@ -428,6 +429,7 @@ def migrate_organizations(journal: Journal, workos, *, dry_run: bool = False,
                           on_progress: ProgressCallback | None = None, call: Callable = workos_call,
                           with_roles: bool = False) -> OrgMigration:
     """Organizations first (all of them), then memberships; the summary goes to document `orgs`."""
+    require_same_environment_sync(journal, workos, action="create organizations", bind=not dry_run)
     result = OrgMigration(dry_run=dry_run)
     if call is workos_call and on_progress is not None:  # a 429 pause shows as progress
         call = partial(workos_call, on_wait=on_progress)

@@ -34,7 +34,9 @@ from pathlib import Path
 from typing import BinaryIO
 
 from wizard.core.findings import Finding, Severity
+from wizard.core.lines import LINE_MAX, BoundedLines, line_too_long
 from wizard.core.records import PasswordRow
+from wizard.core.textsafe import has_escaped_surrogate, scrub_surrogates
 
 GZIP_MAGIC = b"\x1f\x8b"
 UTF8_BOM = b"\xef\xbb\xbf"
@@ -83,6 +85,8 @@ def json_reason(exc: Exception) -> str:
         return f"{exc.msg.removesuffix(' at')} at column {exc.colno}"
     if isinstance(exc, UnicodeDecodeError):
         return "bytes are not UTF-8"
+    if isinstance(exc, RecursionError):
+        return "nested too deeply (thousands of levels; no real record is)"
     return type(exc).__name__
 
 
@@ -105,6 +109,7 @@ def sniff_container(path: str | Path) -> str | None:
         out = Path(name).stem if Path(Path(name).stem).suffix in (".ndjson", ".json") else f"{Path(name).stem}.ndjson"
         return (f"{name} is PGP-encrypted (as Auth0 support sends it): decrypt it first, e.g. "
                 f"gpg --output {out} --decrypt {name}")
+    packed = ""
     if raw[:2] == GZIP_MAGIC:
         try:
             with gzip.open(path, "rb") as gz:
@@ -113,8 +118,13 @@ def sniff_container(path: str | Path) -> str | None:
             return None  # a damaged gzip is reported by the reader, with its last good line
         if inner[:2] == GZIP_MAGIC:
             return f"{name} is gzip-compressed twice: decompress it once (gunzip) and use the result"
-        raw = inner
-    if raw[:2] in (b"\xff\xfe", b"\xfe\xff") or (len(raw) >= 8 and b"\0\0\0\0" in (raw[1:8:2], raw[0:8:2])):
+        raw, packed = inner, "gzip-compressed "
+    if raw and not raw.strip(b"\0"):
+        return (f"{name} holds only zero bytes (NUL), {packed}not text: it is blank or damaged (a download "
+                "or copy that was interrupted?); get the export again")
+    halves = (raw[1:8:2], raw[0:8:2])
+    if raw[:2] in (b"\xff\xfe", b"\xfe\xff") or (len(raw) >= 8 and b"\0\0\0\0" in halves
+                                                 and not all(h == b"\0\0\0\0" for h in halves)):
         return (f"{name} is UTF-16 text (Windows PowerShell writes files this way): save it as UTF-8, "
                 "e.g. Get-Content FILE | Set-Content -Encoding utf8 OUT, or iconv -f UTF-16 -t UTF-8")
     return None
@@ -266,10 +276,10 @@ def read_password_rows(path: str | Path, *, as_tuples: bool = False) -> Iterator
     name = Path(path).name
     decode = json.JSONDecoder().decode
     with open_decompressed(path) as fh:
-        offset = 0
-        for line_no, raw in enumerate(fh, 1):
-            start = offset
-            offset += len(raw)
+        for line_no, start, raw, size in BoundedLines(fh):
+            if raw is None:
+                yield Finding(name, line_no, None, Severity.ERROR, "line_too_long", line_too_long(size))
+                continue
             data = raw
             if line_no == 1 and data.startswith(UTF8_BOM):
                 data = data[3:]
@@ -277,7 +287,7 @@ def read_password_rows(path: str | Path, *, as_tuples: bool = False) -> Iterator
                 continue
             try:
                 obj = decode(data.decode("utf-8"))
-            except (ValueError, UnicodeDecodeError) as exc:
+            except (ValueError, UnicodeDecodeError, RecursionError) as exc:
                 yield Finding(name, line_no, None, Severity.ERROR, "invalid_json",
                               f"not valid JSON ({json_reason(exc)}); this hash row is skipped")
                 continue
@@ -285,6 +295,12 @@ def read_password_rows(path: str | Path, *, as_tuples: bool = False) -> Iterator
                 yield Finding(name, line_no, None, Severity.ERROR, "invalid_json",
                               f"expected a JSON object, found a JSON {type(obj).__name__}; row skipped")
                 continue
+            if has_escaped_surrogate(data):
+                obj, bad = scrub_surrogates(obj)
+                if bad:
+                    yield Finding(name, line_no, bad[0], Severity.WARNING, "invalid_unicode",
+                                  f"{', '.join(bad[:5])} held an invalid Unicode escape (a lone surrogate): "
+                                  "replaced with U+FFFD")
             fields = row_fields(obj)
             if fields[0] is None and fields[1] is None and fields[2] is None:
                 yield Finding(name, line_no, "_id", Severity.ERROR, "missing_user_id",
@@ -307,7 +323,7 @@ class _PlainLines:
         else:
             self._f.seek(offset - 1)
             starts = self._f.read(1) == b"\n"
-        return starts, self._f.readline()
+        return starts, self._f.readline(LINE_MAX + 1)
 
     def close(self) -> None:
         self._f.close()
@@ -374,7 +390,7 @@ class _GzipLines:
                 return False, b""
         rel = offset - self._buf_start
         end = self._buf.find(b"\n", rel)
-        while end < 0 and self._more():
+        while end < 0 and len(self._buf) - rel <= LINE_MAX and self._more():
             end = self._buf.find(b"\n", rel)
         line = self._buf[rel:] if end < 0 else self._buf[rel:end + 1]
         starts = offset == 0 or (rel > 0 and self._buf[rel - 1:rel] == b"\n")
@@ -419,9 +435,11 @@ class HashReader:
             raise HashReadError(f"{self.path.name}: byte {offset} is past the end of the file{changed}")
         if not starts:
             raise HashReadError(f"{self.path.name}: no row starts at byte {offset}{changed}")
+        if len(raw) > LINE_MAX:
+            raise HashReadError(f"{self.path.name}: the row at byte {offset} is longer than a line may be{changed}")
         try:
             obj = json.loads(raw)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):
             raise HashReadError(f"{self.path.name}: the row at byte {offset} is not valid JSON{changed}") from None
         if not isinstance(obj, dict):
             raise HashReadError(f"{self.path.name}: the row at byte {offset} is not a JSON object")

@@ -22,6 +22,7 @@ from workos import _errors as werr
 
 from wizard.core import documents
 from wizard.core.config import Settings, mask
+from wizard.core.environment import require_same_environment_sync
 from wizard.core.gates import Check, GateResult, GateStatus
 from wizard.core.journal import Journal
 from wizard.core.normalize import NON_SOCIAL_PROVIDERS, provider_label
@@ -624,6 +625,7 @@ def run_verification(journal: Journal, settings: Settings, *,
     """Run all six checks, record each in the journal, return the gate (passed only if all pass)."""
     if client is None:
         client = workos_sync_client(settings)
+    require_same_environment_sync(journal, client, action="verify", bind=False)
     if password_sample is None:
         samples: list[tuple[str, str]] = []
     elif isinstance(password_sample, tuple) and password_sample and isinstance(password_sample[0], str):

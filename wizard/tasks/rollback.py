@@ -4,12 +4,14 @@ existed before and were only updated are kept), then rewrite `id-map.csv` withou
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from wizard.clients.errors import ApiError, ErrorKind
 from wizard.clients.progress import ProgressCallback
 from wizard.clients.settings import Settings
 from wizard.core.artifacts import write_id_map
+from wizard.core.environment import require_same_environment
 from wizard.core.journal import Journal
 from wizard.core.pacing import Budget
 from wizard.core.rollback import Rollback, RollbackSummary, RollbackTarget, rollback_targets
@@ -22,6 +24,8 @@ CONFIRM_WORD = "rollback"
 class RollbackPlan:
     targets: list[RollbackTarget]  # created by this run and still there
     kept: int  # users this run only updated: never deleted
+    restores: list = field(default_factory=list)  # before-images of pre-existing users not yet put back
+    unknown: list = field(default_factory=list)  # creates whose answer was lost: looked up first
 
 
 @dataclass
@@ -31,7 +35,23 @@ class RollbackResult:
 
 
 def rollback_plan(journal: Journal) -> RollbackPlan:
-    return RollbackPlan(rollback_targets(journal), len({w["auth0_id"] for w in journal.writes("update_user")}))
+    return RollbackPlan(rollback_targets(journal), len({w["auth0_id"] for w in journal.writes("update_user")}),
+                        journal.before_images(restored=False), journal.creates_unknown())
+
+
+def check_environment(journal: Journal, settings: Settings) -> None:
+    """Refuse another WorkOS environment before saying anything about what would be deleted (a refused
+    key is left to the rollback itself, which stops with the usual message)."""
+
+    async def go() -> None:
+        async with clients.workos_async(settings) as client:
+            try:
+                await require_same_environment(journal, client, action="roll back", bind=False)
+            except ApiError as err:
+                if err.kind is not ErrorKind.AUTH:
+                    raise
+
+    asyncio.run(go())
 
 
 def confirmation_accepted(typed: str, n: int) -> bool:

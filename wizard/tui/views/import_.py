@@ -15,6 +15,7 @@ from textual.widgets import Button, DataTable, Input, Static
 from wizard.core import artifacts, documents, steps
 from wizard.core.gates import GateResult
 from wizard.core.progress import Progress
+from wizard.core.rollback import ROLLBACK_PROMISE
 from wizard.tasks import import_ as import_task
 from wizard.tui.screens import ReasonScreen
 from wizard.tui.text import display_path
@@ -76,7 +77,7 @@ class ImportView(StepView):
             "Plan: " + ", ".join(f"{n} {b}" for b, n in sorted(branches.items())) + "\n"
             "Status: " + (", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "no plan yet")
             + f"\nTo send: {self.to_send()} user(s). The real import needs a completed dry run and a "
-            "typed confirmation.")
+            "typed confirmation. " + ROLLBACK_PROMISE)
         dry_ok = steps.dry_run_gate(journal).passed
         failed = counts.get("failed", 0)
         self.query_one("#import-dry", Button).disabled = self.busy
