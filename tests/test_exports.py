@@ -69,7 +69,7 @@ def test_every_bad_input_is_a_finding_with_its_line():
     got = _codes(findings)
     for expected in [(2, "invalid_json"), (3, "missing_user_id"), (4, "malformed_user_id"), (5, "malformed_user_id"),
                      (6, "missing_email"), (7, "invalid_email"), (8, "non_ascii_external_id"),
-                     (9, "non_ascii_external_id"), (10, "duplicate_user_id"), (11, "metadata_too_large"),
+                     (9, "external_id_too_long"), (10, "duplicate_user_id"), (11, "metadata_too_large"),
                      (12, "invalid_json"), (14, "metadata_too_large")]:
         assert expected in got, expected
     assert len(findings) == 12  # nothing else, and the blank line 13 is not a finding

@@ -32,6 +32,9 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--run-dir", default=argparse.SUPPRESS,
                    help="run folder (new: created; --resume: the folder to resume)")
     p.add_argument("--env-file", default=argparse.SUPPRESS, help="dotenv file to read (default .env.local)")
+    p.add_argument("--join-by-email", action="store_true",
+                   help="also bind password-hash rows that name no user id by email (each binding is a "
+                        "warning in the findings and the report; default: by id only)")
     p.add_argument("--resume", action="store_true",
                    help="continue the import recorded in --run-dir (in-flight users are reconciled first)")
     p.add_argument("--retry-failed", action="store_true", help="with --resume: try the failed users again")
@@ -92,7 +95,7 @@ def _confirm(question: str, assume_yes: bool) -> bool | None:
 
 
 def _prepare_new(args, run_dir: Path, journal, show) -> int | None:
-    from wizard.core.plan import build_plan, export_gate, save_plan
+    from wizard.core.plan import PlanOptions, build_plan, export_gate, save_plan
 
     users = Path(args.users)
     if not users.is_file():
@@ -104,8 +107,13 @@ def _prepare_new(args, run_dir: Path, journal, show) -> int | None:
         return _usage(f"{run_dir} already holds an import that wrote to WorkOS. Resume it with "
                       f"`auth0-workos import --resume --run-dir {run_dir}`, or use a new --run-dir.")
     print(f"Reading {users.name}" + (f" and {passwords.name}" if passwords else "") + " ...")
-    result = build_plan(users, passwords, on_progress=show)
+    options = PlanOptions(join_by_email=bool(getattr(args, "join_by_email", False)))
+    result = build_plan(users, passwords, options, on_progress=show)
     show.close()
+    bound = result.summary["join"].get("email", 0)
+    if bound:
+        print(f"warning: {bound} password hash(es) bound by email (--join-by-email); each is listed in "
+              "the findings and the report", file=sys.stderr)
     gate = export_gate(result)
     if not gate.passed:
         _err("the export files cannot be imported:")
