@@ -186,6 +186,12 @@ class WorkOSEmulator(GatedEmulator):
             stored = self._passwords.get(user_id)
         return stored is not None and _verify_password(stored, password)
 
+    def password_kind(self, user_id: str) -> str | None:
+        """The password_hash_type a user's hash was stored as ("plain" for a password), or None."""
+        with self._lock:
+            stored = self._passwords.get(user_id)
+        return stored[0] if stored else None
+
     def has_password(self, user_id: str) -> bool:
         with self._lock:
             return user_id in self._passwords
