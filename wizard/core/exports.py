@@ -107,15 +107,6 @@ def _shown(v: object) -> str:
     return f"a JSON {_JSON_TYPES.get(type(v), type(v).__name__)}" if isinstance(v, (dict, list)) else repr(v)
 
 
-# the Import/Export extension's display names -> Management API names (api-facts 1.1)
-EXTENSION_KEYS = {
-    "Id": "user_id", "Email": "email", "Email Verified": "email_verified", "Given Name": "given_name",
-    "Family Name": "family_name", "Name": "name", "Nickname": "nickname", "Username": "username",
-    "Phone Number": "phone_number", "Blocked": "blocked", "App Metadata": "app_metadata",
-    "User Metadata": "user_metadata", "Created At": "created_at", "Last Login": "last_login",
-    "Connection": "connection", "Multifactor": "multifactor", "Identities": "identities",
-}
-_EXTENSION_KEY_SET = frozenset(EXTENSION_KEYS)
 # every key an export line normally holds (api-facts 1.1): lines with only these take the fast path
 API_KEYS = frozenset({
     "user_id", "email", "email_verified", "given_name", "family_name", "name", "nickname", "username",
@@ -123,6 +114,14 @@ API_KEYS = frozenset({
     "blocked", "created_at", "updated_at", "last_login", "last_ip", "logins_count", "multifactor",
     "multifactor_last_modified", "connection", "last_password_reset", "locale", "tenant",
 })
+# the Import/Export extension's display names -> Management API names (api-facts 1.1). Its default
+# columns (auth0-user-import-export-extension client/reducers/export.js): Id, Given Name, Family
+# Name, Nickname, Name, Email, Email Verified, Picture, Connection, Created At, Updated At; any
+# other field a person adds is titled the same way ("Last Login", "Logins Count", "Phone Number").
+EXTENSION_KEYS = {k.replace("_", " ").title(): k for k in sorted(API_KEYS)}
+EXTENSION_KEYS.update({"Id": "user_id", "Multifactor": "multifactor", "Last Ip": "last_ip",
+                       "Last IP": "last_ip", "Identities": "identities"})
+_EXTENSION_KEY_SET = frozenset(EXTENSION_KEYS)
 _KNOWN_KEYS = API_KEYS | _EXTENSION_KEY_SET
 
 
@@ -822,3 +821,4 @@ def read_users(path: str | Path, *, metadata_keys: tuple[str, ...] | None = None
     yield from scan
     if scan.file_error is None or scan.users:
         yield from scan.duplicate_findings()
+        yield from scan.lookalike_findings()
