@@ -7,6 +7,7 @@ emulator; inspection helpers (`users`, `user_by_email`, `request_count`, ...) ar
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import bisect
@@ -949,6 +950,18 @@ class _Gate(Gate):
         fault = await play_fault(plan, is_write, send, _injected_error,
                                  [(b"content-type", b"application/json")], b'{"object":')
         if fault is Fault.ERROR:
+            return
+        if is_write and plan.hold_this_write():  # applied now, answered when the test releases it
+            held_answer: list[dict] = []
+
+            async def keep(message):
+                held_answer.append(message)
+
+            await self.app(scope, receive, keep)
+            plan.holding.set()
+            await asyncio.to_thread(plan.release.wait, 300)
+            for message in held_answer:
+                await send(message)
             return
         if fault is Fault.COMMIT_THEN_FAIL:
             held: list[dict] = []
