@@ -71,8 +71,8 @@ def test_nul_byte_raw_or_escaped_never_reaches_a_request(tmp_path):
     p.write_bytes(b"\n".join(raw))
     r = build_plan(p)
     codes = {(f.line, f.code) for f in r.findings}
-    assert (2, "invalid_json") in codes and (3, "invalid_email") in codes
-    assert r.summary["branches"]["invalid"] == 1 and r.summary["planned"] == 2
+    assert (2, "invalid_json") in codes and (3, "email_invisible_character") in codes
+    assert r.summary["branches"]["invalid"] == 1 and r.summary["planned"] == 1  # importable only
     assert not is_valid_email("a\x00@example.com") and not is_valid_email("a@exa\x7fmple.com")
 
 
@@ -255,8 +255,10 @@ def test_email_case_space_unicode_and_idn_duplicates(tmp_path):
     p.write_bytes(_ndjson(_user(i, email=e) for i, e in enumerate(emails, 1)))
     r = build_plan(p)
     groups = sorted(p.auth0_ids for p in r.planned if len(p.auth0_ids) > 1)
-    assert groups == [("auth0|u1", "auth0|u2"), ("auth0|u3", "auth0|u4"), ("auth0|u7", "auth0|u8")]
-    assert r.summary["planned"] == 5  # plus-addressing is a different mailbox: never merged
+    assert groups == [("auth0|u1", "auth0|u2"), ("auth0|u3", "auth0|u4")]
+    # plus-addressing is a different mailbox, fullwidth ｃarl only looks like carl: never merged
+    assert r.summary["planned"] == 6
+    assert [f.line for f in r.findings if f.code == "lookalike_email"] == [7, 8]
     primary = next(x for x in r.planned if x.auth0_user_id == "auth0|u1")
     assert primary.request["email"] == "Ann@Example.COM"  # trimmed; WorkOS lower-cases it
     assert normalize_email("X@BÜCHER.de") == "x@xn--bcher-kva.de"

@@ -25,6 +25,7 @@ from workos._errors import (
     WorkOSError,
     WorkOSTimeoutError,
 )
+from workos.common import CreateUserPasswordHashType
 from workos.user_management import PasswordHashed
 
 from wizard.clients.errors import ApiError, ErrorKind
@@ -39,6 +40,8 @@ _UNREADABLE_PREFIX = "Unexpected API response while parsing"
 # Fields of a planned create request that the SDK's create_user accepts (anything else is ignored).
 CREATE_FIELDS = ("email", "first_name", "last_name", "name", "email_verified", "metadata", "external_id")
 _MESSAGE_LIMIT = 300
+# the password_hash_type values the SDK (and the OpenAPI enum) accept
+SDK_HASH_TYPES = frozenset(t.value for t in CreateUserPasswordHashType)
 
 
 def _require_key(settings: Settings) -> str:
@@ -263,14 +266,22 @@ def parse_time(value: Any) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
 
 
-def _hashed(password_hash: str | None) -> PasswordHashed | None:
-    return PasswordHashed(password_hash=password_hash, password_hash_type="bcrypt") if password_hash else None
+def _hashed(password_hash: str | None, hash_type: str | None) -> PasswordHashed | None:
+    """The SDK's password object; the type is the caller's (the plan's hash kind), never guessed."""
+    if not password_hash:
+        return None
+    if hash_type not in SDK_HASH_TYPES:
+        raise ApiError(ErrorKind.INVALID, f"password_hash_type {hash_type!r} is not one WorkOS accepts")
+    return PasswordHashed(password_hash=password_hash, password_hash_type=hash_type)  # type: ignore[arg-type]
 
 
-async def create_user(client: AsyncWorkOSClient, request: dict, password_hash: str | None = None) -> RemoteUser:
-    """POST /user_management/users with the planned body (+ the bcrypt hash when given)."""
+async def create_user(client: AsyncWorkOSClient, request: dict, password_hash: str | None = None, *,
+                      password_hash_type: str | None = None) -> RemoteUser:
+    """POST /user_management/users with the planned body (+ the hash, sent as `password_hash_type`,
+    else the request's, when given)."""
     fields = {k: request[k] for k in CREATE_FIELDS if k in request and request[k] is not None}
-    user = await _call(client.user_management.create_user(password=_hashed(password_hash), **fields))
+    user = await _call(client.user_management.create_user(
+        password=_hashed(password_hash, password_hash_type or request.get("password_hash_type")), **fields))
     return RemoteUser.from_sdk(_answered(user))
 
 
@@ -280,7 +291,7 @@ _UNSET: Any = object()
 async def update_user(client: AsyncWorkOSClient, user_id: str, *, first_name: str | None = None,
                       last_name: str | None = None, external_id: str | None = _UNSET,
                       email_verified: bool | None = None, metadata: dict | None = None,
-                      password_hash: str | None = None) -> RemoteUser:
+                      password_hash: str | None = None, password_hash_type: str | None = None) -> RemoteUser:
     """PUT /user_management/users/{id}: only the given fields change (`external_id=None` clears it)."""
     extra: dict[str, Any] = {}
     if external_id is not _UNSET:
@@ -289,7 +300,7 @@ async def update_user(client: AsyncWorkOSClient, user_id: str, *, first_name: st
         extra["metadata"] = metadata
     user = await _call(client.user_management.update_user(
         user_id, first_name=first_name, last_name=last_name, email_verified=email_verified,
-        password=_hashed(password_hash), **extra))
+        password=_hashed(password_hash, password_hash_type), **extra))
     return RemoteUser.from_sdk(_answered(user))
 
 

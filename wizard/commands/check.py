@@ -31,6 +31,9 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--passwords", help="password-hash export from Auth0 support (decrypted NDJSON)")
     p.add_argument("--run-dir", default=argparse.SUPPRESS, help="save the plan into this run folder's journal")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+    p.add_argument("--join-by-email", action="store_true",
+                   help="also bind password-hash rows that name no user id by email (each binding is a "
+                        "warning finding; default: rows bind by auth0| + alt_id/_id.$oid only)")
     p.add_argument("--include-blocked", action="store_true",
                    help="plan blocked Auth0 users too (imported without credentials)")
     p.add_argument("--metadata-keys", default=None,
@@ -59,7 +62,8 @@ def run(args) -> int:
     keys = None
     if args.metadata_keys is not None:
         keys = tuple(k.strip() for k in args.metadata_keys.split(",") if k.strip())
-    options = PlanOptions(include_blocked=args.include_blocked, metadata_keys=keys)
+    options = PlanOptions(include_blocked=args.include_blocked, metadata_keys=keys,
+                          join_by_email=args.join_by_email)
 
     def plan_into(journal) -> CheckResult:
         if sys.stderr.isatty() and not args.json:  # big exports take a while: show the reading rate
@@ -198,5 +202,8 @@ def render_text(result: PlanResult, gates: dict[str, GateResult], findings: list
             out.append(f"  [{mark}] {c.name}: {c.evidence}" + ("" if c.ok else f"\n         fix: {c.fix_hint}"))
     if run_dir:
         out.append("")
-        out.append(f"Saved {_n(saved or 0)} planned users to {Path(run_dir) / 'journal.sqlite'}")
+        skipped = (saved or 0) - s["planned"]
+        out.append(f"Saved the plan of {_n(s['planned'])} WorkOS users to {Path(run_dir) / 'journal.sqlite'}"
+                   + (f" (and {_n(skipped)} blocked or invalid Auth0 users, recorded as skipped)"
+                      if skipped > 0 else ""))
     return "\n".join(out)

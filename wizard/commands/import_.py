@@ -32,6 +32,9 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--run-dir", default=argparse.SUPPRESS,
                    help="run folder (new: created; --resume: the folder to resume)")
     p.add_argument("--env-file", default=argparse.SUPPRESS, help="dotenv file to read (default .env.local)")
+    p.add_argument("--join-by-email", action="store_true",
+                   help="also bind password-hash rows that name no user id by email (each binding is a "
+                        "warning in the findings and the report; default: by id only)")
     p.add_argument("--resume", action="store_true",
                    help="continue the import recorded in --run-dir (in-flight users are reconciled first)")
     p.add_argument("--retry-failed", action="store_true", help="with --resume: try the failed users again")
@@ -96,6 +99,7 @@ def _confirm(question: str, to_send: int, assume_yes: bool) -> bool | None:
 
 
 def _prepare_new(args, run_dir: Path, journal, show) -> int | None:
+    from wizard.core.plan import PlanOptions
     from wizard.tasks.check import run_check
 
     users = Path(args.users)
@@ -108,8 +112,13 @@ def _prepare_new(args, run_dir: Path, journal, show) -> int | None:
         return _usage(f"{run_dir} already holds an import that wrote to WorkOS. Resume it with "
                       f"`auth0-workos import --resume --run-dir {run_dir}`, or use a new --run-dir.")
     print(f"Reading {users.name}" + (f" and {passwords.name}" if passwords else "") + " ...")
-    checked = run_check(journal, users, passwords, on_progress=show, save_only_if_passed=True)
+    options = PlanOptions(join_by_email=bool(getattr(args, "join_by_email", False)))
+    checked = run_check(journal, users, passwords, options=options, on_progress=show, save_only_if_passed=True)
     show.close()
+    bound = checked.plan.summary["join"].get("email", 0)
+    if bound:
+        print(f"warning: {bound} password hash(es) bound by email (--join-by-email); each is listed in "
+              "the findings and the report", file=sys.stderr)
     gate = checked.export_gate
     if not gate.passed:
         _err("the export files cannot be imported:")

@@ -110,6 +110,14 @@ class ImportSummary:
         return asdict(self)
 
 
+@dataclass(frozen=True)
+class _Hash:
+    """A hash re-read at send time and the password_hash_type its kind is sent as."""
+
+    value: str = field(repr=False)
+    hash_type: str
+
+
 @dataclass
 class _Send:
     """What this invocation knows about its write requests for one user."""
@@ -122,11 +130,30 @@ def _now_utc() -> float:
     return time.time()
 
 
+def _external_id(user: UserRow) -> str | None:
+    """The external id the plan sends: None for an Auth0 id WorkOS cannot take (non-ASCII, > 128)."""
+    return user.request.get("external_id")
+
+
+def _ours(found: wapi.RemoteUser, user: UserRow) -> bool:
+    """The WorkOS user carries this Auth0 user's mark: our external id, or (without one) our
+    metadata.auth0_user_id."""
+    ext = _external_id(user)
+    if ext is not None:
+        return found.external_id == ext
+    return not found.external_id and (found.metadata or {}).get("auth0_user_id") == user.auth0_user_id
+
+
 def _other_owner(found: wapi.RemoteUser, user: UserRow) -> str | None:
-    """A user found by email that carries another external id belongs to someone else: never
-    overwrite it (it may be another planned user, or an account from another system)."""
-    if found.external_id and found.external_id != user.auth0_user_id:
+    """A user found by email that carries another external id (or another Auth0 id in its metadata)
+    belongs to someone else: never overwrite it (another planned user, or another system's)."""
+    ext = _external_id(user)
+    if found.external_id and found.external_id != ext:
         return (f"WorkOS user {found.id} already has this email with external id {found.external_id}; "
+                "it was not changed. Merge or remove that user in WorkOS, then retry the failed users.")
+    other = (found.metadata or {}).get("auth0_user_id")
+    if ext is None and not found.external_id and other and other != user.auth0_user_id:
+        return (f"WorkOS user {found.id} already has this email and belongs to Auth0 user {other}; "
                 "it was not changed. Merge or remove that user in WorkOS, then retry the failed users.")
     return None
 
@@ -138,7 +165,7 @@ def before_image(found: wapi.RemoteUser) -> dict[str, Any]:
 
 
 def _created_by_us(found: wapi.RemoteUser, user: UserRow, sent_at: float | None) -> bool:
-    if found.external_id != user.auth0_user_id:
+    if not _ours(found, user):
         return False
     if found.created_at is None or sent_at is None:
         return True
@@ -287,7 +314,9 @@ class Importer:
         try:
             try:
                 created = await self._request(
-                    self.pacer.write, lambda: wapi.create_user(self.client, user.request, password_hash),
+                    self.pacer.write, lambda: wapi.create_user(
+                        self.client, user.request, password_hash and password_hash.value,
+                        password_hash_type=password_hash and password_hash.hash_type),
                     user=user, send=send)
             except ApiError as err:
                 # EXISTS, or a 400/409/422 that another WorkOS build words differently: look it up;
@@ -309,7 +338,7 @@ class Importer:
                             "or rollback looks it up first)")
             self._fail(user, err.code or err.kind.value, message, err)
 
-    async def _resolve_exists(self, user: UserRow, password_hash: str | None, send: _Send,
+    async def _resolve_exists(self, user: UserRow, password_hash: _Hash | None, send: _Send,
                               answer: ApiError | None = None) -> None:
         found = await self._lookup(user)
         if found is None:
@@ -336,7 +365,7 @@ class Importer:
             self.journal.resolve_create(user.auth0_user_id)
         await self._update(user, found, password_hash, send)
 
-    async def _update(self, user: UserRow, found: wapi.RemoteUser, password_hash: str | None,
+    async def _update(self, user: UserRow, found: wapi.RemoteUser, password_hash: _Hash | None,
                       send: _Send) -> None:
         req = user.request
         verified = True if (req.get("email_verified") is True and not found.email_verified) else None
@@ -345,8 +374,9 @@ class Importer:
                 self.pacer.write,
                 lambda: wapi.update_user(
                     self.client, found.id, first_name=req.get("first_name"), last_name=req.get("last_name"),
-                    external_id=user.auth0_user_id, email_verified=verified, metadata=req.get("metadata"),
-                    password_hash=password_hash),
+                    external_id=_external_id(user), email_verified=verified, metadata=req.get("metadata"),
+                    password_hash=password_hash and password_hash.value,
+                    password_hash_type=password_hash and password_hash.hash_type),
                 user=user, send=None)
         except ApiError as err:
             if err.kind is ErrorKind.EXISTS:
@@ -357,8 +387,13 @@ class Importer:
         self._record(user, UserStatus.UPDATED, updated.id, WRITE_UPDATE)
 
     async def _lookup(self, user: UserRow) -> wapi.RemoteUser | None:
-        found = await self._request(
-            self.pacer.read, lambda: wapi.find_user_by_external_id(self.client, user.auth0_user_id))
+        """By our external id, then by email (the only way for a user planned without external id,
+        recognised as ours by metadata.auth0_user_id)."""
+        found = None
+        ext = _external_id(user)
+        if ext is not None:
+            found = await self._request(
+                self.pacer.read, lambda: wapi.find_user_by_external_id(self.client, ext))
         if found is None and user.email:
             found = await self._request(
                 self.pacer.read, lambda: wapi.find_user_by_email(self.client, user.email or ""))
@@ -477,7 +512,7 @@ class Importer:
             return result
 
     # ------------------------------------------------------------------ passwords
-    def _password_hash(self, user: UserRow) -> str | None:
+    def _password_hash(self, user: UserRow) -> _Hash | None:
         if user.branch != Branch.PASSWORD or user.hash_ref is None:
             return None
         reader = self._reader()
@@ -485,12 +520,14 @@ class Importer:
             h = reader.hash_at(user.hash_ref)
         except Exception as exc:  # HashReadError, OSError: never send a guess
             raise _HashUnavailable(str(exc)[:200]) from None
-        from wizard.core.passwords import BCRYPT_RE
+        from wizard.core.hashes import importable
 
-        if not BCRYPT_RE.match(h):
+        check = importable(h)
+        planned = user.request.get("password_hash_type")  # absent in hand-made plans: the kind decides
+        if check is None or (planned is not None and check.hash_type != planned):
             raise _HashUnavailable(f"the password export's row at byte {user.hash_ref} no longer holds "
-                                   "a bcrypt hash (the file changed since it was planned)")
-        return h
+                                   "the planned kind of hash (the file changed since it was planned)")
+        return _Hash(h, check.hash_type)
 
     def _reader(self):
         if self._hash_reader is None:

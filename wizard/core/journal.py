@@ -552,7 +552,8 @@ class Journal:
         marks = ",".join("?" * len(imp))
         no_email = self._q(
             f"SELECT COUNT(*) FROM users WHERE branch IN ({marks}) AND (email IS NULL OR email='' "
-            "OR json_extract(request_json, '$.external_id') IS NULL)", imp)[0][0]
+            "OR COALESCE(json_extract(request_json, '$.external_id'), "
+            "json_extract(request_json, '$.metadata.auth0_user_id')) IS NULL)", imp)[0][0]
         dupes = self._q(
             f"SELECT COUNT(*) FROM (SELECT lower(trim(email)) e FROM users WHERE branch IN ({marks}) "
             "GROUP BY e HAVING COUNT(*) > 1)", imp)[0][0]

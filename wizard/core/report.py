@@ -40,7 +40,9 @@ _SECRET_KEYS = re.compile(r"(password|passwd|hash|secret|api_key|apikey|token)",
 _SAFE_KEYS = {"hash_line", "hash_ref", "password_users", "passwords", "hashes", "sha256",
               "secrets_imported", "totp_secrets_imported", "with_hash", "without_hash", "hash_types",
               "no_hash", "password_branch", "passwords_file", "passwords_file_error", "password_lines_read",
-              "hash_rows_matched", "hash_rows_unmatched", "database_users_without_hash"}
+              "hash_rows_matched", "hash_rows_unmatched", "database_users_without_hash",
+              "hashes_bound_by_email", "hash_rows_other_connection", "hash_rows_repeated",
+              "hash_rows_without_hash_unmatched"}
 
 
 def _scrub_text(text: str) -> str:
@@ -169,6 +171,8 @@ def build_report(journal: Journal) -> dict:
             "first": first,
         },
         "plan": {
+            "hashes_bound_by_email": [{"where": f.where(), "message": f.message}
+                                      for f in journal.findings(code="hash_joined_by_email")],
             "summary": scrub(plan_summary) if plan_summary is not None else "not run",
             "users_by_branch": journal.count_users("branch"),
             "merge_rule": scrub(merge_rule) if merge_rule else None,
@@ -264,6 +268,9 @@ def render_markdown(r: dict) -> str:
     out += ["", "## Plan", ""]
     out += [f"- {b}: {n}" for b, n in sorted(p["users_by_branch"].items())] or ["not run"]
     out.append(f"- merge rule for duplicate emails: {_fmt(p['merge_rule']) if p['merge_rule'] else 'not recorded'}")
+    if p.get("hashes_bound_by_email"):
+        out += ["", f"Password hashes bound by email (--join-by-email), {len(p['hashes_bound_by_email'])}:", ""]
+        out += [f"- `{x['where']}` {x['message']}".replace("\n", " ") for x in p["hashes_bound_by_email"]]
     if isinstance(p["summary"], dict):
         out += ["", "Plan summary:", ""] + _kv(p["summary"])
 

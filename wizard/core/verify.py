@@ -116,6 +116,21 @@ def _expected_external_id(row) -> str:
     return str(row.request.get("external_id") or row.auth0_user_id)
 
 
+def _by_metadata(client, pacer: _Pacer, row):
+    """A user planned without external_id (its Auth0 id cannot be one): by its WorkOS id, else by
+    email, recognised by metadata.auth0_user_id."""
+    if row.workos_user_id:
+        try:
+            return pacer.call(client.user_management.get_user, row.workos_user_id)
+        except werr.NotFoundError:
+            return None
+    if not row.email:
+        return None
+    page = pacer.call(client.user_management.list_users, email=row.email.strip().lower(), limit=10)
+    return next((u for u in page.data
+                 if (getattr(u, "metadata", None) or {}).get("auth0_user_id") == row.auth0_user_id), None)
+
+
 def _lookup_all(client, pacer: _Pacer) -> dict[str, object]:
     """external_id -> WorkOS user for the whole environment (pages of 100): cheap for big runs."""
     out: dict[str, object] = {}
@@ -125,6 +140,10 @@ def _lookup_all(client, pacer: _Pacer) -> dict[str, object]:
         for u in page.data:
             if getattr(u, "external_id", None):
                 out[u.external_id] = u
+            else:  # users planned without external_id carry their Auth0 id in metadata
+                aid = (getattr(u, "metadata", None) or {}).get("auth0_user_id")
+                if aid:
+                    out.setdefault(aid, u)
         # an `after` cursor seen before would loop forever (a server that repeats its last page)
         if not page.data or not page.has_more() or page.after in seen:
             return out
@@ -152,6 +171,8 @@ def reconcile_users(journal: Journal, client, *, on_progress: ProgressCallback |
         ext = _expected_external_id(row)
         if listed is not None:
             wu = listed.get(ext)
+        elif row.request.get("external_id") is None:
+            wu = _by_metadata(client, pacer, row)
         else:
             try:
                 wu = pacer.call(client.user_management.get_user_by_external_id, ext)

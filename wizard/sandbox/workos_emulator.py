@@ -7,7 +7,9 @@ emulator; inspection helpers (`users`, `user_by_email`, `request_count`, ...) ar
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import binascii
 import bisect
 import hashlib
 import hmac
@@ -184,6 +186,12 @@ class WorkOSEmulator(GatedEmulator):
         with self._lock:
             stored = self._passwords.get(user_id)
         return stored is not None and _verify_password(stored, password)
+
+    def password_kind(self, user_id: str) -> str | None:
+        """The password_hash_type a user's hash was stored as ("plain" for a password), or None."""
+        with self._lock:
+            stored = self._passwords.get(user_id)
+        return stored[0] if stored else None
 
     def has_password(self, user_id: str) -> bool:
         with self._lock:
@@ -889,7 +897,25 @@ def _verify_password(stored: tuple[str, str], password: str) -> bool:
             return bcrypt.checkpw(password.encode(), normalised.encode())
         except ValueError:
             return False
-    return False  # other hash types are stored but not verifiable here
+    if kind in ("ssha", "ssha256"):  # {SSHA}base64(sha(password + salt) + salt)
+        algo, size = ("sha1", 20) if kind == "ssha" else ("sha256", 32)
+        try:
+            raw = base64.b64decode(secret[secret.index("}") + 1:])
+        except (ValueError, binascii.Error):
+            return False
+        digest, salt = raw[:size], raw[size:]
+        return hmac.compare_digest(digest, hashlib.new(algo, password.encode() + salt).digest())
+    if kind == "pbkdf2":  # PHC: $pbkdf2-<digest>$i=<iterations>[,l=<length>]$<salt>$<hash>
+        try:
+            _, name, params, salt, want = secret.split("$")
+            opts = dict(p.split("=") for p in params.split(","))
+            salt_b, want_b = (base64.b64decode(x + "=" * (-len(x) % 4)) for x in (salt, want))
+            got = hashlib.pbkdf2_hmac(name.removeprefix("pbkdf2-"), password.encode(), salt_b,
+                                      int(opts["i"]), len(want_b))
+        except (ValueError, KeyError, binascii.Error):
+            return False
+        return hmac.compare_digest(got, want_b)
+    return False  # argon2, scrypt, firebase-scrypt: stored as sent, not verifiable here
 
 
 # ----- the gate: auth, rate limits, faults, request log -----
@@ -924,6 +950,18 @@ class _Gate(Gate):
         fault = await play_fault(plan, is_write, send, _injected_error,
                                  [(b"content-type", b"application/json")], b'{"object":')
         if fault is Fault.ERROR:
+            return
+        if is_write and plan.hold_this_write():  # applied now, answered when the test releases it
+            held_answer: list[dict] = []
+
+            async def keep(message):
+                held_answer.append(message)
+
+            await self.app(scope, receive, keep)
+            plan.holding.set()
+            await asyncio.to_thread(plan.release.wait, 300)
+            for message in held_answer:
+                await send(message)
             return
         if fault is Fault.COMMIT_THEN_FAIL:
             held: list[dict] = []
