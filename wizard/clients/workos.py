@@ -47,10 +47,34 @@ def _require_key(settings: Settings) -> str:
     return settings.workos_api_key
 
 
-def make_client(settings: Settings, *, max_retries: int = 0, timeout: float = 30.0) -> AsyncWorkOSClient:
-    """An async client for the engine: SDK retries off by default, our base URL and timeout."""
-    return AsyncWorkOSClient(
-        api_key=_require_key(settings),
+# Connections the async client may hold open: the engine sends a write window's whole burst
+# (500) at once, which httpx's default pool of 100 would queue in five round trips.
+POOL_CONNECTIONS = 600
+
+
+class _PooledAsyncWorkOSClient(AsyncWorkOSClient):
+    """The async SDK client over our own connection pool (closed with the client)."""
+
+    def __init__(self, *, http_pool: httpx2.AsyncClient, **kwargs: Any) -> None:
+        super().__init__(http_client=http_pool, **kwargs)
+        self._http_pool = http_pool
+
+    async def close(self) -> None:
+        await super().close()
+        await self._http_pool.aclose()
+
+
+def make_client(settings: Settings, *, max_retries: int = 0, timeout: float = 30.0,
+                max_connections: int = POOL_CONNECTIONS) -> AsyncWorkOSClient:
+    """An async client for the engine: SDK retries off by default, our base URL and timeout, and a
+    connection pool as large as the bursts the pacer allows."""
+    api_key = _require_key(settings)
+    pool = httpx2.AsyncClient(timeout=timeout, follow_redirects=True,
+                              limits=httpx2.Limits(max_connections=max_connections,
+                                                   max_keepalive_connections=max_connections))
+    return _PooledAsyncWorkOSClient(
+        http_pool=pool,
+        api_key=api_key,
         client_id=settings.workos_client_id,
         base_url=settings.workos_base_url,
         request_timeout=timeout,  # type: ignore[arg-type]  # the SDK passes it straight to httpx

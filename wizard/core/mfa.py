@@ -355,7 +355,7 @@ def _enroll_totp(workos, user_id: str, row: TotpSecret, issuer: str | None, call
 
     for attempt in range(1, ENROLL_ATTEMPTS + 1):
         try:
-            resp = call(create, attempts=1)
+            resp = call(create, attempts=1, write=True)
         except ApiError as exc:
             if exc.kind is ErrorKind.RATE_LIMITED and attempt < ENROLL_ATTEMPTS:
                 # a 429 applied nothing: wait as told (or back off) and send again
@@ -376,8 +376,10 @@ def _enroll_totp(workos, user_id: str, row: TotpSecret, issuer: str | None, call
 def import_totp_secrets(journal: Journal, workos, path: str | Path, *, issuer: str | None = None,
                         dry_run: bool = False, on_progress: ProgressCallback | None = None) -> TotpImportResult:
     """Enroll TOTP factors for imported users; a user who already has a TOTP factor is counted, not failed."""
-    from wizard.core.orgs import workos_call as call
+    from wizard.core.orgs import paced_call, workos_call
+    from wizard.core.pacing import save_window
 
+    call = paced_call(workos_call, journal, workos)  # the same budget as the users and organizations
     secrets, problems = read_totp_secrets(path)
     result = TotpImportResult(invalid=len(problems), problems=list(problems))
     by_email = {(email or "").lower(): (a0, wid) for a0, wid, email in journal.id_map() if email}
@@ -414,4 +416,5 @@ def import_totp_secrets(journal: Journal, workos, path: str | Path, *, issuer: s
             on_progress(Progress(operation="mfa-totp", total=len(secrets), counts=frozen_counts(counts),
                                  done=i == len(secrets)))
     journal.put_document("totp_import", result.as_dict())
+    save_window(journal, call.keywords["pacer"])
     return result
