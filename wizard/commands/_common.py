@@ -16,9 +16,9 @@ def add_run_dir_option(p: argparse.ArgumentParser) -> None:
 
 
 def add_rate_option(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--auth0-rate", type=float, default=15.0, metavar="N",
-                   help="at most N Management API requests per second (default 15; Free plan: 2). The "
-                        "x-ratelimit headers slow it further when Auth0 says so")
+    p.add_argument("--auth0-rate", type=float, default=None, metavar="N",
+                   help="at most N Management API requests per second (default: as fast as Auth0's "
+                        "x-ratelimit headers allow, i.e. your plan's limit)")
 
 
 def resolve_run_dir(args) -> Path:
@@ -31,7 +31,7 @@ def load_settings(args) -> Settings:
     return Settings.load(getattr(args, "env_file", ".env.local"))
 
 
-def make_auth0_client(settings: Settings, on_wait=None, max_per_second: float = 15.0):
+def make_auth0_client(settings: Settings, on_wait=None, max_per_second: float | None = None):
     """The Management API client, or None without credentials; prints which scopes are missing."""
     from wizard.clients.auth0 import Auth0Client
 

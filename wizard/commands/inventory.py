@@ -39,7 +39,7 @@ def run(args) -> int:
     from wizard.core.inventory import build_inventory, inventory_gate, save_inventory, summary_lines
     from wizard.core.journal import Journal
 
-    if args.auth0_rate <= 0:
+    if args.auth0_rate is not None and args.auth0_rate <= 0:
         return usage("inventory", "--auth0-rate must be positive")
     users = Path(args.users) if args.users else None
     if users is not None and not users.is_file():
