@@ -51,7 +51,12 @@ def _targets(client, users: Path | None):
     from wizard.core.mfa import ScanTarget
 
     if users is not None:
-        return [ScanTarget(u.user_id, u.email, u.name) for u in iter_export_users(users)]
+        from wizard.core.mfa import enrolled_targets
+
+        targets, narrowed = enrolled_targets(iter_export_users(users))
+        if narrowed:
+            print(f"Scanning the {len(targets):,} user(s) the export marks as enrolled in MFA (`multifactor`).")
+        return targets
     out = []
     for d in client.iter_users():
         u = user_from_api(d)

@@ -116,6 +116,20 @@ class ScanTarget:
     name: str | None = None
 
 
+def enrolled_targets(users: Iterable) -> tuple[list[ScanTarget], bool]:
+    """Scan targets from export users: only those whose `multifactor` is set when the export
+    carries that field for anyone (then a user without it has no MFA), else every user.
+    Returns (targets, narrowed)."""
+    every: list[ScanTarget] = []
+    flagged: list[ScanTarget] = []
+    for u in users:
+        t = ScanTarget(u.user_id, u.email, u.name)
+        every.append(t)
+        if u.multifactor:
+            flagged.append(t)
+    return (flagged, True) if flagged else (every, False)
+
+
 @dataclass
 class ScanStats:
     total: int = 0
