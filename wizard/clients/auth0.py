@@ -67,20 +67,26 @@ def _granted_scopes(scope_text: str | None) -> frozenset[str] | None:
 
 @dataclass
 class RatePacer:
-    """Paces requests to a budget and to what the `x-ratelimit-*` headers say is left.
+    """Paces requests to what the `x-ratelimit-*` headers say is left, from any number of threads.
 
-    `max_per_second` is the budget when headers say nothing. When `remaining` runs low the remaining
-    requests are spread until `reset`; when it is 0 we wait for `reset`.
+    `limit` / `remaining` / `reset_at` come from the latest answer (reset = unix seconds). Each send
+    takes one of `remaining`; when none is left every sender waits for `reset_at`, after which the
+    budget is whole again (minus requests still in the air, which the server may count in the new
+    window). Answers from an older window never raise `remaining`; a newer one replaces it, minus the
+    other requests in the air (they may not be counted yet). Before the first answer, one request
+    at a time. `max_per_second`, when set, is our own cap on top of the headers.
     """
 
-    max_per_second: float = 15.0
+    max_per_second: float | None = None
     limit: int | None = None
     remaining: int | None = None
     reset_at: float | None = None
+    in_flight: int = 0
     _last: float = 0.0
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def observe(self, headers: httpx.Headers | dict) -> None:
+        """One answer's headers (its own request is still counted in the air)."""
         def _int(name: str) -> int | None:
             value = headers.get(name)
             try:
@@ -91,25 +97,57 @@ class RatePacer:
         limit, remaining, reset = (_int("x-ratelimit-limit"), _int("x-ratelimit-remaining"),
                                    _int("x-ratelimit-reset"))
         with self._lock:
+            others = max(0, self.in_flight - 1)
             if limit is not None:
                 self.limit = limit
-            if remaining is not None:
-                self.remaining = remaining
-            if reset is not None:
-                self.reset_at = float(reset)
+            if remaining is None:
+                return
+            if reset is not None and (self.reset_at is None or reset > self.reset_at):
+                self.reset_at = float(reset)  # a newer window
+                self.remaining = max(0, remaining - others)
+            elif reset is None or reset == self.reset_at:
+                known = remaining - others
+                self.remaining = known if self.remaining is None else max(0, min(self.remaining, known))
+
+    def _roll(self, now: float) -> None:
+        if self.reset_at is not None and now >= self.reset_at and self.limit:
+            self.remaining = max(0, self.limit - self.in_flight)
+            self.reset_at = None  # the next answer says when this window ends
+
+    def _wait(self, now: float) -> float:
+        self._roll(now)
+        wait = 0.0
+        if self.max_per_second:
+            wait = max(0.0, self._last + 1.0 / self.max_per_second - now)
+        if self.remaining is not None and self.remaining <= 0:
+            wait = max(wait, self.reset_at - now if self.reset_at and self.reset_at > now else 0.02)
+        elif self.limit is None and self.in_flight:
+            wait = max(wait, 0.02)  # no answer yet: learn the limit from the first one
+        return wait
 
     def delay(self, now: float | None = None) -> float:
-        """Seconds to wait before the next request."""
-        now = time.time() if now is None else now
+        """Seconds to wait before the next request (0: send now)."""
         with self._lock:
-            wait = max(0.0, self._last + 1.0 / self.max_per_second - now) if self.max_per_second > 0 else 0.0
-            if self.remaining is not None and self.reset_at is not None and self.reset_at > now:
-                window = self.reset_at - now
-                if self.remaining <= 0:
-                    wait = max(wait, window)
-                elif self.limit and self.remaining < max(2, self.limit // 10):
-                    wait = max(wait, window / self.remaining)
-            return wait
+            return self._wait(time.time() if now is None else now)
+
+    def acquire(self, sleep: Callable[[float], None] = time.sleep) -> None:
+        """Wait for room and take it (atomic: threads never overspend the remaining budget)."""
+        while True:
+            now = time.time()
+            with self._lock:
+                wait = self._wait(now)
+                if wait <= 0:
+                    self._last = now
+                    self.in_flight += 1
+                    if self.remaining is not None:
+                        self.remaining -= 1
+                    return
+            sleep(min(wait, 1.0))
+
+    def release(self) -> None:
+        """The request taken by `acquire` is answered (or failed)."""
+        with self._lock:
+            self.in_flight = max(0, self.in_flight - 1)
 
     def mark_sent(self) -> None:
         with self._lock:
@@ -248,7 +286,7 @@ class Auth0Client:
 
     # ------------------------------------------------------------------ construction
     @classmethod
-    def from_settings(cls, settings, *, on_wait: WaitCallback | None = None, max_per_second: float = 15.0,
+    def from_settings(cls, settings, *, on_wait: WaitCallback | None = None, max_per_second: float | None = None,
                       timeout: float = 30.0, respect_headers: bool = True, **kwargs) -> Auth0Client:
         """Token by client credentials, then the Management API at `$AUTH0_BASE_URL/api/v2` when set,
         else `https://{AUTH0_DOMAIN}/api/v2`."""
@@ -323,13 +361,13 @@ class Auth0Client:
         refreshed = False
         while True:
             attempt += 1
-            wait = self.pacer.delay()
-            if wait > 0:
-                self._sleep(wait)
-            self.pacer.mark_sent()
+            self.pacer.acquire(self._sleep)
             self.requests += 1
             try:
-                return fn(*args, **kwargs)
+                try:
+                    return fn(*args, **kwargs)
+                finally:
+                    self.pacer.release()
             except Exception as exc:
                 err = to_api_error(exc, what=what, scope=scope)
                 if err.status == 401 and self._token is not None and not refreshed:

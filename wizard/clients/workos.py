@@ -13,10 +13,18 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import httpx2
-from workos import AsyncWorkOSClient, WorkOSClient
+from workos import (
+    AsyncWorkOSClient,
+    HTTPResponse,
+    TransportConnectError,
+    TransportError,
+    TransportTimeout,
+    WorkOSClient,
+)
 from workos._errors import (
     APIError,
     ConfigurationError,
@@ -50,10 +58,69 @@ def _require_key(settings: Settings) -> str:
     return settings.workos_api_key
 
 
-def make_client(settings: Settings, *, max_retries: int = 0, timeout: float = 30.0) -> AsyncWorkOSClient:
-    """An async client for the engine: SDK retries off by default, our base URL and timeout."""
-    return AsyncWorkOSClient(
-        api_key=_require_key(settings),
+# Connections the async client may hold open: the engine sends a write window's whole burst
+# (500) at once, which httpx's default pool of 100 would queue in five round trips. One pool that
+# large costs O(connections) per request inside httpcore, so they are split into small pools.
+POOL_CONNECTIONS = 600
+_SHARD_CONNECTIONS = 10
+
+
+class _ShardedBackend:
+    """A `workos.AsyncHTTPBackend` over several small httpx2 pools; each request goes to the least
+    busy one (the SDK's own backend does the same over one pool)."""
+
+    def __init__(self, connections: int, timeout: float) -> None:
+        shards = max(1, -(-connections // _SHARD_CONNECTIONS))
+        per = max(1, -(-connections // shards))
+        limits = httpx2.Limits(max_connections=per, max_keepalive_connections=per)
+        tls = httpx2.create_ssl_context()  # one certificate store for every pool (loading it costs ~50 ms)
+        self._pools = [httpx2.AsyncClient(timeout=timeout, follow_redirects=True, limits=limits, verify=tls)
+                       for _ in range(shards)]
+        self._active = [0] * shards
+
+    async def request(self, method: str, url: str, *, headers: dict[str, str], content: bytes | None,
+                      timeout: float) -> HTTPResponse:
+        i = min(range(len(self._pools)), key=self._active.__getitem__)
+        self._active[i] += 1
+        try:
+            response = await self._pools[i].request(method, url, params=urlsplit(url).query or None,
+                                                    headers=headers, content=content, timeout=timeout)
+        except httpx2.TimeoutException as exc:
+            raise TransportTimeout(str(exc)) from exc
+        except httpx2.ConnectError as exc:
+            raise TransportConnectError(str(exc)) from exc
+        except httpx2.HTTPError as exc:
+            raise TransportError(str(exc)) from exc
+        finally:
+            self._active[i] -= 1
+        return HTTPResponse(status_code=response.status_code, headers=response.headers,
+                            content=response.content, request_method=method, request_url=str(response.request.url))
+
+    async def close(self) -> None:
+        for pool in self._pools:
+            await pool.aclose()
+
+
+class _PooledAsyncWorkOSClient(AsyncWorkOSClient):
+    """The async SDK client over our own connection pools (closed with the client)."""
+
+    def __init__(self, *, backend: _ShardedBackend, **kwargs: Any) -> None:
+        super().__init__(http_client=backend, **kwargs)
+        self._pooled_backend = backend
+
+    async def close(self) -> None:
+        await super().close()
+        await self._pooled_backend.close()
+
+
+def make_client(settings: Settings, *, max_retries: int = 0, timeout: float = 30.0,
+                max_connections: int = POOL_CONNECTIONS) -> AsyncWorkOSClient:
+    """An async client for the engine: SDK retries off by default, our base URL and timeout, and
+    connections enough for the bursts the pacer allows."""
+    api_key = _require_key(settings)
+    return _PooledAsyncWorkOSClient(
+        backend=_ShardedBackend(max_connections, timeout),
+        api_key=api_key,
         client_id=settings.workos_client_id,
         base_url=settings.workos_base_url,
         request_timeout=timeout,  # type: ignore[arg-type]  # the SDK passes it straight to httpx

@@ -18,9 +18,9 @@ def add_run_dir_option(p: argparse.ArgumentParser) -> None:
 
 
 def add_rate_option(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--auth0-rate", type=float, default=15.0, metavar="N",
-                   help="at most N Management API requests per second (default 15; Free plan: 2). The "
-                        "x-ratelimit headers slow it further when Auth0 says so")
+    p.add_argument("--auth0-rate", type=float, default=None, metavar="N",
+                   help="at most N Management API requests per second (default: as fast as Auth0's "
+                        "x-ratelimit headers allow, i.e. your plan's limit)")
 
 
 def resolve_run_dir(args) -> Path:

@@ -43,8 +43,9 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--yes", "-y", action="store_true", help="do not ask before writing to WorkOS")
     p.add_argument("--rate", default="500/10s",
                    help="WorkOS write budget: 500/10s (default), 3000/min, or requests per second (50)")
-    p.add_argument("--concurrency", type=int, default=64,
-                   help="most requests in the air at once (default 64; the engine adapts below it)")
+    p.add_argument("--concurrency", type=int, default=600,
+                   help="most requests in the air at once (default 600: a fresh write window's burst of "
+                        "500 plus the steady flow; the engine adapts below it)")
     p.set_defaults(func=run)
     return p
 

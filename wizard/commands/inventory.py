@@ -41,7 +41,7 @@ def run(args) -> int:
     from wizard.tasks.clients import ClientSetupError
     from wizard.tasks.inventory import run_inventory
 
-    if args.auth0_rate <= 0:
+    if args.auth0_rate is not None and args.auth0_rate <= 0:
         return usage("inventory", "--auth0-rate must be positive")
     users = Path(args.users) if args.users else None
     if users is not None and not users.is_file():

@@ -42,7 +42,7 @@ def run(args) -> int:
     from wizard.tasks.clients import ClientSetupError
     from wizard.tasks.mfa import run_mfa_report, run_totp_import
 
-    if args.auth0_rate <= 0:
+    if args.auth0_rate is not None and args.auth0_rate <= 0:
         return usage("mfa", "--auth0-rate must be positive")
     if args.users and not Path(args.users).is_file():
         return usage("mfa", f"--users {args.users}: no such file")

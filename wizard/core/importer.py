@@ -41,14 +41,19 @@ from wizard.clients.errors import ApiError, ErrorKind
 from wizard.core.environment import require_same_environment
 from wizard.core.journal import Journal, UserRow
 from wizard.core.pacing import (
+    DEFAULT_MAX_CONCURRENCY,
     READ_BUDGET,
     WRITE_BUDGET,
     Budget,
     Pacer,
     Retries,
     RetryPolicy,
+    Slot,
     ThrottledProgress,
+    client_base_url,
     parse_budget,
+    save_window,
+    shared_pacer,
 )
 from wizard.core.progress import Progress, ProgressCallback, frozen_counts
 from wizard.core.records import Branch, UserStatus
@@ -177,17 +182,18 @@ class Importer:
 
     def __init__(self, journal: Journal, client: Any, *, hash_reader: Any = None,
                  rate: Budget | str | float | None = None, read_rate: Budget | str | None = None,
-                 concurrency: int = 64, dry_run: bool = False,
+                 concurrency: int = DEFAULT_MAX_CONCURRENCY, dry_run: bool = False,
                  on_progress: ProgressCallback | None = None, max_attempts: int = 6,
                  max_rate_limited: int = 200, backoff_base: float = 0.5, backoff_cap: float = 8.0,
-                 margin: float | None = None) -> None:
+                 margin: float | None = None, pacer: Pacer | None = None) -> None:
         self.journal = journal
         self.client = client
         self._hash_reader = hash_reader
         self.write_budget = parse_budget(rate, WRITE_BUDGET)
         self.read_budget = parse_budget(read_rate, READ_BUDGET)
-        pacer_kw = {"margin": margin} if margin is not None else {}
-        self.pacer = Pacer(self.write_budget, self.read_budget, max_concurrency=concurrency, **pacer_kw)
+        # one budget for the whole migration: the run's shared pacer unless the caller brings one
+        self.pacer = pacer or shared_pacer(client_base_url(client), journal)
+        self.pacer.configure(self.write_budget, self.read_budget, margin=margin, max_concurrency=concurrency)
         self.dry_run = dry_run
         self.on_progress = on_progress
         self.retry = RetryPolicy(max(1, max_attempts), max_rate_limited, backoff_base, backoff_cap)
@@ -253,6 +259,7 @@ class Importer:
             with contextlib.suppress(BaseException):
                 await ticker
             self._close_hash_reader()
+            save_window(self.journal, self.pacer)
         if self._stop_requested and not self._summary.stopped:
             self._summary.stopped = True
             self._summary.stop_reason = "stopped on request"
@@ -461,13 +468,13 @@ class Importer:
         self._emit()
 
     # ------------------------------------------------------------------ requests, retry, pacing
-    async def _request(self, take: Callable[[], Awaitable[None]], call: Callable[[], Awaitable[T]], *,
+    async def _request(self, take: Callable[[], Awaitable[Slot]], call: Callable[[], Awaitable[T]], *,
                        user: UserRow | None = None, send: _Send | None = None) -> T:
         """One API call with pacing, the shared 429 pause and bounded transient retries.
         With `user` it is a write: the user is marked in flight (committed) before each send."""
         retries = Retries(self.retry)
         while True:
-            await take()
+            slot = await take()
             if user is not None:
                 if send is not None:
                     now = _now_utc()
@@ -479,7 +486,8 @@ class Importer:
                 self._move(user, UserStatus.IN_FLIGHT)
             started = time.monotonic()
             try:
-                result = await call()
+                with slot:  # the slot's window starts when the answer (or the failure) is back
+                    result = await call()
             except ApiError as err:
                 self.pacer.observe(time.monotonic() - started, reads=self.dry_run)
                 if err.kind is ErrorKind.AUTH:

@@ -27,14 +27,16 @@ from wizard.core import documents
 from wizard.core.environment import require_same_environment
 from wizard.core.journal import Journal
 from wizard.core.pacing import (
-    READ_BUDGET,
     WRITE_BUDGET,
     Budget,
     Pacer,
     Retries,
     RetryPolicy,
     ThrottledProgress,
+    client_base_url,
     parse_budget,
+    save_window,
+    shared_pacer,
 )
 from wizard.core.progress import Progress, ProgressCallback, frozen_counts
 from wizard.core.records import UserStatus
@@ -98,10 +100,11 @@ class Rollback:
     def __init__(self, journal: Journal, client: Any, *, rate: Budget | str | float | None = None,
                  concurrency: int = 32, on_progress: ProgressCallback | None = None,
                  max_attempts: int = 5, max_rate_limited: int = 200, backoff_base: float = 0.5,
-                 backoff_cap: float = 8.0) -> None:
+                 backoff_cap: float = 8.0, pacer: Pacer | None = None) -> None:
         self.journal = journal
         self.client = client
-        self.pacer = Pacer(parse_budget(rate, WRITE_BUDGET), READ_BUDGET, max_concurrency=concurrency)
+        self.pacer = pacer or shared_pacer(client_base_url(client), journal)
+        self.pacer.configure(parse_budget(rate, WRITE_BUDGET))
         self.on_progress = on_progress
         self.concurrency = max(1, concurrency)
         self.retry = RetryPolicy(max(1, max_attempts), max_rate_limited, backoff_base, backoff_cap)
@@ -144,14 +147,17 @@ class Rollback:
                 self._emit()
 
         workers = max(1, min(self.concurrency, len(targets)))
-        await asyncio.gather(*(worker() for _ in range(workers)))
-        if not stop:
-            try:
-                await self._restore_before_images()
-            except ApiError as err:
-                if err.kind is not ErrorKind.AUTH:
-                    raise
-                stop.append(err)
+        try:
+            await asyncio.gather(*(worker() for _ in range(workers)))
+            if not stop:
+                try:
+                    await self._restore_before_images()
+                except ApiError as err:
+                    if err.kind is not ErrorKind.AUTH:
+                        raise
+                    stop.append(err)
+        finally:
+            save_window(self.journal, self.pacer)
         if stop:
             self._summary.stopped = True
             self._summary.stop_reason = f"WorkOS refused the API key ({stop[0]}); nothing more was deleted."
@@ -164,9 +170,10 @@ class Rollback:
     async def _delete(self, t: RollbackTarget) -> None:
         retries = Retries(self.retry)
         while True:
-            await self.pacer.write()
+            slot = await self.pacer.write()
             try:
-                existed = await wapi.delete_user(self.client, t.workos_user_id)
+                with slot:
+                    existed = await wapi.delete_user(self.client, t.workos_user_id)
             except ApiError as err:
                 if err.kind is ErrorKind.RATE_LIMITED:
                     self._latest_error = self.pacer.pause_after_429(err.retry_after)

@@ -32,7 +32,7 @@ from starlette.routing import Route
 
 from wizard.sandbox.faults import Fault, Faults
 from wizard.sandbox.gate import Gate, GatedEmulator, play_fault, send_json
-from wizard.sandbox.ratelimit import RateLimits, WindowCounter
+from wizard.sandbox.ratelimit import RateLimits, SlidingWindowCounter
 
 __all__ = ["WorkOSEmulator", "Faults", "RateLimits", "ApiProblem"]
 
@@ -172,10 +172,12 @@ class WorkOSEmulator(GatedEmulator):
     # ----- configuration and inspection (tests) -----
     def set_limits(self, limits: RateLimits) -> None:
         self.limits = limits
-        self._writes = WindowCounter(limits.writes_per_10s, 10)
-        self._reads = WindowCounter(limits.reads_per_10s, 10)
-        self._all = WindowCounter(limits.requests_per_minute, 60)
-        self._auths = WindowCounter(limits.authentications_per_minute_per_email, 60)
+        # WorkOS documents windows ("500 writes per 10 seconds"): enforced as sliding windows, the
+        # strictest reading, so a client that passes here never exceeds any fixed window either
+        self._writes = SlidingWindowCounter(limits.writes_per_10s, limits.write_window_s)
+        self._reads = SlidingWindowCounter(limits.reads_per_10s, limits.read_window_s)
+        self._all = SlidingWindowCounter(limits.requests_per_minute, 60)
+        self._auths = SlidingWindowCounter(limits.authentications_per_minute_per_email, 60)
 
     def user_by_email(self, email: str) -> dict[str, Any] | None:
         with self._lock:

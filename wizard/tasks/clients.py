@@ -16,7 +16,7 @@ from wizard.clients.errors import ApiError
 from wizard.clients.settings import Settings
 from wizard.clients.workos import make_client, make_sync_client
 
-DEFAULT_AUTH0_RATE = 15.0  # Management API requests per second (Free plan: 2)
+DEFAULT_AUTH0_RATE: float | None = None  # None: as fast as Auth0's x-ratelimit headers allow
 
 
 @contextlib.asynccontextmanager
@@ -63,7 +63,7 @@ class Auth0Session:
 
 @contextlib.contextmanager
 def auth0_management(settings: Settings, *, on_wait: WaitCallback | None = None,
-                     max_per_second: float = DEFAULT_AUTH0_RATE, check_scopes: bool = False,
+                     max_per_second: float | None = DEFAULT_AUTH0_RATE, check_scopes: bool = False,
                      on_scope_warning: Callable[[str], None] | None = None) -> Iterator[Auth0Session]:
     """The Auth0 Management API client. `check_scopes`: fetch the token now (raises
     `ClientSetupError` when the credentials are refused) and report the missing scopes, in the
@@ -84,7 +84,7 @@ def auth0_management(settings: Settings, *, on_wait: WaitCallback | None = None,
 
 @contextlib.contextmanager
 def optional_auth0(settings: Settings, *, use_api: bool = True, on_wait: WaitCallback | None = None,
-                   max_per_second: float = DEFAULT_AUTH0_RATE, check_scopes: bool = False,
+                   max_per_second: float | None = DEFAULT_AUTH0_RATE, check_scopes: bool = False,
                    on_scope_warning: Callable[[str], None] | None = None) -> Iterator[Auth0Session | None]:
     """`auth0_management` when credentials are set (and `use_api`), else None."""
     if not (use_api and settings.has_auth0_credentials):

@@ -42,7 +42,7 @@ def count_export(path: str | Path) -> tuple[int, Counter]:
 
 def run_export_job(journal: Journal, settings: Settings, *, on_progress: ProgressCallback | None = None,
                    connection_id: str | None = None, poll_interval: float = 2.0, on_wait: WaitCallback | None = None,
-                   max_per_second: float = clients.DEFAULT_AUTH0_RATE, check_scopes: bool = False,
+                   max_per_second: float | None = clients.DEFAULT_AUTH0_RATE, check_scopes: bool = False,
         on_scope_warning: Callable[[str], None] | None = None) -> ExportJobResult:
     """Run the job into `journal.run_dir/exports/`. Raises `ClientSetupError`, `ExportJobError`, `ApiError`."""
     with clients.auth0_management(settings, on_wait=on_wait, max_per_second=max_per_second,

@@ -28,7 +28,7 @@ class InventoryResult:
 
 def run_inventory(journal: Journal, settings: Settings, *, on_progress: ProgressCallback | None = None,
                   users_path: str | Path | None = None, use_api: bool = True, scan_mfa: str = "all",
-                  on_wait: WaitCallback | None = None, max_per_second: float = clients.DEFAULT_AUTH0_RATE,
+                  on_wait: WaitCallback | None = None, max_per_second: float | None = clients.DEFAULT_AUTH0_RATE,
                   check_scopes: bool = False,
         on_scope_warning: Callable[[str], None] | None = None) -> InventoryResult:
     """Build and save the inventory; the Management API is used when credentials are set and

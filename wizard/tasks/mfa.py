@@ -36,8 +36,8 @@ def scan_users_path(journal: Journal, given: str | Path | None = None) -> Path |
 
 
 def _targets(client, users: Path | None) -> list[ScanTarget]:
-    if users is not None:
-        return [ScanTarget(u.user_id, u.email, u.name) for u in iter_export_users(users)]
+    if users is not None:  # only the users the export marks as enrolled, when it says so
+        return mfa.enrolled_targets(iter_export_users(users))[0]
     out = []
     for d in client.iter_users():
         u = user_from_api(d)
@@ -48,7 +48,7 @@ def _targets(client, users: Path | None) -> list[ScanTarget]:
 
 def run_mfa_report(journal: Journal, settings: Settings, *, on_progress: ProgressCallback | None = None,
                    scan: bool = False, users_path: str | Path | None = None, on_wait: WaitCallback | None = None,
-                   max_per_second: float = clients.DEFAULT_AUTH0_RATE, check_scopes: bool = False,
+                   max_per_second: float | None = clients.DEFAULT_AUTH0_RATE, check_scopes: bool = False,
         on_scope_warning: Callable[[str], None] | None = None) -> MfaReportResult:
     """The MFA report from the scan in the journal; with `scan` (and Auth0 credentials) the users'
     authentication methods are read first. Raises `ClientSetupError`, `ApiError`."""

@@ -37,7 +37,7 @@ class OrgMigrationResult:
 
 
 def run_org_export(journal: Journal, settings: Settings, *, on_progress: ProgressCallback | None = None,
-                   on_wait: WaitCallback | None = None, max_per_second: float = clients.DEFAULT_AUTH0_RATE,
+                   on_wait: WaitCallback | None = None, max_per_second: float | None = clients.DEFAULT_AUTH0_RATE,
                    check_scopes: bool = False,
         on_scope_warning: Callable[[str], None] | None = None) -> OrgExportResult:
     """Organizations, members and domains from Auth0 into the journal. Raises `ClientSetupError`, `ApiError`."""
