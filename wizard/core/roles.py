@@ -69,8 +69,8 @@ VERIFY_NAME = "Roles and permissions"
 # rbac_member_roles statuses
 MEMBER_DONE = ("done", "unchanged")
 MEMBER_REPORTED = ("no_membership", "user_not_imported", "org_missing", "report_only", "no_mapped_role")
-CANNOT_UNDO = ("WorkOS has no API to delete an environment role: roles this run creates stay in WorkOS after a "
-               "rollback (their permissions are removed); delete them in the WorkOS dashboard if needed.")
+CANNOT_UNDO = ("Environment roles cannot be deleted through the WorkOS API: roles this run creates stay in WorkOS "
+               "after a rollback (their permissions are removed); delete them in the WorkOS dashboard if needed.")
 
 
 # =============================================================================== slug rules (pure)
@@ -109,7 +109,7 @@ def slugify_role(name: str, role_id: str) -> str:
     return shorten(s, role_id)
 
 
-def _with_suffix(base: str, suffix: str, stable: str) -> str:
+def _with_suffix(base: str, suffix: str) -> str:
     """`base-suffix`, cutting `base` (never the suffix) to stay within 48 characters."""
     room = MAX_SLUG - len(suffix) - 1
     return (base if len(base) <= room else base[:room].rstrip("-")) + "-" + suffix
@@ -287,11 +287,11 @@ def map_roles(rows: list[dict], permission_slugs: dict[str, str], workos_roles: 
             assigned[base] = r["name"]
             continue
         if base in foreign:
-            candidates = [_with_suffix(base, TAKEN_SUFFIX if n == 1 else f"{TAKEN_SUFFIX}-{n}", rid)
+            candidates = [_with_suffix(base, TAKEN_SUFFIX if n == 1 else f"{TAKEN_SUFFIX}-{n}")
                           for n in range(1, 1000)]
             note = f"'{base}' is taken in WorkOS by a role this tool did not create"
         elif base in assigned:
-            candidates = [_with_suffix(base, str(n), rid) for n in range(2, 1000)]
+            candidates = [_with_suffix(base, str(n)) for n in range(2, 1000)]
             note = f"'{base}' is also the slug of Auth0 role '{assigned[base]}'"
         else:
             candidates = [base]
@@ -931,6 +931,15 @@ def roles_csv_text(journal: Journal) -> str:
 
 def has_roles(journal: Journal) -> bool:
     return bool(journal.rbac_rows("rbac_roles"))
+
+
+def applies(journal: Journal, settings) -> bool:
+    """The step is shown when roles were read, or can be (Auth0 credentials are set)."""
+    return has_roles(journal) or bool(journal.get_document(DOC_READ)) or bool(settings.has_auth0_credentials)
+
+
+def step_gate(journal: Journal, settings) -> GateResult:
+    return roles_gate(journal)
 
 
 def roles_gate(journal: Journal) -> GateResult:

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from wizard.core import guide, inventory, orgs, plan, prereqs, verify
+from wizard.core import roles as roles_step
 from wizard.core.config import Settings
 from wizard.core.gates import Check, GateResult, GateStatus
 from wizard.core.journal import Journal
@@ -220,6 +221,7 @@ STEPS: tuple[Step, ...] = (
          summary="Configure each social provider in WorkOS so users link by email."),
     Step("orgs", "Organizations", orgs_gate, _has_orgs, conditional=True,
          summary="Organizations and memberships from Auth0 into WorkOS."),
+    Step("roles", "Roles and permissions", roles_step.step_gate, roles_step.applies, conditional=True, summary="Auth0 roles and permissions into WorkOS roles, permissions and membership roles."),
     Step("mfa", "MFA", mfa_gate, _has_mfa, conditional=True,
          summary="Who used which factor, and how to bring them back."),
     Step("verify", "Verify & report", verify_gate,

@@ -1,0 +1,310 @@
+"""Roles and permissions: Auth0 RBAC (emulator) -> journal -> WorkOS (emulator), both real SDKs over HTTP."""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from collections import defaultdict
+
+import pytest
+from workos import WorkOSClient
+
+from wizard.clients.auth0 import Auth0Client
+from wizard.core import roles as core
+from wizard.core.config import Settings
+from wizard.core.journal import Journal
+from wizard.core.orgs import export_organizations, migrate_organizations
+from wizard.core.records import PlannedUser
+from wizard.sandbox.auth0_emulator import FULL_SCOPES
+from wizard.sandbox.demo import LONG_PERMISSION
+from wizard.tasks.roles import rollback_roles, run_roles, verify_roles
+
+WRITES = ("POST", "PUT", "PATCH", "DELETE")
+
+
+# ---------------------------------------------------------------------------- helpers
+@pytest.fixture
+def full_auth0(auth0_emu):
+    """The Auth0 emulator granting every scope the roles step reads."""
+    auth0_emu.emulator.scopes = FULL_SCOPES
+    return auth0_emu
+
+
+def _workos(emu) -> WorkOSClient:
+    return WorkOSClient(api_key=emu.api_key, client_id=emu.client_id, base_url=emu.base_url, max_retries=0)
+
+
+def _auth0(settings: Settings) -> Auth0Client:
+    return Auth0Client.from_settings(settings, max_per_second=1000)
+
+
+def _import_users(journal: Journal, workos: WorkOSClient, tenant) -> dict[str, str]:
+    """Stand-in for the import engine: one WorkOS user per email, in the journal's id map."""
+    groups: dict[str, list[dict]] = defaultdict(list)
+    for u in tenant.users:
+        if u.get("email") and not u.get("blocked"):
+            groups[u["email"].lower()].append(u)
+    planned = [PlannedUser(auth0_user_id=us[0]["user_id"], group_key=e, email=e, branch="social", request={},
+                           auth0_ids=tuple(u["user_id"] for u in us)) for e, us in groups.items()]
+    journal.replace_plan(planned)
+    ids = {}
+    for p in planned:
+        user = workos.user_management.create_user(email=p.email, external_id=p.auth0_user_id)
+        journal.mark_result(p.auth0_user_id, "created", workos_user_id=user.id, write_kind="create_user")
+        for a in p.auth0_ids:
+            ids[a] = user.id
+    return ids
+
+
+@pytest.fixture
+def migrated(tmp_path, full_auth0, workos_emu, sandbox_settings, demo_tenant):
+    """A run whose users, organizations and memberships are in WorkOS (the steps before roles)."""
+    journal = Journal.open(tmp_path / "run")
+    workos = _workos(workos_emu)
+    with _auth0(sandbox_settings) as client:
+        export_organizations(client, journal)
+    ids = _import_users(journal, workos, demo_tenant)
+    migrate_organizations(journal, workos)
+    yield journal, ids
+    journal.close()
+
+
+def _writes(emu) -> list[list]:
+    return [r for r in emu.requests if r[0] in WRITES]
+
+
+def _by_name(plan: core.RolesPlan) -> dict[str, core.RolePlan]:
+    return {r.name: r for r in plan.roles}
+
+
+def _membership_roles(emu, ids, tenant) -> dict[tuple[str, str], list[str]]:
+    """(Auth0 org id, Auth0 user id) -> WorkOS role slugs."""
+    ext = {o["id"]: o["external_id"] for o in emu.organizations.values()}
+    by_workos = defaultdict(list)
+    for a, w in ids.items():
+        by_workos[w].append(a)
+    out = {}
+    for m in emu.memberships.values():
+        for a in by_workos[m["user_id"]]:
+            out[(ext[m["organization_id"]], a)] = [r["slug"] for r in m["roles"]]
+    return out
+
+
+# ---------------------------------------------------------------------------- slug rules (pure)
+def test_role_slugs_are_lowercase_allowed_characters_and_at_most_48():
+    assert core.slugify_role("Support Agent (Tier 1)", "rol_1") == "support-agent-tier-1"
+    assert core.slugify_role("Ärzte & Pflege", "rol_1") == "arzte-pflege"
+    long = core.slugify_role("A" * 80, "rol_1")
+    assert len(long) == 48 and long == core.slugify_role("A" * 80, "rol_1")  # stable
+    assert long != core.slugify_role("A" * 80, "rol_2")  # the hash tail keeps them apart
+    assert core.slugify_role("!!!", "rol_x").startswith("auth0-role-")
+    for slug in (long, core.slugify_role("a.b:c", "rol_1")):
+        assert set(slug) <= set("abcdefghijklmnopqrstuvwxyz0123456789-_")
+
+
+def test_long_permission_names_shorten_stably_with_a_hash_suffix():
+    rows = [{"perm_key": core.permission_key("https://api.reports.example", LONG_PERMISSION),
+             "resource_server": "https://api.reports.example", "name": LONG_PERMISSION}]
+    (p,) = core.map_permissions(rows, [])
+    assert len(LONG_PERMISSION) > 48 and len(p.slug) == 48 and p.rule == "shortened"
+    assert p.slug.startswith(LONG_PERMISSION[:39]) and re.fullmatch(r"-[0-9a-f]{8}", p.slug[39:])
+    assert core.map_permissions(rows, [])[0].slug == p.slug
+
+
+def test_same_permission_name_on_two_apis_is_prefixed_with_each_api():
+    rows = [{"perm_key": core.permission_key(rs, "read:reports"), "resource_server": rs, "name": "read:reports"}
+            for rs in ("https://api.reports.example", "https://api.billing.example")]
+    rows.append({"perm_key": core.permission_key("https://api.billing.example", "read:invoices"),
+                 "resource_server": "https://api.billing.example", "name": "read:invoices"})
+    slugs = {(p.resource_server, p.name): p.slug for p in core.map_permissions(rows, [])}
+    assert slugs[("https://api.reports.example", "read:reports")] == "api.reports.example:read:reports"
+    assert slugs[("https://api.billing.example", "read:reports")] == "api.billing.example:read:reports"
+    assert slugs[("https://api.billing.example", "read:invoices")] == "read:invoices"
+
+
+def test_permission_names_meeting_on_one_slug_both_get_their_hash():
+    rows = [{"perm_key": core.permission_key("https://a", n), "resource_server": "https://a", "name": n}
+            for n in ("Read:Reports", "read:reports")]
+    slugs = [p.slug for p in core.map_permissions(rows, [])]
+    assert len(set(slugs)) == 2 and all(s.startswith("read:reports-") for s in slugs)
+
+
+def _role_rows(*names):
+    return [{"auth0_role_id": f"rol_{i}", "name": n, "description": None, "permission_keys_json": "[]",
+             "slug": None, "status": "planned"} for i, n in enumerate(names)]
+
+
+def _workos_role(slug, description=None, permissions=()):
+    return {"slug": slug, "name": slug, "description": description, "permissions": list(permissions)}
+
+
+def test_colliding_role_names_resolve_deterministically():
+    plan = core.map_roles(_role_rows("read-only", "Read Only"), {}, [_workos_role("member")])
+    got = {r.name: r.slug for r in plan.roles}
+    assert got == {"Read Only": "read-only", "read-only": "read-only-2"}  # code-point order: "R" < "r"
+    assert plan.collisions == [{"slug": "read-only", "roles": ["Read Only", "read-only"],
+                                "chosen": ["read-only", "read-only-2"]}]
+    again = core.map_roles(list(reversed(_role_rows("read-only", "Read Only"))), {}, [_workos_role("member")])
+    assert {r.name: r.slug for r in again.roles} == got
+
+
+def test_a_slug_taken_by_a_role_this_tool_did_not_create_is_never_changed():
+    plan = core.map_roles(_role_rows("Member"), {}, [_workos_role("member", "Default role", ["x"])])
+    (r,) = plan.roles
+    assert (r.slug, r.action) == ("member-auth0", "create")
+    assert plan.taken == [{"slug": "member", "auth0_role": "Member", "chosen": "member-auth0"}]
+    assert core.map_roles(_role_rows("Member"), {}, [
+        _workos_role("member"), _workos_role("member-auth0")]).roles[0].slug == "member-auth0-2"
+
+
+def test_reusing_an_existing_role_is_an_explicit_choice_that_adds_permissions():
+    rows = _role_rows("member")
+    rows[0]["permission_keys_json"] = json.dumps(["k1"])
+    plan = core.map_roles(rows, {"k1": "read:reports"}, [_workos_role("member", None, ["own:thing"])],
+                          reuse=["member", "nothing-here"])
+    (r,) = plan.roles
+    assert (r.slug, r.action, r.target) == ("member", "reuse", ["own:thing", "read:reports"])
+    assert plan.unknown_reuse == ["nothing-here"]
+
+
+def test_a_role_found_by_its_auth0_id_keeps_its_slug():
+    plan = core.map_roles(_role_rows("member"), {}, [_workos_role("member"),
+                                                     _workos_role("member-auth0", "x [auth0:rol_0]")])
+    assert (plan.roles[0].slug, plan.roles[0].action) == ("member-auth0", "ours")
+
+
+def test_descriptions_carry_the_auth0_id_within_150_characters():
+    d = core.role_description("rol_abc", "x" * 400, "n")
+    assert len(d) <= 150 and d.endswith("[auth0:rol_abc]")
+    p = core.permission_description("0123456789ab", "https://a", "y" * 400)
+    assert len(p) <= 150 and p.endswith("[auth0-permission:0123456789ab]")
+
+
+# ---------------------------------------------------------------------------- end to end over HTTP
+def test_full_run_creates_permissions_roles_and_membership_roles(migrated, workos_emu, sandbox_settings,
+                                                                 demo_tenant):
+    journal, ids = migrated
+    emu = workos_emu.emulator
+    emu.multiple_roles_enabled = True
+    result = run_roles(journal, sandbox_settings)
+    assert result.outcome.ok, result.outcome.problems
+    roles = _by_name(result.plan)
+    assert roles["member"].slug == "member-auth0"  # the seeded default role is never touched
+    assert emu.environment_roles["member"]["permissions"] == []
+    assert roles["Billing Manager"].slug == "billing-manager"
+    assert roles["Support Agent (Tier 1)"].slug == "support-agent-tier-1"
+    assert (roles["Read Only"].slug, roles["read-only"].slug) == ("read-only", "read-only-2")
+    assert set(emu.environment_roles) == {"member", "member-auth0", "admin", "billing-manager",
+                                          "support-agent-tier-1", "read-only", "read-only-2"}
+    assert sorted(emu.environment_roles["read-only"]["permissions"]) == [
+        "api.billing.example:read:reports", "api.reports.example:read:reports"]
+    assert len(emu.permissions) == 6 and all(len(s) <= 48 for s in emu.permissions)
+    assert "[auth0:" in emu.environment_roles["admin"]["description"]
+    got = _membership_roles(emu, ids, demo_tenant)
+    for oid, members in demo_tenant.members.items():
+        for m in members:
+            want = {roles[r["name"]].slug for r in m["roles"]}
+            assert set(got[(oid, m["user_id"])]) == want, m["user_id"]
+    assert result.gate.passed, result.gate.checks
+    rows = list(csv.DictReader(result.csv_path.open()))
+    assert {r["auth0_role_name"]: r["workos_role_slug"] for r in rows}["member"] == "member-auth0"
+    assert verify_roles(journal, sandbox_settings).ok
+
+
+def test_a_rerun_creates_and_changes_nothing(migrated, workos_emu, sandbox_settings):
+    journal, _ = migrated
+    emu = workos_emu.emulator
+    run_roles(journal, sandbox_settings)
+    before = json.dumps([emu.permissions, emu.environment_roles, emu.memberships], sort_keys=True)
+    n = len(emu.requests)
+    again = run_roles(journal, sandbox_settings)
+    after = json.dumps([emu.permissions, emu.environment_roles, emu.memberships], sort_keys=True)
+    assert after == before
+    assert not [r for r in emu.requests[n:] if r[0] in WRITES and r[2] < 300]
+    assert again.outcome.roles.get("created", 0) == 0 and again.outcome.permissions.get("created", 0) == 0
+
+
+def test_dry_run_writes_nothing_and_says_what_cannot_be_undone(migrated, workos_emu, sandbox_settings):
+    journal, _ = migrated
+    emu = workos_emu.emulator
+    n = len(emu.requests)
+    result = run_roles(journal, sandbox_settings, dry_run=True)
+    assert not [r for r in emu.requests[n:] if r[0] in WRITES]
+    assert result.outcome.dry_run and result.outcome.roles["would_create"] == 6
+    assert result.outcome.permissions["would_create"] == 6
+    assert any("cannot" in t.lower() and "delete" in t.lower() for t in result.outcome.cannot_undo)
+    assert result.outcome.memberships.get("would_change")
+    assert journal.get_document(core.DOC_DRY_RUN)["dry_run"] is True
+    assert set(emu.environment_roles) == {"member"}
+
+
+def test_multiple_roles_off_falls_back_to_the_highest_ranked_role_and_reports_the_rest(
+        migrated, workos_emu, sandbox_settings, demo_tenant):
+    journal, ids = migrated
+    emu = workos_emu.emulator
+    assert emu.multiple_roles_enabled is False  # as in a fresh WorkOS environment
+    result = run_roles(journal, sandbox_settings)
+    assert result.outcome.multiple_roles is False and result.outcome.ok
+    order = list(emu.environment_roles)
+    roles = _by_name(result.plan)
+    got = _membership_roles(emu, ids, demo_tenant)
+    left_out = [p for p in result.outcome.problems if p["what"] == "roles_left_out"]
+    for oid, members in demo_tenant.members.items():
+        for m in members:
+            want = sorted({roles[r["name"]].slug for r in m["roles"]}, key=order.index)
+            assert got[(oid, m["user_id"])] == want[:1]
+    assert left_out and all("left out" in p["message"] for p in left_out)
+    assert verify_roles(journal, sandbox_settings).ok
+    n = len(emu.requests)
+    run_roles(journal, sandbox_settings)  # re-run: at most the one probe, which WorkOS refuses
+    assert [r for r in emu.requests[n:] if r[0] in WRITES and r[2] < 300] == []
+
+
+def test_reuse_existing_member_role_adds_permissions_and_rollback_restores_them(
+        migrated, workos_emu, sandbox_settings):
+    journal, _ = migrated
+    emu = workos_emu.emulator
+    result = run_roles(journal, sandbox_settings, reuse_existing=["member"])
+    assert _by_name(result.plan)["member"].action == "reuse"
+    assert "member-auth0" not in emu.environment_roles
+    assert emu.environment_roles["member"]["permissions"] == ["api.reports.example:read:reports"]
+    summary = rollback_roles(journal, sandbox_settings)
+    assert emu.environment_roles["member"]["permissions"] == []
+    assert not emu.permissions  # every permission this run created is gone
+    assert summary["counts"]["permissions_deleted"] == 6
+    assert set(summary["roles_kept"]) == {"admin", "billing-manager", "support-agent-tier-1", "read-only",
+                                          "read-only-2"}
+    assert summary["cannot_undo"]
+
+
+def test_rollback_restores_each_memberships_previous_roles(migrated, workos_emu, sandbox_settings):
+    journal, _ = migrated
+    emu = workos_emu.emulator
+    emu.multiple_roles_enabled = True
+    before = {m: [r["slug"] for r in v["roles"]] for m, v in emu.memberships.items()}
+    run_roles(journal, sandbox_settings)
+    assert {m: [r["slug"] for r in v["roles"]] for m, v in emu.memberships.items()} != before
+    summary = rollback_roles(journal, sandbox_settings)
+    assert {m: [r["slug"] for r in v["roles"]] for m, v in emu.memberships.items()} == before
+    assert summary["counts"]["memberships_restored"] > 0 and not summary["failures"]
+    kinds = {w["kind"] for w in journal.writes()}
+    assert {"create_permission", "create_role", "set_role_permissions", "set_membership_roles",
+            "restore_membership_roles", "delete_permission"} <= kinds
+    again = run_roles(journal, sandbox_settings)  # after a rollback the step can run again
+    assert again.outcome.ok and again.outcome.roles.get("created", 0) == 0
+    assert verify_roles(journal, sandbox_settings).ok
+
+
+def test_verification_names_the_member_and_the_role_that_differ(migrated, workos_emu, sandbox_settings):
+    journal, _ = migrated
+    emu = workos_emu.emulator
+    run_roles(journal, sandbox_settings)
+    emu.environment_roles["billing-manager"]["permissions"].append("read:invoices-extra")
+    row = next(r for r in journal.rbac_rows("rbac_member_roles") if r["status"] == "done")
+    m = emu.memberships[row["workos_membership_id"]]
+    m["roles"], m["role"] = [{"slug": "member"}], {"slug": "member"}
+    check = verify_roles(journal, sandbox_settings)
+    assert not check.ok
+    assert "billing-manager" in check.evidence and "read:invoices-extra" in check.evidence
+    assert row["auth0_user_id"] in check.evidence and "WorkOS has member" in check.evidence
