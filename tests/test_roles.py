@@ -308,3 +308,70 @@ def test_verification_names_the_member_and_the_role_that_differ(migrated, workos
     assert not check.ok
     assert "billing-manager" in check.evidence and "read:invoices-extra" in check.evidence
     assert row["auth0_user_id"] in check.evidence and "WorkOS has member" in check.evidence
+
+
+# ---------------------------------------------------------------------------- the command (subprocess)
+def _env(sandbox_settings, tmp_path) -> dict:
+    import os
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("WORKOS_", "AUTH0_"))}
+    env.update({"WORKOS_API_KEY": sandbox_settings.workos_api_key, "WORKOS_CLIENT_ID": sandbox_settings.workos_client_id,
+                "WORKOS_BASE_URL": sandbox_settings.workos_base_url, "AUTH0_DOMAIN": sandbox_settings.auth0_domain,
+                "AUTH0_CLIENT_ID": sandbox_settings.auth0_client_id,
+                "AUTH0_CLIENT_SECRET": sandbox_settings.auth0_client_secret,
+                "AUTH0_BASE_URL": sandbox_settings.auth0_base_url})
+    return env
+
+
+def _cli(env, cwd, *args) -> tuple[int, str, str]:
+    import subprocess
+    import sys
+
+    p = subprocess.run([sys.executable, "-m", "wizard", "roles", *args], env=env, cwd=cwd, capture_output=True,
+                       text=True, timeout=120, stdin=subprocess.DEVNULL)
+    return p.returncode, p.stdout, p.stderr
+
+
+def test_command_dry_run_then_yes_then_rerun_then_rollback(migrated, workos_emu, sandbox_settings, tmp_path):
+    journal, _ = migrated
+    run_dir = str(journal.run_dir)
+    env = _env(sandbox_settings, tmp_path)
+    emu = workos_emu.emulator
+    code, out, err = _cli(env, tmp_path, "--run-dir", run_dir, "--dry-run")
+    assert code == 0, err
+    assert "Read 6 role(s), 6 permission(s)" in out
+    assert re.search(r"  member \(rol_\w+\) -> member-auth0 \[create", out) and "Taken in WorkOS: 'member'" in out
+    assert "Collision: Read Only, read-only all slug to 'read-only'" in out
+    assert "Cannot be undone: Environment roles cannot be deleted" in out
+    assert "Dry run, nothing written." in out and set(emu.environment_roles) == {"member"}
+    assert "None" not in out and "[]" not in out
+    code, out, err = _cli(env, tmp_path, "--run-dir", run_dir)  # no terminal, no --yes: nothing written
+    assert code == 2 and "not confirmed" in err and set(emu.environment_roles) == {"member"}
+    code, out, err = _cli(env, tmp_path, "--run-dir", run_dir, "--yes")
+    assert code == 0, err + out
+    assert "Roles: 6 created" in out and (journal.run_dir / "roles.csv").exists()
+    assert oct((journal.run_dir / "roles.csv").stat().st_mode & 0o777) == "0o600"
+    code, out, err = _cli(env, tmp_path, "--run-dir", run_dir, "--yes")
+    assert code == 0 and "Roles: 6 present" in out
+    code, out, err = _cli(env, tmp_path, "--run-dir", run_dir, "--rollback", "--yes")
+    assert code == 0, err
+    assert "Kept (no API deletes an environment role)" in out and not emu.permissions
+
+
+def test_command_usage_errors_exit_2(migrated, sandbox_settings, tmp_path):
+    journal, _ = migrated
+    env = _env(sandbox_settings, tmp_path)
+    code, _, err = _cli(env, tmp_path, "--run-dir", str(journal.run_dir), "--reuse-existing", "nope", "--dry-run")
+    assert code == 2 and "nope" in err
+    code, _, err = _cli(env, tmp_path, "--run-dir", str(journal.run_dir), "--default-org", "nowhere", "--dry-run")
+    assert code == 2 and "--default-org nowhere" in err
+    env.pop("WORKOS_API_KEY")
+    code, _, err = _cli(env, tmp_path, "--run-dir", str(journal.run_dir))
+    assert code == 2 and "WORKOS_API_KEY" in err
+
+
+def test_command_names_the_missing_scope_and_exits_1(migrated, full_auth0, sandbox_settings, tmp_path):
+    journal, _ = migrated
+    full_auth0.emulator.scopes = FULL_SCOPES.replace("read:roles", "")
+    code, _, err = _cli(_env(sandbox_settings, tmp_path), tmp_path, "--run-dir", str(journal.run_dir), "--dry-run")
+    assert code == 1 and "read:roles" in err and "Traceback" not in err

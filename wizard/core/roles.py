@@ -1016,5 +1016,88 @@ def resolve_default_org(journal: Journal, value: str | None) -> str | None:
                      "and it is not a WorkOS organization id (org_...)")
 
 
-def json_safe(obj: Any) -> str:
-    return json.dumps(obj, indent=2, sort_keys=True, default=str)
+# =============================================================================== plain-text rendering
+def _counts_text(counts: dict[str, int]) -> str:
+    return ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in sorted(counts.items()) if n) or "none"
+
+
+def plan_lines(plan: RolesPlan) -> list[str]:
+    """The mapping as the CLI, plain mode, the wizard and the report show it (no Python literals)."""
+    lines = ["Permissions (Auth0 API / permission -> WorkOS slug):"]
+    for p in plan.permissions:
+        rule = {"plain": "", "kept": " (already in WorkOS)", "collision": " (name clash: hash suffix)"}.get(
+            p.rule, f" ({p.rule.replace('+', ', ')})")
+        if p.action == "existing":
+            rule += " (a WorkOS permission with this slug exists and is used)"
+        lines.append(f"  {p.resource_server_name or p.resource_server} / {p.name} -> {p.slug}{rule}")
+    if not plan.permissions:
+        lines.append("  none")
+    lines.append("Roles (Auth0 role -> WorkOS environment role):")
+    for r in plan.roles:
+        action = {"create": "create", "ours": "already in WorkOS", "reuse": "reuse existing role"}[r.action]
+        perms = f"{len(r.permissions)} permission(s)"
+        note = f"; {r.note}" if r.note else ""
+        lines.append(f"  {r.name} ({r.auth0_role_id}) -> {r.slug} [{action}, {perms}{note}]")
+    if not plan.roles:
+        lines.append("  none")
+    for c in plan.collisions:
+        lines.append(f"Collision: {', '.join(c['roles'])} all slug to '{c['slug']}': "
+                     f"{', '.join(c['chosen'])} (ordered by slug, name, id)")
+    for t in plan.taken:
+        lines.append(f"Taken in WorkOS: '{t['slug']}' belongs to a role this tool did not create; Auth0 role "
+                     f"'{t['auth0_role']}' becomes '{t['chosen']}' (use --reuse-existing {t['slug']} to reuse it, "
+                     "which changes what every holder of that role may do)")
+    for r in plan.roles:
+        if r.action == "reuse":
+            added = sorted(set(r.target) - set(r.current or []))
+            lines.append(f"Reuse: '{r.slug}' keeps its own permissions and gains "
+                         f"{', '.join(added) if added else 'nothing new'}")
+    for slug in plan.unknown_reuse:
+        lines.append(f"--reuse-existing {slug}: no Auth0 role maps onto an existing WorkOS role '{slug}'")
+    lines += [f"Cannot be undone: {t}" for t in plan.cannot_undo]
+    return lines
+
+
+def outcome_lines(out: RolesOutcome, limit: int = 25) -> list[str]:
+    head = "Dry run, nothing written. " if out.dry_run else ""
+    lines = [f"{head}Permissions: {_counts_text(out.permissions)}",
+             f"Roles: {_counts_text(out.roles)}",
+             f"Membership roles: {_counts_text(out.memberships)}"]
+    if out.multiple_roles is False:
+        lines.append("Multiple roles per membership are not enabled in this WorkOS environment: each member got "
+                     "the highest-ranked role; the others are listed below (enable Multiple Roles in the WorkOS "
+                     "dashboard and run the step again to add them).")
+    if out.default_org:
+        lines.append(f"Tenant-level roles of users in no organization: assigned within {out.default_org}")
+    for p in out.problems[:limit]:
+        lines.append(f"  {p['what'].replace('_', ' ')}: {p['who']}: {p['message']}")
+    if len(out.problems) > limit:
+        lines.append(f"  ... and {len(out.problems) - limit} more")
+    return lines
+
+
+def tenant_lines(journal: Journal, limit: int = 25) -> list[str]:
+    """Users holding tenant-level roles outside any organization, and the two options."""
+    rows = tenant_rows(journal)
+    if not rows:
+        return []
+    names = {r["auth0_role_id"]: r["name"] for r in journal.rbac_rows("rbac_roles")}
+    lines = [f"{len(rows)} user(s) hold Auth0 roles outside any organization; WorkOS keeps roles only on "
+             "organization memberships. Options: report only (default), or assign them within a default "
+             "organization you name (--default-org ORG)."]
+    for r in rows[:limit]:
+        user = journal.user(r["auth0_user_id"])
+        who = user.email if user and user.email else r["auth0_user_id"]
+        held = ", ".join(names.get(i, i) for i in json.loads(r["auth0_role_ids_json"]))
+        lines.append(f"  {who}: {held}")
+    if len(rows) > limit:
+        lines.append(f"  ... and {len(rows) - limit} more")
+    return lines
+
+
+def rollback_lines(summary: dict) -> list[str]:
+    lines = [f"Undone: {_counts_text(summary.get('counts') or {})}"]
+    if summary.get("roles_kept"):
+        lines.append("Kept (no API deletes an environment role): " + ", ".join(summary["roles_kept"]))
+    lines += [f"  failed: {f}" for f in summary.get("failures") or []]
+    return lines
