@@ -1101,3 +1101,55 @@ def rollback_lines(summary: dict) -> list[str]:
         lines.append("Kept (no API deletes an environment role): " + ", ".join(summary["roles_kept"]))
     lines += [f"  failed: {f}" for f in summary.get("failures") or []]
     return lines
+
+
+# =============================================================================== report section
+def report_section(journal: Journal) -> dict | str:
+    """The roles step in the final report: the mapping, what was done, what was reported."""
+    if not has_roles(journal) and not journal.get_document(DOC_READ):
+        return "not run"
+    perm_slugs = {r["perm_key"]: r["slug"] for r in journal.rbac_rows("rbac_permissions")}
+    rows = journal.rbac_rows("rbac_member_roles")
+    applied = journal.get_document(DOC_APPLY) or {}
+    plan = journal.get_document(DOC_PLAN) or {}
+    return {
+        "read": journal.get_document(DOC_READ),
+        "roles": [{"auth0_role_id": r["auth0_role_id"], "name": r["name"], "workos_slug": r["slug"],
+                   "status": r["status"],
+                   "permissions": sorted(perm_slugs.get(k) or "" for k in json.loads(r["permission_keys_json"]))}
+                  for r in journal.rbac_rows("rbac_roles")],
+        "permissions": dict(Counter(r["status"] for r in journal.rbac_rows("rbac_permissions"))),
+        "memberships": dict(Counter(r["status"] for r in rows if r["source"] == "org")),
+        "tenant_level": dict(Counter(r["status"] for r in rows if r["source"] == "tenant")),
+        "default_org": applied.get("default_org"),
+        "multiple_roles": applied.get("multiple_roles"),
+        "collisions": plan.get("collisions") or [],
+        "taken": plan.get("taken") or [],
+        "problems": (applied.get("problems") or [])[:25],
+        "cannot_undo": [CANNOT_UNDO],
+        "rollback": journal.get_document(DOC_ROLLBACK),
+    }
+
+
+def report_markdown(section: dict | str | None) -> list[str]:
+    out = ["", "## Roles and permissions", ""]
+    if not isinstance(section, dict):
+        return out + ["not run"]
+    out += ["| Auth0 role | id | WorkOS slug | status | permissions |", "|---|---|---|---|---|"]
+    out += [f"| {r['name']} | {r['auth0_role_id']} | {r['workos_slug'] or 'not mapped'} | {r['status']} | "
+            f"{', '.join(p for p in r['permissions'] if p) or 'none'} |".replace("\n", " ") for r in section["roles"]]
+    out += ["", f"- permissions: {_counts_text(section['permissions'])}",
+            f"- membership roles: {_counts_text(section['memberships'])}",
+            f"- roles held outside any organization: {_counts_text(section['tenant_level'])}"
+            + (f" (assigned within {section['default_org']})" if section.get("default_org") else
+               " (reported only)" if section["tenant_level"] else "")]
+    if section.get("multiple_roles") is False:
+        out.append("- multiple roles per membership are not enabled: each member got the highest-ranked role")
+    out += [f"- collision: {', '.join(c['roles'])} → {', '.join(c['chosen'])}" for c in section["collisions"]]
+    out += [f"- taken in WorkOS: '{t['slug']}' kept; Auth0 role '{t['auth0_role']}' became '{t['chosen']}'"
+            for t in section["taken"]]
+    out += [f"- {p['what'].replace('_', ' ')}: {p['who']}: {p['message']}" for p in section["problems"]]
+    out += [f"- cannot be undone: {t}" for t in section["cannot_undo"]]
+    if isinstance(section.get("rollback"), dict):
+        out += [f"- rollback: {line}" for line in rollback_lines(section["rollback"])]
+    return out
