@@ -938,6 +938,15 @@ def applies(journal: Journal, settings) -> bool:
     return has_roles(journal) or bool(journal.get_document(DOC_READ)) or bool(settings.has_auth0_credentials)
 
 
+def not_applicable_refusal(journal: Journal) -> str | None:
+    """The step may be marked not applicable only while no Auth0 role was read."""
+    n = len(journal.rbac_rows("rbac_roles"))
+    if not n:
+        return None
+    return (f"Auth0 has {n} role(s) in this run: the roles step applies. Run it (dry run first); roles that "
+            "should not move can be left out only by removing them in Auth0 and reading again.")
+
+
 def step_gate(journal: Journal, settings) -> GateResult:
     return roles_gate(journal)
 
