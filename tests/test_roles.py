@@ -375,3 +375,49 @@ def test_command_names_the_missing_scope_and_exits_1(migrated, full_auth0, sandb
     full_auth0.emulator.scopes = FULL_SCOPES.replace("read:roles", "")
     code, _, err = _cli(_env(sandbox_settings, tmp_path), tmp_path, "--run-dir", str(journal.run_dir), "--dry-run")
     assert code == 1 and "read:roles" in err and "Traceback" not in err
+
+
+# ---------------------------------------------------------------------------- the wizard (Textual)
+async def test_tui_roles_step_shows_the_mapping_and_writes_only_after_typed_confirmation(
+        migrated, workos_emu, sandbox_settings):
+    from textual.widgets import Button, Static
+    from tui_helpers import click, screen_text, settle, start_at, type_into
+
+    from wizard.tui.app import WizardApp
+
+    journal, _ = migrated
+    emu = workos_emu.emulator
+    start_at(journal.run_dir, "roles")
+    app = WizardApp(journal.run_dir, sandbox_settings)
+    async with app.run_test(size=(130, 60)) as pilot:
+        await settle(pilot)
+        assert app.current_step.id == "roles"
+        assert app.query_one("#roles-apply", Button).disabled, "no write before a dry run"
+        await click(pilot, "#roles-read")
+        await settle(pilot)
+        await type_into(pilot, "#roles-reuse", "member")
+        await click(pilot, "#roles-preview")
+        await settle(pilot)
+        mapping = str(app.query_one("#roles-mapping", Static).render())
+        assert "Cannot be undone" in mapping and "Collision: Read Only, read-only" in mapping
+        assert "Reuse: 'member' keeps its own permissions" in mapping
+        assert set(emu.environment_roles) == {"member"}, "the dry run wrote nothing"
+        await type_into(pilot, "#roles-confirm", "yes")
+        await click(pilot, "#roles-apply")
+        await settle(pilot)
+        assert set(emu.environment_roles) == {"member"}, "a wrong word writes nothing"
+        await type_into(pilot, "#roles-confirm", "roles")
+        await click(pilot, "#roles-apply")
+        await settle(pilot)
+        assert "billing-manager" in emu.environment_roles and "member-auth0" not in emu.environment_roles
+        assert app.results["roles"].passed, screen_text(app)
+        assert "None" not in screen_text(app)
+
+
+def test_not_applicable_is_refused_while_roles_exist(migrated, sandbox_settings):
+    from wizard.core import steps
+
+    journal, _ = migrated
+    run_roles(journal, sandbox_settings, dry_run=True)
+    with pytest.raises(ValueError, match="role"):
+        steps.mark_not_applicable(journal, "roles", "we do not use roles at all")
