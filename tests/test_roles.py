@@ -11,6 +11,7 @@ import pytest
 from workos import WorkOSClient
 
 from wizard.clients.auth0 import Auth0Client
+from wizard.clients.errors import ApiError, ErrorKind
 from wizard.core import roles as core
 from wizard.core.config import Settings
 from wizard.core.journal import Journal
@@ -421,3 +422,165 @@ def test_not_applicable_is_refused_while_roles_exist(migrated, sandbox_settings)
     run_roles(journal, sandbox_settings, dry_run=True)
     with pytest.raises(ValueError, match="role"):
         steps.mark_not_applicable(journal, "roles", "we do not use roles at all")
+
+
+# ---------------------------------------------------------------------------- tenant-level roles, scopes
+def test_tenant_level_roles_are_reported_or_assigned_within_a_named_default_org(
+        migrated, workos_emu, sandbox_settings, demo_tenant):
+    journal, ids = migrated
+    emu = workos_emu.emulator
+    emu.multiple_roles_enabled = True
+    result = run_roles(journal, sandbox_settings)
+    tenant = core.tenant_rows(journal)
+    assert {r["auth0_user_id"] for r in tenant} == set(demo_tenant.user_roles)
+    assert all(r["status"] == "report_only" for r in tenant)
+    assert any("outside any organization" in line for line in core.tenant_lines(journal))
+    assert result.gate.passed
+    org = demo_tenant.organizations[0]
+    n_members = len(emu.memberships)
+    result = run_roles(journal, sandbox_settings, default_org=org["name"])
+    assert result.outcome.ok, result.outcome.problems
+    assert len(emu.memberships) == n_members + len(demo_tenant.user_roles)
+    got = _membership_roles(emu, ids, demo_tenant)
+    roles = _by_name(result.plan)
+    names = {r["id"]: r["name"] for r in demo_tenant.roles}
+    for uid, role_ids in demo_tenant.user_roles.items():
+        assert set(got[(org["id"], uid)]) == {roles[names[i]].slug for i in role_ids}
+    assert verify_roles(journal, sandbox_settings).ok
+    rollback_roles(journal, sandbox_settings)
+    assert len(emu.memberships) == n_members, "memberships created for tenant-level roles are deleted"
+
+
+def test_missing_member_roles_scope_is_named(tmp_path, full_auth0, sandbox_settings):
+    full_auth0.emulator.scopes = FULL_SCOPES.replace(" read:organization_member_roles", "")
+    with Journal.open(tmp_path / "run") as journal, _auth0(sandbox_settings) as client, \
+            pytest.raises(ApiError) as err:
+        core.read_auth0_roles(client, journal)
+    assert err.value.kind is ErrorKind.AUTH and "read:organization_member_roles" in err.value.message
+
+
+def test_missing_read_users_leaves_tenant_level_roles_out_with_a_note(tmp_path, full_auth0, sandbox_settings):
+    full_auth0.emulator.scopes = FULL_SCOPES.replace("read:users ", "")
+    with Journal.open(tmp_path / "run") as journal, _auth0(sandbox_settings) as client:
+        read = core.read_auth0_roles(client, journal)
+        assert read.roles == 6 and read.tenant_role_holders == 0
+        assert any("read:users" in n for n in read.notes)
+
+
+def test_writes_survive_5xx_dropped_and_committed_then_failed_answers(migrated, workos_emu, sandbox_settings):
+    from wizard.core.pacing import RetryPolicy
+    from wizard.sandbox.faults import Faults
+    from wizard.tasks.roles import read_roles
+
+    journal, _ = migrated
+    emu = workos_emu.emulator
+    emu.multiple_roles_enabled = True
+    read_roles(journal, sandbox_settings)
+    emu.set_faults(Faults(error_rate=0.1, drop_rate=0.05, commit_then_fail_rate=0.15, seed=3))
+
+    async def go():
+        from wizard.clients.workos import make_client
+
+        client = make_client(sandbox_settings)
+        try:
+            engine = core.RolesEngine(journal, client, retry=RetryPolicy(max_attempts=12, backoff_base=0.01,
+                                                                          backoff_cap=0.02))
+            return await engine.apply(await engine.plan())
+        finally:
+            await client.close()
+
+    outcome = __import__("asyncio").run(go())
+    assert outcome.ok, outcome.problems
+    assert any(r[2] >= 500 for r in emu.requests), "faults were injected"
+    emu.set_faults(Faults())
+    assert len(emu.permissions) == 6 and len(emu.environment_roles) == 7
+    assert verify_roles(journal, sandbox_settings).ok
+    assert journal.rbac_rows("rbac_permissions")[0]["status"] == "created"
+
+
+def test_verification_checklist_and_report_carry_the_roles(migrated, workos_emu, sandbox_settings):
+    from wizard.core import verify
+    from wizard.core.report import build_report, render_markdown
+
+    journal, _ = migrated
+    run_roles(journal, sandbox_settings)
+    with _workos(workos_emu) as client:
+        verify.run_verification(journal, sandbox_settings, client=client,
+                                build=verify.BuildOptions(not_applicable_reason="no application in this test"))
+    recorded = {v["name"]: v for v in journal.verifications()}
+    assert recorded[verify.ROLES]["ok"], recorded[verify.ROLES]
+    md = render_markdown(build_report(journal))
+    assert "## Roles and permissions" in md and "| member |" in md and "member-auth0" in md
+    assert "cannot be undone" in md and "None" not in md.split("## Roles and permissions")[1].split("## MFA")[0]
+
+
+# ---------------------------------------------------------------------------- the WorkOS emulator's rules (SDK)
+def test_workos_emulator_validates_slugs_conflicts_and_unknown_permissions(workos_emu):
+    from workos._errors import ConflictError, NotFoundError, UnprocessableEntityError
+
+    with _workos(workos_emu) as c:
+        az = c.authorization
+        with pytest.raises(UnprocessableEntityError):
+            az.create_environment_role(slug="has:colon", name="x")
+        with pytest.raises(UnprocessableEntityError):
+            az.create_environment_role(slug="has.dot", name="x")
+        with pytest.raises(UnprocessableEntityError):
+            az.create_environment_role(slug="a" * 49, name="x")
+        with pytest.raises(ConflictError) as conflict:
+            az.create_environment_role(slug="member", name="Member")
+        assert conflict.value.code == "role_slug_conflict"
+        p = az.create_permission(slug="reports:read.*", name="Read")
+        assert p.slug == "reports:read.*" and p.system is False
+        with pytest.raises(ConflictError) as conflict:
+            az.create_permission(slug="reports:read.*", name="Again")
+        assert conflict.value.code == "permission_slug_conflict"
+        with pytest.raises(UnprocessableEntityError):
+            az.create_permission(slug="UPPER", name="x")
+        role = az.create_environment_role(slug="viewer", name="Viewer", description="d")
+        assert role.type.value == "EnvironmentRole" and role.permissions == []
+        with pytest.raises(UnprocessableEntityError):
+            az.set_environment_role_permissions("viewer", permissions=["no-such-permission"])
+        assert az.add_environment_role_permission("viewer", body_slug="reports:read.*").permissions == ["reports:read.*"]
+        assert az.update_environment_role("viewer", name="Viewers").name == "Viewers"
+        assert [r.slug for r in az.list_environment_roles().data] == ["member", "viewer"]
+        with pytest.raises(UnprocessableEntityError):
+            c.authorization.create_organization_role("org_x", name="x", slug="no-prefix")
+        az.delete_permission("reports:read.*")
+        assert az.get_environment_role("viewer").permissions == []
+        with pytest.raises(NotFoundError):
+            az.get_permission("reports:read.*")
+    import httpx
+
+    r = httpx.delete(f"{workos_emu.base_url}/authorization/roles/viewer",
+                     headers={"Authorization": f"Bearer {workos_emu.api_key}"})
+    assert r.status_code in (404, 405), "environment roles cannot be deleted through the API"
+
+
+def test_workos_emulator_membership_roles_invalid_and_multiple(workos_emu):
+    from workos._errors import UnprocessableEntityError
+    from workos.organization_membership import RoleMultiple, RoleSingle
+
+    with _workos(workos_emu) as c:
+        org = c.organizations.create_organization(name="Acme")
+        user = c.user_management.create_user(email="a@example.com")
+        ms = c.organization_membership
+        with pytest.raises(UnprocessableEntityError) as err:
+            ms.create_organization_membership(user_id=user.id, organization_id=org.id, role=RoleSingle(role_slug="x"))
+        assert err.value.code == "invalid_role"
+        c.authorization.create_environment_role(slug="admin", name="Admin")
+        m = ms.create_organization_membership(user_id=user.id, organization_id=org.id)
+        assert m.role.slug == "member"
+        with pytest.raises(UnprocessableEntityError) as err:
+            ms.update_organization_membership(m.id, role=RoleMultiple(role_slugs=["admin", "member"]))
+        assert err.value.code == "multiple_roles_not_enabled"
+        assert ms.update_organization_membership(m.id, role=RoleSingle(role_slug="admin")).role.slug == "admin"
+        workos_emu.emulator.multiple_roles_enabled = True
+        both = ms.update_organization_membership(m.id, role=RoleMultiple(role_slugs=["admin", "member"]))
+        assert [r.slug for r in both.roles] == ["member", "admin"] and both.role.slug == "member"  # priority order
+
+
+def test_auth0_emulator_refuses_role_reads_without_the_scope(auth0_emu, sandbox_settings, demo_tenant):
+    auth0_emu.emulator.scopes = FULL_SCOPES.replace("read:roles", "")
+    with _auth0(sandbox_settings) as client, pytest.raises(ApiError) as err:
+        client.list_role_permissions(demo_tenant.roles[0]["id"])
+    assert "read:roles" in err.value.message

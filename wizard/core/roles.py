@@ -483,7 +483,7 @@ class RolesEngine:
     # ------------------------------------------------------------------ plan
     async def workos_state(self) -> tuple[list[dict], list[dict]]:
         roles = await self.call(lambda: wapi.list_environment_roles(self.client), write=False)
-        perms = await wapi.list_permissions(self.client, before_read=self.pacer.read)
+        perms = await self.call(lambda: wapi.list_permissions(self.client, before_read=self.pacer.read), write=False)
         return ([_role_dict(r) for r in roles],
                 [{"slug": p.slug, "name": p.name, "description": p.description} for p in perms])
 
