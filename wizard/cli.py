@@ -20,6 +20,7 @@ COMMANDS = {
     "import": "import_",
     "rollback": "rollback",
     "orgs": "orgs",
+    "roles": "roles",
     "mfa": "mfa",
     "verify": "verify",
     "report": "report",

@@ -236,6 +236,51 @@ def _orgs(ctx: PlainContext) -> None:
     ctx.out(f"  organizations {mig.orgs}, memberships {mig.memberships}")
 
 
+def _roles(ctx: PlainContext) -> None:
+    """Read, show the mapping and the decisions it needs, dry-run, then write after a typed "roles"."""
+    from wizard.core import roles as rbac
+    from wizard.tasks import roles as roles_task
+
+    if ctx.settings.has_auth0_credentials:
+        read = roles_task.read_roles(ctx.journal, ctx.settings, on_progress=ctx.progress())
+        ctx.out(f"  read {read.roles} role(s), {read.permissions} permission(s), {read.members_with_roles} member(s) "
+                f"with roles, {read.tenant_role_holders} user(s) with roles outside any organization")
+        for note in read.notes:
+            ctx.out(f"  • {note}")
+    if not rbac.has_roles(ctx.journal):
+        ctx.out("  No Auth0 roles: nothing to move." if ctx.settings.has_auth0_credentials else
+                "  No Auth0 credentials: roles cannot be read.")
+        return
+    plan, _ = roles_task.plan_roles(ctx.journal, ctx.settings)
+    reuse = [t["slug"] for t in plan.taken if ctx.answers.confirm(
+        f"WorkOS already has a role '{t['slug']}' this tool did not create. Reuse it for Auth0 role "
+        f"'{t['auth0_role']}'? It changes what every holder of '{t['slug']}' may do (no: use '{t['chosen']}')",
+        default=False)]
+    default_org = None
+    for line in rbac.tenant_lines(ctx.journal):
+        ctx.out(f"  {line}")
+    if rbac.tenant_rows(ctx.journal) and ctx.answers.confirm(
+            "Assign the roles held outside any organization within a default organization?", default=False):
+        default_org = ctx.answers.text("Default organization (Auth0 id or name, or WorkOS org_ id; empty: report "
+                                       "only):", "").strip() or None
+    try:
+        plan, preview = roles_task.plan_roles(ctx.journal, ctx.settings, reuse_existing=reuse, default_org=default_org)
+    except ValueError as exc:
+        ctx.out(f"  {exc}")
+        return
+    for line in rbac.plan_lines(plan) + rbac.outcome_lines(preview):
+        ctx.out(f"  {line}")
+    answer = ctx.answers.text(f'Type "roles" to write these to WorkOS at {ctx.settings.workos_base_url} '
+                              "(anything else writes nothing):")
+    if answer.strip().lower() != "roles":
+        ctx.out("  Nothing was written to WorkOS.")
+        return
+    result = roles_task.run_roles(ctx.journal, ctx.settings, on_progress=ctx.progress(), read=False,
+                                  reuse_existing=reuse, default_org=default_org)
+    for line in rbac.outcome_lines(result.outcome):
+        ctx.out(f"  {line}")
+
+
 def _mfa(ctx: PlainContext) -> None:
     mfa_report = mfa_task.run_mfa_report(ctx.journal, ctx.settings).report
     ctx.out(f"  SMS {mfa_report.sms_users}, voice {mfa_report.voice_users}, TOTP {mfa_report.totp_users}; "
@@ -267,6 +312,7 @@ def _verify(ctx: PlainContext) -> None:
 ACTIONS: dict[str, Callable[[PlainContext], None]] = {
     "guide": _guide, "prereqs": _prereqs, "inventory": _inventory, "export": _export, "mapping": _mapping,
     "import": _import, "social": _social, "orgs": _orgs, "mfa": _mfa, "verify": _verify,
+    "roles": _roles,
 }
 
 

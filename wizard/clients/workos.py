@@ -438,3 +438,119 @@ async def delete_user(client: AsyncWorkOSClient, user_id: str) -> bool:
             return False
         raise
     return True
+
+
+# --------------------------------------------------------------------------- roles and permissions
+# Thin calls over `client.authorization` and `client.organization_membership` (SDK 10.x); every
+# failure becomes one ApiError. Pacing and retries belong to the caller (wizard.core.roles).
+async def list_environment_roles(client: AsyncWorkOSClient) -> list[Any]:
+    """Every environment role, in WorkOS priority order (the list is not paginated)."""
+    return list(_answered(await _call(client.authorization.list_environment_roles())).data)
+
+
+async def create_environment_role(client: AsyncWorkOSClient, slug: str, name: str, description: str) -> Any:
+    return _answered(await _call(client.authorization.create_environment_role(
+        slug=slug, name=name, description=description)))
+
+
+async def update_environment_role(client: AsyncWorkOSClient, slug: str, *, name: str | None = None,
+                                  description: str | None = None) -> Any:
+    kw: dict[str, Any] = {"name": name}
+    if description is not None:
+        kw["description"] = description
+    return _answered(await _call(client.authorization.update_environment_role(slug, **kw)))
+
+
+async def set_environment_role_permissions(client: AsyncWorkOSClient, slug: str, permissions: list[str]) -> Any:
+    """PUT the role's whole permission set."""
+    return _answered(await _call(client.authorization.set_environment_role_permissions(
+        slug, permissions=list(permissions))))
+
+
+async def list_permissions(client: AsyncWorkOSClient, *,
+                           before_read: Callable[[], Awaitable[None]] | None = None) -> list[Any]:
+    """Every permission of the environment (all pages; `before_read` paces each page)."""
+    out: list[Any] = []
+    after: str | None = None
+    for _ in range(100_000):
+        if before_read:
+            await before_read()
+        page = _answered(await _call(client.authorization.list_permissions(limit=100, after=after, order="asc")))
+        out += list(page.data)
+        nxt = page.list_metadata.after
+        if not page.data or not nxt or nxt == after:
+            break
+        after = nxt
+    return out
+
+
+async def create_permission(client: AsyncWorkOSClient, slug: str, name: str, description: str) -> Any:
+    return _answered(await _call(client.authorization.create_permission(slug=slug, name=name,
+                                                                        description=description)))
+
+
+async def get_permission(client: AsyncWorkOSClient, slug: str) -> Any | None:
+    try:
+        return _answered(await _call(client.authorization.get_permission(slug)))
+    except ApiError as err:
+        if err.kind is ErrorKind.NOT_FOUND:
+            return None
+        raise
+
+
+async def delete_permission(client: AsyncWorkOSClient, slug: str) -> bool:
+    """False when it was already gone (404), which counts as done."""
+    try:
+        await _call(client.authorization.delete_permission(slug))
+    except ApiError as err:
+        if err.kind is ErrorKind.NOT_FOUND:
+            return False
+        raise
+    return True
+
+
+def _role_choice(slugs: list[str]):
+    from workos.organization_membership import RoleMultiple, RoleSingle
+
+    return RoleSingle(role_slug=slugs[0]) if len(slugs) == 1 else RoleMultiple(role_slugs=list(slugs))
+
+
+def membership_role_slugs(membership: Any) -> list[str]:
+    """The membership's roles (`roles[]`, else the primary `role`), as slugs."""
+    roles = [r.slug for r in (getattr(membership, "roles", None) or [])]
+    if not roles and getattr(membership, "role", None) is not None:
+        roles = [membership.role.slug]
+    return roles
+
+
+async def find_membership(client: AsyncWorkOSClient, user_id: str, organization_id: str) -> Any | None:
+    """The user's membership in the organization, any status."""
+    page = _answered(await _call(client.organization_membership.list_organization_memberships(
+        user_id=user_id, organization_id=organization_id, statuses=["active", "inactive", "pending"], limit=10)))
+    return next((m for m in page.data if m.user_id == user_id and m.organization_id == organization_id), None)
+
+
+async def get_membership(client: AsyncWorkOSClient, membership_id: str) -> Any:
+    return _answered(await _call(client.organization_membership.get_organization_membership(membership_id)))
+
+
+async def set_membership_roles(client: AsyncWorkOSClient, membership_id: str, slugs: list[str]) -> Any:
+    """PUT the membership with `role_slug` (one) or `role_slugs` (several)."""
+    return _answered(await _call(client.organization_membership.update_organization_membership(
+        membership_id, role=_role_choice(slugs))))
+
+
+async def create_membership_with_roles(client: AsyncWorkOSClient, user_id: str, organization_id: str,
+                                       slugs: list[str]) -> Any:
+    return _answered(await _call(client.organization_membership.create_organization_membership(
+        user_id=user_id, organization_id=organization_id, role=_role_choice(slugs) if slugs else None)))
+
+
+async def delete_membership(client: AsyncWorkOSClient, membership_id: str) -> bool:
+    try:
+        await _call(client.organization_membership.delete_organization_membership(membership_id))
+    except ApiError as err:
+        if err.kind is ErrorKind.NOT_FOUND:
+            return False
+        raise
+    return True

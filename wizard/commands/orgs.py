@@ -28,7 +28,8 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation before writing to WorkOS")
     p.add_argument("--roles", action="store_true",
                    help="give each membership the member's first Auth0 role as its WorkOS role slug "
-                        "(create those roles in WorkOS first); default: WorkOS's default role")
+                        "(create those roles in WorkOS first); default: WorkOS's default role. The roles step "
+                        "(auth0-workos roles) creates the roles and sets all of them")
     p.add_argument("--no-export", action="store_true",
                    help="use the organizations already exported into this run (no Auth0 calls)")
     add_rate_option(p)

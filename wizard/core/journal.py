@@ -72,6 +72,19 @@ CREATE TABLE IF NOT EXISTS before_images (
 CREATE TABLE IF NOT EXISTS input_stamps (
     kind TEXT PRIMARY KEY, size INTEGER, mtime_ns INTEGER, inode INTEGER);
 CREATE INDEX IF NOT EXISTS writes_target ON writes(target_id);
+-- roles and permissions (roles step): Auth0 RBAC and its WorkOS mapping
+CREATE TABLE IF NOT EXISTS rbac_permissions (
+    perm_key TEXT PRIMARY KEY, resource_server TEXT NOT NULL, resource_server_name TEXT, name TEXT NOT NULL,
+    description TEXT, slug TEXT, status TEXT NOT NULL DEFAULT 'planned', updated_at REAL);
+CREATE TABLE IF NOT EXISTS rbac_roles (
+    auth0_role_id TEXT PRIMARY KEY, name TEXT NOT NULL, description TEXT, permission_keys_json TEXT NOT NULL,
+    slug TEXT, status TEXT NOT NULL DEFAULT 'planned', previous_permissions_json TEXT, error TEXT,
+    updated_at REAL);
+CREATE TABLE IF NOT EXISTS rbac_member_roles (
+    auth0_org_id TEXT NOT NULL, auth0_user_id TEXT NOT NULL, source TEXT NOT NULL DEFAULT 'org',
+    auth0_role_ids_json TEXT NOT NULL, workos_org_id TEXT, workos_membership_id TEXT, applied_json TEXT,
+    dropped_json TEXT, previous_json TEXT, status TEXT NOT NULL DEFAULT 'planned', note TEXT, updated_at REAL,
+    PRIMARY KEY (auth0_org_id, auth0_user_id));
 """
 
 
@@ -816,3 +829,45 @@ class Journal:
 
     def verifications(self) -> list[dict]:
         return [dict(r) | {"ok": bool(r["ok"])} for r in self._q("SELECT * FROM verifications ORDER BY at")]
+
+    # ----------------------------------------------------------------- roles and permissions (roles step)
+    _RBAC_KEYS = {"rbac_permissions": ("perm_key",), "rbac_roles": ("auth0_role_id",),
+                  "rbac_member_roles": ("auth0_org_id", "auth0_user_id")}
+
+    def rbac_rows(self, table: str) -> list[dict]:
+        """Every row of one roles-step table, in key order."""
+        keys = self._RBAC_KEYS[table]
+        return [dict(r) for r in self._q(f"SELECT * FROM {table} ORDER BY {', '.join(keys)}")]
+
+    def rbac_upsert(self, table: str, row: dict, *, keep: Iterable[str] = ()) -> None:
+        """Insert or update one row; columns in `keep` keep their stored value on update (the WorkOS
+        outcome of an earlier run survives a fresh read from Auth0)."""
+        keys = self._RBAC_KEYS[table]
+        cols = list(row) + ["updated_at"]
+        values = list(row.values()) + [time.time()]
+        updates = ", ".join(f"{c}=excluded.{c}" for c in cols if c not in keys and c not in set(keep))
+        self._x(f"INSERT INTO {table}({', '.join(cols)}) VALUES({', '.join('?' * len(cols))}) "
+                f"ON CONFLICT({', '.join(keys)}) DO UPDATE SET {updates}", values)
+
+    def rbac_update(self, table: str, key: tuple, *, write: tuple[str, str | None, str | None] | None = None,
+                    **fields) -> None:
+        """Update one row and, in the same commit, record the WorkOS write `(kind, target, auth0_id)`."""
+        keys = self._RBAC_KEYS[table]
+        fields["updated_at"] = time.time()
+        with self.transaction() as db:
+            db.execute(f"UPDATE {table} SET {', '.join(f'{c}=?' for c in fields)} "
+                       f"WHERE {' AND '.join(f'{k}=?' for k in keys)}", [*fields.values(), *key])
+            if write:
+                db.execute("INSERT INTO writes(at, kind, target_id, auth0_id) VALUES(?,?,?,?)",
+                           (time.time(), *write))
+
+    def rbac_delete_missing(self, table: str, keep: Iterable[tuple]) -> int:
+        """Forget planned rows that a fresh Auth0 read no longer has (rows already written stay)."""
+        keys = self._RBAC_KEYS[table]
+        wanted = {tuple(k) for k in keep}
+        gone = [tuple(r[k] for k in keys) for r in self.rbac_rows(table)
+                if tuple(r[k] for k in keys) not in wanted and r["status"] == "planned"]
+        with self.transaction() as db:
+            for key in gone:
+                db.execute(f"DELETE FROM {table} WHERE {' AND '.join(f'{k}=?' for k in keys)}", key)
+        return len(gone)

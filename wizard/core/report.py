@@ -17,6 +17,8 @@ from wizard.core.guide import DIFFERENCES, GUIDE_URL
 from wizard.core.inventory import summary_lines
 from wizard.core.journal import Journal
 from wizard.core.recovery import diagnose
+from wizard.core.roles import report_markdown as roles_report_markdown
+from wizard.core.roles import report_section as roles_report_section
 from wizard.core.rundir import write_private
 
 REPORT_MD = "report.md"
@@ -190,6 +192,7 @@ def build_report(journal: Journal) -> dict:
             "memberships_by_status": mem_status,
         },
         "mfa": _doc(journal, documents.MFA_REPORT),
+        "roles": roles_report_section(journal),
         "verification": verifications,
         "verification_passed": bool(verifications) and all(v["ok"] for v in verifications),
         "steps": steps,
@@ -284,6 +287,7 @@ def render_markdown(r: dict) -> str:
             f"({_fmt(o['organizations_by_status'])})", f"- memberships: {_fmt(o['memberships_by_status'])}",
             "", "Organizations summary:", ""] + _kv(o["summary"])
 
+    out += roles_report_markdown(r.get("roles"))
     out += ["", "## MFA", ""] + _kv(r["mfa"])
 
     out += ["", "## Verification", ""]

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from wizard.core import documents, guide, inventory, orgs, plan, prereqs, verify
+from wizard.core import roles as roles_step
 from wizard.core.config import Settings
 from wizard.core.gates import Check, GateResult, GateStatus
 from wizard.core.importer import users_to_send
@@ -203,6 +204,7 @@ class Step:
     applies_when: AppliesWhen = _always
     conditional: bool = False  # may be marked not applicable, with a typed reason
     summary: str = ""
+    refuse_not_applicable: Callable[[Journal], str | None] | None = None  # why N/A is refused now, if it is
 
 
 STEPS: tuple[Step, ...] = (
@@ -222,6 +224,7 @@ STEPS: tuple[Step, ...] = (
          summary="Configure each social provider in WorkOS so users link by email."),
     Step("orgs", "Organizations", orgs_gate, _has_orgs, conditional=True,
          summary="Organizations and memberships from Auth0 into WorkOS."),
+    Step("roles", "Roles and permissions", roles_step.step_gate, roles_step.applies, conditional=True, summary="Auth0 roles and permissions into WorkOS roles, permissions and membership roles.", refuse_not_applicable=roles_step.not_applicable_refusal),
     Step("mfa", "MFA", mfa_gate, _has_mfa, conditional=True,
          summary="Who used which factor, and how to bring them back."),
     Step("verify", "Verify & report", verify_gate,
@@ -278,6 +281,9 @@ def mark_not_applicable(journal: Journal, step_id: str, reason: str) -> GateResu
         raise ValueError(f"'{step.title}' always applies; it cannot be skipped.")
     if len(reason) < MIN_REASON_CHARS:
         raise ValueError(f"Give a reason of at least {MIN_REASON_CHARS} characters.")
+    refusal = step.refuse_not_applicable(journal) if step.refuse_not_applicable else None
+    if refusal:
+        raise ValueError(refusal)
     journal.set_step(step_id, GateStatus.NOT_APPLICABLE.value, reason, {"marked_at": time.time()})
     return GateResult.not_applicable(reason)
 

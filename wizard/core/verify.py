@@ -36,7 +36,8 @@ SOCIAL_SIGN_IN = "Social sign-in"
 ORGANIZATIONS = "Organizations"
 MFA = "MFA"
 APP_BUILD = "Application builds"
-CHECK_NAMES = (USER_COUNT, PASSWORD_SIGN_IN, SOCIAL_SIGN_IN, ORGANIZATIONS, MFA, APP_BUILD)
+ROLES = "Roles and permissions"  # wizard.core.roles.VERIFY_NAME
+CHECK_NAMES = (USER_COUNT, PASSWORD_SIGN_IN, SOCIAL_SIGN_IN, ORGANIZATIONS, ROLES, MFA, APP_BUILD)
 
 SOCIAL_CALLBACK_URL = "https://api.workos.com/sso/oauth/callback"
 SOCIAL_CONFIRMATIONS = documents.SOCIAL_CONFIRMATIONS.name
@@ -513,6 +514,15 @@ def check_organizations(journal: Journal, client, *, reads_per_second: float = 5
     )
 
 
+# ------------------------------------------------------------------------------------ roles
+def check_roles(journal: Journal, settings: Settings) -> Check:
+    """Each WorkOS role holds the mapped permissions, each migrated membership the mapped roles."""
+    from wizard.clients.workos import make_client
+    from wizard.core.roles import verify_check
+
+    return verify_check(journal, lambda: make_client(settings))
+
+
 # ------------------------------------------------------------------------------------ 5. MFA
 def mfa_figures(doc: documents.MfaReportDoc) -> dict:
     """The MFA report's numbers the check needs (phone users must re-enroll)."""
@@ -659,6 +669,7 @@ def run_verification(journal: Journal, settings: Settings, *,
         record(journal, check_password_samples(client, samples, journal)),
         record(journal, check_social_sign_in(journal)),
         record(journal, check_organizations(journal, client, reads_per_second=reads_per_second)),
+        record(journal, check_roles(journal, settings)),
         record(journal, check_mfa(journal)),
         record(journal, check_build(build, on_output=on_output,
                                     secrets=(settings.workos_api_key, settings.auth0_client_secret))),

@@ -298,7 +298,11 @@ class WizardApp(App[int]):
 
         def recorded(reason: str | None) -> None:
             if reason:
-                steps.mark_not_applicable(self.journal, step.id, reason)
+                try:
+                    steps.mark_not_applicable(self.journal, step.id, reason)
+                except ValueError as exc:  # the step refuses (e.g. roles were read): say why
+                    self.notify(escape(str(exc)), severity="warning", timeout=8)
+                    return
                 self.check_gate(step.id, attempted=True)
 
         self.push_screen(ReasonScreen(f"Why does '{step.title}' not apply to this migration?"), recorded)
