@@ -31,6 +31,7 @@ from starlette.routing import Route
 from wizard.sandbox.faults import Fault, Faults
 from wizard.sandbox.gate import Gate, GatedEmulator, play_fault, send_json
 from wizard.sandbox.ratelimit import RateLimits, WindowCounter
+from wizard.sandbox.workos_sso import SsoEndpoints
 
 __all__ = ["WorkOSEmulator", "Faults", "RateLimits", "ApiProblem"]
 
@@ -161,6 +162,7 @@ class WorkOSEmulator(GatedEmulator):
         self._totp_secrets: dict[str, str] = {}
         self._ids = UlidFactory(seed)
         self._lock = threading.RLock()
+        self.sso = SsoEndpoints(self)  # enterprise SSO connections, IdP certificates, Admin Portal (issue 13)
         self.set_limits(limits or RateLimits())
         self.set_faults(faults or Faults())
         self.app = Starlette(routes=self._routes(), exception_handlers={
@@ -197,6 +199,7 @@ class WorkOSEmulator(GatedEmulator):
                       self._external_index, self._org_external_index, self._totp_secrets):
                 d.clear()
             self.requests.clear()
+            self.sso.clear()
         self.set_limits(self.limits)
         self.set_faults(self.faults)
 
@@ -239,6 +242,7 @@ class WorkOSEmulator(GatedEmulator):
             Route("/organizations/{org_id}", r(self.delete_organization), methods=["DELETE"]),
             Route("/auth/factors/{factor_id}", r(self.get_auth_factor), methods=["GET"]),
             Route("/auth/factors/{factor_id}", r(self.delete_auth_factor), methods=["DELETE"]),
+            *self.sso.routes(r),
         ]
 
     @staticmethod
