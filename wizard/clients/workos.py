@@ -323,3 +323,110 @@ async def delete_user(client: AsyncWorkOSClient, user_id: str) -> bool:
             return False
         raise
     return True
+
+
+# --------------------------------------------------------------------------- enterprise SSO (issue 13)
+@dataclass(frozen=True, slots=True)
+class RemoteConnection:
+    """The fields of a WorkOS SSO connection the SDK exposes (no SAML/OIDC settings, no external id)."""
+
+    id: str
+    organization_id: str | None
+    connection_type: str
+    name: str
+    state: str
+
+    @classmethod
+    def from_sdk(cls, conn: Any) -> RemoteConnection:
+        def text(v: Any) -> str:
+            return str(getattr(v, "value", v) or "")
+
+        return cls(id=conn.id, organization_id=getattr(conn, "organization_id", None),
+                   connection_type=text(conn.connection_type), name=conn.name or "", state=text(conn.state))
+
+
+def _protocol_options(body: dict) -> Any:
+    from workos.sso import CreateProtocolOptionsOIDC, CreateProtocolOptionsSAML
+    from workos.sso.models import CreateConnectionOIDCOptions, CreateConnectionSAMLOptions
+
+    if body.get("saml_options") is not None:
+        return CreateProtocolOptionsSAML(saml_options=CreateConnectionSAMLOptions.from_dict(body["saml_options"]))
+    return CreateProtocolOptionsOIDC(oidc_options=CreateConnectionOIDCOptions.from_dict(body["oidc_options"]))
+
+
+async def create_connection(client: AsyncWorkOSClient, body: dict) -> RemoteConnection:
+    """POST /connections with the planned JSON body (`organization_id`, `name`, `external_id`,
+    `connection_type`, `attribute_maps`, and `saml_options` or `oidc_options`): idempotent by
+    `external_id` within the organization (WorkOS returns the existing connection)."""
+    from workos.sso.models import CreateConnectionAttributeMaps
+
+    maps = body.get("attribute_maps")
+    conn = await _call(client.sso.create_connection(
+        organization_id=body["organization_id"], name=body.get("name"), external_id=body.get("external_id"),
+        connection_type=body.get("connection_type"),
+        attribute_maps=CreateConnectionAttributeMaps.from_dict(maps) if maps else None,
+        protocol_options=_protocol_options(body)))
+    return RemoteConnection.from_sdk(_answered(conn))
+
+
+async def get_connection(client: AsyncWorkOSClient, connection_id: str) -> RemoteConnection | None:
+    """GET /connections/{id}; None when it does not exist (404)."""
+    try:
+        conn = await _call(client.sso.get_connection(connection_id))
+    except ApiError as err:
+        if err.kind is ErrorKind.NOT_FOUND:
+            return None
+        raise
+    return RemoteConnection.from_sdk(_answered(conn))
+
+
+async def list_connections(client: AsyncWorkOSClient, organization_id: str | None = None, *,
+                           before_read: Callable[[], Awaitable[None]] | None = None) -> list[RemoteConnection]:
+    """Every connection (of one organization when given), all pages; `before_read` paces each page."""
+    out: list[RemoteConnection] = []
+    after: str | None = None
+    seen: set[str] = set()
+    while True:
+        if before_read:
+            await before_read()
+        page = _answered(await _call(client.sso.list_connections(organization_id=organization_id, limit=100,
+                                                                 after=after)))
+        out += [RemoteConnection.from_sdk(c) for c in page.data]
+        after = page.after
+        if not page.data or not after or after in seen:
+            return out
+        seen.add(after)
+
+
+async def delete_connection(client: AsyncWorkOSClient, connection_id: str) -> bool:
+    """DELETE /connections/{id} (irreversible); False when it was already gone (404)."""
+    try:
+        await _call(client.sso.delete_connection(connection_id))
+    except ApiError as err:
+        if err.kind is ErrorKind.NOT_FOUND:
+            return False
+        raise
+    return True
+
+
+async def list_idp_signing_certs(client: AsyncWorkOSClient, connection_id: str) -> list[dict]:
+    """The connection's IdP signing certificates, oldest first: `{id, value, not_before, not_after}`."""
+    certs = _answered(await _call(client.sso.list_connection_saml_idp_signing_certs(connection_id)))
+    return [{"id": c.id, "value": c.value, "not_before": c.not_before, "not_after": c.not_after}
+            for c in certs.data]
+
+
+async def add_idp_signing_cert(client: AsyncWorkOSClient, connection_id: str, pem: str) -> str:
+    """Add one PEM certificate (WorkOS appends, never replaces); returns its id."""
+    cert = await _call(client.sso.create_connection_saml_idp_signing_cert(connection_id, value=pem))
+    return _answered(cert).id
+
+
+async def delete_idp_signing_cert(client: AsyncWorkOSClient, connection_id: str, certificate_id: str) -> None:
+    await _call(client.sso.delete_connection_saml_idp_signing_cert(connection_id, certificate_id))
+
+
+async def generate_portal_link(client: AsyncWorkOSClient, organization_id: str, intent: str = "sso") -> str:
+    """An Admin Portal link for one organization. It expires 5 minutes after issuance: show it, never store it."""
+    answer = await _call(client.admin_portal.generate_link(organization=organization_id, intent=intent))
+    return _answered(answer).link
