@@ -430,3 +430,61 @@ async def generate_portal_link(client: AsyncWorkOSClient, organization_id: str, 
     """An Admin Portal link for one organization. It expires 5 minutes after issuance: show it, never store it."""
     answer = await _call(client.admin_portal.generate_link(organization=organization_id, intent=intent))
     return _answered(answer).link
+
+
+async def find_organization_by_external_id(client: AsyncWorkOSClient, external_id: str) -> str | None:
+    """The WorkOS organization id holding this external id, or None."""
+    try:
+        org = await _call(client.organizations.get_organization_by_external_id(external_id))
+    except ApiError as err:
+        if err.kind is ErrorKind.NOT_FOUND:
+            return None
+        raise
+    return _answered(org).id
+
+
+async def create_organization(client: AsyncWorkOSClient, *, name: str, external_id: str,
+                              domains: list[tuple[str, str]] | None = None,
+                              metadata: dict[str, str] | None = None) -> str:
+    """POST /organizations; `domains` as (domain, state) pairs. Returns the organization id."""
+    from workos.organizations.models import OrganizationDomainData
+
+    data = [OrganizationDomainData(domain=d, state=s) for d, s in domains or []] or None
+    extra: dict[str, Any] = {"metadata": metadata} if metadata else {}
+    org = await _call(client.organizations.create_organization(name=name, external_id=external_id,
+                                                               domain_data=data, **extra))
+    return _answered(org).id
+
+
+async def delete_organization(client: AsyncWorkOSClient, organization_id: str) -> bool:
+    try:
+        await _call(client.organizations.delete_organization(organization_id))
+    except ApiError as err:
+        if err.kind is ErrorKind.NOT_FOUND:
+            return False
+        raise
+    return True
+
+
+async def find_membership(client: AsyncWorkOSClient, user_id: str, organization_id: str) -> str | None:
+    """The id of the user's membership (any status) in the organization, or None."""
+    page = _answered(await _call(client.organization_membership.list_organization_memberships(
+        user_id=user_id, organization_id=organization_id, statuses=["active", "inactive", "pending"], limit=10)))
+    return next((m.id for m in page.data if m.user_id == user_id and m.organization_id == organization_id), None)
+
+
+async def create_membership(client: AsyncWorkOSClient, user_id: str, organization_id: str) -> str:
+    """A membership with the organization's default role; returns its id."""
+    m = await _call(client.organization_membership.create_organization_membership(
+        user_id=user_id, organization_id=organization_id))
+    return _answered(m).id
+
+
+async def delete_membership(client: AsyncWorkOSClient, membership_id: str) -> bool:
+    try:
+        await _call(client.organization_membership.delete_organization_membership(membership_id))
+    except ApiError as err:
+        if err.kind is ErrorKind.NOT_FOUND:
+            return False
+        raise
+    return True
