@@ -18,6 +18,7 @@ COMMANDS = {
     "import": "import_",
     "rollback": "rollback",
     "orgs": "orgs",
+    "sso": "sso",
     "mfa": "mfa",
     "verify": "verify",
     "report": "report",

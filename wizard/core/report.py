@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 from wizard import __version__
+from wizard.core import sso
 from wizard.core.guide import DIFFERENCES, GUIDE_DOCUMENT, GUIDE_URL
 from wizard.core.inventory import summary_lines
 from wizard.core.journal import Journal
@@ -186,6 +187,7 @@ def build_report(journal: Journal) -> dict:
             "organizations_by_status": org_status,
             "memberships_by_status": mem_status,
         },
+        "enterprise_sso": sso.report_section(journal),
         "mfa": _doc(journal, "mfa"),
         "verification": verifications,
         "verification_passed": bool(verifications) and all(v["ok"] for v in verifications),
@@ -277,6 +279,8 @@ def render_markdown(r: dict) -> str:
     out += ["", "## Organizations", "", f"- organizations: {o['organizations']} "
             f"({_fmt(o['organizations_by_status'])})", f"- memberships: {_fmt(o['memberships_by_status'])}",
             "", "Organizations summary:", ""] + _kv(o["summary"])
+
+    out += ["", "## Enterprise SSO", ""] + sso.report_lines(r["enterprise_sso"])
 
     out += ["", "## MFA", ""] + _kv(r["mfa"])
 

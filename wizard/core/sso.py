@@ -679,8 +679,10 @@ async def create_connections(journal: Journal, client, plans: list[ConnectionPla
     for i, (plan, target) in enumerate(todo, 1):
         cid, key = plan.connection.id, target["placement"]
         if plan.outcome != CREATE:
+            # the customer sets it up anew through the Admin Portal, which needs its organization
+            org_id = await _workos_org(journal, client, pacer, plan, target, run, org_counts, on_progress)
             if not dry_run and target["status"] not in TARGET_DONE:
-                journal.set_sso_target(cid, key, "handoff", error_message=plan.reason)
+                journal.set_sso_target(cid, key, "handoff", workos_org_id=org_id, error_message=plan.reason)
             counts["handoff"] += 1
         elif target["status"] in TARGET_DONE and target["workos_connection_id"]:
             counts["already_done"] += 1
@@ -1195,3 +1197,38 @@ def iter_secret_names(plans: Iterable[ConnectionPlan]) -> list[tuple[str, str]]:
     """(connection name, environment variable) of each connection still waiting for a client secret."""
     return [(p.connection.name, secret_env_name(p.connection.name)) for p in plans
             if p.outcome == HANDOFF and p.reason.startswith("the client secret")]
+
+
+def report_section(journal: Journal) -> dict | str:
+    """The report's Enterprise SSO section (no request bodies, no secrets, no portal links)."""
+    rows = summary_rows(journal)
+    if not rows:
+        inv = journal.get_document(DOC_INVENTORY)
+        return "no enterprise connection found" if inv else "not run"
+    handoff = journal.get_document(DOC_HANDOFF) or {}
+    return {
+        "connections": len(rows),
+        "by_outcome": dict(Counter(r["outcome"] for r in rows)),
+        "rows": [{k: r[k] for k in ("name", "strategy", "users", "mode", "outcome", "connection_type",
+                                    "organizations", "reason")} for r in rows],
+        "members": dict(Counter(m["status"] for m in journal.sso_members())),
+        "files": [Path(handoff[k]).name for k in ("markdown", "csv") if handoff.get(k)],
+    }
+
+
+def report_lines(section: dict | str) -> list[str]:
+    """The section as markdown lines."""
+    if not isinstance(section, dict):
+        return [str(section)]
+    out = [f"- enterprise connections: {section['connections']} ("
+           + ", ".join(f"{n} {k}" for k, n in sorted(section["by_outcome"].items())) + ")",
+           "- members: " + (", ".join(f"{n} {k.replace('_', ' ')}" for k, n in sorted(section["members"].items()))
+                            or "none"),
+           "- handoff files: " + (", ".join(section["files"]) or "not written"), "",
+           "| connection | strategy | users | mode | outcome | WorkOS type | organizations | why |",
+           "|---|---|---|---|---|---|---|---|"]
+    for r in section["rows"]:
+        cells = [r["name"], r["strategy"], "" if r["users"] is None else str(r["users"]), r["mode"], r["outcome"],
+                 r["connection_type"], ", ".join(r["organizations"]) or "own organization", r["reason"]]
+        out.append("| " + " | ".join(str(c).replace("|", "\\|").replace("\n", " ") for c in cells) + " |")
+    return out

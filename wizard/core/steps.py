@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from wizard.core import guide, inventory, orgs, plan, prereqs, verify
+from wizard.core import guide, inventory, orgs, plan, prereqs, sso, verify
 from wizard.core.config import Settings
 from wizard.core.gates import Check, GateResult, GateStatus
 from wizard.core.journal import Journal
@@ -150,6 +150,11 @@ def orgs_gate(journal: Journal, settings: Settings) -> GateResult:
     return orgs.orgs_gate(journal)
 
 
+def sso_gate(journal: Journal, settings: Settings) -> GateResult:
+    """Enterprise connections created in WorkOS or handed off (files written), members added."""
+    return sso.sso_gate(journal)
+
+
 def mfa_gate(journal: Journal, settings: Settings) -> GateResult:
     """The MFA report exists (SMS users listed in the CSV) and the communication plan is ticked."""
     report = journal.get_document("mfa")
@@ -188,6 +193,10 @@ def _has_orgs(journal: Journal, settings: Settings) -> bool:
     return bool(inv.get("organizations") or inv.get("organization_count") or settings.has_auth0_credentials)
 
 
+def _has_enterprise(journal: Journal, settings: Settings) -> bool:
+    return sso.not_applicable_refusal(journal) is not None
+
+
 def _has_mfa(journal: Journal, settings: Settings) -> bool:
     inv = journal.get_document("inventory") or {}
     return bool(inv.get("mfa") or inv.get("mfa_users") or settings.has_auth0_credentials)
@@ -201,6 +210,9 @@ class Step:
     applies_when: AppliesWhen = _always
     conditional: bool = False  # may be marked not applicable, with a typed reason
     summary: str = ""
+    # why "not applicable" is refused right now (None: allowed), for steps that may skip only when
+    # their own inventory agrees
+    na_refusal: Callable[[Journal], str | None] | None = None
 
 
 STEPS: tuple[Step, ...] = (
@@ -220,6 +232,7 @@ STEPS: tuple[Step, ...] = (
          summary="Configure each social provider in WorkOS so users link by email."),
     Step("orgs", "Organizations", orgs_gate, _has_orgs, conditional=True,
          summary="Organizations and memberships from Auth0 into WorkOS."),
+    Step("sso", "Enterprise SSO", sso_gate, _has_enterprise, conditional=True, na_refusal=sso.not_applicable_refusal, summary="Auth0 enterprise connections into WorkOS SSO connections, or handed off."),
     Step("mfa", "MFA", mfa_gate, _has_mfa, conditional=True,
          summary="Who used which factor, and how to bring them back."),
     Step("verify", "Verify & report", verify_gate,
@@ -244,7 +257,8 @@ def recorded_status(journal: Journal, step_id: str) -> tuple[str, str]:
 def evaluate(step: Step, journal: Journal, settings: Settings) -> GateResult:
     """Run the step's gate; a recorded not-applicable decision stands. Never raises."""
     status, reason = recorded_status(journal, step.id)
-    if step.conditional and status == GateStatus.NOT_APPLICABLE.value:
+    if step.conditional and status == GateStatus.NOT_APPLICABLE.value and not (
+            step.na_refusal and step.na_refusal(journal)):
         return GateResult.not_applicable(reason)
     try:
         return step.gate(journal, settings)
@@ -276,6 +290,9 @@ def mark_not_applicable(journal: Journal, step_id: str, reason: str) -> GateResu
         raise ValueError(f"'{step.title}' always applies; it cannot be skipped.")
     if len(reason) < MIN_REASON_CHARS:
         raise ValueError(f"Give a reason of at least {MIN_REASON_CHARS} characters.")
+    refusal = step.na_refusal(journal) if step.na_refusal else None
+    if refusal:
+        raise ValueError(refusal)
     journal.set_step(step_id, GateStatus.NOT_APPLICABLE.value, reason, {"marked_at": time.time()})
     return GateResult.not_applicable(reason)
 

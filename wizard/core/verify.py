@@ -20,6 +20,7 @@ from pathlib import Path
 
 from workos import _errors as werr
 
+from wizard.core import sso
 from wizard.core.config import Settings, mask
 from wizard.core.gates import Check, GateResult, GateStatus
 from wizard.core.journal import Journal
@@ -34,7 +35,8 @@ SOCIAL_SIGN_IN = "Social sign-in"
 ORGANIZATIONS = "Organizations"
 MFA = "MFA"
 APP_BUILD = "Application builds"
-CHECK_NAMES = (USER_COUNT, PASSWORD_SIGN_IN, SOCIAL_SIGN_IN, ORGANIZATIONS, MFA, APP_BUILD)
+ENTERPRISE_SSO = "Enterprise SSO"  # wizard.core.sso.check_connections (issue 13)
+CHECK_NAMES = (USER_COUNT, PASSWORD_SIGN_IN, SOCIAL_SIGN_IN, ORGANIZATIONS, ENTERPRISE_SSO, MFA, APP_BUILD)
 
 SOCIAL_CALLBACK_URL = "https://api.workos.com/sso/oauth/callback"
 SOCIAL_CONFIRMATIONS = "social_confirmations"
@@ -646,7 +648,7 @@ def run_verification(journal: Journal, settings: Settings, *,
                      build: BuildOptions = BuildOptions(), on_progress: ProgressCallback | None = None,
                      on_output: Callable[[str], None] | None = None, client=None,
                      reads_per_second: float = 50.0) -> GateResult:
-    """Run all six checks, record each in the journal, return the gate (passed only if all pass)."""
+    """Run every check, record each in the journal, return the gate (passed only if all pass)."""
     if client is None:
         client = workos_sync_client(settings)
     if password_sample is None:
@@ -661,6 +663,7 @@ def run_verification(journal: Journal, settings: Settings, *,
         record(journal, check_password_samples(client, samples, journal)),
         record(journal, check_social_sign_in(journal)),
         record(journal, check_organizations(journal, client, reads_per_second=reads_per_second)),
+        record(journal, sso.check_connections(journal, client)),
         record(journal, check_mfa(journal)),
         record(journal, check_build(build, on_output=on_output,
                                     secrets=(settings.workos_api_key, settings.auth0_client_secret))),

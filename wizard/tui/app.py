@@ -298,7 +298,11 @@ class WizardApp(App[int]):
 
         def recorded(reason: str | None) -> None:
             if reason:
-                steps.mark_not_applicable(self.journal, step.id, reason)
+                try:
+                    steps.mark_not_applicable(self.journal, step.id, reason)
+                except ValueError as exc:  # e.g. Enterprise SSO: the inventory found connections
+                    self.notify(escape(str(exc)), severity="warning")
+                    return
                 self.check_gate(step.id, attempted=True)
 
         self.push_screen(ReasonScreen(f"Why does '{step.title}' not apply to this migration?"), recorded)
