@@ -3,13 +3,13 @@ connections (emulator, workos SDK), over real HTTP, with the real journal and ru
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import csv
 import sys
 
 import pytest
 from cryptography.hazmat.primitives.serialization import Encoding
+from sso_helpers import _world
 from workos import WorkOSClient
 from workos.sso import CreateProtocolOptionsSAML
 from workos.sso.models import CreateConnectionSAMLOptions
@@ -17,10 +17,9 @@ from workos.sso.models import CreateConnectionSAMLOptions
 from wizard.cli import main
 from wizard.clients.auth0 import Auth0Client
 from wizard.clients.errors import ApiError, ErrorKind
-from wizard.clients.workos import make_client, make_sync_client
+from wizard.clients.workos import make_sync_client
 from wizard.core import orgs, sso, steps
 from wizard.core import plan as planning
-from wizard.core.importer import Importer
 from wizard.core.journal import Journal
 from wizard.sandbox.demo_sso import ACME_IDP_CERT, PARTNERS_IDP_CERT, pem_body
 from wizard.tasks.sso import run_sso, run_sso_rollback
@@ -216,27 +215,6 @@ def test_a_missing_options_scope_is_named(sandbox_settings, auth0_emu, refusal):
 
 
 # ----------------------------------------------------------------------------- the whole step
-def _world(tmp_path, settings, demo_exports) -> Journal:
-    """The demo tenant planned, imported (real engine) and its organizations migrated."""
-    journal = Journal.open(tmp_path / "run")
-    result = planning.build_plan(demo_exports.users_path, demo_exports.passwords_path)
-    planning.save_plan(journal, result, demo_exports.users_path, demo_exports.passwords_path)
-
-    async def imp():
-        client = make_client(settings)
-        try:
-            return await Importer(journal, client).run()
-        finally:
-            await client.close()
-
-    asyncio.run(imp())
-    with Auth0Client.from_settings(settings) as a0:
-        orgs.export_organizations(a0, journal)
-    with make_sync_client(settings) as wc:
-        orgs.migrate_organizations(journal, wc)
-    return journal
-
-
 @pytest.fixture
 def world(tmp_path, sandbox_settings, demo_exports):
     journal = _world(tmp_path, sandbox_settings, demo_exports)
