@@ -26,12 +26,17 @@ class ScriptedAnswers:
     def text(self, question: str, default: str = "") -> str:
         self.asked.append(question)
         if question.startswith("Type "):
-            return "roles" if '"roles"' in question else "import"
+            if '"roles"' in question:
+                return "roles"
+            return "sso" if "connections to create" in question else "import"
         if question.startswith("Why"):
             return "stated reason for the record"
         return default
 
     def password(self, question: str) -> str:
+        self.asked.append(question)
+        if question.startswith("Client secret of "):
+            return ""  # no secret typed: that connection is handed off
         raise AssertionError("the demo credentials are offered; no password prompt expected")
 
     def select(self, question: str, choices: list[str]) -> str:
@@ -55,11 +60,15 @@ def test_plain_mode_walks_every_gate(tmp_path, sandbox_settings, demo_exports, d
     with Journal.open(tmp_path / "run") as j:
         status = {k: v["status"] for k, v in j.steps().items()}
         assert set(status) == {"guide", "prereqs", "inventory", "export", "mapping", "import", "social",
-                               "orgs", "roles", "mfa", "verify"}
+                               "orgs", "roles", "sso", "mfa", "verify"}
         assert all(v in ("passed", "not_applicable") for v in status.values()), status
         assert j.get_document("import_dry_run"), "the dry run ran before the import"
         assert j.get_document("social_confirmations")
-    assert answers.selects == [], f"every gate passed at the first try: {answers.selects}\n{text}"
+    retries = [q for q in answers.selects if not q.startswith("Cutover mode for ")]
+    assert retries == [], f"every gate passed at the first try: {answers.selects}\n{text}"
+    assert any(q.startswith("Type ") and "connections to create" in q for q in answers.asked), \
+        "SSO connections are written to WorkOS only after a typed confirmation"
+    assert workos_emu.emulator.sso.connections, "enterprise connections were created"
     assert any(q.startswith("Create the missing organizations") for q in answers.asked), \
         "organizations are written to WorkOS only after a confirmation"
     assert workos_emu.emulator.users, "users were imported"

@@ -21,6 +21,7 @@ COMMANDS = {
     "rollback": "rollback",
     "orgs": "orgs",
     "roles": "roles",
+    "sso": "sso",
     "mfa": "mfa",
     "verify": "verify",
     "report": "report",

@@ -279,6 +279,56 @@ def _roles(ctx: PlainContext) -> None:
                                   reuse_existing=reuse, default_org=default_org)
     for line in rbac.outcome_lines(result.outcome):
         ctx.out(f"  {line}")
+def _sso(ctx: PlainContext) -> None:
+    """Enterprise SSO: plan + dry run, a cutover mode per connection, secrets (hidden), typed confirmation."""
+    from wizard.core import sso
+    from wizard.tasks.sso import run_portal_links, run_sso
+
+    if not ctx.settings.has_auth0_credentials:
+        ctx.out("No Auth0 credentials: the enterprise connections cannot be read.")
+        return
+    result = run_sso(ctx.journal, ctx.settings, dry_run=True, on_progress=ctx.progress())
+    if not result.connections:
+        ctx.out("  The inventory found no enterprise connection: mark this step not applicable.")
+        return
+    ctx.out("Cutover modes:")
+    for mode, label in sso.MODE_LABELS.items():
+        ctx.out(f"  {mode}: {label}")
+    ctx.out(f"  {sso.KEEP_IDP_ROUTING}")
+    modes: dict[str, str] = {}
+    for r in result.rows:
+        ctx.out(f"  {r['display_name']} ({r['strategy']}): {r['outcome']}" + (f": {r['reason']}" if r["reason"] else ""))
+        if r["outcome"] != "handed off" and r["outcome"] not in ("created", "existing"):
+            choice = ctx.answers.select(f"Cutover mode for {r['name']}:", [sso.MODE_LABELS[m] for m in sso.MODES])
+            modes[r["name"]] = next(m for m, label in sso.MODE_LABELS.items() if label == choice)
+    consolidate = any(len(r["organizations"]) > 1 for r in result.rows) and ctx.answers.confirm(
+        "Consolidate a connection several organizations enable into one WorkOS organization of its own "
+        "(instead of one connection per organization)?", default=False)
+    typed = {}
+    for name, env in result.secrets_needed:
+        value = ctx.answers.password(f"Client secret of {name} (hidden; empty to hand it off, or set {env}):").strip()
+        if value:
+            typed[name] = value
+    result = run_sso(ctx.journal, ctx.settings, dry_run=True, modes=modes, consolidate=consolidate,
+                     typed_secrets=typed, on_progress=ctx.progress())
+    would = (result.run or {}).get("connections", {}).get("would_create", 0)
+    ctx.out(f"  Dry run: {would} connection(s) would be created; handoff in {result.handoff_md}")
+    if would or (result.run or {}).get("members", {}).get("would_create"):
+        typed_ok = ctx.answers.text(f"Type {would} (the connections to create) or 'sso' to write to WorkOS:").strip()
+        if typed_ok not in (str(would), "sso"):
+            ctx.out("  Not confirmed: nothing was written to WorkOS.")
+            return
+        result = run_sso(ctx.journal, ctx.settings, write=True, modes=modes, consolidate=consolidate,
+                         typed_secrets=typed, on_progress=ctx.progress())
+        run = result.run or {}
+        ctx.out(f"  connections {run.get('connections')}, members {run.get('members')}")
+    ctx.out(f"  Handoff: {result.handoff_md} and {result.connections_csv}")
+    portal = [r["name"] for r in result.rows if r["outcome"] == "handed off" or r["mode"] == sso.NEW_ENDPOINTS]
+    if portal and ctx.answers.confirm(f"Generate Admin Portal links now for {', '.join(portal)} (each expires "
+                                      f"{sso.PORTAL_LINK_TTL_MINUTES} minutes after issuance)?", default=False):
+        for name in portal:
+            for org, link in run_portal_links(ctx.journal, ctx.settings, name):
+                ctx.out(f"  {name} / {org}: {link}")
 
 
 def _mfa(ctx: PlainContext) -> None:
@@ -313,6 +363,7 @@ ACTIONS: dict[str, Callable[[PlainContext], None]] = {
     "guide": _guide, "prereqs": _prereqs, "inventory": _inventory, "export": _export, "mapping": _mapping,
     "import": _import, "social": _social, "orgs": _orgs, "mfa": _mfa, "verify": _verify,
     "roles": _roles,
+    "sso": _sso,
 }
 
 

@@ -26,6 +26,7 @@ SCOPES: dict[str, str] = {
     "users": "read:users",
     "users_exports": "read:users",  # POST /jobs/users-exports and GET /jobs/{id}
     "connections": "read:connections",
+    "connections_options": "read:connections_options",  # enterprise SSO: options are omitted without it
     "organizations": "read:organizations",
     "organization_members": "read:organization_members",
     "organization_member_roles": "read:organization_member_roles",
@@ -248,6 +249,21 @@ def _dump(model: Any) -> dict:
 def _dump_all(pages: Iterable[list]) -> list[dict]:
     """Every item of every page, as plain dicts."""
     return [_dump(item) for batch in pages for item in batch]
+
+
+# ------------------------------------------------------------------ enterprise SSO (issue 13)
+# Strategies whose users sign in through a company's IdP (api-facts-b2b §1.2; `ad`/`auth0-adldap`
+# are LDAP through the AD connector: inventoried, never created).
+ENTERPRISE_STRATEGIES = ("samlp", "oidc", "waad", "adfs", "okta", "google-apps", "pingfederate", "ad",
+                         "auth0-adldap")
+OPTIONS_SCOPE = "read:connections_options"
+
+
+def options_withheld_error(detail: str) -> ApiError:
+    """Auth0 withheld connection `options`: the scope is named, with where to grant it."""
+    return ApiError(ErrorKind.AUTH, missing_scope_message(OPTIONS_SCOPE, "read the enterprise connections' "
+                                                          "options") + f" ({detail})",
+                    status=403, code="missing_connections_options_scope", service="auth0")
 
 
 class _TokenSource:
@@ -527,3 +543,21 @@ class Auth0Client:
         return _dump_all(self.offset_pages("organization_member_roles", "list an organization member's roles",
                                            self.api.organizations.members.roles.list, lambda r: r.roles,
                                            id=org_id, user_id=user_id))
+    # ------------------------------------------------------------------ enterprise SSO (issue 13)
+    def list_enterprise_connections(self) -> list[dict]:
+        """Every enterprise connection with its `options` (strategy filter, checkpoint paging).
+
+        Without `read:connections_options` Auth0 either refuses (403) or silently drops `options`
+        (the usual answer, api-facts-b2b §1.1): both raise the same AUTH error naming the scope."""
+        try:
+            items = _dump_all(self.checkpoint_pages("connections_options", "list the enterprise connections",
+                                                    self.api.connections.list, lambda r: r.connections,
+                                                    strategy=list(ENTERPRISE_STRATEGIES)))
+        except ApiError as exc:
+            if exc.kind is ErrorKind.AUTH and exc.status == 403 and OPTIONS_SCOPE in exc.message:
+                raise options_withheld_error("Auth0 answered 403") from None
+            raise
+        if items and all("options" not in c for c in items):
+            raise options_withheld_error("Auth0 answered without any connection's `options`")
+        return items
+

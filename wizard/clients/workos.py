@@ -554,3 +554,158 @@ async def delete_membership(client: AsyncWorkOSClient, membership_id: str) -> bo
             return False
         raise
     return True
+
+
+# --------------------------------------------------------------------------- enterprise SSO (issue 13)
+@dataclass(frozen=True, slots=True)
+class RemoteConnection:
+    """The fields of a WorkOS SSO connection the SDK exposes (no SAML/OIDC settings, no external id)."""
+
+    id: str
+    organization_id: str | None
+    connection_type: str
+    name: str
+    state: str
+
+    @classmethod
+    def from_sdk(cls, conn: Any) -> RemoteConnection:
+        def text(v: Any) -> str:
+            return str(getattr(v, "value", v) or "")
+
+        return cls(id=conn.id, organization_id=getattr(conn, "organization_id", None),
+                   connection_type=text(conn.connection_type), name=conn.name or "", state=text(conn.state))
+
+
+def _protocol_options(body: dict) -> Any:
+    from workos.sso import CreateProtocolOptionsOIDC, CreateProtocolOptionsSAML
+    from workos.sso.models import CreateConnectionOIDCOptions, CreateConnectionSAMLOptions
+
+    if body.get("saml_options") is not None:
+        return CreateProtocolOptionsSAML(saml_options=CreateConnectionSAMLOptions.from_dict(body["saml_options"]))
+    return CreateProtocolOptionsOIDC(oidc_options=CreateConnectionOIDCOptions.from_dict(body["oidc_options"]))
+
+
+async def create_connection(client: AsyncWorkOSClient, body: dict) -> RemoteConnection:
+    """POST /connections with the planned JSON body (`organization_id`, `name`, `external_id`,
+    `connection_type`, `attribute_maps`, and `saml_options` or `oidc_options`): idempotent by
+    `external_id` within the organization (WorkOS returns the existing connection)."""
+    from workos.sso.models import CreateConnectionAttributeMaps
+
+    maps = body.get("attribute_maps")
+    conn = await _call(client.sso.create_connection(
+        organization_id=body["organization_id"], name=body.get("name"), external_id=body.get("external_id"),
+        connection_type=body.get("connection_type"),
+        attribute_maps=CreateConnectionAttributeMaps.from_dict(maps) if maps else None,
+        protocol_options=_protocol_options(body)))
+    return RemoteConnection.from_sdk(_answered(conn))
+
+
+async def get_connection(client: AsyncWorkOSClient, connection_id: str) -> RemoteConnection | None:
+    """GET /connections/{id}; None when it does not exist (404)."""
+    try:
+        conn = await _call(client.sso.get_connection(connection_id))
+    except ApiError as err:
+        if err.kind is ErrorKind.NOT_FOUND:
+            return None
+        raise
+    return RemoteConnection.from_sdk(_answered(conn))
+
+
+async def list_connections(client: AsyncWorkOSClient, organization_id: str | None = None, *,
+                           before_read: Callable[[], Awaitable[None]] | None = None) -> list[RemoteConnection]:
+    """Every connection (of one organization when given), all pages; `before_read` paces each page."""
+    out: list[RemoteConnection] = []
+    after: str | None = None
+    seen: set[str] = set()
+    while True:
+        if before_read:
+            await before_read()
+        page = _answered(await _call(client.sso.list_connections(organization_id=organization_id, limit=100,
+                                                                 after=after)))
+        out += [RemoteConnection.from_sdk(c) for c in page.data]
+        after = page.after
+        if not page.data or not after or after in seen:
+            return out
+        seen.add(after)
+
+
+async def delete_connection(client: AsyncWorkOSClient, connection_id: str) -> bool:
+    """DELETE /connections/{id} (irreversible); False when it was already gone (404)."""
+    try:
+        await _call(client.sso.delete_connection(connection_id))
+    except ApiError as err:
+        if err.kind is ErrorKind.NOT_FOUND:
+            return False
+        raise
+    return True
+
+
+async def list_idp_signing_certs(client: AsyncWorkOSClient, connection_id: str) -> list[dict]:
+    """The connection's IdP signing certificates, oldest first: `{id, value, not_before, not_after}`."""
+    certs = _answered(await _call(client.sso.list_connection_saml_idp_signing_certs(connection_id)))
+    return [{"id": c.id, "value": c.value, "not_before": c.not_before, "not_after": c.not_after}
+            for c in certs.data]
+
+
+async def add_idp_signing_cert(client: AsyncWorkOSClient, connection_id: str, pem: str) -> str:
+    """Add one PEM certificate (WorkOS appends, never replaces); returns its id."""
+    cert = await _call(client.sso.create_connection_saml_idp_signing_cert(connection_id, value=pem))
+    return _answered(cert).id
+
+
+async def delete_idp_signing_cert(client: AsyncWorkOSClient, connection_id: str, certificate_id: str) -> None:
+    await _call(client.sso.delete_connection_saml_idp_signing_cert(connection_id, certificate_id))
+
+
+async def generate_portal_link(client: AsyncWorkOSClient, organization_id: str, intent: str = "sso") -> str:
+    """An Admin Portal link for one organization. It expires 5 minutes after issuance: show it, never store it."""
+    answer = await _call(client.admin_portal.generate_link(organization=organization_id, intent=intent))
+    return _answered(answer).link
+
+
+async def find_organization_by_external_id(client: AsyncWorkOSClient, external_id: str) -> str | None:
+    """The WorkOS organization id holding this external id, or None."""
+    try:
+        org = await _call(client.organizations.get_organization_by_external_id(external_id))
+    except ApiError as err:
+        if err.kind is ErrorKind.NOT_FOUND:
+            return None
+        raise
+    return _answered(org).id
+
+
+async def create_organization(client: AsyncWorkOSClient, *, name: str, external_id: str,
+                              domains: list[tuple[str, str]] | None = None,
+                              metadata: dict[str, str] | None = None) -> str:
+    """POST /organizations; `domains` as (domain, state) pairs. Returns the organization id."""
+    from workos.organizations.models import OrganizationDomainData
+
+    data = [OrganizationDomainData(domain=d, state=s) for d, s in domains or []] or None
+    extra: dict[str, Any] = {"metadata": metadata} if metadata else {}
+    org = await _call(client.organizations.create_organization(name=name, external_id=external_id,
+                                                               domain_data=data, **extra))
+    return _answered(org).id
+
+
+async def delete_organization(client: AsyncWorkOSClient, organization_id: str) -> bool:
+    try:
+        await _call(client.organizations.delete_organization(organization_id))
+    except ApiError as err:
+        if err.kind is ErrorKind.NOT_FOUND:
+            return False
+        raise
+    return True
+
+
+async def find_membership_id(client: AsyncWorkOSClient, user_id: str, organization_id: str) -> str | None:
+    """The id of the user's membership (any status) in the organization, or None."""
+    page = _answered(await _call(client.organization_membership.list_organization_memberships(
+        user_id=user_id, organization_id=organization_id, statuses=["active", "inactive", "pending"], limit=10)))
+    return next((m.id for m in page.data if m.user_id == user_id and m.organization_id == organization_id), None)
+
+
+async def create_membership(client: AsyncWorkOSClient, user_id: str, organization_id: str) -> str:
+    """A membership with the organization's default role; returns its id."""
+    m = await _call(client.organization_membership.create_organization_membership(
+        user_id=user_id, organization_id=organization_id))
+    return _answered(m).id

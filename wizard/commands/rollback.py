@@ -1,4 +1,4 @@
-"""`auth0-workos rollback --run-dir DIR [--yes]`: delete the WorkOS users this run created.
+"""`auth0-workos rollback --run-dir DIR [--yes]`: delete the WorkOS users (and SSO connections) this run created.
 
 Users the run only updated (they existed before) are never deleted. Asks for a typed confirmation:
 the number of users to delete, or the word "rollback". Exit 0 done, 1 some deletions failed,
@@ -62,6 +62,9 @@ def run(args) -> int:
         check_environment(journal, settings)
         planned = rollback_plan(journal)
         targets, restores, unknown = planned.targets, planned.restores, planned.unknown
+        sso_code = _rollback_sso(journal, settings, args)  # enterprise SSO connections and organizations
+        if sso_code is not None and sso_code != EXIT_OK:
+            return sso_code
         if not targets and not restores and not unknown:
             print("This run created no WorkOS user that still exists and changed none it has not put "
                   "back: nothing to do.")
@@ -110,3 +113,39 @@ def run(args) -> int:
 
 
 SHOW_NOTES = 10
+
+
+def _rollback_sso(journal, settings, args) -> int | None:
+    """The Enterprise SSO step's own creations (connections, the organizations it made, memberships,
+    added certificates): listed, confirmed like the users, deleted. None when it created nothing."""
+    from wizard.clients.errors import ApiError
+    from wizard.core import sso
+    from wizard.tasks.sso import run_sso_rollback
+
+    todo = sso.rollback_targets(journal)
+    n = sum(len(v) for v in todo.values())
+    if not n:
+        return None
+    print(f"The Enterprise SSO step created {len(todo[sso.WRITE_CONNECTION])} SSO connection(s), "
+          f"{len(todo[sso.WRITE_ORG])} organization(s), {len(todo[sso.WRITE_MEMBER])} membership(s) and added "
+          f"{len(todo[sso.WRITE_CERT])} certificate(s) at {settings.workos_base_url}; they will be deleted.")
+    if not args.yes:
+        if not sys.stdin.isatty():
+            return _usage("not on a terminal: pass --yes to confirm the deletion")
+        try:
+            answer = input(f'Type {n} or "rollback" to delete them: ')
+        except EOFError:
+            answer = ""
+        if not typed_confirmation(n, answer):
+            print("Not confirmed: nothing was deleted.")
+            return EXIT_OK
+    try:
+        result = run_sso_rollback(journal, settings)
+    except ApiError as exc:
+        print(f"auth0-workos rollback: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    deleted = ", ".join(f"{v} {k}(s)" for k, v in sorted(result.deleted.items())) or "nothing"
+    print(f"Enterprise SSO: deleted {deleted}; already gone {result.already_gone}.")
+    for f in result.failures:
+        print(f"  - {f}", file=sys.stderr)
+    return EXIT_FAILED if result.failures else EXIT_OK

@@ -85,6 +85,23 @@ CREATE TABLE IF NOT EXISTS rbac_member_roles (
     auth0_role_ids_json TEXT NOT NULL, workos_org_id TEXT, workos_membership_id TEXT, applied_json TEXT,
     dropped_json TEXT, previous_json TEXT, status TEXT NOT NULL DEFAULT 'planned', note TEXT, updated_at REAL,
     PRIMARY KEY (auth0_org_id, auth0_user_id));
+-- enterprise SSO (issue 13): Auth0 enterprise connections, the WorkOS connection(s) each becomes
+-- (one per placement: an enabling Auth0 organization, or '' for an organization of its own), and the
+-- sso-branch users who join the connection's organization. No secret is ever stored here.
+CREATE TABLE IF NOT EXISTS sso_connections (
+    auth0_connection_id TEXT PRIMARY KEY, name TEXT NOT NULL, display_name TEXT, strategy TEXT,
+    users INTEGER, auth0_orgs_json TEXT, domains_json TEXT, mode TEXT, outcome TEXT NOT NULL,
+    connection_type TEXT, idp_url TEXT, reason TEXT, action TEXT, request_json TEXT, unknowns_json TEXT,
+    notes_json TEXT, updated_at REAL);
+CREATE TABLE IF NOT EXISTS sso_targets (
+    auth0_connection_id TEXT NOT NULL, placement TEXT NOT NULL, auth0_org_id TEXT, external_id TEXT,
+    org_name TEXT, workos_org_id TEXT, status TEXT NOT NULL, workos_connection_id TEXT,
+    last_error_code TEXT, last_error_message TEXT, updated_at REAL,
+    PRIMARY KEY (auth0_connection_id, placement));
+CREATE TABLE IF NOT EXISTS sso_members (
+    auth0_user_id TEXT NOT NULL, auth0_connection_id TEXT NOT NULL, status TEXT NOT NULL,
+    workos_org_id TEXT, workos_membership_id TEXT, last_error_message TEXT, updated_at REAL,
+    PRIMARY KEY (auth0_user_id, auth0_connection_id, workos_org_id));
 """
 
 
@@ -818,6 +835,141 @@ class Journal:
             if write_kind:
                 db.execute("INSERT INTO writes(at, kind, target_id, auth0_id) VALUES(?,?,?,?)",
                            (now, write_kind, workos_membership_id, f"{auth0_org_id}/{auth0_user_id}"))
+
+    # ----------------------------------------------------------------- enterprise SSO (issue 13)
+    def upsert_sso_connection(self, row: dict) -> None:
+        """One Auth0 enterprise connection and its plan (the request is stored redacted)."""
+        cols = ("auth0_connection_id", "name", "display_name", "strategy", "users", "auth0_orgs_json",
+                "domains_json", "mode", "outcome", "connection_type", "idp_url", "reason", "action",
+                "request_json", "unknowns_json", "notes_json")
+        values = [row.get(c) for c in cols]
+        updates = ", ".join(f"{c}=excluded.{c}" for c in cols[1:])
+        self._x(f"INSERT INTO sso_connections({', '.join(cols)}, updated_at) VALUES({', '.join('?' * len(cols))}, ?) "
+                f"ON CONFLICT(auth0_connection_id) DO UPDATE SET {updates}, updated_at=excluded.updated_at",
+                (*values, time.time()))
+
+    def sso_connections(self) -> list[dict]:
+        out = []
+        for r in self._q("SELECT * FROM sso_connections ORDER BY name"):
+            d = dict(r)
+            for key in ("auth0_orgs", "domains", "request", "unknowns", "notes"):
+                raw = d.pop(f"{key}_json")
+                d[key] = json.loads(raw) if raw else ([] if key != "request" else None)
+            out.append(d)
+        return out
+
+    def delete_sso_connection_rows(self, keep_ids: Iterable[str]) -> None:
+        """Forget connections no longer in Auth0 (only those with nothing created)."""
+        keep = set(keep_ids)
+        with self.transaction() as db:
+            for r in db.execute("SELECT auth0_connection_id FROM sso_connections").fetchall():
+                cid = r[0]
+                if cid in keep:
+                    continue
+                made = db.execute("SELECT 1 FROM sso_targets WHERE auth0_connection_id=? AND status IN "
+                                  "('created','existing','in_flight')", (cid,)).fetchall()
+                if not made:
+                    db.execute("DELETE FROM sso_connections WHERE auth0_connection_id=?", (cid,))
+                    db.execute("DELETE FROM sso_targets WHERE auth0_connection_id=?", (cid,))
+
+    def ensure_sso_target(self, auth0_connection_id: str, placement: str, *, auth0_org_id: str | None,
+                          external_id: str, org_name: str) -> None:
+        """A placement of a connection (kept with its status when already known)."""
+        self._x("INSERT INTO sso_targets(auth0_connection_id, placement, auth0_org_id, external_id, org_name, status, "
+                "updated_at) VALUES(?,?,?,?,?,'planned',?) ON CONFLICT(auth0_connection_id, placement) DO UPDATE SET "
+                "org_name=excluded.org_name", (auth0_connection_id, placement, auth0_org_id, external_id, org_name,
+                                               time.time()))
+
+    def drop_planned_sso_targets(self, auth0_connection_id: str, keep: Iterable[str]) -> None:
+        """Placements the plan no longer has (e.g. after choosing consolidation), unless sent already."""
+        keep_set = set(keep)
+        with self.transaction() as db:
+            for r in db.execute("SELECT placement, status FROM sso_targets WHERE auth0_connection_id=?",
+                                (auth0_connection_id,)).fetchall():
+                if r[0] not in keep_set and r[1] in ("planned", "failed", "org_missing"):
+                    db.execute("DELETE FROM sso_targets WHERE auth0_connection_id=? AND placement=?",
+                               (auth0_connection_id, r[0]))
+
+    def sso_targets(self, auth0_connection_id: str | None = None) -> list[dict]:
+        if auth0_connection_id:
+            rows = self._q("SELECT * FROM sso_targets WHERE auth0_connection_id=? ORDER BY placement",
+                           (auth0_connection_id,))
+        else:
+            rows = self._q("SELECT * FROM sso_targets ORDER BY auth0_connection_id, placement")
+        return [dict(r) for r in rows]
+
+    def set_sso_target(self, auth0_connection_id: str, placement: str, status: str, *,
+                       workos_org_id: str | None = None, workos_connection_id: str | None = None,
+                       error_code: str | None = None, error_message: str | None = None,
+                       write_kind: str | None = None, write_target: str | None = None) -> None:
+        """A placement's new status (and the write it stands for, in the same transaction)."""
+        now = time.time()
+        with self.transaction() as db:
+            db.execute("UPDATE sso_targets SET status=?, workos_org_id=COALESCE(?, workos_org_id), "
+                       "workos_connection_id=COALESCE(?, workos_connection_id), last_error_code=?, "
+                       "last_error_message=?, updated_at=? WHERE auth0_connection_id=? AND placement=?",
+                       (status, workos_org_id, workos_connection_id, error_code, error_message, now,
+                        auth0_connection_id, placement))
+            if write_kind:
+                db.execute("INSERT INTO writes(at, kind, target_id, auth0_id) VALUES(?,?,?,?)",
+                           (now, write_kind, write_target, f"{auth0_connection_id}|{placement}"))
+
+    def clear_sso_target(self, auth0_connection_id: str, placement: str) -> None:
+        """Back to planned after a rollback deleted its connection."""
+        self._x("UPDATE sso_targets SET status='planned', workos_connection_id=NULL, updated_at=? "
+                "WHERE auth0_connection_id=? AND placement=?", (time.time(), auth0_connection_id, placement))
+
+    def forget_sso_org(self, workos_org_id: str) -> None:
+        """A rollback deleted an organization the SSO step created: no placement points at it any more."""
+        self._x("UPDATE sso_targets SET workos_org_id=NULL, status=CASE WHEN status IN ('created','existing',"
+                "'in_flight') THEN 'planned' ELSE status END WHERE workos_org_id=?", (workos_org_id,))
+
+    def set_sso_mode(self, connection_name: str, mode: str) -> bool:
+        """The operator's cutover choice for one connection; False when no such connection."""
+        with self.transaction() as db:
+            cur = db.execute("UPDATE sso_connections SET mode=?, updated_at=? WHERE name=?",
+                             (mode, time.time(), connection_name))
+            return cur.rowcount > 0
+
+    def replace_sso_members(self, rows: Iterable[tuple[str, str]]) -> int:
+        """(auth0 user id, auth0 connection id) pairs from the users export; known results are kept."""
+        n = 0
+        with self.transaction() as db:
+            for uid, cid in rows:
+                db.execute("INSERT OR IGNORE INTO sso_members(auth0_user_id, auth0_connection_id, status, "
+                           "workos_org_id, updated_at) VALUES(?,?,'planned','',?)", (uid, cid, time.time()))
+                n += 1
+        return n
+
+    def reset_sso_member(self, auth0_user_id: str, auth0_connection_id: str, workos_org_id: str) -> None:
+        """A rollback deleted this membership: the user is planned again (organization chosen anew)."""
+        with self.transaction() as db:
+            db.execute("DELETE FROM sso_members WHERE auth0_user_id=? AND auth0_connection_id=? AND workos_org_id=?",
+                       (auth0_user_id, auth0_connection_id, workos_org_id))
+            db.execute("INSERT OR IGNORE INTO sso_members(auth0_user_id, auth0_connection_id, status, workos_org_id, "
+                       "updated_at) VALUES(?,?,'planned','',?)", (auth0_user_id, auth0_connection_id, time.time()))
+
+    def sso_members(self) -> list[dict]:
+        return [dict(r) for r in self._q("SELECT * FROM sso_members ORDER BY auth0_connection_id, auth0_user_id")]
+
+    def set_sso_member(self, auth0_user_id: str, auth0_connection_id: str, workos_org_id: str, status: str, *,
+                       membership_id: str | None = None, error_message: str | None = None,
+                       write_kind: str | None = None) -> None:
+        """One user's membership in one organization of their connection (rows per organization)."""
+        now = time.time()
+        with self.transaction() as db:
+            db.execute("DELETE FROM sso_members WHERE auth0_user_id=? AND auth0_connection_id=? AND workos_org_id=''",
+                       (auth0_user_id, auth0_connection_id))
+            db.execute("INSERT INTO sso_members(auth0_user_id, auth0_connection_id, status, workos_org_id, "
+                       "workos_membership_id, last_error_message, updated_at) VALUES(?,?,?,?,?,?,?) "
+                       "ON CONFLICT(auth0_user_id, auth0_connection_id, workos_org_id) DO UPDATE SET "
+                       "status=excluded.status, workos_membership_id=COALESCE(excluded.workos_membership_id, "
+                       "workos_membership_id), last_error_message=excluded.last_error_message, "
+                       "updated_at=excluded.updated_at",
+                       (auth0_user_id, auth0_connection_id, status, workos_org_id, membership_id, error_message, now))
+            if write_kind:
+                db.execute("INSERT INTO writes(at, kind, target_id, auth0_id) VALUES(?,?,?,?)",
+                           (now, write_kind, membership_id, f"{auth0_connection_id}|{auth0_user_id}"))
 
     # ----------------------------------------------------------------- verification results
     def record_verification(self, name: str, ok: bool, evidence: str = "", fix_hint: str = "") -> None:

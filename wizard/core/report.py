@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 from wizard import __version__
-from wizard.core import documents
+from wizard.core import documents, sso
 from wizard.core.guide import DIFFERENCES, GUIDE_URL
 from wizard.core.inventory import summary_lines
 from wizard.core.journal import Journal
@@ -191,6 +191,7 @@ def build_report(journal: Journal) -> dict:
             "organizations_by_status": org_status,
             "memberships_by_status": mem_status,
         },
+        "enterprise_sso": sso.report_section(journal),
         "mfa": _doc(journal, documents.MFA_REPORT),
         "roles": roles_report_section(journal),
         "verification": verifications,
@@ -288,6 +289,8 @@ def render_markdown(r: dict) -> str:
             "", "Organizations summary:", ""] + _kv(o["summary"])
 
     out += roles_report_markdown(r.get("roles"))
+    out += ["", "## Enterprise SSO", ""] + sso.report_lines(r["enterprise_sso"])
+
     out += ["", "## MFA", ""] + _kv(r["mfa"])
 
     out += ["", "## Verification", ""]

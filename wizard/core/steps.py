@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from wizard.core import documents, guide, inventory, orgs, plan, prereqs, verify
+from wizard.core import documents, guide, inventory, orgs, plan, prereqs, sso, verify
 from wizard.core import roles as roles_step
 from wizard.core.config import Settings
 from wizard.core.gates import Check, GateResult, GateStatus
@@ -153,6 +153,11 @@ def orgs_gate(journal: Journal, settings: Settings) -> GateResult:
     return orgs.orgs_gate(journal)
 
 
+def sso_gate(journal: Journal, settings: Settings) -> GateResult:
+    """Enterprise connections created in WorkOS or handed off (files written), members added."""
+    return sso.sso_gate(journal)
+
+
 def mfa_gate(journal: Journal, settings: Settings) -> GateResult:
     """The MFA report exists (SMS users listed in the CSV) and the communication plan is ticked."""
     report = documents.MFA_REPORT.read(journal)
@@ -191,6 +196,10 @@ def _has_orgs(journal: Journal, settings: Settings) -> bool:
     return bool((inv is not None and inv.has_organizations) or settings.has_auth0_credentials)
 
 
+def _has_enterprise(journal: Journal, settings: Settings) -> bool:
+    return sso.not_applicable_refusal(journal) is not None
+
+
 def _has_mfa(journal: Journal, settings: Settings) -> bool:
     inv = documents.INVENTORY.read(journal)
     return bool((inv is not None and inv.mfa) or settings.has_auth0_credentials)
@@ -225,6 +234,7 @@ STEPS: tuple[Step, ...] = (
     Step("orgs", "Organizations", orgs_gate, _has_orgs, conditional=True,
          summary="Organizations and memberships from Auth0 into WorkOS."),
     Step("roles", "Roles and permissions", roles_step.step_gate, roles_step.applies, conditional=True, summary="Auth0 roles and permissions into WorkOS roles, permissions and membership roles.", refuse_not_applicable=roles_step.not_applicable_refusal),
+    Step("sso", "Enterprise SSO", sso_gate, _has_enterprise, conditional=True, refuse_not_applicable=sso.not_applicable_refusal, summary="Auth0 enterprise connections into WorkOS SSO connections, or handed off."),
     Step("mfa", "MFA", mfa_gate, _has_mfa, conditional=True,
          summary="Who used which factor, and how to bring them back."),
     Step("verify", "Verify & report", verify_gate,
@@ -249,7 +259,8 @@ def recorded_status(journal: Journal, step_id: str) -> tuple[str, str]:
 def evaluate(step: Step, journal: Journal, settings: Settings) -> GateResult:
     """Run the step's gate; a recorded not-applicable decision stands. Never raises."""
     status, reason = recorded_status(journal, step.id)
-    if step.conditional and status == GateStatus.NOT_APPLICABLE.value:
+    if step.conditional and status == GateStatus.NOT_APPLICABLE.value and not (
+            step.na_refusal and step.na_refusal(journal)):
         return GateResult.not_applicable(reason)
     try:
         return step.gate(journal, settings)

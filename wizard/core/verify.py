@@ -20,7 +20,7 @@ from pathlib import Path
 
 from workos import _errors as werr
 
-from wizard.core import documents
+from wizard.core import documents, sso
 from wizard.core.config import Settings, mask
 from wizard.core.environment import require_same_environment_sync
 from wizard.core.gates import Check, GateResult, GateStatus
@@ -36,8 +36,9 @@ SOCIAL_SIGN_IN = "Social sign-in"
 ORGANIZATIONS = "Organizations"
 MFA = "MFA"
 APP_BUILD = "Application builds"
+ENTERPRISE_SSO = "Enterprise SSO"  # wizard.core.sso.check_connections (issue 13)
 ROLES = "Roles and permissions"  # wizard.core.roles.VERIFY_NAME
-CHECK_NAMES = (USER_COUNT, PASSWORD_SIGN_IN, SOCIAL_SIGN_IN, ORGANIZATIONS, ROLES, MFA, APP_BUILD)
+CHECK_NAMES = (USER_COUNT, PASSWORD_SIGN_IN, SOCIAL_SIGN_IN, ORGANIZATIONS, ROLES, ENTERPRISE_SSO, MFA, APP_BUILD)
 
 SOCIAL_CALLBACK_URL = "https://api.workos.com/sso/oauth/callback"
 SOCIAL_CONFIRMATIONS = documents.SOCIAL_CONFIRMATIONS.name
@@ -653,7 +654,7 @@ def run_verification(journal: Journal, settings: Settings, *,
                      build: BuildOptions = BuildOptions(), on_progress: ProgressCallback | None = None,
                      on_output: Callable[[str], None] | None = None, client=None,
                      reads_per_second: float = 50.0) -> GateResult:
-    """Run all six checks, record each in the journal, return the gate (passed only if all pass)."""
+    """Run every check, record each in the journal, return the gate (passed only if all pass)."""
     if client is None:
         client = workos_sync_client(settings)
     require_same_environment_sync(journal, client, action="verify", bind=False)
@@ -670,6 +671,7 @@ def run_verification(journal: Journal, settings: Settings, *,
         record(journal, check_social_sign_in(journal)),
         record(journal, check_organizations(journal, client, reads_per_second=reads_per_second)),
         record(journal, check_roles(journal, settings)),
+        record(journal, sso.check_connections(journal, client)),
         record(journal, check_mfa(journal)),
         record(journal, check_build(build, on_output=on_output,
                                     secrets=(settings.workos_api_key, settings.auth0_client_secret))),

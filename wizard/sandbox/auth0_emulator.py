@@ -66,7 +66,7 @@ class _ExportJob:
 
 DEFAULT_SCOPES = ("read:users read:organizations read:organization_members "
                   "read:organization_connections read:organization_discovery_domains "
-                  "read:connections read:guardian_factors read:authentication_methods "
+                  "read:connections read:connections_options read:guardian_factors read:authentication_methods "
                   "read:roles create:users_exports")
 # The sandbox rehearsal grants what a well-configured M2M application has, roles included.
 FULL_SCOPES = DEFAULT_SCOPES + " read:organization_member_roles"
@@ -133,6 +133,8 @@ class Auth0Emulator(GatedEmulator):
                  scopes: str = DEFAULT_SCOPES):
         self.tenant = tenant
         self.scopes = scopes  # what the token grants: tests narrow it to exercise missing-scope paths
+        # without read:connections_options Auth0 silently omits `options` ("omit"); "403" refuses instead
+        self.options_scope_refusal = "omit"
         self.client_id = client_id
         self.client_secret = client_secret
         self.domain = domain
@@ -174,6 +176,7 @@ class Auth0Emulator(GatedEmulator):
             Route("/api/v2/organizations/{org_id}/discovery-domains", w(self.list_discovery_domains),
                   methods=["GET"]),
             Route("/api/v2/connections", w(self.list_connections), methods=["GET"]),
+            Route("/api/v2/connections/{connection_id}", w(self.get_connection), methods=["GET"]),
             Route("/api/v2/guardian/factors", w(self.list_guardian_factors), methods=["GET"]),
             Route("/api/v2/roles", w(self.list_roles), methods=["GET"]),
             *self._rbac_routes(),
@@ -408,7 +411,31 @@ class Auth0Emulator(GatedEmulator):
             items = [c for c in items if c["strategy"] in strategies]
         if request.query_params.get("name"):
             items = [c for c in items if c["name"] == request.query_params["name"]]
+        items = [self._connection_view(c, request.query_params) for c in items]
         return 200, _checkpoint_or_offset(items, "connections", request.query_params)
+
+    # ----- enterprise SSO (issue 13): options need read:connections_options -----
+    def _connection_view(self, conn: dict[str, Any], params) -> dict[str, Any]:
+        """A connection as the token may see it: `options` only with read:connections_options
+        (Auth0 omits the key silently; `options_scope_refusal="403"` refuses instead)."""
+        view = dict(conn)
+        if "options" in view and "read:connections_options" not in self.scopes.split():
+            wants_options = not params.get("fields") or "options" in params["fields"].split(",")
+            if self.options_scope_refusal == "403" and wants_options:
+                raise Auth0Problem(403, "Insufficient scope, expected any of: read:connections_options",
+                                   "insufficient_scope")
+            view.pop("options")
+        return _select_fields(view, params)
+
+    async def get_connection(self, request: Request):
+        cid = request.path_params["connection_id"]
+        conn = next((c for c in self.tenant.connections if c["id"] == cid), None)
+        if conn is None:
+            raise Auth0Problem(404, "The connection does not exist", "inexistent_connection")
+        view = self._connection_view(conn, request.query_params)
+        if not request.query_params.get("fields"):
+            view.setdefault("enabled_clients", [])
+        return 200, view
 
     async def list_guardian_factors(self, request: Request):
         return 200, self.tenant.guardian_factors

@@ -22,6 +22,7 @@ from typing import Any
 import bcrypt
 
 from wizard.core.rundir import write_private
+from wizard.sandbox.demo_sso import add_enterprise_connections
 
 DB_CONNECTION = "Username-Password-Authentication"
 TENANT_NAME = "sandbox"
@@ -466,6 +467,8 @@ def _build(seed: int) -> DemoTenant:  # noqa: C901 - one linear script of cases 
                                      "picture": consultant["picture"], "name": consultant["name"],
                                      "roles": [{"id": roles[1]["id"], "name": "member"}]})
     b.notes["two_orgs_member"] = consultant["user_id"]
+    for case, conn_name in add_enterprise_connections(seed, connections, org_connections, organizations).items():
+        b.notes[f"sso_{case}"] = conn_name  # enterprise SSO (issue 13)
 
     # --- MFA enrollments ---
     auth_methods: dict[str, list[dict[str, Any]]] = {}

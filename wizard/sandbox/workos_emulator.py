@@ -33,6 +33,7 @@ from starlette.routing import Route
 from wizard.sandbox.faults import Fault, Faults
 from wizard.sandbox.gate import Gate, GatedEmulator, play_fault, send_json
 from wizard.sandbox.ratelimit import RateLimits, SlidingWindowCounter
+from wizard.sandbox.workos_sso import SsoEndpoints
 
 __all__ = ["WorkOSEmulator", "Faults", "RateLimits", "ApiProblem"]
 
@@ -477,6 +478,7 @@ class WorkOSEmulator(RbacEndpoints, GatedEmulator):
         self._ids = UlidFactory(seed)
         self._lock = threading.RLock()
         self._init_rbac()
+        self.sso = SsoEndpoints(self)  # enterprise SSO connections, IdP certificates, Admin Portal (issue 13)
         self.set_limits(limits or RateLimits())
         self.set_faults(faults or Faults())
         self.app = Starlette(routes=self._routes(), exception_handlers={
@@ -522,6 +524,7 @@ class WorkOSEmulator(RbacEndpoints, GatedEmulator):
                 d.clear()
             self.requests.clear()
             self._init_rbac()
+            self.sso.clear()
         self.set_limits(self.limits)
         self.set_faults(self.faults)
 
@@ -567,6 +570,7 @@ class WorkOSEmulator(RbacEndpoints, GatedEmulator):
             Route("/auth/factors/{factor_id}", r(self.get_auth_factor), methods=["GET"]),
             Route("/auth/factors/{factor_id}", r(self.delete_auth_factor), methods=["DELETE"]),
             *self._rbac_routes(),
+            *self.sso.routes(r),
         ]
 
     @staticmethod
