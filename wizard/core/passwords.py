@@ -243,6 +243,8 @@ def password_layout(path: str | Path) -> str:
     first = body.split(b"\n", 1)[0]
     try:
         json.loads(first)
+    except RecursionError:  # one absurdly deep row: still a line of NDJSON (the row is a finding)
+        return NDJSON
     except (ValueError, UnicodeDecodeError):
         return STREAM if (b"\n" in body or len(head) < (1 << 16)) else NDJSON
     return NDJSON
@@ -596,7 +598,7 @@ class HashReader:
                 n *= 4
         try:
             obj = parse_row(data[:end])
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):
             raise HashReadError(f"{self.path.name}: the row at byte {offset} is not valid JSON{changed}") from None
         return obj  # an object: it starts with '{'
 
