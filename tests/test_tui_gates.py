@@ -151,6 +151,7 @@ async def test_import_cancel_keeps_the_journal_and_resume_finishes(tmp_path, san
                                                                    workos_emu):
     from wizard.core.plan import build_plan, save_plan
     from wizard.sandbox.faults import Faults
+    from wizard.sandbox.ratelimit import RateLimits
 
     with Journal.open(tmp_path / "run") as j:
         save_plan(j, build_plan(demo_exports.users_path, demo_exports.passwords_path),
@@ -163,6 +164,9 @@ async def test_import_cancel_keeps_the_journal_and_resume_finishes(tmp_path, san
         await click(pilot, "#import-dry")
         await settle(pilot)
         workos_emu.emulator.set_faults(Faults(latency_ms=150))
+        # the pacer sends a whole window at once: a server that takes only 5 writes per second
+        # keeps most users waiting (429 pauses), so the cancel finds some not sent yet
+        workos_emu.emulator.set_limits(RateLimits(writes_per_10s=5, write_window_s=1.0))
         await type_into(pilot, "#import-confirm", "import")
         await click(pilot, "#import-start")
         for _ in range(200):
@@ -175,6 +179,7 @@ async def test_import_cancel_keeps_the_journal_and_resume_finishes(tmp_path, san
         assert counts.get("planned", 0) + counts.get("in_flight", 0) > 0, counts
         assert not gate(app, "import").passed, "a cancelled import does not pass the gate"
         workos_emu.emulator.set_faults(Faults())
+        workos_emu.emulator.set_limits(RateLimits())
         await type_into(pilot, "#import-confirm", "import")
         await click(pilot, "#import-start")
         await settle(pilot)
