@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from wizard.clients.errors import ApiError, ErrorKind
-from wizard.core.progress import Progress
+from wizard.clients.progress import Progress
 
 # What each kind of read needs (Auth0 Management API scope names).
 SCOPES: dict[str, str] = {
@@ -35,6 +35,13 @@ SCOPES: dict[str, str] = {
     "authentication_methods": "read:authentication_methods",
 }
 REQUIRED_SCOPES: tuple[str, ...] = tuple(dict.fromkeys(SCOPES.values()))
+# What the roles step reads in addition (not required by the other steps, so not in REQUIRED_SCOPES).
+RBAC_SCOPES: dict[str, str] = {
+    "roles": "read:roles",
+    "role_users": "read:users",  # GET /roles/{id}/users needs read:roles and read:users (uncertain)
+    "user_roles": "read:roles",
+    "organization_member_roles": "read:organization_member_roles",
+}
 
 USERS_API_CAP = 1000  # GET /users pages only through the first 1,000 users
 MAX_PAGES = 10_000  # hard safety cap on any pager: paging always ends
@@ -356,7 +363,7 @@ class Auth0Client:
     # ------------------------------------------------------------------ one call
     def call(self, kind: str, what: str, fn: Callable[..., Any], *args, **kwargs) -> Any:
         """One Management API call: paced, 429 waited out visibly, 5xx retried, errors mapped."""
-        scope = SCOPES.get(kind)
+        scope = SCOPES.get(kind) or RBAC_SCOPES.get(kind)
         attempt = 0
         refreshed = False
         while True:
@@ -492,3 +499,31 @@ class Auth0Client:
 
     def get_job(self, job_id: str) -> dict:
         return _dump(self.call("users_exports", "read the export job", self.api.jobs.get, job_id))
+
+    # ------------------------------------------------------------------ RBAC (roles step)
+    def list_roles(self) -> list[dict]:
+        """Tenant roles `{id, name, description}` (GET /roles, offset pages; read:roles)."""
+        return _dump_all(self.offset_pages("roles", "list roles", self.api.roles.list, lambda r: r.roles))
+
+    def list_role_permissions(self, role_id: str) -> list[dict]:
+        """`{resource_server_identifier, permission_name, resource_server_name, description}` per
+        permission of one role (GET /roles/{id}/permissions; read:roles)."""
+        return _dump_all(self.offset_pages("roles", "list a role's permissions", self.api.roles.permissions.list,
+                                           lambda r: r.permissions, id=role_id))
+
+    def list_role_users(self, role_id: str) -> list[dict]:
+        """Users holding the role tenant-wide, directly (GET /roles/{id}/users; read:roles, read:users)."""
+        return _dump_all(self.checkpoint_pages("role_users", "list a role's users", self.api.roles.users.list,
+                                               lambda r: r.users, id=role_id))
+
+    def list_user_roles(self, user_id: str) -> list[dict]:
+        """A user's tenant-level roles, outside any organization (GET /users/{id}/roles)."""
+        return _dump_all(self.offset_pages("user_roles", "list a user's roles", self.api.users.roles.list,
+                                           lambda r: r.roles, id=user_id))
+
+    def list_member_roles(self, org_id: str, user_id: str) -> list[dict]:
+        """One organization member's roles (GET /organizations/{id}/members/{user_id}/roles;
+        read:organization_member_roles)."""
+        return _dump_all(self.offset_pages("organization_member_roles", "list an organization member's roles",
+                                           self.api.organizations.members.roles.list, lambda r: r.roles,
+                                           id=org_id, user_id=user_id))

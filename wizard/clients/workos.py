@@ -33,10 +33,11 @@ from workos._errors import (
     WorkOSError,
     WorkOSTimeoutError,
 )
+from workos.common import CreateUserPasswordHashType
 from workos.user_management import PasswordHashed
 
 from wizard.clients.errors import ApiError, ErrorKind
-from wizard.core.config import Settings
+from wizard.clients.settings import Settings
 
 # Codes WorkOS uses for "this user is already there" (api-facts §2; the last one is the legacy 409).
 EXISTS_CODES = frozenset({"email_not_available", "external_id_already_used", "user_already_exists"})
@@ -47,6 +48,8 @@ _UNREADABLE_PREFIX = "Unexpected API response while parsing"
 # Fields of a planned create request that the SDK's create_user accepts (anything else is ignored).
 CREATE_FIELDS = ("email", "first_name", "last_name", "name", "email_verified", "metadata", "external_id")
 _MESSAGE_LIMIT = 300
+# the password_hash_type values the SDK (and the OpenAPI enum) accept
+SDK_HASH_TYPES = frozenset(t.value for t in CreateUserPasswordHashType)
 
 
 def _require_key(settings: Settings) -> str:
@@ -295,16 +298,27 @@ class RemoteUser:
     external_id: str | None
     email_verified: bool
     created_at: datetime | None
+    first_name: str | None = None
+    last_name: str | None = None
+    metadata: dict | None = None
 
     @classmethod
     def from_sdk(cls, user: Any) -> RemoteUser:
+        metadata = getattr(user, "metadata", None)
         return cls(
             id=user.id,
             email=getattr(user, "email", None),
             external_id=getattr(user, "external_id", None),
             email_verified=bool(getattr(user, "email_verified", False)),
             created_at=parse_time(getattr(user, "created_at", None)),
+            first_name=_text_or_none(getattr(user, "first_name", None)),
+            last_name=_text_or_none(getattr(user, "last_name", None)),
+            metadata=dict(metadata) if isinstance(metadata, dict) else None,
         )
+
+
+def _text_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 def parse_time(value: Any) -> datetime | None:
@@ -319,30 +333,64 @@ def parse_time(value: Any) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
 
 
-def _hashed(password_hash: str | None) -> PasswordHashed | None:
-    return PasswordHashed(password_hash=password_hash, password_hash_type="bcrypt") if password_hash else None
+def _hashed(password_hash: str | None, hash_type: str | None) -> PasswordHashed | None:
+    """The SDK's password object; the type is the caller's (the plan's hash kind), never guessed."""
+    if not password_hash:
+        return None
+    if hash_type not in SDK_HASH_TYPES:
+        raise ApiError(ErrorKind.INVALID, f"password_hash_type {hash_type!r} is not one WorkOS accepts")
+    return PasswordHashed(password_hash=password_hash, password_hash_type=hash_type)  # type: ignore[arg-type]
 
 
-async def create_user(client: AsyncWorkOSClient, request: dict, password_hash: str | None = None) -> RemoteUser:
-    """POST /user_management/users with the planned body (+ the bcrypt hash when given)."""
+async def create_user(client: AsyncWorkOSClient, request: dict, password_hash: str | None = None, *,
+                      password_hash_type: str | None = None) -> RemoteUser:
+    """POST /user_management/users with the planned body (+ the hash, sent as `password_hash_type`,
+    else the request's, when given)."""
     fields = {k: request[k] for k in CREATE_FIELDS if k in request and request[k] is not None}
-    user = await _call(client.user_management.create_user(password=_hashed(password_hash), **fields))
+    user = await _call(client.user_management.create_user(
+        password=_hashed(password_hash, password_hash_type or request.get("password_hash_type")), **fields))
     return RemoteUser.from_sdk(_answered(user))
 
 
+_UNSET: Any = object()
+
+
 async def update_user(client: AsyncWorkOSClient, user_id: str, *, first_name: str | None = None,
-                      last_name: str | None = None, external_id: str | None = None,
+                      last_name: str | None = None, external_id: str | None = _UNSET,
                       email_verified: bool | None = None, metadata: dict | None = None,
-                      password_hash: str | None = None) -> RemoteUser:
-    """PUT /user_management/users/{id}: only the given fields change."""
+                      password_hash: str | None = None, password_hash_type: str | None = None) -> RemoteUser:
+    """PUT /user_management/users/{id}: only the given fields change (`external_id=None` clears it)."""
     extra: dict[str, Any] = {}
-    if external_id is not None:
+    if external_id is not _UNSET:
         extra["external_id"] = external_id
     if metadata:
         extra["metadata"] = metadata
     user = await _call(client.user_management.update_user(
         user_id, first_name=first_name, last_name=last_name, email_verified=email_verified,
-        password=_hashed(password_hash), **extra))
+        password=_hashed(password_hash, password_hash_type), **extra))
+    return RemoteUser.from_sdk(_answered(user))
+
+
+def client_environment(client: Any) -> dict[str, str | None]:
+    """What identifies the WorkOS environment a client talks to, never the key itself: the base
+    URL, the client id, and the key's mode from its documented prefix (sk_test_ / sk_live_)."""
+    key = getattr(client, "_api_key", None) or ""
+    mode = "live" if key.startswith("sk_live_") else "test" if key.startswith("sk_test_") else "unknown"
+    base = str(getattr(client, "base_url", "") or "").strip().rstrip("/").lower()
+    return {"base_url": base, "client_id": getattr(client, "client_id", None) or None, "key_mode": mode}
+
+
+async def get_user(client: Any, user_id: str) -> RemoteUser | None:
+    """GET /user_management/users/{id} with an async or a blocking client; None on 404."""
+    try:
+        if isinstance(client, AsyncWorkOSClient):
+            user = await _call(client.user_management.get_user(user_id))
+        else:
+            user = await _call(asyncio.to_thread(client.user_management.get_user, user_id))
+    except ApiError as err:
+        if err.kind is ErrorKind.NOT_FOUND:
+            return None
+        raise
     return RemoteUser.from_sdk(_answered(user))
 
 
@@ -385,6 +433,122 @@ async def delete_user(client: AsyncWorkOSClient, user_id: str) -> bool:
     """Delete one user; False when it was already gone (404), which counts as done."""
     try:
         await _call(client.user_management.delete_user(user_id))
+    except ApiError as err:
+        if err.kind is ErrorKind.NOT_FOUND:
+            return False
+        raise
+    return True
+
+
+# --------------------------------------------------------------------------- roles and permissions
+# Thin calls over `client.authorization` and `client.organization_membership` (SDK 10.x); every
+# failure becomes one ApiError. Pacing and retries belong to the caller (wizard.core.roles).
+async def list_environment_roles(client: AsyncWorkOSClient) -> list[Any]:
+    """Every environment role, in WorkOS priority order (the list is not paginated)."""
+    return list(_answered(await _call(client.authorization.list_environment_roles())).data)
+
+
+async def create_environment_role(client: AsyncWorkOSClient, slug: str, name: str, description: str) -> Any:
+    return _answered(await _call(client.authorization.create_environment_role(
+        slug=slug, name=name, description=description)))
+
+
+async def update_environment_role(client: AsyncWorkOSClient, slug: str, *, name: str | None = None,
+                                  description: str | None = None) -> Any:
+    kw: dict[str, Any] = {"name": name}
+    if description is not None:
+        kw["description"] = description
+    return _answered(await _call(client.authorization.update_environment_role(slug, **kw)))
+
+
+async def set_environment_role_permissions(client: AsyncWorkOSClient, slug: str, permissions: list[str]) -> Any:
+    """PUT the role's whole permission set."""
+    return _answered(await _call(client.authorization.set_environment_role_permissions(
+        slug, permissions=list(permissions))))
+
+
+async def list_permissions(client: AsyncWorkOSClient, *,
+                           before_read: Callable[[], Awaitable[None]] | None = None) -> list[Any]:
+    """Every permission of the environment (all pages; `before_read` paces each page)."""
+    out: list[Any] = []
+    after: str | None = None
+    for _ in range(100_000):
+        if before_read:
+            await before_read()
+        page = _answered(await _call(client.authorization.list_permissions(limit=100, after=after, order="asc")))
+        out += list(page.data)
+        nxt = page.list_metadata.after
+        if not page.data or not nxt or nxt == after:
+            break
+        after = nxt
+    return out
+
+
+async def create_permission(client: AsyncWorkOSClient, slug: str, name: str, description: str) -> Any:
+    return _answered(await _call(client.authorization.create_permission(slug=slug, name=name,
+                                                                        description=description)))
+
+
+async def get_permission(client: AsyncWorkOSClient, slug: str) -> Any | None:
+    try:
+        return _answered(await _call(client.authorization.get_permission(slug)))
+    except ApiError as err:
+        if err.kind is ErrorKind.NOT_FOUND:
+            return None
+        raise
+
+
+async def delete_permission(client: AsyncWorkOSClient, slug: str) -> bool:
+    """False when it was already gone (404), which counts as done."""
+    try:
+        await _call(client.authorization.delete_permission(slug))
+    except ApiError as err:
+        if err.kind is ErrorKind.NOT_FOUND:
+            return False
+        raise
+    return True
+
+
+def _role_choice(slugs: list[str]):
+    from workos.organization_membership import RoleMultiple, RoleSingle
+
+    return RoleSingle(role_slug=slugs[0]) if len(slugs) == 1 else RoleMultiple(role_slugs=list(slugs))
+
+
+def membership_role_slugs(membership: Any) -> list[str]:
+    """The membership's roles (`roles[]`, else the primary `role`), as slugs."""
+    roles = [r.slug for r in (getattr(membership, "roles", None) or [])]
+    if not roles and getattr(membership, "role", None) is not None:
+        roles = [membership.role.slug]
+    return roles
+
+
+async def find_membership(client: AsyncWorkOSClient, user_id: str, organization_id: str) -> Any | None:
+    """The user's membership in the organization, any status."""
+    page = _answered(await _call(client.organization_membership.list_organization_memberships(
+        user_id=user_id, organization_id=organization_id, statuses=["active", "inactive", "pending"], limit=10)))
+    return next((m for m in page.data if m.user_id == user_id and m.organization_id == organization_id), None)
+
+
+async def get_membership(client: AsyncWorkOSClient, membership_id: str) -> Any:
+    return _answered(await _call(client.organization_membership.get_organization_membership(membership_id)))
+
+
+async def set_membership_roles(client: AsyncWorkOSClient, membership_id: str, slugs: list[str]) -> Any:
+    """PUT the membership with `role_slug` (one) or `role_slugs` (several)."""
+    return _answered(await _call(client.organization_membership.update_organization_membership(
+        membership_id, role=_role_choice(slugs))))
+
+
+async def create_membership_with_roles(client: AsyncWorkOSClient, user_id: str, organization_id: str,
+                                       slugs: list[str]) -> Any:
+    return _answered(await _call(client.organization_membership.create_organization_membership(
+        user_id=user_id, organization_id=organization_id, role=_role_choice(slugs) if slugs else None)))
+
+
+async def delete_membership(client: AsyncWorkOSClient, membership_id: str) -> bool:
+    try:
+        await _call(client.organization_membership.delete_organization_membership(membership_id))
     except ApiError as err:
         if err.kind is ErrorKind.NOT_FOUND:
             return False

@@ -8,7 +8,6 @@ the number of users to delete, or the word "rollback". Exit 0 done, 1 some delet
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 from pathlib import Path
 
@@ -34,18 +33,17 @@ def _usage(message: str) -> int:
 
 def typed_confirmation(n: int, answer: str) -> bool:
     """The person typed the number of users to delete, or the word "rollback"."""
-    a = answer.strip().lower().replace(",", "")
-    return a == "rollback" or a == str(n)
+    from wizard.tasks.rollback import confirmation_accepted
+
+    return confirmation_accepted(answer, n)
 
 
 def run(args) -> int:
-    from wizard.clients.workos import make_client
     from wizard.commands._progress import ProgressPrinter
-    from wizard.core.artifacts import write_id_map
     from wizard.core.config import Settings
     from wizard.core.journal import JOURNAL_NAME, Journal
     from wizard.core.pacing import parse_budget
-    from wizard.core.rollback import Rollback, rollback_targets
+    from wizard.tasks.rollback import check_environment, rollback_plan, run_rollback
 
     given = getattr(args, "run_dir", None)
     if not given:
@@ -61,13 +59,19 @@ def run(args) -> int:
     if not settings.workos_api_key:
         return _usage("WORKOS_API_KEY is not set (environment or .env.local)")
     with Journal.open(run_dir) as journal:
-        targets = rollback_targets(journal)
-        updated = len({w["auth0_id"] for w in journal.writes("update_user")})
-        if not targets:
-            print("This run created no WorkOS user that still exists: nothing to delete.")
+        check_environment(journal, settings)
+        planned = rollback_plan(journal)
+        targets, restores, unknown = planned.targets, planned.restores, planned.unknown
+        if not targets and not restores and not unknown:
+            print("This run created no WorkOS user that still exists and changed none it has not put "
+                  "back: nothing to do.")
             return EXIT_OK
         print(f"This run created {len(targets):,} WorkOS user(s) at {settings.workos_base_url}; they will be "
-              f"deleted. {updated:,} user(s) that existed before and were only updated are kept.")
+              f"deleted. {len(restores):,} user(s) that existed before are kept and put back as they were "
+              "(names, external id, metadata; a password hash set by the import cannot be undone).")
+        if unknown:
+            print(f"{len(unknown):,} create(s) lost their answer: each is looked up first and, if it landed, "
+                  "deleted like the others.")
         if not args.yes:
             if not sys.stdin.isatty():
                 return _usage("not on a terminal: pass --yes to confirm the deletion")
@@ -79,24 +83,30 @@ def run(args) -> int:
                 print("Not confirmed: nothing was deleted.")
                 return EXIT_OK
 
-        async def go(show):
-            client = make_client(settings)
-            try:
-                return await Rollback(journal, client, rate=budget, on_progress=show).run()
-            finally:
-                await client.close()
-
         with ProgressPrinter() as show:
-            summary = asyncio.run(go(show))
-        write_id_map(journal, run_dir)
-        print(f"Deleted {summary.deleted:,}, already gone {summary.already_gone:,}, failed {summary.failed:,} "
-              f"in {summary.duration_seconds:.1f}s. The id map no longer lists deleted users.")
+            summary = run_rollback(journal, settings, on_progress=show, rate=budget).summary
+        print(f"Deleted {summary.deleted:,}, already gone {summary.already_gone:,}, failed {summary.failed:,}; "
+              f"{summary.restored:,} pre-existing user(s) put back as they were"
+              + (f", {summary.restore_failed:,} could not be" if summary.restore_failed else "")
+              + f" in {summary.duration_seconds:.1f}s. The id map no longer lists deleted users.")
+        if summary.found_landed:
+            print(f"{summary.found_landed:,} of them were creates whose answer had been lost (they had landed).")
+        if summary.already_gone:
+            print(f"Already gone: WorkOS answered 404 for {summary.already_gone:,} id(s) in this run's "
+                  "environment; every later rollback checks them again.")
+        for note in summary.not_restorable[:SHOW_NOTES]:
+            print(f"  note: {note}")
+        if len(summary.not_restorable) > SHOW_NOTES:
+            print(f"  … and {len(summary.not_restorable) - SHOW_NOTES:,} more notes like these")
         if summary.stopped:
             return _usage(summary.stop_reason or "stopped")
-        if summary.failed:
+        if summary.failed or summary.restore_failed:
             for f in summary.failures:
                 print(f"  - {f['workos_user_id']} ({f['auth0_user_id']}): {f.get('code')}: {f.get('message')}",
                       file=sys.stderr)
             print("Run the same command again to retry them.", file=sys.stderr)
             return EXIT_FAILED
         return EXIT_OK
+
+
+SHOW_NOTES = 10

@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from wizard.clients.errors import ApiError, ErrorKind
+from wizard.core import documents
 from wizard.core.journal import Journal
 from wizard.core.progress import Progress, ProgressCallback, frozen_counts
 from wizard.core.rundir import open_private
@@ -278,8 +279,8 @@ def build_mfa_report(journal: Journal, *, tenant_factors: list[str] | None = Non
         for t in r["types"]:
             if t not in ("sms", "voice", "totp"):
                 other[t] += 1
-    inventory = journal.get_document("inventory") or {}
-    mfa_doc = inventory.get("mfa") or {}
+    inventory = documents.INVENTORY.read(journal)
+    mfa_doc = (inventory.mfa if inventory is not None else None) or {}
     if complete is None:
         complete = bool(mfa_doc.get("scan_complete"))
     if tenant_factors is None:
@@ -321,7 +322,7 @@ def write_sms_csv(journal: Journal, path: Path | None = None) -> tuple[Path, int
 def save_mfa_report(journal: Journal, report: MfaReport) -> MfaReport:
     path, _ = write_sms_csv(journal)
     report.csv_path = str(path)
-    journal.put_document("mfa", report.as_dict())
+    documents.MFA_REPORT.write(journal, documents.MfaReportDoc.load(report.as_dict()))
     return report
 
 
@@ -428,9 +429,11 @@ def _enroll_totp(workos, user_id: str, row: TotpSecret, issuer: str | None, call
 def import_totp_secrets(journal: Journal, workos, path: str | Path, *, issuer: str | None = None,
                         dry_run: bool = False, on_progress: ProgressCallback | None = None) -> TotpImportResult:
     """Enroll TOTP factors for imported users; a user who already has a TOTP factor is counted, not failed."""
+    from wizard.core.environment import require_same_environment_sync
     from wizard.core.orgs import paced_call, workos_call
     from wizard.core.pacing import save_window
 
+    require_same_environment_sync(journal, workos, action="import TOTP factors", bind=not dry_run)
     call = paced_call(workos_call, journal, workos)  # the same budget as the users and organizations
     secrets, problems = read_totp_secrets(path)
     result = TotpImportResult(invalid=len(problems), problems=list(problems))
@@ -467,6 +470,6 @@ def import_totp_secrets(journal: Journal, workos, path: str | Path, *, issuer: s
         if on_progress:
             on_progress(Progress(operation="mfa-totp", total=len(secrets), counts=frozen_counts(counts),
                                  done=i == len(secrets)))
-    journal.put_document("totp_import", result.as_dict())
+    documents.TOTP_IMPORT.write(journal, documents.TotpImportDoc.load(result.as_dict()))
     save_window(journal, call.keywords["pacer"])
     return result

@@ -17,6 +17,8 @@ from functools import partial
 from typing import Any
 
 from wizard.clients.errors import ApiError, ErrorKind
+from wizard.core import documents
+from wizard.core.environment import require_same_environment_sync
 from wizard.core.exports import identity_kind
 from wizard.core.gates import Check, GateResult
 from wizard.core.journal import Journal
@@ -194,7 +196,7 @@ def export_organizations(client, journal: Journal, *, on_progress: ProgressCallb
     if any(d["state"] == "pending" for o in journal.orgs() for d in o["domains"]):
         result.notes.append("Domains taken from metadata or connection aliases are created as `pending` in WorkOS "
                             "(Auth0 recorded no verification for them); verify them in the WorkOS dashboard.")
-    journal.put_document("orgs_export", result.as_dict())
+    documents.ORGS_EXPORT.write(journal, result.as_dict())
     return result
 
 
@@ -449,6 +451,7 @@ def migrate_organizations(journal: Journal, workos, *, dry_run: bool = False,
                           on_progress: ProgressCallback | None = None, call: Callable = workos_call,
                           with_roles: bool = False) -> OrgMigration:
     """Organizations first (all of them), then memberships; the summary goes to document `orgs`."""
+    require_same_environment_sync(journal, workos, action="create organizations", bind=not dry_run)
     result = OrgMigration(dry_run=dry_run)
     if call is workos_call and on_progress is not None:  # a 429 pause shows as progress
         call = partial(workos_call, on_wait=on_progress)
@@ -461,7 +464,7 @@ def migrate_organizations(journal: Journal, workos, *, dry_run: bool = False,
         if isinstance(call, partial) and call.keywords.get("pacer") is not None:
             save_window(journal, call.keywords["pacer"])
     if not dry_run:
-        journal.put_document("orgs", result.as_dict())
+        documents.ORGS.write(journal, documents.OrgsDoc.load(result.as_dict()))
     return result
 
 
@@ -498,7 +501,7 @@ def orgs_gate(journal: Journal) -> GateResult:
     """Exported, every organization in WorkOS, no failed membership; members whose user was not
     imported are listed in the evidence (they are reported, not failures of this step)."""
     orgs = journal.orgs()
-    doc = journal.get_document("orgs")
+    doc = documents.ORGS.read(journal)
     org_status = Counter(o["status"] for o in orgs)
     m_status = Counter(m["status"] for m in journal.memberships())
     org_done = sum(org_status[k] for k in ORG_DONE)
@@ -506,9 +509,9 @@ def orgs_gate(journal: Journal) -> GateResult:
     return GateResult.from_checks([
         Check("Organizations exported from Auth0", bool(orgs), f"{len(orgs)} organization(s)",
               "Run `auth0-workos orgs --run-dir DIR` with Auth0 credentials, or mark this step not applicable."),
-        Check("Organizations in WorkOS", bool(doc) and org_done == len(orgs), f"{org_done} of {len(orgs)} created or "
+        Check("Organizations in WorkOS", doc is not None and org_done == len(orgs), f"{org_done} of {len(orgs)} created or "
               "existing" + (f"; {org_status['failed']} failed" if org_status["failed"] else ""),
               "Read the problems listed for the failed ones, fix them and run `auth0-workos orgs` again."),
-        Check("Memberships", bool(doc) and not m_status["failed"] and not m_status["planned"], m_text,
+        Check("Memberships", doc is not None and not m_status["failed"] and not m_status["planned"], m_text,
               "Run `auth0-workos orgs --run-dir DIR` again: it adds only the missing memberships."),
     ], details={"orgs": dict(org_status), "memberships": dict(m_status)})

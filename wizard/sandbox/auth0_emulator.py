@@ -176,6 +176,7 @@ class Auth0Emulator(GatedEmulator):
             Route("/api/v2/connections", w(self.list_connections), methods=["GET"]),
             Route("/api/v2/guardian/factors", w(self.list_guardian_factors), methods=["GET"]),
             Route("/api/v2/roles", w(self.list_roles), methods=["GET"]),
+            *self._rbac_routes(),
         ]
 
     @staticmethod
@@ -386,6 +387,8 @@ class Auth0Emulator(GatedEmulator):
     async def list_members(self, request: Request):
         org = self._org(request.path_params["org_id"])
         members = self.tenant.members.get(org["id"], [])
+        if "roles" in (request.query_params.get("fields") or "").split(","):
+            self._require_scope("read:organization_member_roles")
         return 200, _checkpoint_or_offset(members, "members", request.query_params)
 
     async def list_enabled_connections(self, request: Request):
@@ -411,7 +414,67 @@ class Auth0Emulator(GatedEmulator):
         return 200, self.tenant.guardian_factors
 
     async def list_roles(self, request: Request):
+        self._require_scope("read:roles")
         return 200, _offset_page(self.tenant.roles, "roles", request.query_params)
+
+    # ----- RBAC: roles, their permissions and holders, member roles (roles feature) -----
+    def _rbac_routes(self) -> list[Route]:
+        w = self._wrap
+        return [
+            Route("/api/v2/roles/{role_id}", w(self.get_role), methods=["GET"]),
+            Route("/api/v2/roles/{role_id}/permissions", w(self.list_role_permissions), methods=["GET"]),
+            Route("/api/v2/roles/{role_id}/users", w(self.list_role_users), methods=["GET"]),
+            Route("/api/v2/users/{user_id}/roles", w(self.list_user_roles), methods=["GET"]),
+            Route("/api/v2/organizations/{org_id}/members/{user_id}/roles", w(self.list_member_roles),
+                  methods=["GET"]),
+        ]
+
+    def _require_scope(self, *needed: str) -> None:
+        """403 insufficient_scope as Auth0 words it when the token lacks a scope."""
+        granted = set(self.scopes.split())
+        missing = [s for s in needed if s not in granted]
+        if missing:
+            raise Auth0Problem(403, f"Insufficient scope, expected any of: {','.join(missing)}",
+                               "insufficient_scope")
+
+    def _role(self, role_id: str) -> dict[str, Any]:
+        for r in self.tenant.roles:
+            if r["id"] == role_id:
+                return r
+        raise Auth0Problem(404, "The role does not exist.", "inexistent_role")
+
+    async def get_role(self, request: Request):
+        self._require_scope("read:roles")
+        return 200, self._role(request.path_params["role_id"])
+
+    async def list_role_permissions(self, request: Request):
+        self._require_scope("read:roles")
+        role = self._role(request.path_params["role_id"])
+        return 200, _offset_page(self.tenant.role_permissions.get(role["id"], []), "permissions",
+                                 request.query_params)
+
+    async def list_role_users(self, request: Request):
+        self._require_scope("read:roles", "read:users")
+        role = self._role(request.path_params["role_id"])
+        holders = [{k: u.get(k) for k in ("user_id", "email", "name", "picture") if u.get(k) is not None}
+                   for u in self.tenant.users if role["id"] in self.tenant.user_roles.get(u["user_id"], [])]
+        return 200, _checkpoint_or_offset(holders, "users", request.query_params)
+
+    async def list_user_roles(self, request: Request):
+        self._require_scope("read:roles", "read:users")
+        user = self._user(request.path_params["user_id"])
+        ids = self.tenant.user_roles.get(user["user_id"], [])
+        return 200, _offset_page([self._role(i) for i in ids], "roles", request.query_params)
+
+    async def list_member_roles(self, request: Request):
+        self._require_scope("read:organization_member_roles")
+        org = self._org(request.path_params["org_id"])
+        uid = request.path_params["user_id"]
+        member = next((m for m in self.tenant.members.get(org["id"], []) if m["user_id"] == uid), None)
+        if member is None:
+            raise Auth0Problem(404, "The user is not a member of the organization.", "inexistent_member")
+        roles = [self._role(r["id"]) for r in member.get("roles") or []]
+        return 200, _offset_page(roles, "roles", request.query_params)
 
 
 def _search(users: list[dict[str, Any]], q: str | None) -> list[dict[str, Any]]:
