@@ -13,6 +13,7 @@ from wizard.core.artifacts import write_dry_run_artifacts
 from wizard.core.config import Settings
 from wizard.core.journal import Journal
 from wizard.core.progress import Progress
+from wizard.sandbox.ratelimit import RateLimits
 from wizard.tui.app import WizardApp
 from wizard.tui.messages import ProgressUpdate
 
@@ -163,6 +164,9 @@ async def test_import_cancel_keeps_the_journal_and_resume_finishes(tmp_path, san
         await click(pilot, "#import-dry")
         await settle(pilot)
         hold.install()
+        # the pacer sends a whole window at once: a server that takes only 5 writes per second
+        # keeps most users unsent (429 pauses), so the cancel finds some planned
+        workos_emu.emulator.set_limits(RateLimits(writes_per_10s=5, write_window_s=1.0))
         await type_into(pilot, "#import-confirm", "import")
         await click(pilot, "#import-start")
         for _ in range(400):  # the first three creates answer; the rest are held in the air
@@ -175,6 +179,7 @@ async def test_import_cancel_keeps_the_journal_and_resume_finishes(tmp_path, san
         counts = app.journal.count_users("status")
         assert counts.get("planned", 0) + counts.get("in_flight", 0) > 0, counts
         assert not gate(app, "import").passed, "a cancelled import does not pass the gate"
+        workos_emu.emulator.set_limits(RateLimits())
         hold.remove()
         await type_into(pilot, "#import-confirm", "import")
         await click(pilot, "#import-start")
