@@ -260,7 +260,7 @@ def evaluate(step: Step, journal: Journal, settings: Settings) -> GateResult:
     """Run the step's gate; a recorded not-applicable decision stands. Never raises."""
     status, reason = recorded_status(journal, step.id)
     if step.conditional and status == GateStatus.NOT_APPLICABLE.value and not (
-            step.na_refusal and step.na_refusal(journal)):
+            step.refuse_not_applicable and step.refuse_not_applicable(journal)):
         return GateResult.not_applicable(reason)
     try:
         return step.gate(journal, settings)
