@@ -16,6 +16,7 @@ COMMANDS = {
     "inventory": "inventory",
     "export": "export",
     "import": "import_",
+    "sync": "sync",
     "rollback": "rollback",
     "orgs": "orgs",
     "mfa": "mfa",

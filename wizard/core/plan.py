@@ -46,6 +46,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from wizard.core.digests import record_hash_digests
 from wizard.core.exports import UsersScan, identity_kind, metadata_sources, sorted_order
 from wizard.core.findings import Finding, Severity
 from wizard.core.gates import Check, GateResult
@@ -951,6 +952,7 @@ def save_plan(journal, result: PlanResult, users_path: str | Path | None = None,
         else:
             n = journal.replace_plan(result.planned)
         journal.put_document("plan_summary", result.summary)
+    record_hash_digests(journal, passwords_path)  # window: lets a later delta sync spot changed hashes
     return n
 
 
