@@ -17,6 +17,8 @@ COMMANDS = {
     "export": "export",
     "import": "import_",
     "sync": "sync",
+    "ticket": "ticket",
+    "package": "package",
     "rollback": "rollback",
     "orgs": "orgs",
     "mfa": "mfa",
