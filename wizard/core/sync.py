@@ -50,12 +50,12 @@ from wizard.core.records import Branch, PlannedUser, UserStatus
 WRITE_DELETE = "delete_user"
 SENT_KINDS = ("create", "update", "delete")
 # the counts every sync reports (report, summary.json, the screen)
-COUNT_KEYS = ("users_read", "new", "changed", "password", "unchanged", "removed", "blocked",
+COUNT_KEYS = ("users_read", "new", "changed", "rehashed", "unchanged", "removed", "blocked",
               "now_invalid", "not_imported", "merge_changed", "local_only", "to_delete")
 COUNT_LABELS = {
     "new": "new in Auth0 (created)",
     "changed": "changed (updated)",
-    "password": "password arrived or changed (hash sent)",
+    "rehashed": "password arrived or changed (hash sent)",
     "unchanged": "unchanged (nothing sent)",
     "removed": "gone from Auth0, still in WorkOS",
     "blocked": "blocked in Auth0 since the import, still in WorkOS",
@@ -185,7 +185,7 @@ class SyncPlan:
     @property
     def to_send(self) -> int:
         c = self.counts
-        return c.get("new", 0) + c.get("changed", 0) + c.get("password", 0) + c.get("to_delete", 0) \
+        return c.get("new", 0) + c.get("changed", 0) + c.get("rehashed", 0) + c.get("to_delete", 0) \
             + c.get("retry", 0)
 
     def lines(self) -> list[str]:
@@ -295,7 +295,7 @@ def _diff(journal: Journal, result: PlanResult, basis: _Basis, digests: FileDige
         if p.branch == Branch.PASSWORD and (old.branch != Branch.PASSWORD or digest != old_digest or not digest):
             fields.append("password")
         if fields:
-            counts["password" if "password" in fields else "changed"] += 1
+            counts["rehashed" if "password" in fields else "changed"] += 1
             row = _stage(p, "update", digest, fields=fields, prev_status=status, workos_user_id=old.workos_user_id)
             row["old_request_json"] = json.dumps(old.request, sort_keys=True)
             yield row
@@ -349,10 +349,10 @@ def plan_sync(journal: Journal, users: str | Path | None = None, passwords: str 
     basis = _Basis(journal)
     counts: Counter = Counter()
     findings: list[Finding] = []
-    sync_id = journal.start_sync(dry_run=dry_run, delete_removed=delete_removed, inputs={
-        "users": str(users_path.resolve()), "users_sha256": digests["users"],
-        "passwords": str(passwords_path.resolve()) if passwords_path else None,
-        "passwords_sha256": digests["passwords"]})
+    inputs = {"users": {"path": str(users_path.resolve()), "sha256": digests["users"]}}
+    if passwords_path:
+        inputs["passwords"] = {"path": str(passwords_path.resolve()), "sha256": digests["passwords"]}
+    sync_id = journal.start_sync(dry_run=dry_run, delete_removed=delete_removed, inputs=inputs)
     journal.stage_sync_changes(sync_id, _diff(journal, result, basis, file_digests, counts, findings,
                                               delete_removed, users_path.name))
     counts["users_read"] = result.summary.get("users_read", 0)
