@@ -23,6 +23,10 @@ from wizard.tui.widgets.progress_panel import ProgressPanel
 class CatchUpPanel(Vertical):
     """Diff a fresh export against the journal and send only the difference."""
 
+    DEFAULT_CSS = """
+    CatchUpPanel { height: auto; }
+    """
+
     class Synced(Message):
         """A sync finished (its result is a `wizard.tasks.sync.SyncResult`)."""
 
@@ -34,42 +38,42 @@ class CatchUpPanel(Vertical):
                  id: str | None = None) -> None:
         super().__init__(id=id or f"catch-up-{step_id}", classes="catch-up")
         self.step_id = step_id
-        self.title = title
+        self.heading = title
         self.passwords_only = passwords_only
         self.preview = None  # the last dry-run SyncPlan
         self.busy = False
         self._stop: list = []
         self._loop: asyncio.AbstractEventLoop | None = None
 
-    def _id(self, name: str) -> str:
+    def _wid(self, name: str) -> str:
         return f"{self.id}-{name}"
 
     def compose(self) -> ComposeResult:
-        yield Static(f"[b]{self.title}[/b]: compare a fresh Auth0 export with what was imported and send "
+        yield Static(f"[b]{self.heading}[/b]: compare a fresh Auth0 export with what was imported and send "
                      "only the difference (new, changed and re-hashed users; unchanged users get no "
                      "request).", classes="section")
         if not self.passwords_only:
-            yield Input(placeholder="fresh users export (empty: the one already used)", id=self._id("users"))
+            yield Input(placeholder="fresh users export (empty: the one already used)", id=self._wid("users"))
         yield Input(placeholder="password export (decrypted; empty: the one already used)",
-                    id=self._id("passwords"))
+                    id=self._wid("passwords"))
         if not self.passwords_only:
             yield Checkbox("Also delete in WorkOS the users gone from Auth0 (or blocked there)",
-                           id=self._id("delete"))
+                           id=self._wid("delete"))
         with Horizontal(classes="buttons"):
-            yield Button("Preview catch-up", id=self._id("preview"), variant="primary", compact=True)
-            yield Input(placeholder="type the change count, or 'delete N'", id=self._id("confirm"))
-            yield Button("Send catch-up", id=self._id("send"), variant="warning", disabled=True, compact=True)
-        yield Static("", id=self._id("plan"))
-        yield ProgressPanel(id=self._id("progress"))
+            yield Button("Preview catch-up", id=self._wid("preview"), variant="primary", compact=True)
+            yield Input(placeholder="type the change count, or 'delete N'", id=self._wid("confirm"))
+            yield Button("Send catch-up", id=self._wid("send"), variant="warning", disabled=True, compact=True)
+        yield Static("", id=self._wid("plan"))
+        yield ProgressPanel(id=self._wid("progress"))
 
     # ------------------------------------------------------------------ inputs
     def _paths(self) -> tuple[str | None, str | None]:
-        users = None if self.passwords_only else self.query_one(f"#{self._id('users')}", Input).value.strip()
-        passwords = self.query_one(f"#{self._id('passwords')}", Input).value.strip()
+        users = None if self.passwords_only else self.query_one(f"#{self._wid('users')}", Input).value.strip()
+        passwords = self.query_one(f"#{self._wid('passwords')}", Input).value.strip()
         return users or None, passwords or None
 
     def _delete(self) -> bool:
-        return not self.passwords_only and self.query_one(f"#{self._id('delete')}", Checkbox).value
+        return not self.passwords_only and self.query_one(f"#{self._wid('delete')}", Checkbox).value
 
     def expected_confirmation(self) -> str | None:
         if self.preview is None:
@@ -80,15 +84,15 @@ class CatchUpPanel(Vertical):
     # ------------------------------------------------------------------ actions
     def on_button_pressed(self, event: Button.Pressed) -> None:
         bid = event.button.id or ""
-        if bid == self._id("preview"):
+        if bid == self._wid("preview"):
             event.stop()
             self.start_preview()
-        elif bid == self._id("send"):
+        elif bid == self._wid("send"):
             event.stop()
             self.confirm_and_send()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
-        if event.input.id == self._id("confirm"):
+        if event.input.id == self._wid("confirm"):
             event.stop()
             self.confirm_and_send()
 
@@ -128,13 +132,13 @@ class CatchUpPanel(Vertical):
         lines.append("Nothing to send: WorkOS is in step with this export." if not plan.to_send else
                      f"To send: {plan.to_send} change(s). Type [b]{expected}[/b] to confirm, then Send.")
         self._show("\n".join(lines))
-        self.query_one(f"#{self._id('send')}", Button).disabled = False
+        self.query_one(f"#{self._wid('send')}", Button).disabled = False
 
     def confirm_and_send(self) -> None:
         if self.preview is None:
             self.notify("Preview the catch-up first.", severity="warning")
             return
-        box = self.query_one(f"#{self._id('confirm')}", Input)
+        box = self.query_one(f"#{self._wid('confirm')}", Input)
         typed = box.value.strip()
         expected = self.expected_confirmation()
         if self.preview.to_send and typed not in (expected, "sync" if not self.preview.counts.get("to_delete") else expected):
@@ -167,7 +171,7 @@ class CatchUpPanel(Vertical):
                 self._loop = None
 
         self.busy = True
-        self.query_one(f"#{self._id('send')}", Button).disabled = True
+        self.query_one(f"#{self._wid('send')}", Button).disabled = True
         self.app.start_work(self.step_id, "catch-up", work, on_done=self._sent)
 
     def stop(self) -> None:
@@ -191,7 +195,7 @@ class CatchUpPanel(Vertical):
         self.busy = False
 
     def show_progress(self, progress: Progress) -> None:
-        self.query_one(f"#{self._id('progress')}", ProgressPanel).show(progress)
+        self.query_one(f"#{self._wid('progress')}", ProgressPanel).show(progress)
 
     def _show(self, text: str) -> None:
-        self.query_one(f"#{self._id('plan')}", Static).update(text)
+        self.query_one(f"#{self._wid('plan')}", Static).update(text)
