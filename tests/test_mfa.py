@@ -200,3 +200,21 @@ def test_mfa_command_totp_import_never_prints_a_secret(tmp_path, workos_emu, mon
     assert "enrolled 1" in captured.out and "user not imported 1" in captured.out
     assert _secret(3) not in captured.out + captured.err and _secret(4) not in captured.out + captured.err
     assert len(workos_emu.emulator.auth_factors) == 1
+
+
+def test_scan_targets_only_the_users_the_export_marks_enrolled_when_it_carries_the_field(tmp_path):
+    import json as _json
+
+    from wizard.core.inventory import iter_export_users
+    from wizard.core.mfa import enrolled_targets
+
+    rows = [{"user_id": "auth0|a", "email": "a@example.com", "multifactor": ["guardian"]},
+            {"user_id": "auth0|b", "email": "b@example.com"}]
+    with_field = tmp_path / "with.ndjson"
+    with_field.write_text("".join(_json.dumps(r) + "\n" for r in rows))
+    targets, narrowed = enrolled_targets(iter_export_users(with_field))
+    assert narrowed and [t.user_id for t in targets] == ["auth0|a"]
+    without = tmp_path / "without.ndjson"
+    without.write_text(_json.dumps(rows[1]) + "\n")
+    targets, narrowed = enrolled_targets(iter_export_users(without))
+    assert not narrowed and [t.user_id for t in targets] == ["auth0|b"]

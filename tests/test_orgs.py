@@ -121,6 +121,7 @@ def test_without_the_roles_scope_members_come_without_roles_and_a_note(tmp_path,
 
 
 def test_export_reads_every_org_member_role_and_domain(tmp_path, auth0_emu, demo_tenant):
+    auth0_emu.emulator.scopes += " read:organization_member_roles"  # what the server enforces
     with serve(GrantScope(auth0_emu.emulator.app, "read:organization_member_roles")) as base, \
             Journal.open(tmp_path) as journal:
         result = export_organizations(_auth0(auth0_emu, base_url=base), journal)
@@ -369,10 +370,12 @@ def test_faulty_workos_still_ends_complete_without_duplicates(exported, workos_e
 
 def test_roles_option_sends_the_auth0_role_as_slug(tmp_path, auth0_emu, workos_emu, demo_tenant):
     workos, emu = _workos(workos_emu), workos_emu.emulator
+    auth0_emu.emulator.scopes += " read:organization_member_roles"  # what the server enforces
     with serve(GrantScope(auth0_emu.emulator.app, "read:organization_member_roles")) as base, \
             Journal.open(tmp_path) as journal:
         export_organizations(_auth0(auth0_emu, base_url=base), journal)
         ids = _import_users(journal, workos, demo_tenant)
+        workos.authorization.create_environment_role(slug="admin", name="Admin")  # the roles the guess needs
         migrate_organizations(journal, workos, with_roles=True)
     by_ext = {o["external_id"]: o["id"] for o in emu.organizations.values()}
     got = {(m["user_id"], m["organization_id"]): m["role"]["slug"] for m in emu.memberships.values()}

@@ -274,7 +274,7 @@ async def test_verify_command_end_to_end(tmp_path, sandbox_settings, monkeypatch
     assert main(["verify", "--run-dir", str(tmp_path / "nowhere")]) == 2
 
 
-async def test_demo_tenant_full_run_passes(tmp_path, sandbox_settings, auth0_emu, demo_exports):
+async def test_demo_tenant_full_run_passes(tmp_path, sandbox_settings, auth0_emu, demo_exports, demo_tenant):
     """The sandbox's demo tenant end to end: plan, import, organizations, MFA scan, then --demo verify."""
     from wizard.clients.auth0 import Auth0Client
     from wizard.core.mfa import ScanTarget, scan_authentication_methods
@@ -293,7 +293,7 @@ async def test_demo_tenant_full_run_passes(tmp_path, sandbox_settings, auth0_emu
     save_mfa_report(journal, build_mfa_report(journal, complete=True))
     for provider in v.social_providers(journal):
         v.confirm_social(journal, provider)
-    samples = v.demo_password_samples(journal)
+    samples = v.password_samples(journal, demo_tenant.credentials)
     assert samples
     result = v.run_verification(journal, sandbox_settings, password_sample=samples,
                                 build=v.BuildOptions(command="true", cwd=tmp_path), reads_per_second=FAST)

@@ -17,9 +17,12 @@ from functools import partial
 from typing import Any
 
 from wizard.clients.errors import ApiError, ErrorKind
+from wizard.core import documents
+from wizard.core.environment import require_same_environment_sync
 from wizard.core.exports import identity_kind
 from wizard.core.gates import Check, GateResult
 from wizard.core.journal import Journal
+from wizard.core.pacing import Pacer, client_base_url, save_window, shared_pacer
 from wizard.core.progress import Progress, ProgressCallback, frozen_counts
 from wizard.core.records import Identity
 
@@ -37,15 +40,23 @@ def strategy_kind(strategy: str | None) -> str:
 
 
 def workos_call(fn: Callable[[], Any], *, attempts: int = 5, on_wait: ProgressCallback | None = None,
-                sleep: Callable[[float], None] = time.sleep) -> Any:
+                sleep: Callable[[float], None] = time.sleep, pacer: Pacer | None = None,
+                write: bool = False) -> Any:
     """One WorkOS SDK call (client built with max_retries=0): 429 waited out, transient errors retried,
     everything mapped to ApiError. Every caller expects an object back: the SDK's None for a 2xx
-    answer without a JSON body (a proxy page) is an unknown outcome, retried like a lost answer."""
+    answer without a JSON body (a proxy page) is an unknown outcome, retried like a lost answer.
+
+    With `pacer` (the migration's shared one) each try waits for room in its write (`write=True`)
+    or read window first, and a 429 pauses every other step of the run as well."""
     from wizard.clients.workos import to_api_error
 
     for attempt in range(1, attempts + 1):
         try:
-            result = fn()
+            if pacer is None:
+                result = fn()
+            else:
+                with pacer.write_sync() if write else pacer.read_sync():
+                    result = fn()
             if result is None:
                 raise ApiError(ErrorKind.TRANSIENT, "WorkOS answered without a readable JSON body",
                                code="empty_response")
@@ -54,6 +65,8 @@ def workos_call(fn: Callable[[], Any], *, attempts: int = 5, on_wait: ProgressCa
             err = exc
         except Exception as exc:  # SDK / transport errors
             err = to_api_error(exc)
+        if pacer is not None and err.kind is ErrorKind.RATE_LIMITED:
+            pacer.pause_after_429(err.retry_after)
         if not err.retryable or attempt == attempts:
             raise err
         delay = err.retry_after if err.retry_after is not None else min(20.0, 0.25 * 2 ** attempt)
@@ -62,6 +75,15 @@ def workos_call(fn: Callable[[], Any], *, attempts: int = 5, on_wait: ProgressCa
                              latest_error=f"{err}; retrying in {delay:.1f} s"))
         sleep(delay)
     raise AssertionError("unreachable")
+
+
+def paced_call(call: Callable, journal: Journal, workos) -> Callable:
+    """`call` bound to the migration's shared pacer when it is `workos_call` (or a partial of it)
+    that has none yet; any other callable is the caller's own business."""
+    target = call.func if isinstance(call, partial) else call
+    if target is not workos_call or (isinstance(call, partial) and "pacer" in call.keywords):
+        return call
+    return partial(call, pacer=shared_pacer(client_base_url(workos), journal))
 
 
 # ---------------------------------------------------------------------- domains
@@ -174,7 +196,7 @@ def export_organizations(client, journal: Journal, *, on_progress: ProgressCallb
     if any(d["state"] == "pending" for o in journal.orgs() for d in o["domains"]):
         result.notes.append("Domains taken from metadata or connection aliases are created as `pending` in WorkOS "
                             "(Auth0 recorded no verification for them); verify them in the WorkOS dashboard.")
-    journal.put_document("orgs_export", result.as_dict())
+    documents.ORGS_EXPORT.write(journal, result.as_dict())
     return result
 
 
@@ -245,7 +267,8 @@ def create_workos_orgs(journal: Journal, workos, *, dry_run: bool = False,
                     try:
                         created = call(lambda o=org: workos.organizations.create_organization(
                             name=o["display_name"] or o["name"], external_id=o["auth0_org_id"],
-                            domain_data=_domain_data(o["domains"]) or None, metadata=_org_metadata(o)))
+                            domain_data=_domain_data(o["domains"]) or None, metadata=_org_metadata(o)),
+                            write=True)
                     except ApiError as exc:
                         # "external id already used": a retried create that had landed, or a parallel run
                         if exc.kind is not ErrorKind.EXISTS:
@@ -408,7 +431,8 @@ def _create_membership(workos, call: Callable, user_id: str, org_id: str, slug: 
     create = workos.organization_membership.create_organization_membership
     if slug:
         try:
-            return call(lambda: create(user_id=user_id, organization_id=org_id, role=RoleSingle(role_slug=slug)))
+            return call(lambda: create(user_id=user_id, organization_id=org_id, role=RoleSingle(role_slug=slug)),
+                        write=True)
         except ApiError as exc:
             if exc.kind is not ErrorKind.INVALID and exc.kind is not ErrorKind.NOT_FOUND:
                 raise
@@ -420,21 +444,27 @@ def _create_membership(workos, call: Callable, user_id: str, org_id: str, slug: 
                                     "message": f"WorkOS refused role '{slug}' ({exc.message}); the membership "
                                                "was created with the default role. Create the role in WorkOS "
                                                "and set it on the membership."})
-    return call(lambda: create(user_id=user_id, organization_id=org_id))
+    return call(lambda: create(user_id=user_id, organization_id=org_id), write=True)
 
 
 def migrate_organizations(journal: Journal, workos, *, dry_run: bool = False,
                           on_progress: ProgressCallback | None = None, call: Callable = workos_call,
                           with_roles: bool = False) -> OrgMigration:
     """Organizations first (all of them), then memberships; the summary goes to document `orgs`."""
+    require_same_environment_sync(journal, workos, action="create organizations", bind=not dry_run)
     result = OrgMigration(dry_run=dry_run)
     if call is workos_call and on_progress is not None:  # a 429 pause shows as progress
         call = partial(workos_call, on_wait=on_progress)
-    create_workos_orgs(journal, workos, dry_run=dry_run, on_progress=on_progress, call=call, result=result)
-    create_memberships(journal, workos, dry_run=dry_run, on_progress=on_progress, call=call, result=result,
-                       with_roles=with_roles)
+    call = paced_call(call, journal, workos)  # the users' budget: one window for the whole migration
+    try:
+        create_workos_orgs(journal, workos, dry_run=dry_run, on_progress=on_progress, call=call, result=result)
+        create_memberships(journal, workos, dry_run=dry_run, on_progress=on_progress, call=call, result=result,
+                           with_roles=with_roles)
+    finally:
+        if isinstance(call, partial) and call.keywords.get("pacer") is not None:
+            save_window(journal, call.keywords["pacer"])
     if not dry_run:
-        journal.put_document("orgs", result.as_dict())
+        documents.ORGS.write(journal, documents.OrgsDoc.load(result.as_dict()))
     return result
 
 
@@ -471,7 +501,7 @@ def orgs_gate(journal: Journal) -> GateResult:
     """Exported, every organization in WorkOS, no failed membership; members whose user was not
     imported are listed in the evidence (they are reported, not failures of this step)."""
     orgs = journal.orgs()
-    doc = journal.get_document("orgs")
+    doc = documents.ORGS.read(journal)
     org_status = Counter(o["status"] for o in orgs)
     m_status = Counter(m["status"] for m in journal.memberships())
     org_done = sum(org_status[k] for k in ORG_DONE)
@@ -479,9 +509,9 @@ def orgs_gate(journal: Journal) -> GateResult:
     return GateResult.from_checks([
         Check("Organizations exported from Auth0", bool(orgs), f"{len(orgs)} organization(s)",
               "Run `auth0-workos orgs --run-dir DIR` with Auth0 credentials, or mark this step not applicable."),
-        Check("Organizations in WorkOS", bool(doc) and org_done == len(orgs), f"{org_done} of {len(orgs)} created or "
+        Check("Organizations in WorkOS", doc is not None and org_done == len(orgs), f"{org_done} of {len(orgs)} created or "
               "existing" + (f"; {org_status['failed']} failed" if org_status["failed"] else ""),
               "Read the problems listed for the failed ones, fix them and run `auth0-workos orgs` again."),
-        Check("Memberships", bool(doc) and not m_status["failed"] and not m_status["planned"], m_text,
+        Check("Memberships", doc is not None and not m_status["failed"] and not m_status["planned"], m_text,
               "Run `auth0-workos orgs --run-dir DIR` again: it adds only the missing memberships."),
     ], details={"orgs": dict(org_status), "memberships": dict(m_status)})

@@ -128,17 +128,29 @@ def _scrub(text: str, settings: Settings) -> str:
     return text
 
 
-def live_key_check(settings: Settings) -> Check:
-    """One cheap read (list_users limit=1) through the SDK proves URL, key and environment."""
-    name = "WorkOS accepts the key"
+def live_key_check(settings: Settings, client=None) -> Check:
+    """One cheap read (list_users limit=1) through the SDK proves URL, key and environment.
+    `client`: a synchronous WorkOS client opened by the caller (else one is opened and closed here)."""
     if not settings.workos_api_key:
-        return Check(name, False, "not checked: no API key", "Set WORKOS_API_KEY first.")
+        return Check("WorkOS accepts the key", False, "not checked: no API key", "Set WORKOS_API_KEY first.")
+    if client is not None:
+        return _live_key_check(settings, client)
+    own = workos_sync_client(settings)
+    try:
+        return _live_key_check(settings, own)
+    finally:
+        close = getattr(own, "close", None)
+        if callable(close):
+            close()
+
+
+def _live_key_check(settings: Settings, client) -> Check:
+    name = "WorkOS accepts the key"
     from workos import _errors as werr
     from workos.common.models.user import User
 
     url = settings.workos_base_url
     try:
-        client = workos_sync_client(settings)
         # the SDK's list_users turns a 2xx page that is not JSON (a website, a redirect) into an empty
         # list: read the raw answer, check it is a WorkOS list, then parse its users as the SDK does
         raw = client.request("GET", ("user_management", "users"), params={"limit": 1})

@@ -12,15 +12,18 @@ import time
 from pathlib import Path
 
 from wizard import __version__
-from wizard.core.guide import DIFFERENCES, GUIDE_DOCUMENT, GUIDE_URL
+from wizard.core import documents, sso
+from wizard.core.guide import DIFFERENCES, GUIDE_URL
 from wizard.core.inventory import summary_lines
 from wizard.core.journal import Journal
 from wizard.core.recovery import diagnose
+from wizard.core.roles import report_markdown as roles_report_markdown
+from wizard.core.roles import report_section as roles_report_section
 from wizard.core.rundir import write_private
 
 REPORT_MD = "report.md"
 REPORT_JSON = "report.json"
-POST_MIGRATION_DOCUMENT = "post_migration"
+POST_MIGRATION_DOCUMENT = documents.POST_MIGRATION.name
 FIRST_FINDINGS = 10
 LIST_LIMIT = 25  # longer lists inside documents are cut: a report is not a data dump
 
@@ -39,7 +42,9 @@ _SECRET_KEYS = re.compile(r"(password|passwd|hash|secret|api_key|apikey|token)",
 _SAFE_KEYS = {"hash_line", "hash_ref", "password_users", "passwords", "hashes", "sha256",
               "secrets_imported", "totp_secrets_imported", "with_hash", "without_hash", "hash_types",
               "no_hash", "password_branch", "passwords_file", "passwords_file_error", "password_lines_read",
-              "hash_rows_matched", "hash_rows_unmatched", "database_users_without_hash"}
+              "hash_rows_matched", "hash_rows_unmatched", "database_users_without_hash",
+              "hashes_bound_by_email", "hash_rows_other_connection", "hash_rows_repeated",
+              "hash_rows_without_hash_unmatched"}
 
 
 def _scrub_text(text: str) -> str:
@@ -71,12 +76,12 @@ def _iso(ts: float | None) -> str | None:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts)) if ts else None
 
 
-def _doc(journal: Journal, *names):
-    for n in names:
-        d = journal.get_document(n)
-        if d is not None:
-            return scrub(d)
-    return "not run"
+def _doc(journal: Journal, document: documents.Document):
+    """A document as the report shows it (scrubbed), or "not run"."""
+    d = document.read(journal)
+    if d is None:
+        return "not run"
+    return scrub(d.dump() if isinstance(d, documents.Shape) else d)
 
 
 def _step_titles() -> dict[str, str]:
@@ -90,20 +95,20 @@ def _step_titles() -> dict[str, str]:
 def tick_post_migration(journal: Journal, task_id: str, done: bool = True) -> None:
     if task_id not in dict(POST_MIGRATION_TASKS):
         raise KeyError(task_id)
-    journal.set_document_item(POST_MIGRATION_DOCUMENT, task_id, time.time() if done else None)
+    documents.POST_MIGRATION.tick(journal, task_id, time.time() if done else None)
 
 
 def _decisions(journal: Journal) -> list[dict]:
     """Choices a person made on the way, each with its stated reason: the report is their record."""
     out = []
-    no_pw = journal.get_document("password_hashes_not_applicable")
-    if isinstance(no_pw, dict):
+    no_pw = documents.NO_PASSWORDS_REASON.read(journal)
+    if no_pw is not None:
         out.append({"decision": "No password-hash export: password users reset their password",
-                    "reason": no_pw.get("reason", ""), "at": _iso(no_pw.get("at"))})
-    accepted = journal.get_document("import_failures_accepted")
-    if isinstance(accepted, dict):
-        out.append({"decision": f"{accepted.get('count', 0)} failed user(s) accepted as not migrated",
-                    "reason": accepted.get("reason", ""), "at": _iso(accepted.get("at"))})
+                    "reason": no_pw.reason, "at": _iso(no_pw.at)})
+    accepted = documents.FAILURES_ACCEPTED.read(journal)
+    if accepted is not None:
+        out.append({"decision": f"{accepted.count} failed user(s) accepted as not migrated",
+                    "reason": accepted.reason, "at": _iso(accepted.at)})
     for sid, rec in journal.steps().items():
         if rec["status"] == "not_applicable":
             out.append({"decision": f"Step '{sid}' marked not applicable", "reason": rec["reason"] or "",
@@ -119,11 +124,9 @@ def build_report(journal: Journal) -> dict:
         by_sev[sev] = by_sev.get(sev, 0) + n
     first = [{"where": f.where(), "severity": f.severity.value, "code": f.code, "message": f.message}
              for f in journal.findings(limit=FIRST_FINDINGS)]
-    plan_summary = journal.get_document("plan_summary")
-    merge_rule = None
-    if isinstance(plan_summary, dict):
-        merge_rule = plan_summary.get("merge_rule") or plan_summary.get("duplicate_policy") \
-            or plan_summary.get("merge_policy")
+    stored_plan = documents.PLAN_SUMMARY.read(journal)
+    plan_summary = stored_plan.dump() if stored_plan is not None else None
+    merge_rule = stored_plan.merge_rule if stored_plan is not None else None
     titles = _step_titles()
     recorded = journal.steps()
     steps = [
@@ -147,8 +150,8 @@ def build_report(journal: Journal) -> dict:
     mem_status: dict[str, int] = {}
     for m in journal.memberships():
         mem_status[m["status"]] = mem_status.get(m["status"], 0) + 1
-    ticked = journal.get_document(POST_MIGRATION_DOCUMENT) or {}
-    guide_ack = journal.get_document(GUIDE_DOCUMENT)
+    ticked = documents.POST_MIGRATION.read(journal)
+    guide_ack = documents.GUIDE_ACK.read(journal)
     report = {
         "title": "Auth0 → WorkOS migration report",
         "generated_at": _iso(time.time()),
@@ -157,36 +160,40 @@ def build_report(journal: Journal) -> dict:
         "run_created_at": journal.get_meta("created_at"),
         "guide": {
             "url": GUIDE_URL,
-            "acknowledged_at": _iso(guide_ack.get("at")) if isinstance(guide_ack, dict) else None,
+            "acknowledged_at": _iso(guide_ack.at) if guide_ack is not None else None,
             "differences": [{"topic": d.topic, "seed_says": d.seed_says, "wizard_does": d.wizard_does}
                             for d in DIFFERENCES],
         },
         "inputs": {k: {"file": Path(v["path"]).name, "sha256": v["sha256"], "lines": v["lines"]}
                    for k, v in journal.inputs().items()},
-        "inventory": _doc(journal, "inventory"),
+        "inventory": _doc(journal, documents.INVENTORY),
         "findings": {
             "by_severity": by_sev,
             "by_code": [{"severity": s, "code": c, "count": n} for (s, c), n in sorted(counts.items())],
             "first": first,
         },
         "plan": {
+            "hashes_bound_by_email": [{"where": f.where(), "message": f.message}
+                                      for f in journal.findings(code="hash_joined_by_email")],
             "summary": scrub(plan_summary) if plan_summary is not None else "not run",
             "users_by_branch": journal.count_users("branch"),
             "merge_rule": scrub(merge_rule) if merge_rule else None,
         },
         "import": {
-            "summary": _doc(journal, "import_summary"),
+            "summary": _doc(journal, documents.IMPORT_SUMMARY),
             "users_by_status": journal.count_users("status"),
             "by_branch_and_status": [{"branch": b, "status": s, "count": n}
                                      for (b, s), n in sorted(journal.count_by_branch_status().items())],
         },
         "organizations": {
-            "summary": _doc(journal, "orgs_summary", "orgs"),
+            "summary": _doc(journal, documents.ORGS),
             "organizations": len(orgs),
             "organizations_by_status": org_status,
             "memberships_by_status": mem_status,
         },
-        "mfa": _doc(journal, "mfa"),
+        "enterprise_sso": sso.report_section(journal),
+        "mfa": _doc(journal, documents.MFA_REPORT),
+        "roles": roles_report_section(journal),
         **window_report(journal),  # window: support ticket, every delta sync, the cutover checklist
         "verification": verifications,
         "verification_passed": bool(verifications) and all(v["ok"] for v in verifications),
@@ -300,6 +307,9 @@ def render_markdown(r: dict) -> str:
     out += ["", "## Plan", ""]
     out += [f"- {b}: {n}" for b, n in sorted(p["users_by_branch"].items())] or ["not run"]
     out.append(f"- merge rule for duplicate emails: {_fmt(p['merge_rule']) if p['merge_rule'] else 'not recorded'}")
+    if p.get("hashes_bound_by_email"):
+        out += ["", f"Password hashes bound by email (--join-by-email), {len(p['hashes_bound_by_email'])}:", ""]
+        out += [f"- `{x['where']}` {x['message']}".replace("\n", " ") for x in p["hashes_bound_by_email"]]
     if isinstance(p["summary"], dict):
         out += ["", "Plan summary:", ""] + _kv(p["summary"])
 
@@ -314,6 +324,9 @@ def render_markdown(r: dict) -> str:
     out += ["", "## Organizations", "", f"- organizations: {o['organizations']} "
             f"({_fmt(o['organizations_by_status'])})", f"- memberships: {_fmt(o['memberships_by_status'])}",
             "", "Organizations summary:", ""] + _kv(o["summary"])
+
+    out += roles_report_markdown(r.get("roles"))
+    out += ["", "## Enterprise SSO", ""] + sso.report_lines(r["enterprise_sso"])
 
     out += ["", "## MFA", ""] + _kv(r["mfa"])
 
@@ -358,5 +371,5 @@ def write_report(journal: Journal) -> tuple[Path, Path]:
     report = build_report(journal)
     md = write_private(journal.run_dir / REPORT_MD, render_markdown(report))
     js = write_private(journal.run_dir / REPORT_JSON, json.dumps(report, indent=2, sort_keys=False, default=str) + "\n")
-    journal.put_document("report", {"at": time.time(), "files": [md.name, js.name]})
+    documents.REPORT.write(journal, documents.ReportDoc(at=time.time(), files=[md.name, js.name]))
     return md, js

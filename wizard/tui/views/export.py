@@ -9,23 +9,17 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Button, Checkbox, Collapsible, DataTable, Input, Label, Static
 
-from wizard.clients.auth0 import Auth0Client
-from wizard.core import export_job, plan, steps, ticket
+from wizard.core import documents, steps, ticket
 from wizard.core.gates import GateResult
 from wizard.core.progress import Progress
+from wizard.tasks import check as check_task
+from wizard.tasks import export_job as export_job_task
 from wizard.tui.screens import ReasonScreen
 from wizard.tui.text import display_path, editable_path
 from wizard.tui.views.base import StepView
 from wizard.tui.widgets.catch_up import CatchUpPanel
 from wizard.tui.widgets.checklist import Checklist
 from wizard.tui.widgets.findings_table import FindingsTable, FindingSummary
-
-
-def verify_exports(journal, users_path: Path, passwords_path: Path | None):
-    """build_plan + save_plan from wizard.core.plan (the verification is theirs, not the TUI's)."""
-    result = plan.build_plan(users_path, passwords_path)
-    plan.save_plan(journal, result, users_path, passwords_path)
-    return result
 
 
 class ExportView(StepView):
@@ -65,7 +59,7 @@ class ExportView(StepView):
         if not users.value:
             path = journal.input_path("users") or (exports.users_path if exports else None)
             users.value = editable_path(path)
-        if not pw.value and not journal.get_document(steps.DOC_NO_PASSWORDS_REASON):
+        if not pw.value and not documents.NO_PASSWORDS_REASON.exists(journal):
             path = journal.input_path("passwords") or (exports.passwords_path if exports else None)
             pw.value = editable_path(path)
         self.query_one("#export-job", Button).disabled = not self.wizard.settings.has_auth0_credentials
@@ -108,7 +102,7 @@ class ExportView(StepView):
         sev, _, c = (code or "").partition("|")
         self.query_one("#export-findings", FindingsTable).load(
             journal.findings(severity=sev or None, code=c or None, limit=500))
-        reason = journal.get_document(steps.DOC_NO_PASSWORDS_REASON)
+        reason = documents.NO_PASSWORDS_REASON.read(journal)
         lines = []
         inputs = journal.inputs()
         for kind in ("users", "passwords"):
@@ -117,7 +111,7 @@ class ExportView(StepView):
                 lines.append(f"{kind}: {escape(display_path(rec['path']))} "
                              f"({rec.get('lines') or '?'} lines, sha256 {rec['sha256'][:12]}…)")
         if reason:
-            lines.append(f"[cyan]password hashes not applicable: {escape(reason.get('reason', ''))}[/]")
+            lines.append(f"[cyan]password hashes not applicable: {escape(reason.reason)}[/]")
         errors = sum(n for (s, _), n in counts.items() if s == "error")
         warnings = sum(n for (s, _), n in counts.items() if s == "warning")
         if counts:
@@ -165,7 +159,7 @@ class ExportView(StepView):
         if passwords is not None and not passwords.is_file():
             self.notify(f"Password export not found: {pw_raw}", severity="error")
             return
-        if passwords is None and not self.wizard.journal.get_document(steps.DOC_NO_PASSWORDS_REASON):
+        if passwords is None and not documents.NO_PASSWORDS_REASON.exists(self.wizard.journal):
             self.notify("No password export given: press 'No password export…' and state why.",
                         severity="warning")
             return
@@ -173,15 +167,14 @@ class ExportView(StepView):
         self.query_one("#export-verify", Button).disabled = True
         self.query_one("#export-status", Static).update("Verifying…")
         self.wizard.start_work(self.step_id, "verification",
-                               lambda: verify_exports(journal, users, passwords), on_done=self.verified)
+                               lambda: check_task.run_check(journal, users, passwords), on_done=self.verified)
 
     def run_job(self) -> None:
-        settings, run_dir = self.wizard.settings, self.wizard.run_dir
+        journal, settings = self.wizard.journal, self.wizard.settings
         on_progress = self.wizard.progress_callback(self.step_id)
 
         def work():
-            with Auth0Client.from_settings(settings) as auth0:
-                return export_job.run_export(auth0, run_dir, on_progress=on_progress)
+            return export_job_task.run_export_job(journal, settings, on_progress=on_progress)
 
         self.query_one("#export-status", Static).update("Export job started: waiting for Auth0…")
         self.wizard.start_work(self.step_id, "export job", work, on_done=self.job_done)

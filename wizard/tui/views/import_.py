@@ -7,18 +7,16 @@ the journal and are reconciled by lookup on the next run).
 
 from __future__ import annotations
 
-import asyncio
-
 from rich.markup import escape
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Button, DataTable, Input, Static
 
-from wizard.clients.workos import make_client
-from wizard.core import artifacts, steps
+from wizard.core import artifacts, documents, steps
 from wizard.core.gates import GateResult
-from wizard.core.importer import Importer
 from wizard.core.progress import Progress
+from wizard.core.rollback import ROLLBACK_PROMISE
+from wizard.tasks import import_ as import_task
 from wizard.tui.screens import ReasonScreen
 from wizard.tui.text import display_path
 from wizard.tui.views.base import StepView
@@ -32,9 +30,7 @@ class ImportView(StepView):
 
     def __init__(self) -> None:
         super().__init__()
-        self.importer = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._task: asyncio.Task | None = None
+        self.importer: import_task.ImportRun | None = None  # the dry run or import in progress
         self.dry_run_failures: list[dict] = []  # the last dry run's first failures (not kept in the journal)
 
     def compose_body(self) -> ComposeResult:
@@ -65,17 +61,16 @@ class ImportView(StepView):
         return self.importer is not None
 
     def to_send(self) -> int:
-        counts = self.wizard.journal.count_users("status")
-        return counts.get("planned", 0) + counts.get("in_flight", 0)
+        return import_task.users_to_send(self.wizard.journal)
 
     def entered(self) -> None:
         self.refresh_state()
-        real = self.wizard.journal.get_document(steps.DOC_IMPORT_SUMMARY)
+        real = documents.IMPORT_SUMMARY.read(self.wizard.journal)
         panel = self.query_one("#import-progress", ProgressPanel)
         if real and panel.last is None:  # a resumed run: show where the import ended
-            counts = {k: int(real.get(k, 0) or 0) for k in ("created", "updated", "skipped", "failed")}
-            panel.show(Progress("import", sum(counts.values()) + int(real.get("remaining", 0) or 0),
-                                counts, done=not real.get("remaining")))
+            counts = {"created": real.created, "updated": real.updated, "skipped": real.skipped,
+                      "failed": real.failed}
+            panel.show(Progress("import", sum(counts.values()) + real.remaining, counts, done=not real.remaining))
 
     def refresh_state(self) -> None:
         journal = self.wizard.journal
@@ -85,7 +80,7 @@ class ImportView(StepView):
             "Plan: " + ", ".join(f"{n} {b}" for b, n in sorted(branches.items())) + "\n"
             "Status: " + (", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "no plan yet")
             + f"\nTo send: {self.to_send()} user(s). The real import needs a completed dry run and a "
-            "typed confirmation.")
+            "typed confirmation. " + ROLLBACK_PROMISE)
         dry_ok = steps.dry_run_gate(journal).passed
         failed = counts.get("failed", 0)
         self.query_one("#import-dry", Button).disabled = self.busy
@@ -118,20 +113,20 @@ class ImportView(StepView):
     def show_summaries(self) -> None:
         journal = self.wizard.journal
         lines = []
-        dry = journal.get_document(steps.DOC_DRY_RUN)
+        dry = documents.DRY_RUN.read(journal)
         if dry:
-            lines.append(f"Dry run: would create {dry.get('would_create', 0)}, would update "
-                         f"{dry.get('would_update', 0)}, would fail {dry.get('would_fail', 0)}.")
+            lines.append(f"Dry run: would create {dry.would_create}, would update "
+                         f"{dry.would_update}, would fail {dry.would_fail}.")
             for f in self.dry_run_failures[:5]:
                 lines.append(f"  would fail: {escape(str(f.get('email') or f.get('auth0_user_id')))} — "
                              f"{escape(str(f.get('message', '')))}")
-        real = journal.get_document(steps.DOC_IMPORT_SUMMARY)
+        real = documents.IMPORT_SUMMARY.read(journal)
         if real:
-            lines.append(f"Import: {real.get('created', 0)} created, {real.get('updated', 0)} updated, "
-                         f"{real.get('skipped', 0)} skipped, {real.get('failed', 0)} failed, "
-                         f"{real.get('remaining', 0)} remaining; {real.get('rate_limited', 0)} × 429 "
-                         f"paused, {real.get('retries', 0)} retries"
-                         + (f"; stopped: {escape(str(real.get('stop_reason')))}" if real.get("stopped") else ""))
+            lines.append(f"Import: {real.created} created, {real.updated} updated, "
+                         f"{real.skipped} skipped, {real.failed} failed, "
+                         f"{real.remaining} remaining; {real.rate_limited} × 429 "
+                         f"paused, {real.retries} retries"
+                         + (f"; stopped: {escape(str(real.stop_reason))}" if real.stopped else ""))
             files = [self.wizard.run_dir / name for name in (artifacts.SUMMARY, artifacts.ID_MAP, artifacts.ERRORS)]
             lines.append("Files: " + ", ".join(f"[b]{escape(display_path(f))}[/]" for f in files if f.is_file()))
         self.query_one("#import-summary", Static).update("\n".join(lines))
@@ -159,7 +154,7 @@ class ImportView(StepView):
         elif bid == "import-cancel":
             self.cancel()
         elif bid == "import-retry":
-            n = self.wizard.journal.reset_failed()
+            n = import_task.retry_failed(self.wizard.journal)
             self.notify(f"{n} failed user(s) planned again: confirm and start the import to retry them.")
             self.refresh_state()
             self.recheck()
@@ -181,7 +176,7 @@ class ImportView(StepView):
             self.notify("Run the dry run first.", severity="warning")
             return
         typed = self.query_one("#import-confirm", Input).value.strip()
-        if typed not in (str(self.to_send()), "import"):
+        if not import_task.confirmation_accepted(typed, self.to_send()):
             self.notify(f"Type {self.to_send()} (the number of users to send) or 'import' to confirm.",
                         severity="warning")
             return
@@ -189,33 +184,11 @@ class ImportView(StepView):
         self.start(dry_run=False)
 
     def start(self, *, dry_run: bool) -> None:
-        journal, settings = self.wizard.journal, self.wizard.settings
         on_progress = self.wizard.progress_callback(self.step_id)
-        client = make_client(settings, max_retries=0)
-        self.importer = importer = Importer(journal, client, dry_run=dry_run, on_progress=on_progress)
-
-        def work():
-            async def main():
-                self._task = asyncio.current_task()
-                try:
-                    return await importer.run()
-                finally:
-                    await client.close()
-
-            self._loop = asyncio.new_event_loop()
-            try:
-                summary = self._loop.run_until_complete(main())
-            finally:
-                self._loop.close()
-                self._loop = self._task = None
-            # the same run-folder files (and journal documents) as `auth0-workos import`
-            if dry_run:
-                artifacts.write_dry_run_artifacts(journal, summary)
-            else:
-                artifacts.write_import_artifacts(journal, summary)
-            return summary
-
-        self.wizard.start_work(self.step_id, "dry run" if dry_run else "import", work, on_done=self.finished)
+        self.importer = run = import_task.ImportRun(self.wizard.journal, self.wizard.settings, dry_run=dry_run,
+                                                    on_progress=on_progress)
+        # the task writes the same run-folder files (and journal documents) as `auth0-workos import`
+        self.wizard.start_work(self.step_id, "dry run" if dry_run else "import", run.run, on_done=self.finished)
         self.refresh_state()
 
     def on_unmount(self) -> None:
@@ -225,13 +198,12 @@ class ImportView(StepView):
             self.cancel()
 
     def cancel(self) -> None:
-        loop, task = self._loop, self._task
-        if loop is not None and task is not None:
-            loop.call_soon_threadsafe(task.cancel)
+        if self.importer is not None and self.importer.cancel():
             self.notify("Cancelling: in-flight users are reconciled by lookup on the next run.")
 
-    def finished(self, summary) -> None:
+    def finished(self, result: import_task.ImportResult) -> None:
         self.importer = None
+        summary = result.summary
         if summary.dry_run:
             self.dry_run_failures = list(summary.failures)
         if summary.stopped:

@@ -10,7 +10,7 @@ from rich.table import Table
 from textual.app import ComposeResult
 from textual.widgets import DataTable, Input, Static
 
-from wizard.core import plan
+from wizard.core import documents, plan
 from wizard.core.gates import GateResult
 from wizard.tui.views.base import StepView
 from wizard.tui.widgets.checklist import Checklist
@@ -85,8 +85,8 @@ class MappingView(StepView):
 
     def show_duplicates(self, found: tuple[int, list]) -> None:
         n, first = found
-        summary = self.wizard.journal.get_document("plan_summary") or {}
-        merge_rule = summary.get("merge_rule") or plan.MERGE_RULE
+        summary = documents.PLAN_SUMMARY.read(self.wizard.journal)
+        merge_rule = (summary.merge_rule if summary is not None else None) or plan.MERGE_RULE
         lines = [f"[b]Duplicate groups[/b]: {n} — {escape(str(merge_rule))}"]
         for u in first:
             lines.append(f"  {escape(u.email or '')}: {escape(', '.join(u.auth0_ids))} → primary "

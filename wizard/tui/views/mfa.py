@@ -9,9 +9,9 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Checkbox, Input, Static
 
-from wizard.clients.workos import make_sync_client
-from wizard.core import mfa, steps
+from wizard.core import documents, steps
 from wizard.core.gates import GateResult
+from wizard.tasks import mfa as mfa_task
 from wizard.tui.text import display_path
 from wizard.tui.views.base import StepView
 from wizard.tui.widgets.checklist import Checklist
@@ -34,7 +34,7 @@ class MfaView(StepView):
         yield Checklist("", id="mfa-checks")
 
     def entered(self) -> None:
-        plan = self.wizard.journal.get_document(steps.DOC_MFA_COMMUNICATION) or {}
+        plan = documents.MFA_COMMUNICATION.read(self.wizard.journal)
         for key, _ in steps.MFA_COMMUNICATION_ITEMS:
             box = self.query_one(f"#mfa-item-{key}", Checkbox)
             with box.prevent(Checkbox.Changed):
@@ -42,21 +42,21 @@ class MfaView(StepView):
         self.show_report()
 
     def show_report(self) -> None:
-        doc = self.wizard.journal.get_document("mfa")
-        if not isinstance(doc, dict):
+        doc = documents.MFA_REPORT.read(self.wizard.journal)
+        if doc is None:
             self.query_one("#mfa-report", Static).update("[dim]No MFA report yet: press Build MFA report.[/]")
             return
         lines = [
-            f"Scanned users: {doc.get('scanned', 0)} ({'complete' if doc.get('complete') else 'incomplete'})",
-            f"SMS: {doc.get('sms_users', 0)}   voice: {doc.get('voice_users', 0)}   "
-            f"TOTP: {doc.get('totp_users', 0)}   no MFA: {doc.get('no_mfa_users', 0)}   "
-            f"must re-enroll: {doc.get('must_reenroll', 0)}",
+            f"Scanned users: {doc.scanned} ({'complete' if doc.complete else 'incomplete'})",
+            f"SMS: {doc.sms_users}   voice: {doc.voice_users}   "
+            f"TOTP: {doc.totp_users}   no MFA: {doc.no_mfa_users}   "
+            f"must re-enroll: {doc.must_reenroll}",
         ]
-        if doc.get("other_factors"):
-            lines.append("Other factors: " + ", ".join(f"{k} {v}" for k, v in doc["other_factors"].items()))
-        if doc.get("csv_path"):
-            lines.append(f"CSV for the re-enrollment email: [b]{escape(display_path(doc['csv_path']))}[/]")
-        lines += [f"[yellow]•[/] {escape(n)}" for n in doc.get("notes") or []]
+        if doc.other_factors:
+            lines.append("Other factors: " + ", ".join(f"{k} {v}" for k, v in doc.other_factors.items()))
+        if doc.csv_path:
+            lines.append(f"CSV for the re-enrollment email: [b]{escape(display_path(doc.csv_path))}[/]")
+        lines += [f"[yellow]•[/] {escape(n)}" for n in doc.notes or []]
         self.query_one("#mfa-report", Static).update("\n".join(lines))
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
@@ -67,7 +67,7 @@ class MfaView(StepView):
         journal, settings = self.wizard.journal, self.wizard.settings
         if bid == "mfa-build":
             self.wizard.start_work(self.step_id, "report",
-                                   lambda: mfa.save_mfa_report(journal, mfa.build_mfa_report(journal)),
+                                   lambda: mfa_task.run_mfa_report(journal, settings),
                                    on_done=self.finished)
             return
         raw = self.query_one("#mfa-totp-path", Input).value.strip()
@@ -77,8 +77,7 @@ class MfaView(StepView):
         path = Path(raw).expanduser()
 
         def import_totp():
-            with make_sync_client(settings, max_retries=0) as client:
-                return mfa.import_totp_secrets(journal, client, path)
+            return mfa_task.run_totp_import(journal, settings, path)
 
         self.wizard.start_work(self.step_id, "totp import", import_totp, on_done=self.finished)
 

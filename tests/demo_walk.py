@@ -147,6 +147,13 @@ async def walk_demo(pilot, on_step: OnStep | None = None) -> None:
         await pilot.press("x")
         await give_reason(pilot, "no Auth0 organizations without Management API access")
     await done("orgs")
+    await next_step(pilot, "sso")  # enterprise SSO: plan + dry run, typed confirmation, create
+    await click(pilot, "#sso-dry")
+    await settle(pilot)
+    await type_into(pilot, "#sso-confirm", "sso")
+    await click(pilot, "#sso-create")
+    await settle(pilot)
+    await done("sso")
     await next_step(pilot, "mfa")
     await click(pilot, "#mfa-build")
     await settle(pilot)
