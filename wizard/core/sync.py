@@ -457,8 +457,9 @@ class SyncEngine(Importer):
                     first_name=req.get("first_name") if "first_name" in fields else None,
                     last_name=req.get("last_name") if "last_name" in fields else None,
                     email_verified=True if "email_verified" in fields else None,
-                    external_id=user.auth0_user_id if "external_id" in fields else None,
-                    metadata=metadata, password_hash=password_hash),
+                    **({"external_id": user.auth0_user_id} if "external_id" in fields else {}),
+                    metadata=metadata, password_hash=password_hash and password_hash.value,
+                    password_hash_type=password_hash and password_hash.hash_type),
                 user=user, send=None)
         except ApiError as err:
             if err.kind is ErrorKind.EXISTS or err.code in ("email_not_available", "email_change_not_allowed"):
