@@ -60,7 +60,7 @@ def test_plain_mode_walks_every_gate(tmp_path, sandbox_settings, demo_exports, d
     with Journal.open(tmp_path / "run") as j:
         status = {k: v["status"] for k, v in j.steps().items()}
         assert set(status) == {"guide", "prereqs", "inventory", "export", "mapping", "import", "social",
-                               "orgs", "roles", "sso", "mfa", "verify"}
+                               "orgs", "roles", "sso", "mfa", "verify", "cutover"}
         assert all(v in ("passed", "not_applicable") for v in status.values()), status
         assert j.get_document("import_dry_run"), "the dry run ran before the import"
         assert j.get_document("social_confirmations")

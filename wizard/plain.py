@@ -143,7 +143,54 @@ def _inventory(ctx: PlainContext) -> None:
     ctx.out(f"Inventory saved: {done.path}")
 
 
+def _catch_up(ctx: PlainContext, users: str | None, passwords: str | None, *, offer_delete: bool = True) -> bool:
+    """The delta sync with a confirmation (typed `delete N` when users are deleted); True when done."""
+    from wizard.tasks.sync import SyncError, prepare_sync, run_sync
+
+    delete = offer_delete and ctx.answers.confirm(
+        "Also delete in WorkOS the users gone from Auth0 (or blocked there)?", default=False)
+    try:
+        planned = prepare_sync(ctx.journal, ctx.settings, users=users or None, passwords=passwords or None,
+                               delete_removed=delete, on_progress=ctx.progress())
+    except SyncError as exc:
+        ctx.out(f"  {exc}")
+        return False
+    for line in planned.lines():
+        ctx.out(f"  {line}")
+    to_delete = planned.counts.get("to_delete", 0)
+    if to_delete:
+        typed = ctx.answers.text(f"Type 'delete {to_delete}' to delete {to_delete} WorkOS user(s):").strip()
+        if typed != f"delete {to_delete}":
+            ctx.out("  Not confirmed: nothing was sent.")
+            return False
+    elif planned.to_send and not ctx.answers.confirm(f"Send {planned.to_send} change(s) to WorkOS?"):
+        ctx.out("  Nothing was sent.")
+        return False
+    result = run_sync(ctx.journal, ctx.settings, planned, on_progress=ctx.progress())
+    s = result.summary
+    ctx.out(f"  Sync {result.sync_id}: {s.get('session_created', 0)} created, {s.get('session_updated', 0)} "
+            f"updated or deleted, {s.get('session_failed', 0)} failed, {s.get('remaining', 0)} left")
+    return True
+
+
 def _export(ctx: PlainContext) -> None:
+    from wizard.core import sync, ticket
+
+    if sync.apply_password_export_label(ctx.journal):  # imported without hashes: the file may be here now
+        ctx.out(ticket.waiting_line(ctx.journal))
+        late = ctx.answers.text("The decrypted password export, to apply it now (empty: not yet):", "").strip()
+        if late:
+            _catch_up(ctx, None, late, offer_delete=False)
+        return
+    if not ctx.journal.input_path("passwords") and not ctx.demo_exports:
+        t = ticket.ticket_for_run(ctx.journal, ctx.settings.auth0_domain)
+        path = ticket.write_ticket(ctx.journal, t)
+        ctx.out(f"The password export comes from Auth0 support ({ticket.EXPECTED_WAIT}). The ticket ({path}):")
+        for line in t.text.splitlines():
+            ctx.out(f"  | {line}")
+        if ticket.sent_at(ctx.journal) is None and ctx.answers.confirm("Have you sent this ticket?", default=False):
+            ticket.mark_sent(ctx.journal)
+        ctx.out(ticket.waiting_line(ctx.journal))
     users = ctx.answers.text("Users export file:", _default_users_path(ctx)).strip()
     pw_default = ctx.journal.input_path("passwords") or (ctx.demo_exports.passwords_path if ctx.demo_exports else None)
     passwords = ctx.answers.text("Password-hash export (empty if none):", str(pw_default or "")).strip()
@@ -183,6 +230,17 @@ def _run_import(ctx: PlainContext, *, dry_run: bool) -> Any:
 
 
 def _import(ctx: PlainContext) -> None:
+    from wizard.core import package, sync
+
+    if (offer := package.package_offer(ctx.journal)) is not None:
+        ctx.out(offer)
+    pending = ctx.journal.count_users("status")
+    if sync.can_sync(ctx.journal) is None and not pending.get("planned") and not pending.get("in_flight") \
+            and ctx.answers.confirm("Catch up with Auth0 now (a delta sync with a fresh export)?", default=False):
+        users = ctx.answers.text("Fresh users export:", str(ctx.journal.input_path("users") or "")).strip()
+        passwords = ctx.answers.text("Password export (empty: the one already used):", "").strip()
+        _catch_up(ctx, users, passwords)
+        return
     if not steps.dry_run_gate(ctx.journal).passed:
         ctx.out("Dry run (reads WorkOS, sends nothing):")
         s = _run_import(ctx, dry_run=True)
@@ -359,11 +417,56 @@ def _verify(ctx: PlainContext) -> None:
     ctx.out(f"Report: {written.markdown} and {written.json}")
 
 
+def _cutover(ctx: PlainContext) -> None:
+    from wizard.core import cutover
+
+    doc = cutover.state(ctx.journal)
+    if not doc.get("strategy"):
+        for title, text in cutover.STRATEGIES.values():
+            ctx.out(f"  {title}: {text}")
+        disable = ctx.answers.confirm("Disable sign-ups in Auth0 for the window? (No: dual-write)", default=True)
+        cutover.choose_strategy(ctx.journal, "disable_signups" if disable else "dual_write")
+    if not cutover.state(ctx.journal).get("final_sync"):
+        ctx.out("Final catch-up sync, right before switching: export the users from Auth0 again.")
+        users = ctx.answers.text("Fresh users export:", str(ctx.journal.input_path("users") or "")).strip()
+        if not _catch_up(ctx, users, None):
+            return
+        try:
+            s = cutover.record_final_sync(ctx.journal)
+            ctx.out(f"  Final catch-up: sync {s['id']}.")
+        except cutover.CutoverError as exc:
+            ctx.out(f"  {exc}")
+            return
+    doc = cutover.state(ctx.journal)
+    try:
+        if not doc.get("switched"):
+            if not ctx.answers.confirm("Is the application switched to WorkOS now?", default=False):
+                return
+            cutover.tick(ctx.journal, "switched")
+        if not cutover.state(ctx.journal).get("watched"):
+            try:
+                cutover.tick(ctx.journal, "watched")
+            except cutover.CutoverError as exc:
+                ctx.out(f"  {exc}")
+                reason = ctx.answers.text(f"Why is a watch shorter than {cutover.WATCH_HOURS} hours enough "
+                                          "(empty: keep watching, come back later)?", "").strip()
+                if not reason:
+                    return
+                cutover.tick(ctx.journal, "watched", reason=reason)
+        if not cutover.state(ctx.journal).get("auth0_disabled"):
+            if not ctx.answers.confirm("Is the Auth0 tenant disabled?", default=False):
+                return
+            cutover.tick(ctx.journal, "auth0_disabled")
+    except cutover.CutoverError as exc:
+        ctx.out(f"  {exc}")
+
+
 ACTIONS: dict[str, Callable[[PlainContext], None]] = {
     "guide": _guide, "prereqs": _prereqs, "inventory": _inventory, "export": _export, "mapping": _mapping,
     "import": _import, "social": _social, "orgs": _orgs, "mfa": _mfa, "verify": _verify,
     "roles": _roles,
     "sso": _sso,
+    "cutover": _cutover,
 }
 
 

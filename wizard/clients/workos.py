@@ -355,12 +355,15 @@ async def create_user(client: AsyncWorkOSClient, request: dict, password_hash: s
 _UNSET: Any = object()
 
 
-async def update_user(client: AsyncWorkOSClient, user_id: str, *, first_name: str | None = None,
+async def update_user(client: AsyncWorkOSClient, user_id: str, *, email: str | None = None,
+                      first_name: str | None = None,
                       last_name: str | None = None, external_id: str | None = _UNSET,
                       email_verified: bool | None = None, metadata: dict | None = None,
                       password_hash: str | None = None, password_hash_type: str | None = None) -> RemoteUser:
     """PUT /user_management/users/{id}: only the given fields change (`external_id=None` clears it)."""
     extra: dict[str, Any] = {}
+    if email is not None:
+        extra["email"] = email
     if external_id is not _UNSET:
         extra["external_id"] = external_id
     if metadata:

@@ -102,6 +102,19 @@ CREATE TABLE IF NOT EXISTS sso_members (
     auth0_user_id TEXT NOT NULL, auth0_connection_id TEXT NOT NULL, status TEXT NOT NULL,
     workos_org_id TEXT, workos_membership_id TEXT, last_error_message TEXT, updated_at REAL,
     PRIMARY KEY (auth0_user_id, auth0_connection_id, workos_org_id));
+-- delta sync (the migration window): per-user hash digests taken at plan time, one row per sync,
+-- and each sync's differences (staged, then applied to `users` in one transaction)
+CREATE TABLE IF NOT EXISTS hash_digests (auth0_user_id TEXT PRIMARY KEY, digest INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS syncs (
+    id INTEGER PRIMARY KEY, status TEXT NOT NULL, started_at REAL, applied_at REAL, finished_at REAL,
+    dry_run INTEGER NOT NULL DEFAULT 0, delete_removed INTEGER NOT NULL DEFAULT 0,
+    inputs_json TEXT, counts_json TEXT, summary_json TEXT);
+CREATE TABLE IF NOT EXISTS sync_changes (
+    sync_id INTEGER NOT NULL, auth0_user_id TEXT NOT NULL, kind TEXT NOT NULL, fields TEXT,
+    prev_status TEXT, workos_user_id TEXT, group_key TEXT, email TEXT, branch TEXT, request_json TEXT,
+    hash_ref INTEGER, hash_line INTEGER, email_verified INTEGER, reason TEXT, source_line INTEGER,
+    auth0_ids_json TEXT, hash_digest INTEGER, old_request_json TEXT, PRIMARY KEY (sync_id, auth0_user_id));
+CREATE INDEX IF NOT EXISTS sync_changes_kind ON sync_changes(sync_id, kind);
 """
 
 
@@ -1023,3 +1036,172 @@ class Journal:
             for key in gone:
                 db.execute(f"DELETE FROM {table} WHERE {' AND '.join(f'{k}=?' for k in keys)}", key)
         return len(gone)
+    # ----------------------------------------------------------------- delta sync (the migration window)
+    def iter_hash_refs(self, batch: int = 5000) -> Iterator[tuple[str, int]]:
+        """(auth0_user_id, hash_ref) of every user with a hash reference, in plan order."""
+        last = -1
+        while True:
+            rows = self._q("SELECT seq, auth0_user_id, hash_ref FROM users WHERE seq > ? AND hash_ref IS NOT "
+                           "NULL ORDER BY seq LIMIT ?", (last, batch))
+            if not rows:
+                return
+            last = rows[-1][0]
+            for r in rows:
+                yield r[1], r[2]
+
+    def replace_hash_digests(self, pairs: Iterable[tuple[str, int]]) -> int:
+        """Replace every stored hash digest (see core/digests.py); returns how many were stored."""
+        n = 0
+        with self.transaction() as db:
+            db.execute("DELETE FROM hash_digests")
+            for chunk in _chunks(pairs, 5000):
+                db.executemany("INSERT OR REPLACE INTO hash_digests(auth0_user_id, digest) VALUES(?, ?)", chunk)
+                n += len(chunk)
+        return n
+
+    def has_hash_digests(self) -> bool:
+        return bool(self._q("SELECT 1 FROM hash_digests LIMIT 1"))
+
+    def iter_sync_basis(self, batch: int = 5000) -> Iterator[tuple]:
+        """What a sync compares against, one tuple per planned user in plan order: (auth0_user_id,
+        branch, status, request_json, auth0_ids_json, hash_ref, source_line, hash digest or None)."""
+        last = -1
+        while True:
+            rows = self._q(
+                "SELECT u.seq, u.auth0_user_id, u.branch, u.status, u.request_json, u.auth0_ids_json, "
+                "u.hash_ref, u.source_line, d.digest FROM users u LEFT JOIN hash_digests d "
+                "ON d.auth0_user_id = u.auth0_user_id WHERE u.seq > ? ORDER BY u.seq LIMIT ?", (last, batch))
+            if not rows:
+                return
+            last = rows[-1][0]
+            for r in rows:
+                yield tuple(r)[1:]
+
+    def alias_primary(self, auth0_user_id: str) -> str | None:
+        rows = self._q("SELECT primary_id FROM aliases WHERE auth0_user_id=?", (auth0_user_id,))
+        return rows[0][0] if rows else None
+
+    def start_sync(self, *, dry_run: bool, delete_removed: bool, inputs: dict) -> int:
+        """A new sync row (status `diffing`); an earlier sync left half-diffed is discarded."""
+        with self.transaction() as db:
+            stale = [r[0] for r in db.execute("SELECT id FROM syncs WHERE status IN ('diffing', 'staged')")]
+            for sid in stale:
+                db.execute("DELETE FROM sync_changes WHERE sync_id=?", (sid,))
+                db.execute("UPDATE syncs SET status='discarded' WHERE id=?", (sid,))
+            cur = db.execute("INSERT INTO syncs(status, started_at, dry_run, delete_removed, inputs_json) "
+                             "VALUES('diffing', ?, ?, ?, ?)",
+                             (time.time(), int(dry_run), int(delete_removed), json.dumps(inputs, sort_keys=True)))
+            return int(cur.lastrowid)
+
+    def update_sync(self, sync_id: int, *, status: str | None = None, counts: dict | None = None,
+                    summary: dict | None = None) -> None:
+        now = time.time()
+        with self.transaction() as db:
+            if status is not None:
+                col = {"applied": "applied_at", "done": "finished_at", "dry_run": "finished_at"}.get(status)
+                db.execute("UPDATE syncs SET status=? WHERE id=?", (status, sync_id))
+                if col:
+                    db.execute(f"UPDATE syncs SET {col}=? WHERE id=?", (now, sync_id))
+            if counts is not None:
+                db.execute("UPDATE syncs SET counts_json=? WHERE id=?", (json.dumps(counts, sort_keys=True), sync_id))
+            if summary is not None:
+                db.execute("UPDATE syncs SET summary_json=? WHERE id=?",
+                           (json.dumps(summary, sort_keys=True, default=str), sync_id))
+
+    def syncs(self, status: str | Iterable[str] | None = None) -> list[dict]:
+        """Every sync of this run, oldest first, with its inputs, counts and engine summary."""
+        sql, params = "SELECT * FROM syncs", []
+        if status is not None:
+            statuses = [status] if isinstance(status, str) else list(status)
+            sql += f" WHERE status IN ({','.join('?' * len(statuses))})"
+            params = statuses
+        out = []
+        for r in self._q(sql + " ORDER BY id", params):
+            d = dict(r)
+            for k in ("inputs", "counts", "summary"):
+                d[k] = json.loads(d.pop(f"{k}_json") or "{}")
+            d["dry_run"], d["delete_removed"] = bool(d["dry_run"]), bool(d["delete_removed"])
+            out.append(d)
+        return out
+
+    def stage_sync_changes(self, sync_id: int, changes: Iterable[dict]) -> int:
+        cols = ("kind", "fields", "prev_status", "workos_user_id", "group_key", "email", "branch",
+                "request_json", "hash_ref", "hash_line", "email_verified", "reason", "source_line",
+                "auth0_ids_json", "hash_digest", "old_request_json")
+        n = 0
+        with self.transaction() as db:
+            for chunk in _chunks(changes, 5000):
+                db.executemany(
+                    f"INSERT OR REPLACE INTO sync_changes(sync_id, auth0_user_id, {', '.join(cols)}) "
+                    f"VALUES(?, ?, {', '.join('?' * len(cols))})",
+                    [(sync_id, c["auth0_user_id"], *(c.get(k) for k in cols)) for c in chunk])
+                n += len(chunk)
+        return n
+
+    def sync_changes(self, sync_id: int, kind: str | Iterable[str] | None = None,
+                     limit: int | None = None) -> list[dict]:
+        sql, params = "SELECT * FROM sync_changes WHERE sync_id=?", [sync_id]
+        if kind is not None:
+            kinds = [kind] if isinstance(kind, str) else list(kind)
+            sql += f" AND kind IN ({','.join('?' * len(kinds))})"
+            params += kinds
+        sql += " ORDER BY rowid"
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(limit)
+        return [dict(r) for r in self._q(sql, params)]
+
+    def sync_actions(self, sync_id: int) -> dict[str, dict]:
+        """auth0 id -> {kind, fields, prev_status, workos_user_id} for the changes the engine sends."""
+        rows = self._q("SELECT auth0_user_id, kind, fields, prev_status, workos_user_id FROM sync_changes "
+                       "WHERE sync_id=? AND kind IN ('create', 'update', 'delete')", (sync_id,))
+        return {r[0]: {"kind": r[1], "fields": tuple(filter(None, (r[2] or "").split(","))),
+                       "prev_status": r[3], "workos_user_id": r[4]} for r in rows}
+
+    def sync_previous_request(self, sync_id: int, auth0_user_id: str) -> dict:
+        """The request a sync's update replaced (to remove metadata keys gone from Auth0)."""
+        rows = self._q("SELECT old_request_json FROM sync_changes WHERE sync_id=? AND auth0_user_id=?",
+                       (sync_id, auth0_user_id))
+        return json.loads(rows[0][0] or "{}") if rows else {}
+
+    def apply_sync_changes(self, sync_id: int) -> None:
+        """Write a staged sync into the plan (one transaction): creates and updates become `planned`
+        with their new request, deletes become `planned` for the engine, `refresh` and
+        `not_imported` rows take the new plan's fields without anything to send. Reported-only
+        kinds (removed, blocked, now_invalid) leave the user as it is."""
+        now = time.time()
+        with self.transaction() as db:
+            seq = db.execute("SELECT COALESCE(MAX(seq), 0) FROM users").fetchone()[0]
+            rows = db.execute("SELECT * FROM sync_changes WHERE sync_id=? ORDER BY rowid", (sync_id,)).fetchall()
+            for c in rows:
+                aid, kind = c["auth0_user_id"], c["kind"]
+                if kind in ("create", "update", "not_imported", "refresh"):
+                    exists = db.execute("SELECT status FROM users WHERE auth0_user_id=?", (aid,)).fetchone()
+                    if not exists:
+                        seq += 1
+                        db.execute("INSERT INTO users(auth0_user_id, status, branch, seq) VALUES(?,?,?,?)",
+                                   (aid, UserStatus.PLANNED, c["branch"], seq))
+                    status = {"not_imported": UserStatus.SKIPPED, "refresh": exists[0] if exists else
+                              UserStatus.SKIPPED}.get(kind, UserStatus.PLANNED)
+                    db.execute(
+                        "UPDATE users SET group_key=?, email=?, branch=?, status=?, request_json=?, hash_ref=?, "
+                        "hash_line=?, email_verified=?, reason=?, source_line=?, auth0_ids_json=?, "
+                        "updated_at=? WHERE auth0_user_id=?",
+                        (c["group_key"], c["email"], c["branch"], status, c["request_json"], c["hash_ref"],
+                         c["hash_line"], c["email_verified"], c["reason"], c["source_line"],
+                         c["auth0_ids_json"], now, aid))
+                    if kind != "refresh":
+                        db.execute("UPDATE users SET last_error_code=NULL, last_error_message=NULL "
+                                   "WHERE auth0_user_id=?", (aid,))
+                    ids = json.loads(c["auth0_ids_json"] or "[]") or [aid]
+                    db.executemany("INSERT OR REPLACE INTO aliases(auth0_user_id, primary_id) VALUES(?, ?)",
+                                   [(a, aid) for a in ids])
+                elif kind == "delete":
+                    db.execute("UPDATE users SET status=?, updated_at=? WHERE auth0_user_id=?",
+                               (UserStatus.PLANNED, now, aid))
+                if kind in ("create", "update", "refresh", "not_imported"):
+                    if c["hash_digest"]:
+                        db.execute("INSERT OR REPLACE INTO hash_digests(auth0_user_id, digest) VALUES(?, ?)",
+                                   (aid, c["hash_digest"]))
+                    else:
+                        db.execute("DELETE FROM hash_digests WHERE auth0_user_id=?", (aid,))

@@ -49,6 +49,7 @@ from pathlib import Path
 
 from wizard.core import documents
 from wizard.core import hashes as hash_kinds
+from wizard.core.digests import record_hash_digests
 from wizard.core.exports import UsersScan, identity_kind, metadata_sources, sorted_order
 from wizard.core.findings import Finding, Severity
 from wizard.core.gates import Check, GateResult
@@ -1148,6 +1149,7 @@ def save_plan(journal, result: PlanResult, users_path: str | Path | None = None,
         else:
             n = journal.replace_plan(result.planned)
         documents.PLAN_SUMMARY.write(journal, documents.PlanSummary.load(result.summary))
+    record_hash_digests(journal, passwords_path)  # window: lets a later delta sync spot changed hashes
     return n
 
 

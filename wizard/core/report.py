@@ -194,6 +194,7 @@ def build_report(journal: Journal) -> dict:
         "enterprise_sso": sso.report_section(journal),
         "mfa": _doc(journal, documents.MFA_REPORT),
         "roles": roles_report_section(journal),
+        **window_report(journal),  # window: support ticket, every delta sync, the cutover checklist
         "verification": verifications,
         "verification_passed": bool(verifications) and all(v["ok"] for v in verifications),
         "steps": steps,
@@ -209,6 +210,40 @@ def build_report(journal: Journal) -> dict:
         ],
     }
     return scrub(report)
+
+
+def window_report(journal: Journal) -> dict:
+    """The migration window: when the support ticket went out, one entry per sync, the cutover."""
+    from wizard.core import cutover, sync, ticket
+
+    return {
+        "support_ticket": {"sent_at": _iso(ticket.sent_at(journal))},
+        "syncs": [s | {"started_at": _iso(s["started_at"]), "finished_at": _iso(s["finished_at"]),
+                       "inputs": {k: {"file": Path(v["path"]).name, "sha256": v["sha256"]}
+                                  for k, v in (s["inputs"] or {}).items() if isinstance(v, dict)}}
+                  for s in sync.report_rows(journal)],
+        "cutover": [row | {"at": _iso(row["at"])} for row in cutover.report_section(journal)],
+    }
+
+
+def window_markdown(r: dict) -> list[str]:
+    from wizard.core.sync import count_lines
+
+    out: list[str] = []
+    sent = (r.get("support_ticket") or {}).get("sent_at")
+    out += ["", "## Password-export ticket", "", f"Sent to Auth0 support: {sent}" if sent else "Not recorded as sent."]
+    for s in r.get("syncs") or []:
+        files = ", ".join(f"{k} `{v['file']}` sha256 {v['sha256'][:16]}…" for k, v in s["inputs"].items())
+        sent_counts = s.get("sent") or {}
+        out += ["", f"## Sync {s['id']} ({s['started_at']}, {s['status']})", "", f"Inputs: {files}", ""]
+        out += [f"- {line}" for line in count_lines(s.get("counts") or {})]
+        out.append(f"- sent: {sent_counts.get('session_created', 0)} created, {sent_counts.get('session_updated', 0)} "
+                   f"updated or deleted, {sent_counts.get('session_failed', 0)} failed"
+                   + ("; users gone from Auth0 deleted (--delete-removed)" if s.get("delete_removed") else ""))
+    out += ["", "## Cutover", "", "| item | done | when | note |", "|---|---|---|---|"]
+    out += [f"| {_esc(c['item'])} | {'yes' if c['done'] else 'no'} | {c['at'] or ''} | {_esc(c['note'])} |"
+            for c in r.get("cutover") or []]
+    return out
 
 
 # ------------------------------------------------------------------------------------ markdown
@@ -284,6 +319,8 @@ def render_markdown(r: dict) -> str:
     out += ["", "Import summary:", ""] + _kv(i["summary"])
 
     o = r["organizations"]
+    out += window_markdown(r)
+
     out += ["", "## Organizations", "", f"- organizations: {o['organizations']} "
             f"({_fmt(o['organizations_by_status'])})", f"- memberships: {_fmt(o['memberships_by_status'])}",
             "", "Organizations summary:", ""] + _kv(o["summary"])

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from wizard.core import documents, guide, inventory, orgs, plan, prereqs, sso, verify
+from wizard.core import cutover, documents, guide, inventory, orgs, plan, prereqs, sso, verify
 from wizard.core import roles as roles_step
 from wizard.core.config import Settings
 from wizard.core.gates import Check, GateResult, GateStatus
@@ -181,6 +181,10 @@ def verify_gate(journal: Journal, settings: Settings) -> GateResult:
 
 
 # ------------------------------------------------------------------------------- applies_when
+def cutover_gate(journal: Journal, settings: Settings) -> GateResult:
+    return cutover.cutover_gate(journal)
+
+
 def _always(journal: Journal, settings: Settings) -> bool:
     return True
 
@@ -239,6 +243,8 @@ STEPS: tuple[Step, ...] = (
          summary="Who used which factor, and how to bring them back."),
     Step("verify", "Verify & report", verify_gate,
          summary="Check WorkOS against the journal, then write the report."),
+    Step("cutover", "Cutover", cutover_gate,
+         summary="Sign-up strategy, final catch-up sync, switch, 48-hour watch, Auth0 disabled."),
 )
 STEP_IDS = tuple(s.id for s in STEPS)
 

@@ -7,9 +7,9 @@ from pathlib import Path
 from rich.markup import escape
 from textual.app import ComposeResult
 from textual.containers import Horizontal
-from textual.widgets import Button, DataTable, Input, Label, Static
+from textual.widgets import Button, Checkbox, Collapsible, DataTable, Input, Label, Static
 
-from wizard.core import documents, steps
+from wizard.core import documents, steps, ticket
 from wizard.core.gates import GateResult
 from wizard.core.progress import Progress
 from wizard.tasks import check as check_task
@@ -17,6 +17,7 @@ from wizard.tasks import export_job as export_job_task
 from wizard.tui.screens import ReasonScreen
 from wizard.tui.text import display_path, editable_path
 from wizard.tui.views.base import StepView
+from wizard.tui.widgets.catch_up import CatchUpPanel
 from wizard.tui.widgets.checklist import Checklist
 from wizard.tui.widgets.findings_table import FindingsTable, FindingSummary
 
@@ -39,6 +40,15 @@ class ExportView(StepView):
         yield Static("[b]Findings[/b] (select a row to drill down)", classes="section")
         yield FindingSummary(id="export-summary")
         yield FindingsTable(id="export-findings")
+        # window: the password-export ticket, and applying the hash file once it arrives
+        with Collapsible(title="Support ticket for the password export", collapsed=True, id="export-ticket-box"):
+            yield Static("", id="export-ticket")
+            with Horizontal(classes="buttons"):
+                yield Button("Copy ticket", id="export-ticket-copy", compact=True)
+                yield Checkbox("Ticket sent to Auth0 support", id="export-ticket-sent")
+        yield Static("", id="export-ticket-wait")
+        yield CatchUpPanel("export", title="Apply the password export", passwords_only=True,
+                           id="export-apply-passwords")
         yield Checklist("", id="export-checks")
 
     def entered(self) -> None:
@@ -54,6 +64,31 @@ class ExportView(StepView):
             pw.value = editable_path(path)
         self.query_one("#export-job", Button).disabled = not self.wizard.settings.has_auth0_credentials
         self.show_findings()
+        self.show_ticket()
+
+    def show_ticket(self) -> None:
+        """The ticket from the inventory, when it was sent, and the "apply" panel once imported."""
+        from wizard.core.sync import can_sync
+
+        journal = self.wizard.journal
+        t = ticket.ticket_for_run(journal, self.wizard.settings.auth0_domain)
+        self.query_one("#export-ticket", Static).update(escape(t.text))
+        sent = self.query_one("#export-ticket-sent", Checkbox)
+        with sent.prevent(Checkbox.Changed):
+            sent.value = ticket.sent_at(journal) is not None
+        self.query_one("#export-ticket-wait", Static).update(escape(ticket.waiting_line(journal)))
+        self.query_one("#export-apply-passwords", CatchUpPanel).display = can_sync(journal) is None
+
+    def on_checkbox_changed(self, event: Checkbox.Changed) -> None:
+        if event.checkbox.id == "export-ticket-sent":
+            event.stop()
+            ticket.mark_sent(self.wizard.journal, event.value)
+            self.show_ticket()
+
+    def on_catch_up_panel_synced(self, message: CatchUpPanel.Synced) -> None:
+        message.stop()
+        self.show_findings()
+        self.recheck()
 
     def required_input(self) -> Input | None:
         """Verify files needs the users export path first."""
@@ -93,7 +128,12 @@ class ExportView(StepView):
         if not bid.startswith("export-"):
             return
         event.stop()
-        if bid == "export-verify":
+        if bid == "export-ticket-copy":
+            t = ticket.ticket_for_run(self.wizard.journal, self.wizard.settings.auth0_domain)
+            ticket.write_ticket(self.wizard.journal, t)
+            self.app.copy_to_clipboard(t.text)
+            self.notify(f"Ticket copied (also in {ticket.TICKET_NAME} in the run folder).")
+        elif bid == "export-verify":
             self.verify()
         elif bid == "export-nopw":
             self.app.push_screen(ReasonScreen("Why is there no password-hash export for this migration?"),
@@ -151,10 +191,17 @@ class ExportView(StepView):
         self.recheck()
 
     def work_ended(self, name: str, state) -> None:
+        if name.startswith("catch-up"):
+            self.query_one(CatchUpPanel).work_ended()
+            return
         self.query_one("#export-verify", Button).disabled = False
         self.show_findings()
 
     def show_progress(self, progress: Progress) -> None:
+        panel = self.query_one(CatchUpPanel)
+        if panel.busy:
+            panel.show_progress(progress)
+            return
         counts = ", ".join(f"{n} {k}" for k, n in sorted(progress.counts.items()))
         self.query_one("#export-status", Static).update(f"{progress.operation}: {counts}")
 

@@ -20,6 +20,7 @@ from wizard.tasks import import_ as import_task
 from wizard.tui.screens import ReasonScreen
 from wizard.tui.text import display_path
 from wizard.tui.views.base import StepView
+from wizard.tui.widgets.catch_up import CatchUpPanel
 from wizard.tui.widgets.checklist import Checklist
 from wizard.tui.widgets.progress_panel import ProgressPanel
 
@@ -47,6 +48,8 @@ class ImportView(StepView):
         yield Static("", id="import-summary")
         yield Static("[b]Failures[/b]", classes="section")
         yield DataTable(id="import-failures", cursor_type="row")
+        yield Static("", id="import-package-note")  # window: over 200,000 users, the migration package
+        yield CatchUpPanel("import", id="import-catch-up")  # window: the delta sync, once imported
         yield Checklist("", id="import-checks")
 
     def on_mount(self) -> None:
@@ -88,6 +91,24 @@ class ImportView(StepView):
         self.query_one("#import-accept", Button).disabled = self.busy or failed == 0
         self.show_failures()
         self.show_summaries()
+        self.show_window()
+
+    def show_window(self) -> None:
+        """The catch-up panel once the run has imported; the package offer for a large tenant."""
+        from wizard.core.package import package_offer
+        from wizard.core.sync import can_sync
+
+        journal = self.wizard.journal
+        self.query_one(CatchUpPanel).display = can_sync(journal) is None
+        offer = package_offer(journal)
+        note = self.query_one("#import-package-note", Static)
+        note.display = offer is not None
+        note.update(escape(offer or ""))
+
+    def on_catch_up_panel_synced(self, message: CatchUpPanel.Synced) -> None:
+        message.stop()
+        self.refresh_state()
+        self.recheck()
 
     def show_summaries(self) -> None:
         journal = self.wizard.journal
@@ -191,11 +212,18 @@ class ImportView(StepView):
         self.recheck()
 
     def work_ended(self, name: str, state) -> None:
+        if name.startswith("catch-up"):
+            self.query_one(CatchUpPanel).work_ended()
+            return
         self.importer = None
         self.refresh_state()
 
     # ------------------------------------------------------------------ rendering
     def show_progress(self, progress: Progress) -> None:
+        catch_up = self.query_one(CatchUpPanel)
+        if catch_up.busy:
+            catch_up.show_progress(progress)
+            return
         self.query_one("#import-progress", ProgressPanel).show(progress)
 
     def gate_checked(self, result: GateResult) -> None:
