@@ -95,6 +95,9 @@ async def at_rest(pilot) -> None:
     for table in tables:
         table._clear_caches()  # redraw from the settled column widths
         table.refresh(layout=True)
+    for widget in view.query("*"):  # auto heights from the final content, not a cached earlier one
+        widget.clear_cached_dimensions()
+        widget.refresh(layout=True)
     await pilot.pause(0.1)
     await pilot.wait_for_scheduled_animations()
     stable = 0
