@@ -29,11 +29,9 @@ from scan_export import peak_rss_mb  # noqa: E402
 def _changed(i: int, share: float) -> str | None:
     """Which change user `i` gets in the second export: 'name', 'hash' or None."""
     step = max(1, round(1 / share))
-    if i % step == 0:
-        return "name"
-    if i % step == step // 2 and hash_line(i) is not None:
-        return "hash"
-    return None
+    if i % step:
+        return None
+    return "hash" if (i // step) % 2 and hash_line(i) is not None else "name"
 
 
 def write_second(dest: Path, n: int, share: float) -> tuple[Path, Path, int]:
