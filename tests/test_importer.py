@@ -254,6 +254,13 @@ async def test_hash_that_cannot_be_reread_is_never_sent(workos_emu, tmp_path):
     pw = journal.input_path("passwords")
     pw.write_text(pw.read_text().replace("$2b$", "$9z$"))  # the export changed under us
     summary, _ = await run_import(journal, workos_emu)
+    # the changed file is caught by its fingerprint: the run stops, no hash is sent, nobody failed
+    assert summary.stopped and "changed since it was checked" in (summary.stop_reason or "")
+    assert not journal.users(status=UserStatus.FAILED)
+    assert not any(workos_emu.emulator.has_password(u["id"]) for u in workos_emu.emulator.users.values())
+    # a journal without the fingerprint (older runs): each re-read row is still checked
+    journal._x("DELETE FROM input_stamps")
+    summary, _ = await run_import(journal, workos_emu)
     failed = {u.auth0_user_id: u.last_error_code for u in journal.users(status=UserStatus.FAILED)}
     assert failed == {"auth0|u00000": "hash_unavailable", "auth0|u00002": "hash_unavailable"}
     assert summary.created == 2 and len(workos_emu.emulator.users) == 2

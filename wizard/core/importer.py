@@ -208,6 +208,7 @@ class Importer:
         self._latest_error: str | None = None
         self._summary = ImportSummary(dry_run=dry_run, budget=str(self.write_budget))
         self._started = 0.0
+        self._password_stamp: Any = _UNSET  # the password export's recorded stamp, read once
 
     # ------------------------------------------------------------------ public
     def stop(self) -> None:
@@ -247,6 +248,10 @@ class Importer:
                 "WorkOS API documents; nothing more was sent. Point WORKOS_BASE_URL at the WorkOS API "
                 "(or fix the implementation), then resume: users whose create may have landed are "
                 "looked up first.")
+            self._latest_error = self._summary.stop_reason
+        except PasswordFileChanged as stop:
+            self._summary.stopped = True
+            self._summary.stop_reason = str(stop)
             self._latest_error = self._summary.stop_reason
         except AuthStop as stop:
             self._summary.stopped = True
@@ -524,6 +529,7 @@ class Importer:
         if user.branch != Branch.PASSWORD or user.hash_ref is None:
             return None
         reader = self._reader()
+        self._check_password_file()
         try:
             h = reader.hash_at(user.hash_ref)
         except Exception as exc:  # HashReadError, OSError: never send a guess
@@ -536,6 +542,44 @@ class Importer:
             raise _HashUnavailable(f"the password export's row at byte {user.hash_ref} no longer holds "
                                    "the planned kind of hash (the file changed since it was planned)")
         return _Hash(h, check.hash_type)
+
+    def _check_password_file(self) -> None:
+        """The password export must still be the file `check` fingerprinted (size, modified time,
+        inode: one stat per hash). A changed stamp is forgiven only when the content hash is still
+        the recorded one (a `touch`, a copy back); otherwise `PasswordFileChanged` stops the run
+        before this user's hash is read, so no hash from another file is ever sent."""
+        if self._password_stamp is _UNSET:
+            self._password_stamp = self.journal.input_stamp("passwords")
+        stamp = self._password_stamp
+        if stamp is None:  # a journal from before the stamps: the row checks below still apply
+            return
+        path = self.journal.input_path("passwords")
+        try:
+            st = path.stat() if path is not None else None
+        except OSError:
+            st = None
+        if st is None:
+            raise PasswordFileChanged(
+                f"the password export {path} is gone since it was checked; nothing more was sent. Put the "
+                "checked file back at that path, then resume.")
+        now = {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "inode": st.st_ino}
+        if all(now[k] == stamp.get(k) for k in now):
+            return
+        from wizard.core.journal import sha256_file
+
+        recorded = (self.journal.inputs().get("passwords") or {}).get("sha256")
+        with contextlib.suppress(OSError):
+            if recorded and sha256_file(path) == recorded:
+                self._password_stamp = now  # same bytes: only the stamp moved
+                return
+        what = ", ".join(f"{label} {stamp.get(k)} → {now[k]}" for k, label in
+                         (("size", "size"), ("mtime_ns", "modified time (ns)"), ("inode", "inode"))
+                         if now[k] != stamp.get(k))
+        raise PasswordFileChanged(
+            f"the password export {path} changed since it was checked ({what}; its content differs), so its "
+            "hashes are no longer the planned ones; nothing more was sent. Put the checked file back, or run "
+            "check and plan again on the new file (auth0-workos check / import --users ... --passwords ...), "
+            "then resume.")
 
     def _reader(self):
         if self._hash_reader is None:
@@ -654,6 +698,13 @@ def users_to_send(counts: Journal | Mapping[str, int]) -> int:
 
 class _HashUnavailable(Exception):
     pass
+
+
+class PasswordFileChanged(Exception):
+    """The password export is not the file the plan was checked against: stop, send no hash."""
+
+
+_UNSET = object()
 
 
 def _message(err: ApiError) -> str:
