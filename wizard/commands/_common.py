@@ -23,6 +23,23 @@ def add_rate_option(p: argparse.ArgumentParser) -> None:
                         "x-ratelimit headers allow, i.e. your plan's limit)")
 
 
+def add_give_up_option(p: argparse.ArgumentParser) -> None:
+    """`--give-up-after`: how long a total WorkOS outage may last before the job stops (resumable)."""
+    p.add_argument("--give-up-after", default=None, metavar="TIME", type=_give_up_after,
+                   help="when WorkOS answers nothing at all (every request refused, timing out or 5xx), every "
+                        "worker waits with a growing back-off; after TIME without an answer the job stops "
+                        "cleanly and the same command resumes it (seconds, or 90s, 15m, 1h; default 15m)")
+
+
+def _give_up_after(text: str) -> float:
+    from wizard.core.outage import parse_give_up_after
+
+    try:
+        return parse_give_up_after(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def resolve_run_dir(args) -> Path:
     """--run-dir (checked, created private when missing), else a new run folder under
     .auth0-workos/runs; locked for this command either way."""

@@ -14,6 +14,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from wizard.commands._common import add_give_up_option
 from wizard.core import documents
 from wizard.core.records import Branch, UserStatus
 
@@ -46,6 +47,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--concurrency", type=int, default=600,
                    help="most requests in the air at once (default 600: a fresh write window's burst of "
                         "500 plus the steady flow; the engine adapts below it)")
+    add_give_up_option(p)
     p.set_defaults(func=run)
     return p
 
@@ -223,7 +225,7 @@ def _run_import(journal, settings, args, budget, printer_cls) -> int:
 
     with printer_cls() as show:
         result = run_import(journal, settings, on_progress=show, dry_run=args.dry_run, rate=budget,
-                            concurrency=args.concurrency)
+                            concurrency=args.concurrency, give_up_after=args.give_up_after)
     summary, interrupted = result.summary, result.interrupted
     if args.dry_run:
         path = result.dry_run_path
@@ -246,6 +248,8 @@ def _run_import(journal, settings, args, budget, printer_cls) -> int:
     if summary.stopped and summary.stop_reason and "API key" in summary.stop_reason:
         _err(summary.stop_reason)
         return EXIT_USAGE
+    if summary.stopped and summary.stop_reason and summary.stop_reason != "stopped on request":
+        _err(summary.stop_reason)  # an outage given up on, a password export changed under the run
     if summary.failed:
         failed = journal.users(status=UserStatus.FAILED, limit=SHOW_FAILURES)
         print(f"{summary.failed:,} user(s) failed:", file=sys.stderr)

@@ -10,7 +10,9 @@ Life of one user (design.md): planned -> in_flight -> created | updated | failed
 - A 2xx answer the SDK cannot read (a required key missing) stops the run (`ContractStop`).
 - 429 pauses every worker for Retry-After; 5xx, timeouts and dropped connections are retried with
   capped exponential backoff and jitter, `max_attempts` times; other errors fail the user (status,
-  code, request id) and the run goes on; 401/403 stop the run at once.
+  code, request id) and the run goes on; 401/403 stop the run at once. When every request fails
+  (a total outage, `outage.py`) all workers wait together with a growing back-off, spending no
+  attempts, and after `give_up_after` seconds without an answer the run stops, resumable.
 
 Created or updated? A found user counts as *created by this run* when
 (a) one of our create requests for it may have landed (a transient failure after sending it, an
@@ -40,6 +42,7 @@ from wizard.clients import workos as wapi
 from wizard.clients.errors import ApiError, ErrorKind
 from wizard.core.environment import require_same_environment
 from wizard.core.journal import Journal, UserRow
+from wizard.core.outage import WorkOSUnreachable
 from wizard.core.pacing import (
     DEFAULT_MAX_CONCURRENCY,
     READ_BUDGET,
@@ -72,6 +75,15 @@ class AuthStop(Exception):
     def __init__(self, error: ApiError) -> None:
         super().__init__(str(error))
         self.error = error
+
+
+class OutageStop(AuthStop):
+    """WorkOS gave no answer for the give-up time (`outage.WorkOSUnreachable`): stop like a refused
+    key, every user left as it was (planned, or in flight when a create may have landed)."""
+
+    def __init__(self, down: WorkOSUnreachable) -> None:
+        super().__init__(ApiError(ErrorKind.TRANSIENT, str(down), code="workos_unreachable"))
+        self.down = down
 
 
 class ContractStop(AuthStop):
@@ -185,7 +197,8 @@ class Importer:
                  concurrency: int = DEFAULT_MAX_CONCURRENCY, dry_run: bool = False,
                  on_progress: ProgressCallback | None = None, max_attempts: int = 6,
                  max_rate_limited: int = 200, backoff_base: float = 0.5, backoff_cap: float = 8.0,
-                 margin: float | None = None, pacer: Pacer | None = None) -> None:
+                 margin: float | None = None, pacer: Pacer | None = None,
+                 give_up_after: float | None = None) -> None:
         self.journal = journal
         self.client = client
         self._hash_reader = hash_reader
@@ -194,6 +207,7 @@ class Importer:
         # one budget for the whole migration: the run's shared pacer unless the caller brings one
         self.pacer = pacer or shared_pacer(client_base_url(client), journal)
         self.pacer.configure(self.write_budget, self.read_budget, margin=margin, max_concurrency=concurrency)
+        self.pacer.set_give_up_after(give_up_after)  # a total outage stops the run after this long
         self.dry_run = dry_run
         self.on_progress = on_progress
         self.retry = RetryPolicy(max(1, max_attempts), max_rate_limited, backoff_base, backoff_cap)
@@ -252,6 +266,10 @@ class Importer:
         except PasswordFileChanged as stop:
             self._summary.stopped = True
             self._summary.stop_reason = str(stop)
+            self._latest_error = self._summary.stop_reason
+        except OutageStop as stop:
+            self._summary.stopped = True
+            self._summary.stop_reason = str(stop.down)
             self._latest_error = self._summary.stop_reason
         except AuthStop as stop:
             self._summary.stopped = True
@@ -495,6 +513,8 @@ class Importer:
                     result = await call()
             except ApiError as err:
                 self.pacer.observe(time.monotonic() - started, reads=self.dry_run)
+                if err.kind is not ErrorKind.TRANSIENT:
+                    self.pacer.answered()  # any answer: WorkOS is up
                 if err.kind is ErrorKind.AUTH:
                     raise AuthStop(err) from None
                 if err.code == "unreadable_response":
@@ -514,6 +534,14 @@ class Importer:
                         send.maybe_landed = True
                         self.journal.mark_create_unknown(user.auth0_user_id)
                     self._latest_error = _message(err)
+                    try:
+                        outage = self.pacer.unreachable(retries, _message(err))
+                    except WorkOSUnreachable as down:
+                        raise OutageStop(down) from None
+                    if outage is not None:  # every worker waits with a growing back-off, no attempt spent
+                        self._latest_error = outage
+                        self._emit(force=True)
+                        continue
                     delay = retries.after_transient(err.retry_after)
                     if delay is None:
                         raise
@@ -522,6 +550,7 @@ class Importer:
                     continue
                 raise
             self.pacer.observe(time.monotonic() - started, reads=self.dry_run)
+            self.pacer.answered()
             return result
 
     # ------------------------------------------------------------------ passwords

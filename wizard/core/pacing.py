@@ -37,6 +37,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from wizard.core.outage import Outage
 from wizard.core.progress import Progress, ProgressCallback
 
 DEFAULT_MARGIN = 1.0  # share of each documented limit we use; the window accounting is already exact
@@ -290,6 +291,7 @@ class Pacer:
         self._thread_queue = threading.Lock()  # blocking callers queue here
         self._last_limit: AdaptiveLimit | None = None
         self.seeded: set[str] = set()  # journals whose stored window this pacer has counted
+        self.outage = Outage(wall=wall)  # every request failing: all callers wait together (outage.py)
 
     # ------------------------------------------------------------------ configuration
     def configure(self, write: Budget | None = None, read: Budget | None = None, *,
@@ -377,6 +379,37 @@ class Pacer:
         wait = (self.paused_until or self._wall()) - self._wall()
         return f"rate limited by WorkOS; pausing {max(wait, 0.0):.1f} s"
 
+    # ------------------------------------------------------------------ a total outage
+    def answered(self) -> None:
+        """WorkOS answered a call (a success or any error but a transient one): an outage is over
+        and the callers it held go on at once."""
+        with self._lock:
+            if self.outage.failures == 0 and not self.outage.active:
+                return
+            held_until = self.outage.resume_at
+            if self.outage.answered() and held_until is not None and self.paused_until == held_until:
+                self.paused_until = None
+
+    def unreachable(self, caller: object, error: str) -> str | None:
+        """A transient failure (5xx, timeout, dropped or refused connection) of one call, `caller`
+        being that call's retry state. None: an ordinary failure, the caller retries with its own
+        backoff. Else WorkOS looks down: every caller of this pacer is held (one probe at a time)
+        with a growing wait, the caller retries without spending an attempt, and the line for the
+        progress display comes back. Raises `outage.WorkOSUnreachable` after `give_up_after`."""
+        with self._lock:
+            until = self.outage.failed(caller, error)
+            if until is None:
+                return None
+            if self.paused_until is None or until > self.paused_until:
+                self.paused_until = until
+            return self.outage.line()
+
+    def set_give_up_after(self, seconds: float | None) -> None:
+        """How long a total outage may last before the jobs using this pacer stop (None: keep)."""
+        if seconds is not None:
+            with self._lock:
+                self.outage.give_up_after = float(seconds)
+
     @property
     def paused(self) -> bool:
         with self._lock:
@@ -397,6 +430,8 @@ class Pacer:
                 delay = max(delay, wait if certain else min(wait, POLL))
             if delay > 0:
                 return min(delay, 1.0)  # look again at least every second (pauses, new budgets)
+            if not self.outage.may_probe():
+                return 0.2  # WorkOS is down: one probe at a time, the others wait for its outcome
             return Slot(self, [(w, w.take(now)) for w in windows])
 
     def _release(self, taken: list[tuple[SlidingWindow, int]]) -> None:

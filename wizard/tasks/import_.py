@@ -74,13 +74,14 @@ class ImportRun:
 
     def __init__(self, journal: Journal, settings: Settings, *, dry_run: bool = False,
                  on_progress: ProgressCallback | None = None, rate: Budget | str | float | None = None,
-                 concurrency: int = 64) -> None:
+                 concurrency: int = 64, give_up_after: float | None = None) -> None:
         self.journal = journal
         self.settings = settings
         self.dry_run = dry_run
         self.on_progress = on_progress
         self.rate = rate
         self.concurrency = concurrency
+        self.give_up_after = give_up_after
         self.importer: Importer | None = None
         self._stop_requested = False
         self._lock = threading.Lock()
@@ -115,7 +116,8 @@ class ImportRun:
             raise asyncio.CancelledError()
         async with clients.workos_async(self.settings) as client:
             self.importer = Importer(self.journal, client, rate=self.rate, concurrency=self.concurrency,
-                                     dry_run=self.dry_run, on_progress=self.on_progress)
+                                     dry_run=self.dry_run, on_progress=self.on_progress,
+                                     give_up_after=self.give_up_after)
             if self._stop_requested:
                 self.importer.stop()
             return await self.importer.run()
@@ -161,7 +163,7 @@ def _cancel_all_tasks(loop: asyncio.AbstractEventLoop) -> None:
 
 def run_import(journal: Journal, settings: Settings, *, on_progress: ProgressCallback | None = None,
                dry_run: bool = False, rate: Budget | str | float | None = None,
-               concurrency: int = 64) -> ImportResult:
+               concurrency: int = 64, give_up_after: float | None = None) -> ImportResult:
     """A dry run or the real import, start to end (see `ImportRun` for pause and cancel)."""
     return ImportRun(journal, settings, dry_run=dry_run, on_progress=on_progress, rate=rate,
-                     concurrency=concurrency).run()
+                     concurrency=concurrency, give_up_after=give_up_after).run()

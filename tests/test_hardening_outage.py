@@ -1,0 +1,141 @@
+"""A total WorkOS outage (every request 500, or connection refused): the import (and the other long
+write jobs) pause all workers with a growing back-off, say so on progress, spend no user's attempts,
+and stop cleanly after `--give-up-after` with the journal consistent; the same command resumes."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+
+import pytest
+from test_importer import FAST, assert_exactly_planned, make_plan, settings_for
+
+from wizard.clients.workos import make_client
+from wizard.core.config import Settings
+from wizard.core.importer import Importer
+from wizard.core.journal import Journal
+from wizard.core.outage import Outage, WorkOSUnreachable, parse_give_up_after
+from wizard.core.records import UserStatus
+from wizard.sandbox.faults import Faults
+
+EVERYTHING_FAILS = Faults(error_rate=1.0)
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def _import(journal, settings, **kw):
+    events = []
+    client = make_client(settings, timeout=5.0)
+    try:
+        summary = await Importer(journal, client, on_progress=events.append, **{**FAST, **kw}).run()
+    finally:
+        await client.close()
+    return summary, events
+
+
+def _left_consistent(journal: Journal) -> None:
+    counts = journal.count_users()
+    assert not counts.get(UserStatus.FAILED), "nobody is failed by an outage"
+    assert set(counts) <= {UserStatus.PLANNED, UserStatus.IN_FLIGHT, UserStatus.CREATED, UserStatus.SKIPPED}
+
+
+async def test_every_request_500_pauses_everyone_then_stops_cleanly_and_resumes(workos_emu, tmp_path):
+    journal = make_plan(tmp_path / "run", 30)
+    emu = workos_emu.emulator
+    emu.set_faults(EVERYTHING_FAILS)
+    try:
+        # max_attempts=2: without the outage rule every user would fail after two tries
+        summary, events = await _import(journal, settings_for(workos_emu), give_up_after=1.5, max_attempts=2)
+    finally:
+        emu.set_faults(Faults())
+    assert summary.stopped and summary.stop_reason.startswith("WorkOS unreachable since ")
+    assert "--give-up-after" in summary.stop_reason and "resume" in summary.stop_reason
+    _left_consistent(journal)
+    assert summary.failed == 0 and summary.remaining == 30
+    lines = [e.latest_error for e in events if e.latest_error and "retrying in" in e.latest_error]
+    assert lines and lines[0].startswith("WorkOS unreachable since "), [e.latest_error for e in events]
+    assert any(e.paused_until for e in events if e.latest_error in lines), "the pause shows on progress"
+    posts = emu.request_count("POST", "/user_management/users")
+    assert posts < 30 * 2, f"{posts} creates sent: the workers were held, not each retried to the end"
+    # WorkOS is back: the same run resumes and imports everyone exactly once
+    summary, _ = await _import(journal, settings_for(workos_emu))
+    assert summary.ok, summary.stop_reason
+    assert_exactly_planned(workos_emu, journal)
+
+
+async def test_connection_refused_for_every_request_stops_cleanly(tmp_path, workos_emu):
+    journal = make_plan(tmp_path / "run", 12)
+    down = Settings(workos_api_key=workos_emu.api_key, workos_client_id=workos_emu.client_id,
+                    workos_base_url=f"http://127.0.0.1:{_closed_port()}")
+    summary, _ = await _import(journal, down, give_up_after=0.5, max_attempts=2)
+    assert summary.stopped and summary.stop_reason.startswith("WorkOS unreachable since ")
+    assert summary.failed == 0
+    assert set(journal.count_users()) <= {UserStatus.PLANNED, UserStatus.IN_FLIGHT}, "all left to resume"
+
+
+def test_one_call_failing_alone_is_no_outage_and_the_wait_doubles_to_its_cap():
+    now = [1000.0]
+    calls = (object(), object())  # two calls' retry states
+    outage = Outage(give_up_after=600, wall=lambda: now[0])
+    for _ in range(10):  # one call failing while nothing else is asked: its own attempts count
+        assert outage.failed(calls[0], "HTTP 500") is None
+    assert not outage.active
+    outage.answered()
+    waits = []
+    i = 0
+    while len(waits) < 8:  # two calls failing with no answer between: an outage; each probe waits longer
+        i += 1
+        until = outage.failed(calls[i % 2], "HTTP 500")
+        if until is not None:
+            waits.append(round(until - now[0], 3))
+            now[0] = until  # the wait ends, the probe fails
+    assert waits[:8] == [1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 60.0, 60.0], waits
+    assert "unreachable since" in outage.line()
+    now[0] = outage.since + 600
+    with pytest.raises(WorkOSUnreachable, match="WorkOS unreachable since"):
+        outage.failed(calls[0], "HTTP 500")
+    assert not outage.active, "after giving up the next run starts afresh"
+    for i in range(6):
+        outage.failed(calls[i % 2], "HTTP 500")
+    assert outage.active and outage.answered() and not outage.active, "any answer ends it"
+
+
+def test_give_up_after_accepts_seconds_and_units():
+    assert [parse_give_up_after(t) for t in ("900", "90s", "15m", "1h", "0")] == [900, 90, 900, 3600, 0]
+    assert parse_give_up_after(None) == 900
+    for bad in ("forever", "-1", "nan", ""):
+        with pytest.raises(ValueError, match="--give-up-after"):
+            parse_give_up_after(bad)
+
+
+def test_the_import_command_gives_up_after_the_given_time_and_resumes(workos_emu, demo_exports, tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("WORKOS_", "AUTH0_"))} | {
+        "WORKOS_API_KEY": workos_emu.api_key, "WORKOS_CLIENT_ID": workos_emu.client_id,
+        "WORKOS_BASE_URL": workos_emu.base_url}
+    run_dir = tmp_path / "run"
+
+    def cli(*args):
+        return subprocess.run([sys.executable, "-m", "wizard", "--env-file", str(tmp_path / "absent.env"), "import",
+                               *args], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+
+    workos_emu.emulator.set_faults(EVERYTHING_FAILS)
+    try:
+        p = cli("--users", str(demo_exports.users_path), "--passwords", str(demo_exports.passwords_path),
+                "--run-dir", str(run_dir), "--yes", "--give-up-after", "1s")
+    finally:
+        workos_emu.emulator.set_faults(Faults())
+    assert p.returncode == 1, p.stderr
+    assert "WorkOS unreachable since" in p.stderr and "Traceback" not in p.stderr, p.stderr
+    assert "failed 0" in p.stdout, p.stdout
+    with Journal.open(run_dir) as journal:
+        _left_consistent(journal)
+    refused = cli("--give-up-after", "forever", "--resume", "--run-dir", str(run_dir))
+    assert refused.returncode == 2 and "--give-up-after" in refused.stderr
+    p = cli("--resume", "--run-dir", str(run_dir), "--yes")
+    assert p.returncode == 0, p.stderr
