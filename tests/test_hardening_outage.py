@@ -11,6 +11,7 @@ import sys
 
 import pytest
 from test_importer import FAST, assert_exactly_planned, make_plan, settings_for
+from test_roles import full_auth0, migrated  # noqa: F401  (fixtures)
 
 from wizard.clients.workos import make_client
 from wizard.core.config import Settings
@@ -139,3 +140,77 @@ def test_the_import_command_gives_up_after_the_given_time_and_resumes(workos_emu
     assert refused.returncode == 2 and "--give-up-after" in refused.stderr
     p = cli("--resume", "--run-dir", str(run_dir), "--yes")
     assert p.returncode == 0, p.stderr
+
+
+# ---------------------------------------------------------------------------- the other long write jobs
+def _flip_to_outage(emu, operation: str):
+    """An on_progress that makes every request fail from the job's first progress event of
+    `operation` on (the outage starts mid-run, after the environment check passed)."""
+    flipped = []
+
+    def on_progress(event) -> None:
+        if event.operation == operation and not flipped:
+            emu.set_faults(EVERYTHING_FAILS)
+            flipped.append(event)
+    return on_progress
+
+
+def test_the_organizations_step_stops_cleanly_in_an_outage_and_a_rerun_finishes(tmp_path, workos_emu, auth0_emu,
+                                                                               sandbox_settings, demo_tenant):
+    from test_orgs import _auth0, _import_users, _workos
+
+    from wizard.core.orgs import export_organizations
+    from wizard.tasks.orgs import run_org_migration
+
+    emu = workos_emu.emulator
+    with Journal.open(tmp_path / "run") as journal:
+        export_organizations(_auth0(auth0_emu), journal)
+        _import_users(journal, _workos(workos_emu), demo_tenant)
+        try:
+            with pytest.raises(WorkOSUnreachable, match="WorkOS unreachable since"):
+                run_org_migration(journal, sandbox_settings, on_progress=_flip_to_outage(emu, "orgs"),
+                                  give_up_after=0.5)
+        finally:
+            emu.set_faults(Faults())
+        assert len(emu.organizations) < len(demo_tenant.organizations), "stopped before the end"
+        again = run_org_migration(journal, sandbox_settings)
+        assert again.migration.ok, again.migration.problems
+        assert len(emu.organizations) == len(demo_tenant.organizations)
+
+
+def test_the_roles_step_stops_cleanly_in_an_outage_and_a_rerun_finishes(migrated, workos_emu,  # noqa: F811
+                                                                       sandbox_settings):
+    from wizard.tasks.roles import run_roles
+
+    journal, _ = migrated
+    emu = workos_emu.emulator
+    try:
+        with pytest.raises(WorkOSUnreachable, match="WorkOS unreachable since"):
+            run_roles(journal, sandbox_settings, on_progress=_flip_to_outage(emu, "roles-permissions"),
+                      give_up_after=0.5)
+    finally:
+        emu.set_faults(Faults())
+    again = run_roles(journal, sandbox_settings)
+    assert again.outcome.ok, again.outcome.problems
+
+
+def test_the_sso_step_stops_cleanly_in_an_outage_and_a_rerun_finishes(tmp_path, sandbox_settings, demo_exports,
+                                                                     workos_emu):
+    from sso_helpers import _world
+
+    from wizard.tasks.sso import run_sso
+
+    emu = workos_emu.emulator
+    journal = _world(tmp_path, sandbox_settings, demo_exports)
+    try:
+        try:
+            with pytest.raises(WorkOSUnreachable, match="WorkOS unreachable since"):
+                run_sso(journal, sandbox_settings, write=True,
+                        on_progress=_flip_to_outage(emu, "sso-connections"), give_up_after=0.5)
+        finally:
+            emu.set_faults(Faults())
+        again = run_sso(journal, sandbox_settings, write=True)
+        assert again.ok, again.run
+        assert again.run["connections"].get("failed", 0) == 0
+    finally:
+        journal.close()

@@ -7,6 +7,7 @@ import sys
 
 from wizard.clients.errors import ApiError
 from wizard.commands._common import (
+    add_give_up_option,
     add_rate_option,
     add_run_dir_option,
     confirm,
@@ -33,6 +34,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--no-export", action="store_true",
                    help="use the organizations already exported into this run (no Auth0 calls)")
     add_rate_option(p)
+    add_give_up_option(p)
     p.set_defaults(func=run)
     return p
 
@@ -84,7 +86,8 @@ def run(args) -> int:
             return usage("orgs", "not confirmed: add --yes to write to WorkOS without asking, or --dry-run to look")
         try:
             migrated = run_org_migration(journal, settings, on_progress=show, dry_run=args.dry_run,
-                                         with_roles=args.roles, count_members=True)
+                                         with_roles=args.roles, count_members=True,
+                                         give_up_after=args.give_up_after)
         except ApiError as exc:
             return failed("orgs", exc)
         result, counts = migrated.migration, migrated.counts

@@ -8,6 +8,7 @@ import sys
 
 from wizard.clients.errors import ApiError
 from wizard.commands._common import (
+    add_give_up_option,
     add_rate_option,
     add_run_dir_option,
     failed,
@@ -36,6 +37,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
                    help="undo this step: restore membership roles and role permissions, delete the permissions "
                         "it created (environment roles cannot be deleted through the API and stay)")
     add_rate_option(p)
+    add_give_up_option(p)
     p.set_defaults(func=run)
     return p
 
@@ -107,7 +109,8 @@ def run(args) -> int:
             return usage("roles", "not confirmed: add --yes to write without asking, or --dry-run to look")
         try:
             result = task.run_roles(journal, settings, on_progress=show, read=False,
-                                    reuse_existing=args.reuse_existing, default_org=default_org)
+                                    reuse_existing=args.reuse_existing, default_org=default_org,
+                                    give_up_after=args.give_up_after)
         except ApiError as exc:
             return failed("roles", exc)
     for line in core.outcome_lines(result.outcome):

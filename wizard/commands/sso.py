@@ -9,6 +9,7 @@ import sys
 
 from wizard.clients.errors import ApiError
 from wizard.commands._common import (
+    add_give_up_option,
     add_run_dir_option,
     confirm,
     failed,
@@ -46,6 +47,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--portal-link", default=None, metavar="CONNECTION",
                    help="print fresh Admin Portal links (intent sso) for a connection's organizations and stop; "
                         "each expires 5 minutes after issuance")
+    add_give_up_option(p)
     p.set_defaults(func=run)
     return p
 
@@ -144,7 +146,8 @@ def run(args) -> int:
                     f"{settings.workos_base_url}?"):
                 return usage("sso", "not confirmed: add --yes to write to WorkOS without asking, or --dry-run "
                                     "to look")
-            result = run_sso(journal, settings, write=True, typed_secrets=typed, **kw)
+            result = run_sso(journal, settings, write=True, typed_secrets=typed, give_up_after=args.give_up_after,
+                             **kw)
         except ApiError as exc:
             return failed("sso", exc)
         except ValueError as exc:

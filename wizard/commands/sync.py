@@ -18,7 +18,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from wizard.commands._common import load_settings, usage
+from wizard.commands._common import add_give_up_option, load_settings, usage
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 SHOW = 20
@@ -42,6 +42,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--resume", action="store_true", help="finish the sync an interruption left applied")
     p.add_argument("--rate", default="500/10s", help="WorkOS write budget (default 500/10s)")
     p.add_argument("--concurrency", type=int, default=64, help="most requests in the air at once (default 64)")
+    add_give_up_option(p)
     p.set_defaults(func=run)
     return p
 
@@ -150,7 +151,7 @@ def run(args) -> int:
             if args.resume:
                 with ProgressPrinter() as show:
                     result = resume_sync(journal, settings, on_progress=show, rate=budget,
-                                         concurrency=args.concurrency)
+                                         concurrency=args.concurrency, give_up_after=args.give_up_after)
                 return _report(journal, result)
             with ProgressPrinter() as show:
                 plan = prepare_sync(journal, settings, users=args.users, passwords=args.passwords,
@@ -169,7 +170,7 @@ def run(args) -> int:
                     return stop
             with ProgressPrinter() as show:
                 result = run_sync(journal, settings, plan, on_progress=show, rate=budget,
-                                  concurrency=args.concurrency)
+                                  concurrency=args.concurrency, give_up_after=args.give_up_after)
             return _report(journal, result)
         except SyncError as exc:
             return usage("sync", str(exc))

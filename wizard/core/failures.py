@@ -3,8 +3,9 @@
 The CLI's safety net (`wizard/cli.py`) hands every uncaught exception here, so no input ever ends in
 a traceback. The known cases (a busy or foreign run folder, a damaged journal, a full disk, another
 WorkOS environment) carry their own messages; anything else is named by its type, with where the
-work stands. Exit codes: 2 usage/environment (nothing more can be done from here), 1 never (that is
-a failed gate or failed records, which the commands report themselves).
+work stands. Exit codes: 2 usage/environment (nothing more can be done from here), 1 only for a job
+stopped by a WorkOS outage it gave up on (the step ran and is left to resume); other failed gates and
+records are reported by the commands themselves.
 """
 
 from __future__ import annotations
@@ -26,9 +27,12 @@ def _clean(text: str, limit: int = 300) -> str:
 def explain(exc: BaseException) -> tuple[str, int]:
     """(message, exit code) for an exception that reached the top of a command."""
     from wizard.core.journal import JournalError, journal_error
+    from wizard.core.outage import WorkOSUnreachable
     from wizard.core.rundir import RunDirError
     from wizard.core.runlock import RunFolderBusy
 
+    if isinstance(exc, WorkOSUnreachable):
+        return _clean(str(exc), 1000), 1
     if isinstance(exc, (RunFolderBusy, RunDirError, JournalError)):
         return _clean(str(exc), 1000), EXIT_USAGE
     if isinstance(exc, sqlite3.Error):

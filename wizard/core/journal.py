@@ -320,6 +320,8 @@ class Journal:
                     self._in_tx -= 1
                 return
             try:
+                if self._db.in_transaction:  # a BEGIN cut short by a signal (Ctrl-C, SIGTERM) before
+                    self._db.execute("ROLLBACK")  # its block started: nothing of it was committed
                 self._db.execute("BEGIN IMMEDIATE")
             except sqlite3.Error as exc:
                 raise journal_error(exc, self.path) from None

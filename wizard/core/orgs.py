@@ -50,7 +50,9 @@ def workos_call(fn: Callable[[], Any], *, attempts: int = 5, on_wait: ProgressCa
     or read window first, and a 429 pauses every other step of the run as well."""
     from wizard.clients.workos import to_api_error
 
-    for attempt in range(1, attempts + 1):
+    attempt, held = 0, object()  # `held`: this call's identity for the outage rule
+    while attempt < attempts:
+        attempt += 1
         try:
             if pacer is None:
                 result = fn()
@@ -60,13 +62,27 @@ def workos_call(fn: Callable[[], Any], *, attempts: int = 5, on_wait: ProgressCa
             if result is None:
                 raise ApiError(ErrorKind.TRANSIENT, "WorkOS answered without a readable JSON body",
                                code="empty_response")
+            if pacer is not None:
+                pacer.answered()
             return result
         except ApiError as exc:
             err = exc
         except Exception as exc:  # SDK / transport errors
             err = to_api_error(exc)
+        if pacer is not None and (err.kind is not ErrorKind.TRANSIENT or err.code == "empty_response"):
+            pacer.answered()  # WorkOS answered (an error, or a 2xx without a body)
         if pacer is not None and err.kind is ErrorKind.RATE_LIMITED:
             pacer.pause_after_429(err.retry_after)
+        if pacer is not None and err.kind is ErrorKind.TRANSIENT and err.code != "empty_response":
+            # every call failing: all wait together (the pacer holds them), no attempt spent;
+            # WorkOSUnreachable stops the step after the give-up time
+            outage = pacer.unreachable(held, str(err))
+            if outage is not None:
+                attempt -= 1
+                if on_wait:
+                    on_wait(Progress(operation="workos-wait", total=None, paused_until=pacer.paused_until,
+                                     latest_error=outage))
+                continue
         if not err.retryable or attempt == attempts:
             raise err
         delay = err.retry_after if err.retry_after is not None else min(20.0, 0.25 * 2 ** attempt)

@@ -444,10 +444,12 @@ class RolesEngine:
     shared `Pacer` and retried by `RetryPolicy` (429 pauses every caller, 5xx backs off)."""
 
     def __init__(self, journal: Journal, client: Any, *, pacer: Pacer | None = None,
-                 on_progress: ProgressCallback | None = None, retry: RetryPolicy | None = None) -> None:
+                 on_progress: ProgressCallback | None = None, retry: RetryPolicy | None = None,
+                 give_up_after: float | None = None) -> None:
         self.journal = journal
         self.client = client
         self.pacer = pacer or Pacer()
+        self.pacer.set_give_up_after(give_up_after)  # a total outage stops the step after this long
         self.on_progress = on_progress
         self.retry = retry or RetryPolicy()
         self.multiple_roles: bool | None = None
@@ -458,8 +460,10 @@ class RolesEngine:
         while True:
             await (self.pacer.write() if write else self.pacer.read())
             try:
-                return await make()
+                result = await make()
             except ApiError as err:
+                if err.kind is not ErrorKind.TRANSIENT:
+                    self.pacer.answered()
                 if err.kind is ErrorKind.RATE_LIMITED:
                     message = self.pacer.pause_after_429(err.retry_after)
                     self._progress("roles-wait", None, {}, latest_error=message)
@@ -467,12 +471,20 @@ class RolesEngine:
                         raise
                     continue
                 if err.kind is ErrorKind.TRANSIENT:
+                    # every call failing: all wait together, no attempt spent; WorkOSUnreachable
+                    # (not an ApiError: no item is failed for it) stops the step after the give-up time
+                    outage = self.pacer.unreachable(retries, str(err))
+                    if outage is not None:
+                        self._progress("roles-wait", None, {}, latest_error=outage)
+                        continue
                     delay = retries.after_transient(err.retry_after)
                     if delay is None:
                         raise
                     await asyncio.sleep(delay)
                     continue
                 raise
+            self.pacer.answered()
+            return result
 
     def _progress(self, operation: str, total: int | None, counts: dict, *, done: bool = False,
                   latest_error: str | None = None) -> None:

@@ -606,8 +606,10 @@ async def _paced(pacer: Pacer, make: Callable[[], Awaitable[T]], *, write: bool,
     while True:
         await (pacer.write() if write else pacer.read())
         try:
-            return await make()
+            result = await make()
         except ApiError as err:
+            if err.kind is not ErrorKind.TRANSIENT:
+                pacer.answered()
             if err.kind is ErrorKind.RATE_LIMITED:
                 line = pacer.pause_after_429(err.retry_after)
                 if on_wait:
@@ -617,12 +619,22 @@ async def _paced(pacer: Pacer, make: Callable[[], Awaitable[T]], *, write: bool,
                     raise
                 continue
             if err.kind is ErrorKind.TRANSIENT:
+                # every call failing: all wait together, no attempt spent; WorkOSUnreachable (not an
+                # ApiError: no connection is failed for it) stops the step after the give-up time
+                outage = pacer.unreachable(retries, str(err))
+                if outage is not None:
+                    if on_wait:
+                        on_wait(Progress(operation="workos-wait", total=None, paused_until=pacer.paused_until,
+                                         latest_error=outage))
+                    continue
                 delay = retries.after_transient(err.retry_after)
                 if delay is None:
                     raise
                 await asyncio.sleep(delay)
                 continue
             raise
+        pacer.answered()
+        return result
 
 
 @dataclass

@@ -15,6 +15,7 @@ from wizard.core import orgs, steps
 from wizard.core.gates import GateResult
 from wizard.core.journal import Journal
 from wizard.core.orgs import OrgCount, OrgExport, OrgMigration
+from wizard.core.pacing import client_base_url, shared_pacer
 from wizard.core.rundir import write_private
 from wizard.tasks import clients
 
@@ -69,11 +70,13 @@ def _orgs_json(result: OrgMigration, counts: list[OrgCount]) -> str:
 
 
 def run_org_migration(journal: Journal, settings: Settings, *, on_progress: ProgressCallback | None = None,
-                      dry_run: bool = False, with_roles: bool = False, count_members: bool = False) -> OrgMigrationResult:
+                      dry_run: bool = False, with_roles: bool = False, count_members: bool = False,
+                      give_up_after: float | None = None) -> OrgMigrationResult:
     """Create the organizations, then the memberships, in WorkOS (idempotent; adds only what is
     missing). After a real run: the step's gate is recorded, and with `count_members` each
     organization's WorkOS members are counted and `orgs.json` is written. Raises `ApiError`."""
     with clients.workos_sync(settings) as workos:
+        shared_pacer(client_base_url(workos), journal).set_give_up_after(give_up_after)
         migration = orgs.migrate_organizations(journal, workos, dry_run=dry_run, on_progress=on_progress,
                                                with_roles=with_roles)
         counts = orgs.org_counts(journal, workos) if count_members and not dry_run else []

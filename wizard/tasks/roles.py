@@ -51,9 +51,10 @@ def read_roles(journal: Journal, settings: Settings, *, on_progress: ProgressCal
 
 
 def _engine(journal: Journal, settings: Settings, on_progress: ProgressCallback | None,
-            pacer: Pacer | None) -> tuple[core.RolesEngine, object]:
+            pacer: Pacer | None, give_up_after: float | None = None) -> tuple[core.RolesEngine, object]:
     client = make_client(settings)
-    return core.RolesEngine(journal, client, pacer=pacer, on_progress=on_progress), client
+    return core.RolesEngine(journal, client, pacer=pacer, on_progress=on_progress,
+                            give_up_after=give_up_after), client
 
 
 def plan_roles(journal: Journal, settings: Settings, *, reuse_existing: Iterable[str] = (),
@@ -80,7 +81,8 @@ def write_roles_csv(journal: Journal) -> Path:
 
 def run_roles(journal: Journal, settings: Settings, *, on_progress: ProgressCallback | None = None,
               dry_run: bool = False, reuse_existing: Iterable[str] = (), default_org: str | None = None,
-              read: bool = True, pacer: Pacer | None = None, auth0_rate: float = 15.0) -> RolesResult:
+              read: bool = True, pacer: Pacer | None = None, auth0_rate: float = 15.0,
+              give_up_after: float | None = None) -> RolesResult:
     """Read (when Auth0 credentials are set and `read`), plan, then dry-run or apply; writes
     `roles.csv` and records the step's gate after a real run."""
     read_result = None
@@ -91,7 +93,7 @@ def run_roles(journal: Journal, settings: Settings, *, on_progress: ProgressCall
     target_org = core.resolve_default_org(journal, default_org)
 
     async def go():
-        engine, client = _engine(journal, settings, on_progress, pacer)
+        engine, client = _engine(journal, settings, on_progress, pacer, give_up_after)
         try:
             plan = await engine.plan(reuse_existing)
             if dry_run:

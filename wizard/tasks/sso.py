@@ -57,7 +57,7 @@ def run_sso(journal: Journal, settings: Settings, *, on_progress: ProgressCallba
             write: bool = False, dry_run: bool = False, default_mode: str = sso.KEEP_IDP,
             modes: Mapping[str, str] | None = None, consolidate: bool = False,
             typed_secrets: Mapping[str, str] | None = None, callback_domain: str | None = None,
-            tenant: str | None = None) -> SsoResult:
+            tenant: str | None = None, give_up_after: float | None = None) -> SsoResult:
     """Inventory and plan always; then `dry_run` (reads WorkOS, writes nothing) or `write` (creates
     connections and memberships). The handoff files are rewritten and the step's gate recorded."""
     if not settings.has_auth0_credentials:
@@ -75,7 +75,7 @@ def run_sso(journal: Journal, settings: Settings, *, on_progress: ProgressCallba
                        secrets_needed=sso.iter_secret_names(plans))
     if plans and (dry_run or write):
         result.run = asyncio.run(_workos(journal, settings, plans, dry_run=dry_run,
-                                         on_progress=on_progress)).as_dict()
+                                         on_progress=on_progress, give_up_after=give_up_after)).as_dict()
         journal.put_document(sso.DOC_DRY_RUN if dry_run else sso.DOC_RESULT, result.run)
     if plans:
         result.handoff_md, result.connections_csv = sso.write_handoff(journal, journal.run_dir, ctx)
@@ -85,9 +85,10 @@ def run_sso(journal: Journal, settings: Settings, *, on_progress: ProgressCallba
 
 
 async def _workos(journal: Journal, settings: Settings, plans: list[sso.ConnectionPlan], *, dry_run: bool,
-                  on_progress: ProgressCallback | None) -> sso.SsoRun:
+                  on_progress: ProgressCallback | None, give_up_after: float | None = None) -> sso.SsoRun:
     client = make_client(settings, max_retries=0)
     pacer = Pacer()
+    pacer.set_give_up_after(give_up_after)  # a total outage stops the step after this long
     try:
         run = await sso.create_connections(journal, client, plans, pacer=pacer, dry_run=dry_run,
                                            on_progress=on_progress)

@@ -63,13 +63,13 @@ def _artifacts(journal: Journal, summary: dict) -> artifacts.ArtifactPaths:
 
 
 async def _send(journal: Journal, settings: Settings, sync_id: int, *, on_progress, rate, concurrency,
-                stop_box: list | None = None):
+                stop_box: list | None = None, give_up_after: float | None = None):
     from wizard.clients.workos import make_client
 
     client = make_client(settings, max_retries=0)
     try:
         engine = SyncEngine(journal, client, sync_id=sync_id, rate=rate, concurrency=concurrency,
-                            on_progress=on_progress)
+                            on_progress=on_progress, give_up_after=give_up_after)
         if stop_box is not None:
             stop_box.append(engine)
         summary = await engine.run()
@@ -88,7 +88,7 @@ def _finish(journal: Journal, sync_id: int, summary, deleted: int) -> SyncResult
 
 async def run_sync_async(journal: Journal, settings: Settings, plan: SyncPlan | None, *,
                          on_progress: ProgressCallback | None = None, rate=None, concurrency: int = 64,
-                         stop_box: list | None = None) -> SyncResult:
+                         stop_box: list | None = None, give_up_after: float | None = None) -> SyncResult:
     """Apply a staged sync (or, with `plan=None`, resume the applied one) and send it."""
     if plan is not None:
         apply_sync(journal, plan)
@@ -102,17 +102,18 @@ async def run_sync_async(journal: Journal, settings: Settings, plan: SyncPlan | 
             raise SyncError("refusing to resume the sync: " + " ".join(changed))
         sync_id = pending["id"]
     summary, deleted = await _send(journal, settings, sync_id, on_progress=on_progress, rate=rate,
-                                   concurrency=concurrency, stop_box=stop_box)
+                                   concurrency=concurrency, stop_box=stop_box, give_up_after=give_up_after)
     return _finish(journal, sync_id, summary, deleted)
 
 
 def run_sync(journal: Journal, settings: Settings, plan: SyncPlan, *,
-             on_progress: ProgressCallback | None = None, rate=None, concurrency: int = 64) -> SyncResult:
+             on_progress: ProgressCallback | None = None, rate=None, concurrency: int = 64,
+             give_up_after: float | None = None) -> SyncResult:
     return asyncio.run(run_sync_async(journal, settings, plan, on_progress=on_progress, rate=rate,
-                                      concurrency=concurrency))
+                                      concurrency=concurrency, give_up_after=give_up_after))
 
 
 def resume_sync(journal: Journal, settings: Settings, *, on_progress: ProgressCallback | None = None,
-                rate=None, concurrency: int = 64) -> SyncResult:
+                rate=None, concurrency: int = 64, give_up_after: float | None = None) -> SyncResult:
     return asyncio.run(run_sync_async(journal, settings, None, on_progress=on_progress, rate=rate,
-                                      concurrency=concurrency))
+                                      concurrency=concurrency, give_up_after=give_up_after))
