@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import time
 
+from wizard.core import documents
 from wizard.core.gates import Check, GateResult
 from wizard.core.journal import Journal
 
-CUTOVER_DOCUMENT = "cutover"
+CUTOVER_DOCUMENT = documents.CUTOVER.name
 WATCH_HOURS = 48
 MIN_REASON_CHARS = 10
 
@@ -51,7 +52,7 @@ class CutoverError(ValueError):
 
 
 def state(journal: Journal) -> dict:
-    return dict(journal.get_document(CUTOVER_DOCUMENT) or {})
+    return documents.CUTOVER.read(journal)
 
 
 def _at(doc: dict, key: str) -> float | None:
@@ -62,7 +63,7 @@ def _at(doc: dict, key: str) -> float | None:
 def choose_strategy(journal: Journal, strategy: str, at: float | None = None) -> None:
     if strategy not in STRATEGIES:
         raise CutoverError(f"unknown sign-up strategy {strategy!r}: choose one of {', '.join(STRATEGIES)}")
-    journal.set_document_item(CUTOVER_DOCUMENT, "strategy", {"value": strategy, "at": at or time.time()})
+    documents.CUTOVER.tick(journal, "strategy", {"value": strategy, "at": at or time.time()})
 
 
 def final_sync_candidate(journal: Journal) -> dict | None:
@@ -86,7 +87,7 @@ def record_final_sync(journal: Journal) -> dict:
         raise CutoverError("no completed sync since the sign-up strategy was chosen: run 'Catch up with "
                            "Auth0' with a fresh export first")
     failed = (s["summary"] or {}).get("session_failed", 0)
-    journal.set_document_item(CUTOVER_DOCUMENT, "final_sync",
+    documents.CUTOVER.tick(journal, "final_sync",
                               {"at": s["finished_at"] or time.time(), "sync_id": s["id"], "failed": failed})
     return s
 
@@ -110,7 +111,7 @@ def tick(journal: Journal, item: str, *, reason: str = "", at: float | None = No
                                    f"give the reason for a shorter watch (at least {MIN_REASON_CHARS} characters)")
             value["reason"] = reason.strip()
         value["hours"] = round(hours, 1)
-    journal.set_document_item(CUTOVER_DOCUMENT, item, value)
+    documents.CUTOVER.tick(journal, item, value)
 
 
 def untick(journal: Journal, item: str) -> None:
@@ -118,7 +119,7 @@ def untick(journal: Journal, item: str) -> None:
     order = [k for k, _ in ITEMS]
     with journal.transaction():
         for k in order[order.index(item):]:
-            journal.set_document_item(CUTOVER_DOCUMENT, k, None)
+            documents.CUTOVER.tick(journal, k, None)
 
 
 def _when(ts: float | None) -> str:

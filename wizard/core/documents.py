@@ -270,6 +270,34 @@ class ExportJob(Shape):
     connection_id: str | None = None
 
 
+@dataclass(kw_only=True)
+class SsoHandoff(Shape):
+    """Where the SSO step wrote its handoff files (`sso.write_handoff`)."""
+
+    markdown: str = ""
+    csv: str = ""
+    at: float = 0.0
+
+
+@dataclass(kw_only=True)
+class SyncDryRun(Shape):
+    """The last delta-sync dry run: which sync and its counts (`sync.SyncPlan.counts`)."""
+
+    sync_id: int | None = None
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(kw_only=True)
+class WorkOSEnvironment(Shape):
+    """The WorkOS environment a run writes to (`environment.py`): never the key itself."""
+
+    base_url: str = ""
+    client_id: str | None = None
+    key_mode: str = "unknown"
+    bound_at: float = 0.0
+    bound_by: str = ""
+
+
 # ------------------------------------------------------------------------------ the documents
 GUIDE_ACK = shaped("guide_acknowledged", Acknowledged)
 NO_PASSWORDS_REASON = shaped("password_hashes_not_applicable", Reason)
@@ -289,6 +317,24 @@ EXPORT_JOB = shaped("export_job", ExportJob)
 USER_DIFFERENCES = listed("verify_user_differences")  # verify.check_user_count -> recovery
 MISSING_MEMBERSHIPS = listed("verify_missing_memberships")  # verify.check_organizations -> recovery
 WIZARD_ERRORS = listed("wizard_errors")  # the TUI's log of worker errors (type and message, masked)
+
+# the roles step (`roles.py`): each the `as_dict()` of its result, shown in the report and the TUI
+ROLES_READ = Document("roles_read", dict, dict)  # roles.RolesRead
+ROLES_PLAN = Document("roles_plan", dict, dict)  # roles.RolesPlan, with its time
+ROLES_DRY_RUN = Document("roles_dry_run", dict, dict)  # roles.RolesOutcome of the dry run
+ROLES_APPLY = Document("roles", dict, dict)  # roles.RolesOutcome of the real run
+ROLES_ROLLBACK = Document("roles_rollback", dict, dict)  # the roles rollback's summary
+# the Enterprise SSO step (`sso.py`)
+SSO_INVENTORY = Document("sso_inventory", dict, dict)  # the enterprise connections read from Auth0
+SSO_DRY_RUN = Document("sso_dry_run", dict, dict)  # sso.SsoRun.as_dict() of the dry run
+SSO_RESULT = Document("sso", dict, dict)  # sso.SsoRun.as_dict() of the real run
+SSO_HANDOFF = shaped("sso_handoff", SsoHandoff)
+# the migration window (ticket, delta sync, cutover) and the run's bindings
+SUPPORT_TICKET = Checklist("support_ticket")  # {"sent_at": time} once the operator ticks "sent"
+CUTOVER = Checklist("cutover")  # cutover.py: one key per checklist item
+SYNC_DRY_RUN = shaped("sync_dry_run", SyncDryRun)
+PACER_WINDOW = Document("pacer_window", dict, dict)  # pacing.Pacer.export_window(): the trailing window
+WORKOS_ENVIRONMENT = shaped("workos_environment", WorkOSEnvironment)
 
 SOCIAL_CONFIRMATIONS = Checklist("social_confirmations")
 MFA_COMMUNICATION = Checklist("mfa_communication_plan")

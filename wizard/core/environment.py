@@ -23,10 +23,11 @@ from typing import Any
 
 from wizard.clients import workos as wapi
 from wizard.clients.errors import ApiError, ErrorKind
+from wizard.core import documents
 from wizard.core.journal import Journal, JournalError
 from wizard.core.pacing import RETRY_AFTER_CAP, Retries, RetryPolicy
 
-ENVIRONMENT_DOCUMENT = "workos_environment"
+ENVIRONMENT_DOCUMENT = documents.WORKOS_ENVIRONMENT.name
 ANCHORS = 3
 _FIELDS = (("base_url", "base URL"), ("client_id", "client id"), ("key_mode", "key mode"))
 
@@ -36,7 +37,8 @@ class EnvironmentMismatch(JournalError):
 
 
 def recorded_environment(journal: Journal) -> dict | None:
-    return journal.get_document(ENVIRONMENT_DOCUMENT)
+    doc = documents.WORKOS_ENVIRONMENT.read(journal)
+    return doc.dump() if doc is not None else None
 
 
 def describe_environment(env: dict) -> str:
@@ -119,7 +121,7 @@ async def require_same_environment(journal: Journal, client: Any, *, action: str
     if recorded is None:
         recorded = dict(current, bound_at=time.time(), bound_by=action)
         if bind:
-            journal.put_document(ENVIRONMENT_DOCUMENT, recorded)
+            documents.WORKOS_ENVIRONMENT.write(journal, documents.WorkOSEnvironment.load(recorded))
     return recorded
 
 

@@ -37,6 +37,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from wizard.core import documents
 from wizard.core.outage import Outage
 from wizard.core.progress import Progress, ProgressCallback
 
@@ -45,7 +46,7 @@ UNREPORTED_HOLD = 5.0  # seconds a slot whose answer was never reported stays co
 POLL = 0.02  # how often a waiter looks again while every counted request is still in the air
 DEFAULT_MAX_CONCURRENCY = 600  # the write window's burst (500) plus the steady flow at high latency
 RETRY_AFTER_CAP = 60.0  # longest wait a 5xx's Retry-After may impose on one worker (as the SDK)
-WINDOW_DOCUMENT = "pacer_window"  # journal document: the trailing window, for the run's next process
+WINDOW_DOCUMENT = documents.PACER_WINDOW.name  # journal document: the trailing window, for the run's next process
 
 
 @dataclass(frozen=True, slots=True)
@@ -550,7 +551,7 @@ def restore_window(journal: Any, pacer: Pacer) -> None:
         return
     pacer.seeded.add(key)
     with contextlib.suppress(Exception):  # an unreadable document only costs a possible 429
-        saved = journal.get_document(WINDOW_DOCUMENT)
+        saved = documents.PACER_WINDOW.read(journal)
         if isinstance(saved, dict):
             pacer.restore_window(saved)
 
@@ -561,7 +562,7 @@ def save_window(journal: Any, pacer: Pacer) -> None:
     if journal is None:
         return
     with contextlib.suppress(Exception):
-        journal.put_document(WINDOW_DOCUMENT, pacer.export_window())
+        documents.PACER_WINDOW.write(journal, pacer.export_window())
 
 
 @dataclass(frozen=True, slots=True)

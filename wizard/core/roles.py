@@ -44,6 +44,7 @@ from typing import Any
 
 from wizard.clients import workos as wapi
 from wizard.clients.errors import ApiError, ErrorKind
+from wizard.core import documents
 from wizard.core.environment import ensure_environment
 from wizard.core.gates import Check, GateResult
 from wizard.core.journal import Journal
@@ -59,11 +60,11 @@ PERMISSION_MARKER_RE = re.compile(r"\[auth0-permission:([0-9a-f]{12})\]")
 TAKEN_SUFFIX = "auth0"
 TENANT = ""  # auth0_org_id of a tenant-level row (a user in no organization)
 
-DOC_READ = "roles_read"
-DOC_PLAN = "roles_plan"
-DOC_DRY_RUN = "roles_dry_run"
-DOC_APPLY = "roles"
-DOC_ROLLBACK = "roles_rollback"
+DOC_READ = documents.ROLES_READ.name
+DOC_PLAN = documents.ROLES_PLAN.name
+DOC_DRY_RUN = documents.ROLES_DRY_RUN.name
+DOC_APPLY = documents.ROLES_APPLY.name
+DOC_ROLLBACK = documents.ROLES_ROLLBACK.name
 ROLES_CSV = "roles.csv"
 VERIFY_NAME = "Roles and permissions"
 
@@ -401,7 +402,7 @@ def read_auth0_roles(client, journal: Journal, *, on_progress: ProgressCallback 
         member_keys.append((TENANT, uid))
     result.tenant_role_holders = len(holders)
     journal.rbac_delete_missing("rbac_member_roles", member_keys)
-    journal.put_document(DOC_READ, result.as_dict())
+    documents.ROLES_READ.write(journal, result.as_dict())
     return result
 
 
@@ -514,7 +515,7 @@ class RolesEngine:
         plan.permissions = perms
         for r in plan.roles:
             j.rbac_update("rbac_roles", (r.auth0_role_id,), slug=r.slug)
-        j.put_document(DOC_PLAN, plan.as_dict() | {"at": time.time()})
+        documents.ROLES_PLAN.write(j, plan.as_dict() | {"at": time.time()})
         return plan
 
     # ------------------------------------------------------------------ membership targets
@@ -567,7 +568,7 @@ class RolesEngine:
             elif len(wanted) > 1:
                 counts["several_roles"] += 1
         out.memberships = dict(counts)
-        self.journal.put_document(DOC_DRY_RUN, out.as_dict())
+        documents.ROLES_DRY_RUN.write(self.journal, out.as_dict())
         return out
 
     async def _member_state(self, plan: RolesPlan, row: dict) -> tuple[str, list[str], Any | None]:
@@ -599,7 +600,7 @@ class RolesEngine:
         out.roles = await self._apply_roles(plan, out)
         out.memberships = await self._apply_memberships(plan, out, default_org)
         out.multiple_roles = self.multiple_roles
-        self.journal.put_document(DOC_APPLY, out.as_dict())
+        documents.ROLES_APPLY.write(self.journal, out.as_dict())
         return out
 
     async def _apply_permissions(self, plan: RolesPlan, out: RolesOutcome) -> dict[str, int]:
@@ -909,7 +910,7 @@ class RolesEngine:
                 failures.append(f"permission '{row['slug']}': {exc.message}")
         summary = {"counts": dict(counts), "failures": failures, "roles_kept": kept,
                    "cannot_undo": [CANNOT_UNDO] if kept else [], "at": time.time()}
-        j.put_document(DOC_ROLLBACK, summary)
+        documents.ROLES_ROLLBACK.write(j, summary)
         return summary
 
 
@@ -950,7 +951,7 @@ def has_roles(journal: Journal) -> bool:
 
 def applies(journal: Journal, settings) -> bool:
     """The step is shown when roles were read, or can be (Auth0 credentials are set)."""
-    return has_roles(journal) or bool(journal.get_document(DOC_READ)) or bool(settings.has_auth0_credentials)
+    return has_roles(journal) or bool(documents.ROLES_READ.read(journal)) or bool(settings.has_auth0_credentials)
 
 
 def not_applicable_refusal(journal: Journal) -> str | None:
@@ -969,8 +970,8 @@ def step_gate(journal: Journal, settings) -> GateResult:
 def roles_gate(journal: Journal) -> GateResult:
     """Read from Auth0; every permission and role in WorkOS; membership roles set (members whose
     user or membership is missing are listed, not failures); tenant-level roles decided."""
-    read = journal.get_document(DOC_READ)
-    applied = journal.get_document(DOC_APPLY)
+    read = documents.ROLES_READ.read(journal)
+    applied = documents.ROLES_APPLY.read(journal)
     perms = Counter(r["status"] for r in journal.rbac_rows("rbac_permissions"))
     roles = Counter(r["status"] for r in journal.rbac_rows("rbac_roles"))
     rows = journal.rbac_rows("rbac_member_roles")
@@ -1130,14 +1131,14 @@ def rollback_lines(summary: dict) -> list[str]:
 # =============================================================================== report section
 def report_section(journal: Journal) -> dict | str:
     """The roles step in the final report: the mapping, what was done, what was reported."""
-    if not has_roles(journal) and not journal.get_document(DOC_READ):
+    if not has_roles(journal) and not documents.ROLES_READ.read(journal):
         return "not run"
     perm_slugs = {r["perm_key"]: r["slug"] for r in journal.rbac_rows("rbac_permissions")}
     rows = journal.rbac_rows("rbac_member_roles")
-    applied = journal.get_document(DOC_APPLY) or {}
-    plan = journal.get_document(DOC_PLAN) or {}
+    applied = documents.ROLES_APPLY.read(journal) or {}
+    plan = documents.ROLES_PLAN.read(journal) or {}
     return {
-        "read": journal.get_document(DOC_READ),
+        "read": documents.ROLES_READ.read(journal),
         "roles": [{"auth0_role_id": r["auth0_role_id"], "name": r["name"], "workos_slug": r["slug"],
                    "status": r["status"],
                    "permissions": sorted(perm_slugs.get(k) or "" for k in json.loads(r["permission_keys_json"]))}
@@ -1151,7 +1152,7 @@ def report_section(journal: Journal) -> dict | str:
         "taken": plan.get("taken") or [],
         "problems": (applied.get("problems") or [])[:25],
         "cannot_undo": [CANNOT_UNDO],
-        "rollback": journal.get_document(DOC_ROLLBACK),
+        "rollback": documents.ROLES_ROLLBACK.read(journal),
     }
 
 

@@ -30,6 +30,7 @@ from urllib.parse import quote, urlsplit
 
 from wizard.clients import workos as wapi
 from wizard.clients.errors import ApiError, ErrorKind
+from wizard.core import documents
 from wizard.core.environment import ensure_environment
 from wizard.core.exports import identity_kind, read_users
 from wizard.core.findings import Finding, Severity
@@ -53,10 +54,10 @@ TARGET_DONE = ("created", "existing")
 SECRET_ENV_PREFIX = "AUTH0_SSO_SECRET_"
 PORTAL_LINK_TTL_MINUTES = 5
 
-DOC_INVENTORY = "sso_inventory"
-DOC_DRY_RUN = "sso_dry_run"
-DOC_RESULT = "sso"
-DOC_HANDOFF = "sso_handoff"
+DOC_INVENTORY = documents.SSO_INVENTORY.name
+DOC_DRY_RUN = documents.SSO_DRY_RUN.name
+DOC_RESULT = documents.SSO_RESULT.name
+DOC_HANDOFF = documents.SSO_HANDOFF.name
 HANDOFF_MD = "sso-handoff.md"
 CONNECTIONS_CSV = "sso-connections.csv"
 
@@ -204,7 +205,7 @@ def read_inventory(auth0, journal: Journal, *, on_progress: ProgressCallback | N
                      "membership is planned (run the export step first).")
     doc = {"connections": len(conns), "by_strategy": dict(Counter(c.strategy for c in conns)),
            "users_counted": counted, "at": time.time()}
-    journal.put_document(DOC_INVENTORY, doc)
+    documents.SSO_INVENTORY.write(journal, doc)
     return SsoInventory(conns, counted, notes)
 
 
@@ -587,6 +588,12 @@ def save_plans(journal: Journal, plans: list[ConnectionPlan]) -> None:
         if p.findings:
             journal.add_findings(p.findings)
     journal.delete_sso_connection_rows([p.connection.id for p in plans])
+
+
+def _handoff(journal: Journal) -> dict:
+    """The handoff files' record as the JSON object it is stored as (empty before the first run)."""
+    doc = documents.SSO_HANDOFF.read(journal)
+    return doc.dump() if doc is not None else {}
 
 
 def set_mode(journal: Journal, connection_name: str, mode: str) -> None:
@@ -982,7 +989,7 @@ def check_connections(journal: Journal, client) -> Check:
     step = journal.step(STEP_ID) or {}
     if step.get("status") == "not_applicable":
         return Check(name, True, f"not applicable: {step.get('reason') or 'marked not applicable'}")
-    inv = journal.get_document(DOC_INVENTORY)
+    inv = documents.SSO_INVENTORY.read(journal)
     if not rows:
         if inv and not inv.get("connections"):
             return Check(name, True, "not applicable: the inventory found no enterprise connection")
@@ -1039,7 +1046,7 @@ def check_connections(journal: Journal, client) -> Check:
 def not_applicable_refusal(journal: Journal) -> str | None:
     """Why the step may not be marked not applicable, or None: only when the inventory found no
     enterprise connection."""
-    inv = journal.get_document(DOC_INVENTORY)
+    inv = documents.SSO_INVENTORY.read(journal)
     if inv is None:
         return ("Run the Enterprise SSO inventory first: the step may be marked not applicable only when it finds "
                 "no enterprise connection.")
@@ -1051,23 +1058,23 @@ def not_applicable_refusal(journal: Journal) -> str | None:
 
 def sso_gate(journal: Journal) -> GateResult:
     rows = journal.sso_connections()
-    inv = journal.get_document(DOC_INVENTORY)
+    inv = documents.SSO_INVENTORY.read(journal)
     targets = journal.sso_targets()
     by_id = {r["auth0_connection_id"]: r for r in rows}
     to_create = [t for t in targets if by_id.get(t["auth0_connection_id"], {}).get("outcome") == CREATE]
     done = [t for t in to_create if t["status"] in TARGET_DONE]
     handed = [r for r in rows if r["outcome"] == HANDOFF]
     members = Counter(m["status"] for m in journal.sso_members())
-    handoff_doc = journal.get_document(DOC_HANDOFF) or {}
+    handoff_doc = _handoff(journal)
     handoff_ok = bool(handoff_doc) and Path(handoff_doc.get("markdown", "")).is_file()
     checks = [
         Check("Enterprise connections inventoried", bool(inv) and bool(inv.get("connections")),
               f"{inv.get('connections')} connection(s)" if inv else "not read yet",
               "Run the inventory (read:connections and read:connections_options)." if not inv else
               "No enterprise connection: mark this step not applicable with a reason."),
-        Check("Dry run", bool(journal.get_document(DOC_DRY_RUN)), "recorded" if journal.get_document(DOC_DRY_RUN)
+        Check("Dry run", bool(documents.SSO_DRY_RUN.read(journal)), "recorded" if documents.SSO_DRY_RUN.read(journal)
               else "not run yet", "Run the dry run: it reads WorkOS and sends nothing."),
-        Check("Connections created", bool(journal.get_document(DOC_RESULT)) and len(done) == len(to_create),
+        Check("Connections created", bool(documents.SSO_RESULT.read(journal)) and len(done) == len(to_create),
               f"{len(done)} of {len(to_create)} created or existing"
               + "".join(f"; {t['org_name']}: {t['last_error_message']}" for t in to_create
                         if t["status"] not in TARGET_DONE and t["last_error_message"])[:400],
@@ -1192,7 +1199,7 @@ def write_handoff(journal: Journal, run_dir: Path, ctx: CutoverContext) -> tuple
     md_path, csv_path = run_dir / HANDOFF_MD, run_dir / CONNECTIONS_CSV
     write_private(md_path, "\n".join(md))
     write_private(csv_path, out.getvalue())
-    journal.put_document(DOC_HANDOFF, {"markdown": str(md_path), "csv": str(csv_path), "at": time.time()})
+    documents.SSO_HANDOFF.write(journal, documents.SsoHandoff(markdown=str(md_path), csv=str(csv_path), at=time.time()))
     return md_path, csv_path
 
 
@@ -1222,9 +1229,9 @@ def report_section(journal: Journal) -> dict | str:
     """The report's Enterprise SSO section (no request bodies, no secrets, no portal links)."""
     rows = summary_rows(journal)
     if not rows:
-        inv = journal.get_document(DOC_INVENTORY)
+        inv = documents.SSO_INVENTORY.read(journal)
         return "no enterprise connection found" if inv else "not run"
-    handoff = journal.get_document(DOC_HANDOFF) or {}
+    handoff = _handoff(journal)
     return {
         "connections": len(rows),
         "by_outcome": dict(Counter(r["outcome"] for r in rows)),

@@ -13,11 +13,12 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from wizard.core import documents
 from wizard.core.journal import Journal
 from wizard.core.rundir import write_private
 
 TICKET_NAME = "support-ticket.md"
-TICKET_DOCUMENT = "support_ticket"  # {"sent_at": time} once the operator ticks "sent"
+TICKET_DOCUMENT = documents.SUPPORT_TICKET.name  # {"sent_at": time} once the operator ticks "sent"
 EXPECTED_WAIT = "5 to 10 business days (allow one to two weeks)"
 JUSTIFICATION = ("We are migrating our users to WorkOS AuthKit and need their password hashes so "
                  "that they keep their current passwords (no forced reset).")
@@ -103,11 +104,11 @@ def write_ticket(journal: Journal, ticket: Ticket) -> Path:
 
 def mark_sent(journal: Journal, sent: bool = True, at: float | None = None) -> None:
     """The operator sent the ticket (or un-ticks it): the time is remembered."""
-    journal.set_document_item(TICKET_DOCUMENT, "sent_at", (at or time.time()) if sent else None)
+    documents.SUPPORT_TICKET.tick(journal, "sent_at", (at or time.time()) if sent else None)
 
 
 def sent_at(journal: Journal) -> float | None:
-    doc = journal.get_document(TICKET_DOCUMENT) or {}
+    doc = documents.SUPPORT_TICKET.read(journal)
     value = doc.get("sent_at")
     return float(value) if value is not None else None
 

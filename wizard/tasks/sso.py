@@ -16,7 +16,7 @@ from pathlib import Path
 
 from wizard.clients.auth0 import Auth0Client
 from wizard.clients.workos import make_client, make_sync_client
-from wizard.core import sso
+from wizard.core import documents, sso
 from wizard.core.config import Settings
 from wizard.core.gates import GateResult
 from wizard.core.journal import Journal
@@ -76,7 +76,7 @@ def run_sso(journal: Journal, settings: Settings, *, on_progress: ProgressCallba
     if plans and (dry_run or write):
         result.run = asyncio.run(_workos(journal, settings, plans, dry_run=dry_run,
                                          on_progress=on_progress, give_up_after=give_up_after)).as_dict()
-        journal.put_document(sso.DOC_DRY_RUN if dry_run else sso.DOC_RESULT, result.run)
+        (documents.SSO_DRY_RUN if dry_run else documents.SSO_RESULT).write(journal, result.run)
     if plans:
         result.handoff_md, result.connections_csv = sso.write_handoff(journal, journal.run_dir, ctx)
     result.rows = sso.summary_rows(journal)

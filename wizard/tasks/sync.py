@@ -12,7 +12,7 @@ import asyncio
 from dataclasses import dataclass
 from pathlib import Path
 
-from wizard.core import artifacts
+from wizard.core import artifacts, documents
 from wizard.core.config import Settings
 from wizard.core.journal import Journal
 from wizard.core.progress import ProgressCallback
@@ -54,7 +54,7 @@ def prepare_sync(journal: Journal, settings: Settings | None = None, *, users: s
     plan = plan_sync(journal, users, passwords, dry_run=dry_run, delete_removed=delete_removed,
                      on_progress=on_progress)
     if dry_run:
-        journal.put_document("sync_dry_run", {"sync_id": plan.sync_id, "counts": plan.counts})
+        documents.SYNC_DRY_RUN.write(journal, documents.SyncDryRun(sync_id=plan.sync_id, counts=dict(plan.counts)))
     return plan
 
 

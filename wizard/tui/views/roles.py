@@ -8,6 +8,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Button, Input, Static
 
+from wizard.core import documents
 from wizard.core import roles as rbac
 from wizard.core.gates import GateResult
 from wizard.core.progress import Progress
@@ -53,7 +54,7 @@ class RolesView(StepView):
 
     def refresh_counts(self) -> None:
         journal = self.wizard.journal
-        read = journal.get_document(rbac.DOC_READ)
+        read = documents.ROLES_READ.read(journal)
         text = (f"{read.get('roles', 0)} Auth0 role(s), {read.get('permissions', 0)} permission(s), "
                 f"{read.get('members_with_roles', 0)} member(s) with roles, {read.get('tenant_role_holders', 0)} "
                 "user(s) with roles outside any organization" if read else "Roles not read from Auth0 yet.")

@@ -8,7 +8,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Button, DataTable, Input, Static
 
-from wizard.core import sso
+from wizard.core import documents, sso
 from wizard.core.gates import GateResult
 from wizard.core.progress import Progress
 from wizard.tasks.sso import run_portal_links, run_sso
@@ -57,7 +57,7 @@ class SsoView(StepView):
 
     # ------------------------------------------------------------------ state
     def _would_create(self) -> int:
-        dry = self.wizard.journal.get_document(sso.DOC_DRY_RUN) or {}
+        dry = documents.SSO_DRY_RUN.read(self.wizard.journal) or {}
         return int((dry.get("connections") or {}).get("would_create", 0))
 
     def selected_name(self) -> str | None:
@@ -77,14 +77,14 @@ class SsoView(StepView):
             table.add_row(r["display_name"], r["strategy"], "" if r["users"] is None else str(r["users"]),
                           ", ".join(r["organizations"]) or "own organization", r["mode"], r["outcome"] + secret,
                           r["reason"][:80], key=r["name"])
-        dry = journal.get_document(sso.DOC_DRY_RUN)
+        dry = documents.SSO_DRY_RUN.read(journal)
         lines = []
         if dry:
             c = dry.get("connections") or {}
             lines.append(f"Dry run: {c.get('would_create', 0)} connection(s) would be created, "
                          f"{c.get('handoff', 0)} handed off, {c.get('already_done', 0)} already there; "
                          f"{(dry.get('organizations') or {}).get('would_create', 0)} organization(s) of their own.")
-        real = journal.get_document(sso.DOC_RESULT)
+        real = documents.SSO_RESULT.read(journal)
         if real:
             c = real.get("connections") or {}
             lines.append("Created: " + (", ".join(f"{n} {k.replace('_', ' ')}" for k, n in sorted(c.items()))
