@@ -85,8 +85,9 @@ async def next_step(pilot, expect: str) -> None:
 
 def steps_passed(app, step_id: str) -> bool:
     from wizard.core import steps
+    from wizard.tasks.gates import evaluate_step
 
-    return steps.evaluate(steps.step_by_id(step_id), app.journal, app.settings).passed
+    return evaluate_step(steps.step_by_id(step_id), app.journal, app.settings).passed
 
 
 def _passed(app, step_id: str) -> None:

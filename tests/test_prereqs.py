@@ -5,9 +5,18 @@ from __future__ import annotations
 import socket
 from pathlib import Path
 
+from wizard.core import prereqs
 from wizard.core.config import Settings
 from wizard.core.gates import GateStatus
-from wizard.core.prereqs import prerequisite_checks
+from wizard.tasks import clients
+
+
+def prerequisite_checks(settings: Settings, *, live: bool = True):
+    """The gate's checks, the live read through the client the task layer opens (as the wizard)."""
+    if not live or not settings.workos_api_key:
+        return prereqs.prerequisite_checks(settings, live=live)
+    with clients.workos_sync(settings) as client:
+        return prereqs.prerequisite_checks(settings, live=live, client=client)
 
 
 def _check(result, name):

@@ -12,6 +12,7 @@ from workos import WorkOSClient
 
 from wizard.clients.auth0 import Auth0Client
 from wizard.clients.errors import ApiError, ErrorKind
+from wizard.clients.workos import make_client
 from wizard.core import roles as core
 from wizard.core.config import Settings
 from wizard.core.journal import Journal
@@ -506,6 +507,7 @@ def test_verification_checklist_and_report_carry_the_roles(migrated, workos_emu,
     run_roles(journal, sandbox_settings)
     with _workos(workos_emu) as client:
         verify.run_verification(journal, sandbox_settings, client=client,
+                                roles_client=lambda: make_client(sandbox_settings),
                                 build=verify.BuildOptions(not_applicable_reason="no application in this test"))
     recorded = {v["name"]: v for v in journal.verifications()}
     assert recorded[verify.ROLES]["ok"], recorded[verify.ROLES]

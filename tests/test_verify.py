@@ -85,9 +85,10 @@ async def build_world(tmp_path: Path, settings, *, wrong_hash_for: str | None = 
 
 def _verify(journal, settings, tmp_path, *, build_cmd="echo building && echo done", sample=True, output=None):
     sample_pw = ("alice@example.com", PASSWORDS["alice@example.com"]) if sample else None
-    return v.run_verification(journal, settings, password_sample=sample_pw,
-                              build=v.BuildOptions(command=build_cmd, cwd=tmp_path),
-                              on_output=output, reads_per_second=FAST)
+    with make_sync_client(settings, max_retries=0) as client:
+        return v.run_verification(journal, settings, password_sample=sample_pw,
+                                  build=v.BuildOptions(command=build_cmd, cwd=tmp_path),
+                                  on_output=output, reads_per_second=FAST, client=client)
 
 
 def _by_name(result):
@@ -98,10 +99,11 @@ async def test_full_run_passes_every_check(tmp_path, sandbox_settings):
     journal = await build_world(tmp_path, sandbox_settings)
     lines: list[str] = []
     events = []
-    result = v.run_verification(
-        journal, sandbox_settings, password_sample=("alice@example.com", PASSWORDS["alice@example.com"]),
-        build=v.BuildOptions(command="echo building && echo done", cwd=tmp_path), on_output=lines.append,
-        on_progress=events.append, reads_per_second=FAST)
+    with make_sync_client(sandbox_settings, max_retries=0) as client:
+        result = v.run_verification(
+            journal, sandbox_settings, password_sample=("alice@example.com", PASSWORDS["alice@example.com"]),
+            build=v.BuildOptions(command="echo building && echo done", cwd=tmp_path), on_output=lines.append,
+            on_progress=events.append, reads_per_second=FAST, client=client)
     checks = _by_name(result)
     assert result.status is GateStatus.PASSED, result.reason
     assert list(checks) == list(v.CHECK_NAMES)
@@ -295,8 +297,10 @@ async def test_demo_tenant_full_run_passes(tmp_path, sandbox_settings, auth0_emu
         v.confirm_social(journal, provider)
     samples = v.password_samples(journal, demo_tenant.credentials)
     assert samples
-    result = v.run_verification(journal, sandbox_settings, password_sample=samples,
-                                build=v.BuildOptions(command="true", cwd=tmp_path), reads_per_second=FAST)
+    with make_sync_client(sandbox_settings, max_retries=0) as client:
+        result = v.run_verification(journal, sandbox_settings, password_sample=samples,
+                                    build=v.BuildOptions(command="true", cwd=tmp_path), reads_per_second=FAST,
+                                    client=client)
     assert result.status is GateStatus.PASSED, [c for c in result.checks if not c.ok]
 
     from wizard.core.report import write_report

@@ -29,13 +29,13 @@ from wizard.core.config import Settings
 from wizard.core.importer import Importer
 from wizard.core.journal import Journal
 from wizard.core.orgs import migrate_organizations
-from wizard.core.prereqs import live_key_check
 from wizard.core.progress import Progress
 from wizard.core.records import UserStatus
 from wizard.core.verify import check_password_sign_in, reconcile_users
 from wizard.sandbox.ratelimit import RateLimits
 from wizard.sandbox.server import serve
 from wizard.sandbox.workos_emulator import WorkOSEmulator
+from wizard.tasks.prereqs import live_key_check
 
 KEY, CLIENT = "sk_test_conformance", "client_conformance"
 HANG = "hang"

@@ -21,6 +21,7 @@ from wizard.core.normalize import provider_label
 from wizard.core.progress import Progress
 from wizard.core.rollback import ROLLBACK_PROMISE
 from wizard.tasks import check as check_task
+from wizard.tasks import gates as gates_task
 from wizard.tasks import import_ as import_task
 from wizard.tasks import inventory as inventory_task
 from wizard.tasks import mfa as mfa_task
@@ -486,7 +487,7 @@ def walk(ctx: PlainContext, *, max_attempts: int = 20) -> int:
                     raise
                 except Exception as exc:  # shown like the TUI's central handler: type and message only
                     ctx.out(f"  {type(exc).__name__}: {str(exc)[:300]}")
-            result = steps.check_step(step, ctx.journal, ctx.settings)
+            result = gates_task.check_step(step, ctx.journal, ctx.settings)
             for line in render_gate(result):
                 ctx.out(line)
             if result.passed:

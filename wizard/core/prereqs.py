@@ -106,20 +106,6 @@ def sdk_check() -> Check:
     return Check(name, True, evidence)
 
 
-def workos_sync_client(settings: Settings):
-    """A synchronous SDK client without SDK retries (we report, we do not hammer)."""
-    try:
-        from wizard.clients.workos import make_sync_client
-    except ImportError:  # the shared client module is optional for these checks
-        make_sync_client = None
-    if make_sync_client is not None:
-        return make_sync_client(settings, max_retries=0)
-    import workos
-
-    return workos.WorkOSClient(api_key=settings.workos_api_key, client_id=settings.workos_client_id,
-                               base_url=settings.workos_base_url, max_retries=0)
-
-
 def _scrub(text: str, settings: Settings) -> str:
     for secret in (settings.workos_api_key, settings.auth0_client_secret):
         if secret:
@@ -129,18 +115,14 @@ def _scrub(text: str, settings: Settings) -> str:
 
 def live_key_check(settings: Settings, client=None) -> Check:
     """One cheap read (list_users limit=1) through the SDK proves URL, key and environment.
-    `client`: a synchronous WorkOS client opened by the caller (else one is opened and closed here)."""
+    `client`: the synchronous WorkOS client the task layer opened (`wizard.tasks.gates`); the core
+    never builds one, so without it the check says it was not made."""
     if not settings.workos_api_key:
         return Check("WorkOS accepts the key", False, "not checked: no API key", "Set WORKOS_API_KEY first.")
-    if client is not None:
-        return _live_key_check(settings, client)
-    own = workos_sync_client(settings)
-    try:
-        return _live_key_check(settings, own)
-    finally:
-        close = getattr(own, "close", None)
-        if callable(close):
-            close()
+    if client is None:
+        return Check("WorkOS accepts the key", False, "not checked: no WorkOS client was opened for the check",
+                     "Run the prerequisites check again (r in the wizard; `auth0-workos` commands run it).")
+    return _live_key_check(settings, client)
 
 
 def _live_key_check(settings: Settings, client) -> Check:
@@ -184,8 +166,9 @@ def _live_key_check(settings: Settings, client) -> Check:
     return Check(name, True, f"{url} accepted {mask(settings.workos_api_key)} (listed users)")
 
 
-def prerequisite_checks(settings: Settings, *, live: bool = True) -> GateResult:
-    """The prerequisites gate; `live=False` skips the network call (offline preview)."""
+def prerequisite_checks(settings: Settings, *, live: bool = True, client=None) -> GateResult:
+    """The prerequisites gate; `live=False` skips the network call (offline preview). The live read
+    goes through `client`, opened by the task layer (`wizard.tasks.gates`)."""
     checks = [
         env_file_check(settings),
         api_key_present_check(settings),
@@ -194,7 +177,7 @@ def prerequisite_checks(settings: Settings, *, live: bool = True) -> GateResult:
         sdk_check(),
     ]
     if live:
-        checks.append(live_key_check(settings))
+        checks.append(live_key_check(settings, client))
     env = "live" if (settings.workos_api_key or "").startswith("sk_live_") else (
         "test" if (settings.workos_api_key or "").startswith("sk_test_") else "unknown")
     details = {

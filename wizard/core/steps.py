@@ -50,8 +50,9 @@ def guide_gate(journal: Journal, settings: Settings) -> GateResult:
     return GateResult.from_checks([guide.guide_check(journal)])
 
 
-def prereqs_gate(journal: Journal, settings: Settings) -> GateResult:
-    return prereqs.prerequisite_checks(settings, live=True)
+def prereqs_gate(journal: Journal, settings: Settings, workos=None) -> GateResult:
+    """`workos`: the synchronous client the task layer opened for the live key check."""
+    return prereqs.prerequisite_checks(settings, live=True, client=workos)
 
 
 def inventory_gate(journal: Journal, settings: Settings) -> GateResult:
@@ -218,13 +219,14 @@ class Step:
     conditional: bool = False  # may be marked not applicable, with a typed reason
     summary: str = ""
     refuse_not_applicable: Callable[[Journal], str | None] | None = None  # why N/A is refused now, if it is
+    reads_workos: bool = False  # the gate reads WorkOS: called with the client the task layer opened
 
 
 STEPS: tuple[Step, ...] = (
     Step("guide", "Migration guide", guide_gate,
          summary="The official guide and what this wizard follows."),
     Step("prereqs", "Prerequisites", prereqs_gate,
-         summary="Keys present and accepted by WorkOS, SDK installed."),
+         summary="Keys present and accepted by WorkOS, SDK installed.", reads_workos=True),
     Step("inventory", "Auth0 inventory", inventory_gate,
          summary="What the Auth0 tenant holds: users, connections, organizations, MFA."),
     Step("export", "Export files", export_gate,
@@ -262,13 +264,16 @@ def recorded_status(journal: Journal, step_id: str) -> tuple[str, str]:
     return (rec["status"], rec["reason"] or "") if rec else (GateStatus.PENDING.value, "")
 
 
-def evaluate(step: Step, journal: Journal, settings: Settings) -> GateResult:
-    """Run the step's gate; a recorded not-applicable decision stands. Never raises."""
+def evaluate(step: Step, journal: Journal, settings: Settings, *, workos=None) -> GateResult:
+    """Run the step's gate; a recorded not-applicable decision stands. Never raises. `workos`: the
+    client a gate that reads WorkOS uses (`Step.reads_workos`; opened by `wizard.tasks.gates`)."""
     status, reason = recorded_status(journal, step.id)
     if step.conditional and status == GateStatus.NOT_APPLICABLE.value and not (
             step.refuse_not_applicable and step.refuse_not_applicable(journal)):
         return GateResult.not_applicable(reason)
     try:
+        if step.reads_workos:
+            return step.gate(journal, settings, workos=workos)
         return step.gate(journal, settings)
     except Exception as exc:  # a gate must never take the wizard down; the message is plain
         msg = f"{type(exc).__name__}: {str(exc)[:300]}"
@@ -284,8 +289,8 @@ def record(journal: Journal, step: Step, result: GateResult) -> None:
     journal.set_step(step.id, result.status.value, result.reason, details)
 
 
-def check_step(step: Step, journal: Journal, settings: Settings) -> GateResult:
-    result = evaluate(step, journal, settings)
+def check_step(step: Step, journal: Journal, settings: Settings, *, workos=None) -> GateResult:
+    result = evaluate(step, journal, settings, workos=workos)
     record(journal, step, result)
     return result
 

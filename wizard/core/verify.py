@@ -17,6 +17,7 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from workos import _errors as werr
 
@@ -26,7 +27,6 @@ from wizard.core.environment import require_same_environment_sync
 from wizard.core.gates import Check, GateResult, GateStatus
 from wizard.core.journal import Journal
 from wizard.core.normalize import NON_SOCIAL_PROVIDERS, provider_label
-from wizard.core.prereqs import workos_sync_client
 from wizard.core.progress import Progress, ProgressCallback, frozen_counts
 from wizard.core.records import Branch, UserStatus
 
@@ -516,12 +516,17 @@ def check_organizations(journal: Journal, client, *, reads_per_second: float = 5
 
 
 # ------------------------------------------------------------------------------------ roles
-def check_roles(journal: Journal, settings: Settings) -> Check:
-    """Each WorkOS role holds the mapped permissions, each migrated membership the mapped roles."""
-    from wizard.clients.workos import make_client
-    from wizard.core.roles import verify_check
+def check_roles(journal: Journal, roles_client: Callable[[], Any] | None) -> Check:
+    """Each WorkOS role holds the mapped permissions, each migrated membership the mapped roles.
+    `roles_client` opens the async client the roles engine reads with (the task layer's)."""
+    from wizard.core.roles import VERIFY_NAME, has_roles, verify_check
 
-    return verify_check(journal, lambda: make_client(settings))
+    if roles_client is None:
+        if not has_roles(journal):
+            return verify_check(journal, lambda: None)  # not applicable: it opens nothing
+        return Check(VERIFY_NAME, False, "not checked: no WorkOS client was opened for the roles check",
+                     "Run the verification again from the wizard or `auth0-workos verify`.")
+    return verify_check(journal, roles_client)
 
 
 # ------------------------------------------------------------------------------------ 5. MFA
@@ -653,10 +658,13 @@ def run_verification(journal: Journal, settings: Settings, *,
                      password_sample: tuple[str, str] | list[tuple[str, str]] | None = None,
                      build: BuildOptions = BuildOptions(), on_progress: ProgressCallback | None = None,
                      on_output: Callable[[str], None] | None = None, client=None,
+                     roles_client: Callable[[], Any] | None = None,
                      reads_per_second: float = 50.0) -> GateResult:
-    """Run every check, record each in the journal, return the gate (passed only if all pass)."""
+    """Run every check, record each in the journal, return the gate (passed only if all pass).
+    `client` (synchronous) and `roles_client` (opens an async one) come from the task layer
+    (`wizard.tasks.verify`): the core builds no client."""
     if client is None:
-        client = workos_sync_client(settings)
+        raise ValueError("run_verification reads WorkOS through the client the task opened: pass client=")
     require_same_environment_sync(journal, client, action="verify", bind=False)
     if password_sample is None:
         samples: list[tuple[str, str]] = []
@@ -670,7 +678,7 @@ def run_verification(journal: Journal, settings: Settings, *,
         record(journal, check_password_samples(client, samples, journal)),
         record(journal, check_social_sign_in(journal)),
         record(journal, check_organizations(journal, client, reads_per_second=reads_per_second)),
-        record(journal, check_roles(journal, settings)),
+        record(journal, check_roles(journal, roles_client)),
         record(journal, sso.check_connections(journal, client)),
         record(journal, check_mfa(journal)),
         record(journal, check_build(build, on_output=on_output,

@@ -19,5 +19,7 @@ def live_key_check(settings: Settings) -> Check:
 
 
 def run_prerequisites(journal: Journal, settings: Settings) -> GateResult:
-    """Evaluate and record step 2's gate (the checks, the live read included)."""
-    return steps.check_step(steps.step_by_id("prereqs"), journal, settings)
+    """Evaluate and record step 2's gate (the checks, the live read through a client opened here)."""
+    from wizard.tasks.gates import check_step
+
+    return check_step(steps.step_by_id("prereqs"), journal, settings)

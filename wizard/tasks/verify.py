@@ -37,7 +37,8 @@ def run_verification(journal: Journal, settings: Settings, *, on_progress: Progr
     """All six checks, each recorded; then the known failures (recovery) of this run."""
     with clients.workos_sync(settings) as client:
         gate = verify.run_verification(journal, settings, password_sample=list(samples), build=build or BuildOptions(),
-                                       on_progress=on_progress, on_output=on_output, client=client)
+                                       on_progress=on_progress, on_output=on_output, client=client,
+                                       roles_client=lambda: clients.make_client(settings))
     return VerificationResult(gate, recovery.diagnose(journal))
 
 

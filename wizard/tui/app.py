@@ -26,6 +26,7 @@ from wizard.core.config import Settings
 from wizard.core.gates import GateResult, GateStatus
 from wizard.core.journal import Journal
 from wizard.core.progress import Progress
+from wizard.tasks import gates as gates_task
 from wizard.tui.messages import GateChecked, ProgressUpdate, StepSelected
 from wizard.tui.screens import HelpScreen, ReasonScreen
 from wizard.tui.text import display_path, scrub
@@ -185,7 +186,7 @@ class WizardApp(App[int]):
         step = steps.step_by_id(step_id)
         self.running.add(step_id)
         self.results.pop(step_id, None)  # Next stays disabled until the new verdict arrives
-        self.start_work(step_id, "gate", lambda: steps.check_step(step, self.journal, self.settings),
+        self.start_work(step_id, "gate", lambda: gates_task.check_step(step, self.journal, self.settings),
                         on_done=lambda result: self.post_message(GateChecked(step_id, result)),
                         exclusive=True)
         self.refresh_chrome()
