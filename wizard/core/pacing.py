@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from wizard.core import documents
-from wizard.core.outage import Outage
+from wizard.core.outage import Outage, WorkOSUnreachable
 from wizard.core.progress import Progress, ProgressCallback
 
 DEFAULT_MARGIN = 1.0  # share of each documented limit we use; the window accounting is already exact
@@ -398,7 +398,13 @@ class Pacer:
         with a growing wait, the caller retries without spending an attempt, and the line for the
         progress display comes back. Raises `outage.WorkOSUnreachable` after `give_up_after`."""
         with self._lock:
-            until = self.outage.failed(caller, error)
+            held_until = self.outage.resume_at
+            try:
+                until = self.outage.failed(caller, error)
+            except WorkOSUnreachable:
+                if held_until is not None and self.paused_until == held_until:
+                    self.paused_until = None  # the next job of this run starts without the old wait
+                raise
             if until is None:
                 return None
             if self.paused_until is None or until > self.paused_until:
