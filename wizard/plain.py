@@ -17,6 +17,7 @@ from wizard.core import documents, guide, plan, steps
 from wizard.core.config import Settings, mask
 from wizard.core.gates import GateResult
 from wizard.core.journal import Journal
+from wizard.core.mfa import mfa_unknown_text
 from wizard.core.normalize import provider_label
 from wizard.core.progress import Progress
 from wizard.core.rollback import ROLLBACK_PROMISE
@@ -393,6 +394,9 @@ def _mfa(ctx: PlainContext) -> None:
     mfa_report = mfa_task.run_mfa_report(ctx.journal, ctx.settings).report
     ctx.out(f"  SMS {mfa_report.sms_users}, voice {mfa_report.voice_users}, TOTP {mfa_report.totp_users}; "
             f"CSV: {mfa_report.csv_path}")
+    unknown = mfa_unknown_text(mfa_report.scan_targets, mfa_report.scanned, mfa_report.complete)
+    if unknown:
+        ctx.out(f"  MFA {unknown}")
     for note in mfa_report.notes:
         ctx.out(f"  • {note}")
     done = documents.MFA_COMMUNICATION.read(ctx.journal)
