@@ -19,7 +19,7 @@ from wizard.core.gates import GateResult
 from wizard.core.journal import Journal
 from wizard.core.mfa import mfa_unknown_text
 from wizard.core.normalize import provider_label
-from wizard.core.progress import Progress
+from wizard.core.progress import Progress, pause_label
 from wizard.core.rollback import ROLLBACK_PROMISE
 from wizard.tasks import check as check_task
 from wizard.tasks import import_ as import_task
@@ -94,7 +94,7 @@ class PlainContext:
                 last[0] = now
                 total = "?" if p.total is None else p.total
                 counts = ", ".join(f"{k} {v}" for k, v in sorted(p.counts.items()))
-                paused = " (rate limited: paused)" if p.paused_until and p.paused_until > time.time() else ""
+                paused = f" ({pause_label(p)}: paused)" if p.paused_until and p.paused_until > time.time() else ""
                 self.out(f"  {p.operation}: {p.completed}/{total} {counts}{paused}")
 
         return show

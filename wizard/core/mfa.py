@@ -158,19 +158,20 @@ def scan_authentication_methods(client, journal: Journal, targets: Iterable[Scan
     stats.already_scanned = len(targets) - len(pending)
     counts["scanned"] = stats.already_scanned
 
-    def emit(latest_error: str | None = None, finished: bool = False, paused_until: float | None = None) -> None:
+    def emit(latest_error: str | None = None, finished: bool = False, paused_until: float | None = None,
+             pause_cause: str | None = None) -> None:
         if on_progress:
             elapsed = max(1e-6, time.monotonic() - started)
             rate = stats.scanned_now / elapsed
             left = len(pending) - stats.scanned_now - stats.failed
             on_progress(Progress(operation="mfa-scan", total=stats.total, counts=frozen_counts(counts), rate=rate,
                                  eta_seconds=(left / rate) if rate > 0 else None, latest_error=latest_error,
-                                 paused_until=paused_until, done=finished))
+                                 paused_until=paused_until, pause_cause=pause_cause, done=finished))
 
     # a 429 pause inside the client shows on this scan's progress, not as a separate operation
     outer_wait = getattr(client, "on_wait", None)
     if on_progress and hasattr(client, "on_wait"):
-        client.on_wait = lambda p: emit(p.latest_error, paused_until=p.paused_until)
+        client.on_wait = lambda p: emit(p.latest_error, paused_until=p.paused_until, pause_cause=p.pause_cause)
     try:
         _scan_pending(client, journal, pending, stats, counts, emit, stop_after)
     finally:
