@@ -92,10 +92,10 @@ def run(args) -> int:
     print(f"{label}Organizations: " + (", ".join(f"{k.replace('_', ' ')} {n}" for k, n in result.orgs.items()) or "none"))
     print("Memberships: " + (", ".join(f"{k.replace('_', ' ')} {n}" for k, n in result.memberships.items()) or "none"))
     for c in counts:
-        print(f"  - {c.name} ({c.auth0_org_id}): Auth0 {c.expected_members} member(s), "
-              f"WorkOS {c.workos_members if c.workos_members is not None else 'missing'}"
+        print(f"  - {c.name} ({c.auth0_org_id}): Auth0 {c.auth0_text()}, WorkOS {c.workos_text()}"
               + (f" ({c.expected_members - c.importable_members} not imported)"
-                 if c.expected_members > c.importable_members else ""))
+                 if c.expected_members is not None and c.expected_members > c.importable_members else "")
+              + (f" — unknown: {c.unknown}" if c.unknown else ""))
     not_imported = result.memberships.get("user_not_imported", 0)
     if not_imported and not_imported == sum(result.memberships.values()):
         print("note: no member's user is in WorkOS yet: import the users first (auth0-workos import), then run "

@@ -451,9 +451,11 @@ class Journal:
         return self.steps().get(step_id)
 
     # ----------------------------------------------------------------- findings
-    def clear_findings(self, file: str | None = None) -> None:
+    def clear_findings(self, file: str | None = None, *, prefix: bool = False) -> None:
         if file is None:
             self._x("DELETE FROM findings")
+        elif prefix:  # every finding whose file starts with `file` (one check's own findings)
+            self._x("DELETE FROM findings WHERE substr(file, 1, ?) = ?", (len(file), file))
         else:
             self._x("DELETE FROM findings WHERE file=?", (file,))
 
