@@ -207,6 +207,10 @@ def _export(ctx: PlainContext) -> None:
         ctx.out(f"  Users export not found: {users}")
         return
     pw_path = Path(passwords).expanduser() if passwords else None
+    if pw_path is not None:  # trust (issue 10): the hash-join choice, recorded for check and import
+        ctx.out(f"  {plan.JOIN_BY_EMAIL_WARNING}")
+        join = ctx.answers.confirm(f"{plan.JOIN_BY_EMAIL_CHOICE}?", default=plan.recorded_join_by_email(ctx.journal))
+        plan.record_join_choice(ctx.journal, join, source="plain export step")
     check_task.run_check(ctx.journal, users_path, pw_path)
     counts = ctx.journal.finding_counts()
     for (sev, code), n in sorted(counts.items()):

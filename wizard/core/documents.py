@@ -291,6 +291,9 @@ EXPORT_JOB = shaped("export_job", ExportJob)
 USER_DIFFERENCES = listed("verify_user_differences")  # verify.check_user_count -> recovery
 MISSING_MEMBERSHIPS = listed("verify_missing_memberships")  # verify.check_organizations -> recovery
 WIZARD_ERRORS = listed("wizard_errors")  # the TUI's log of worker errors (type and message, masked)
+# trust (issue 10): the operator's hash-join choice, {"join_by_email": bool, "source": str, "at": float},
+# made in the export step or by check/import, so every later check and import binds hashes alike
+HASH_JOIN_CHOICE = Document("hash_join_choice", dict, dict)
 
 SOCIAL_CONFIRMATIONS = Checklist("social_confirmations")
 MFA_COMMUNICATION = Checklist("mfa_communication_plan")
