@@ -286,11 +286,13 @@ async def test_cancelled_run_leaves_in_flight_users_that_resume_reconciles(worko
     client = make_client(settings_for(workos_emu))
     importer = Importer(journal, client, concurrency=4, **FAST)  # a few at a time: some land, some in the air
     task = asyncio.get_running_loop().create_task(importer.run())
-    for _ in range(400):
+    for _ in range(6000):  # waits on the journal's state, not on a time: a slow machine only waits longer
         await asyncio.sleep(0.01)
         now = journal.count_users()  # cancel with some created and some in the air (not between batches)
         if now.get(UserStatus.CREATED, 0) >= 5 and now.get(UserStatus.IN_FLIGHT, 0) > 0:
             break
+    else:
+        pytest.fail(f"the import never had 5 created and some in flight: {journal.count_users()}")
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
@@ -298,7 +300,7 @@ async def test_cancelled_run_leaves_in_flight_users_that_resume_reconciles(worko
     assert counts.get(UserStatus.IN_FLIGHT, 0) > 0
     # as after a kill -9: one in-flight create landed although its answer never reached the journal
     landed = journal.users(status=UserStatus.IN_FLIGHT)[0]
-    for _ in range(500):  # the server finishes the requests whose answers we dropped
+    for _ in range(6000):  # the server finishes the requests whose answers we dropped
         if all(status for _, _, status in list(workos_emu.emulator.requests)):
             break
         await asyncio.sleep(0.01)
@@ -336,8 +338,9 @@ async def test_stop_finishes_users_in_the_air_and_leaves_the_rest_planned(workos
     client = make_client(settings_for(workos_emu))
     importer = Importer(journal, client, concurrency=4, **FAST)
 
-    async def stop_soon():
-        await asyncio.sleep(0.3)
+    async def stop_soon():  # once users are landing: some done, some in the air, most still planned
+        while journal.count_users().get(UserStatus.CREATED, 0) < 1:
+            await asyncio.sleep(0.01)
         importer.stop()
 
     stopper = asyncio.get_running_loop().create_task(stop_soon())
