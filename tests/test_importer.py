@@ -199,7 +199,10 @@ async def test_timeouts_are_retried_and_resolved_without_duplicates(workos_emu, 
     workos_emu.emulator.set_faults(Faults(latency_ms=0, jitter_ms=450, seed=5))
     summary, _ = await run_import(journal, workos_emu, timeout=0.3, max_attempts=12)
     assert summary.failed == 0 and summary.retries > 0, summary.failures
-    await asyncio.sleep(0.5)  # let late requests land before counting
+    for _ in range(6000):  # let late requests land before counting: every request has its answer
+        if all(status for _, _, status in list(workos_emu.emulator.requests)):
+            break
+        await asyncio.sleep(0.01)
     assert_exactly_planned(workos_emu, journal)
     assert journal.count_users() == {UserStatus.CREATED: 16}
 
