@@ -255,8 +255,10 @@ async def test_auth_error_stops_the_run_and_fails_nobody(workos_emu, tmp_path):
 async def test_hash_that_cannot_be_reread_is_never_sent(workos_emu, tmp_path):
     journal = make_plan(tmp_path / "run", 4)
     pw = journal.input_path("passwords")
-    pw.write_text(pw.read_text().replace("$2b$", "$9z$"))  # the export changed under us
-    summary, _ = await run_import(journal, workos_emu)
+    stamp = pw.stat()
+    pw.write_text(pw.read_text().replace("$2b$", "$9z$"))  # the export changed under us...
+    os.utime(pw, ns=(stamp.st_atime_ns, stamp.st_mtime_ns))  # ...with its size and mtime kept
+    summary, _ = await run_import(journal, workos_emu, concurrency=1)
     failed = {u.auth0_user_id: u.last_error_code for u in journal.users(status=UserStatus.FAILED)}
     assert failed == {"auth0|u00000": "hash_unavailable", "auth0|u00002": "hash_unavailable"}
     assert summary.created == 2 and len(workos_emu.emulator.users) == 2

@@ -46,8 +46,21 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--concurrency", type=int, default=600,
                    help="most requests in the air at once (default 600: a fresh write window's burst of "
                         "500 plus the steady flow; the engine adapts below it)")
+    p.add_argument("--give-up-after", type=_seconds, default=900.0, metavar="SECONDS",
+                   help="during a total WorkOS outage every worker waits on a growing back-off; stop "
+                        "cleanly (resumable) after this long without a single answer (default 900 = 15 min)")
     p.set_defaults(func=run)
     return p
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text} is not a number of seconds") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError("must be more than 0 seconds")
+    return value
 
 
 def _err(message: str) -> None:
@@ -223,7 +236,7 @@ def _run_import(journal, settings, args, budget, printer_cls) -> int:
 
     with printer_cls() as show:
         result = run_import(journal, settings, on_progress=show, dry_run=args.dry_run, rate=budget,
-                            concurrency=args.concurrency)
+                            concurrency=args.concurrency, give_up_after=args.give_up_after)
     summary, interrupted = result.summary, result.interrupted
     if args.dry_run:
         path = result.dry_run_path
