@@ -14,6 +14,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from wizard.commands._common import key_problem, load_settings
 from wizard.core import documents
 from wizard.core.records import Branch, UserStatus
 
@@ -178,7 +179,6 @@ def _resolve_run_dir(args) -> Path | None:
 
 def run(args) -> int:
     from wizard.commands._progress import ProgressPrinter
-    from wizard.core.config import Settings
     from wizard.core.journal import JOURNAL_NAME, Journal
     from wizard.core.pacing import parse_budget
     from wizard.tasks.import_ import users_to_send
@@ -196,9 +196,9 @@ def run(args) -> int:
         return _usage(str(exc))
     if args.concurrency < 1:
         return _usage("--concurrency must be at least 1")
-    settings = Settings.load(getattr(args, "env_file", ".env.local"))
-    if not settings.workos_api_key:
-        return _usage("WORKOS_API_KEY is not set (environment or .env.local)")
+    settings = load_settings(args)
+    if (problem := key_problem(settings)) is not None:
+        return _usage(problem)
     run_dir = _resolve_run_dir(args)
     if run_dir is None or (args.resume and not (run_dir / JOURNAL_NAME).exists()):
         return _usage(f"no run to resume in {run_dir or '.auth0-workos/runs'}")
