@@ -105,6 +105,16 @@ async def require_same_environment(journal: Journal, client: Any, *, action: str
     return recorded
 
 
+async def ensure_environment(journal: Journal, client: Any, *, action: str, bind: bool = True) -> None:
+    """`require_same_environment` for the steps whose own first request reports a refused key
+    (401/403) its usual way (roles, SSO): only another environment is refused here."""
+    try:
+        await require_same_environment(journal, client, action=action, bind=bind)
+    except ApiError as err:
+        if err.kind is not ErrorKind.AUTH:
+            raise
+
+
 def require_same_environment_sync(journal: Journal, client: Any, *, action: str, bind: bool = True) -> dict:
     """`require_same_environment` for blocking code (verify, organizations, MFA): runs it on its own
     event loop in a helper thread, so it works whether or not the caller's thread has a loop. A
