@@ -40,6 +40,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
 def run(args) -> int:
     from wizard.commands._progress import ProgressPrinter
     from wizard.core.journal import Journal
+    from wizard.core.mfa import mfa_unknown_text
     from wizard.tasks.clients import ClientSetupError
     from wizard.tasks.mfa import run_mfa_report, run_totp_import
 
@@ -67,6 +68,9 @@ def run(args) -> int:
               f"TOTP {report.totp_users}, no MFA {report.no_mfa_users}"
               + (", other: " + ", ".join(f"{k} {n}" for k, n in report.other_factors.items())
                  if report.other_factors else ""))
+        unknown = mfa_unknown_text(report.scan_targets, report.scanned, report.complete)
+        if unknown:
+            print(f"MFA {unknown}")
         for note in report.notes:
             print(f"note: {note}")
         print(f"Saved {report.csv_path} ({report.must_reenroll} user(s) to contact; phone numbers masked)")

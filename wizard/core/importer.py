@@ -44,6 +44,7 @@ from wizard.core.journal import Journal, UserRow
 from wizard.core.outage import OutageWatch
 from wizard.core.pacing import (
     DEFAULT_MAX_CONCURRENCY,
+    PACER_PAUSE_CAUSE,
     READ_BUDGET,
     WRITE_BUDGET,
     Budget,
@@ -676,6 +677,7 @@ class Importer:
             rate=rate,
             eta_seconds=eta,
             paused_until=self.pacer.paused_until if self.pacer.paused else None,
+            pause_cause=PACER_PAUSE_CAUSE if self.pacer.paused else None,
             latest_error=self._latest_error,
             done=done,
         )

@@ -47,7 +47,7 @@ from wizard.clients.errors import ApiError, ErrorKind
 from wizard.core.environment import ensure_environment
 from wizard.core.gates import Check, GateResult
 from wizard.core.journal import Journal
-from wizard.core.pacing import Pacer, Retries, RetryPolicy
+from wizard.core.pacing import PACER_PAUSE_CAUSE, Pacer, Retries, RetryPolicy
 from wizard.core.progress import Progress, ProgressCallback, frozen_counts
 
 MAX_SLUG = 48
@@ -479,7 +479,8 @@ class RolesEngine:
         if self.on_progress:
             self.on_progress(Progress(operation=operation, total=total, counts=frozen_counts(counts), done=done,
                                       latest_error=latest_error,
-                                      paused_until=self.pacer.paused_until if self.pacer.paused else None))
+                                      paused_until=self.pacer.paused_until if self.pacer.paused else None,
+                                      pause_cause=PACER_PAUSE_CAUSE if self.pacer.paused else None))
 
     # ------------------------------------------------------------------ plan
     async def workos_state(self) -> tuple[list[dict], list[dict]]:

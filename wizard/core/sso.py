@@ -612,6 +612,7 @@ async def _paced(pacer: Pacer, make: Callable[[], Awaitable[T]], *, write: bool,
                 line = pacer.pause_after_429(err.retry_after)
                 if on_wait:
                     on_wait(Progress(operation="workos-wait", total=None, paused_until=pacer.paused_until,
+                                     pause_cause=err.wait_cause,
                                      latest_error=line))
                 if not retries.after_rate_limit():
                     raise
