@@ -9,11 +9,14 @@ requests in the trailing window may send the first `limit` at once and then one 
 leaves: N writes take about (N − 500) / 50 s instead of N / 50.
 
 Why this never exceeds the server's window, whatever the latency: the server counts a request when
-it arrives, which is after we send it and before its answer reaches us. So a request is counted
-here from the moment it is sent until `window` seconds after its answer came back (`Slot.done()`);
-a new request may leave only while fewer than `limit × margin` are counted. Each cycle of the
-window therefore lasts `window + latency`, never less. A slot whose answer is never reported is
-counted `UNREPORTED_HOLD` seconds longer than the window.
+it arrives, which is after we send it and before its answer reaches us. A request is counted here
+from the moment it is sent (`Slot.sent()` restamps it just before it goes out) until the earlier
+of `window` seconds after its answer came back (`Slot.done()`: the server counted it before that)
+and `window + ARRIVAL_SPREAD` seconds after its send (the server counted it at most that much
+later than any request we send after it). A new request may leave only while fewer than
+`limit × margin` are counted. So at high latency each cycle of the window lasts
+`window + ARRIVAL_SPREAD`, not `window + latency + the time to handle a burst of answers`.
+A slot whose answer is never reported leaves at `window + ARRIVAL_SPREAD` after its send as well.
 
 One migration shares one `Pacer` (`shared_pacer`): users, organizations, memberships, TOTP factors,
 SSO connections and roles draw on the same budget, from asyncio engines (`await pacer.write()`) and
@@ -40,7 +43,7 @@ from typing import Any
 from wizard.core.progress import Progress, ProgressCallback
 
 DEFAULT_MARGIN = 1.0  # share of each documented limit we use; the window accounting is already exact
-UNREPORTED_HOLD = 5.0  # seconds a slot whose answer was never reported stays counted past its send
+ARRIVAL_SPREAD = 0.1  # how much later after its send one request may reach the server than another
 POLL = 0.02  # how often a waiter looks again while every counted request is still in the air
 DEFAULT_MAX_CONCURRENCY = 600  # the write window's burst (500) plus the steady flow at high latency
 RETRY_AFTER_CAP = 60.0  # longest wait a 5xx's Retry-After may impose on one worker (as the SDK)
@@ -100,12 +103,13 @@ def total_budget_for(write: Budget) -> Budget:
 
 class SlidingWindow:
     """The requests counted against one budget: at most `capacity` at any moment, each from its
-    send until `window` seconds after its answer (see the module docstring for why that is exact).
-    Not locked: the `Pacer` that owns it calls it under its own lock."""
+    send until `window` after its answer or `window + spread` after its send, whichever comes first
+    (see the module docstring for why that is exact). Not locked: the `Pacer` that owns it calls it
+    under its own lock."""
 
     def __init__(self, budget: Budget, margin: float = DEFAULT_MARGIN, *,
-                 unreported_hold: float = UNREPORTED_HOLD) -> None:
-        self.unreported_hold = unreported_hold
+                 arrival_spread: float = ARRIVAL_SPREAD) -> None:
+        self.spread = max(0.0, arrival_spread)
         self._open: dict[int, float] = {}  # slot id -> send time, in send order: still in the air
         self._ends: dict[int, float] = {}  # slot id -> when it leaves the window (answered)
         self._heap: list[tuple[float, int]] = []  # (end, id); stale entries skipped lazily
@@ -129,13 +133,12 @@ class SlidingWindow:
             end, sid = heapq.heappop(heap)
             if ends.get(sid) == end:
                 del ends[sid]
-        hold = self.unreported_hold
-        while self._open:  # answers never reported: counted as answered `hold` after sending
+        edge = now - self.window - self.spread
+        while self._open:  # in the air past window + spread: the server's window let it go
             sid, sent = next(iter(self._open.items()))
-            if sent + hold > now:
+            if sent > edge:
                 break
             del self._open[sid]
-            self._set_end(sid, sent + hold + self.window)
 
     def _set_end(self, sid: int, end: float) -> None:
         if end > self._ends.get(sid, -math.inf):
@@ -149,27 +152,42 @@ class SlidingWindow:
 
     def wait(self, now: float) -> tuple[float, bool]:
         """(seconds until a slot frees, whether that time is certain). (0, True) when one is free.
-        Uncertain: the next slot to free is a request still in the air (its answer starts the clock)."""
+        Uncertain: the next slot to free is a request still in the air, whose answer may free it
+        sooner than its send-time bound."""
         over = self.count(now) - self.capacity + 1
         if over <= 0:
             return 0.0, True
-        if over == 1:  # the usual case: the heap's top is the next to leave (pruning keeps it valid)
-            ended = [self._heap[0][0]] if self._heap else []
-        else:
-            ended = sorted(self._ends.values())
-        if len(ended) >= over:
-            return max(0.0, ended[over - 1] - now), True
-        return POLL, False
+        late = self.window + self.spread
+        if over == 1:  # the usual case: the heap's top or the oldest send (pruning keeps both valid)
+            answered = self._heap[0][0] if self._heap else math.inf
+            in_air = next(iter(self._open.values())) + late if self._open else math.inf
+            return max(0.0, min(answered, in_air) - now), answered <= in_air
+        ended = sorted([*((e, True) for e in self._ends.values()),
+                        *((s + late, False) for s in self._open.values())])
+        end, certain = ended[over - 1]
+        return max(0.0, end - now), certain
 
     def take(self, now: float) -> int:
         self._ids += 1
         self._open[self._ids] = now
         return self._ids
 
+    def sent(self, sid: int, now: float) -> None:
+        """Slot `sid` goes out only now (its send-time bound starts here; `now` is the latest send,
+        so moving it to the end keeps `_open` in send order)."""
+        if sid in self._open:
+            del self._open[sid]
+            self._open[sid] = now
+
     def done(self, sid: int, now: float) -> None:
-        """The answer of slot `sid` arrived at `now`: it leaves the window `window` seconds later."""
-        self._open.pop(sid, None)
-        self._set_end(sid, now + self.window)
+        """The answer of slot `sid` arrived at `now`: it leaves the window `window` seconds later,
+        or at its send-time bound if that comes first."""
+        sent = self._open.pop(sid, None)
+        if sent is None:
+            return  # already out of the window (or a slot of `fill`/`seed`)
+        end = min(now, sent + self.spread) + self.window
+        if end > now:
+            self._set_end(sid, end)
 
     def fill(self, now: float, until: float) -> None:
         """After a 429 the server's window is full: count it full, emptying evenly over one window
@@ -180,9 +198,10 @@ class SlidingWindow:
             self._set_end(self._ids, until + self.window * (i + 1) / missing)
 
     def ends(self, now: float) -> list[float]:
-        """When each counted request leaves the window (those in the air: `window` after now)."""
+        """When each counted request leaves the window (those in the air: their send-time bound)."""
         self._prune(now)
-        return sorted([*self._ends.values(), *(now + self.window for _ in self._open)])
+        late = self.window + self.spread
+        return sorted([*self._ends.values(), *(s + late for s in self._open.values())])
 
     def seed(self, ends: list[float], now: float) -> None:
         """Count requests another process sent (their window ends, on this clock)."""
@@ -202,6 +221,12 @@ class Slot:
         self._pacer = pacer
         self._taken = taken
         self._done = False
+
+    def sent(self) -> None:
+        """The request goes out now (call it right before handing it to the SDK when work came
+        between taking the slot and sending: the window counts from the send)."""
+        if not self._done:
+            self._pacer._restamp(self._taken)
 
     def done(self) -> None:
         if self._done:
@@ -269,14 +294,14 @@ class Pacer:
                  margin: float = DEFAULT_MARGIN, max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
                  default_pause: float = 10.0, total: Budget | None = None,
                  clock: Callable[[], float] = time.monotonic, wall: Callable[[], float] = time.time,
-                 unreported_hold: float = UNREPORTED_HOLD) -> None:
+                 arrival_spread: float = ARRIVAL_SPREAD) -> None:
         self._clock = clock
         self._wall = wall
         self._lock = threading.RLock()
         self._explicit_total = total is not None
-        self.writes = SlidingWindow(write, margin, unreported_hold=unreported_hold)
-        self.reads = SlidingWindow(read, margin, unreported_hold=unreported_hold)
-        self.total = SlidingWindow(total or total_budget_for(write), margin, unreported_hold=unreported_hold)
+        self.writes = SlidingWindow(write, margin, arrival_spread=arrival_spread)
+        self.reads = SlidingWindow(read, margin, arrival_spread=arrival_spread)
+        self.total = SlidingWindow(total or total_budget_for(write), margin, arrival_spread=arrival_spread)
         self.max_concurrency = max(1, max_concurrency)
         self.default_pause = default_pause
         self.paused_until: float | None = None  # wall-clock (time.time()) for progress events
@@ -398,6 +423,12 @@ class Pacer:
             if delay > 0:
                 return min(delay, 1.0)  # look again at least every second (pauses, new budgets)
             return Slot(self, [(w, w.take(now)) for w in windows])
+
+    def _restamp(self, taken: list[tuple[SlidingWindow, int]]) -> None:
+        with self._lock:
+            now = self._clock()
+            for window, sid in taken:
+                window.sent(sid, now)
 
     def _release(self, taken: list[tuple[SlidingWindow, int]]) -> None:
         with self._lock:

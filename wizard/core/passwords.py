@@ -34,7 +34,7 @@ from typing import BinaryIO
 
 from wizard.core.findings import Finding, Severity
 from wizard.core.hashes import BCRYPT_RE, HashCheck, classify_hash  # noqa: F401 - re-exported
-from wizard.core.lines import LINE_MAX, BoundedLines, line_too_long
+from wizard.core.lines import LINE_MAX, BoundedLines, line_too_long, parse_json
 from wizard.core.records import PasswordRow
 from wizard.core.textsafe import has_escaped_surrogate, scrub_surrogates
 
@@ -217,8 +217,9 @@ def row_from_obj(obj: dict, line: int, offset: int) -> PasswordRow:
 
 
 def parse_row(data: bytes) -> object:
-    """Decode one row's JSON bytes: the single place rows are parsed (swap the parser here)."""
-    return json.loads(data)
+    """Decode one row's JSON bytes: the single place rows are parsed (orjson, the stdlib for the
+    rows orjson refuses: `lines.parse_json`)."""
+    return parse_json(data)
 
 
 NDJSON, STREAM = "ndjson", "stream"  # layouts: one object per line / objects or an array spread freely
