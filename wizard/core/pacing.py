@@ -9,14 +9,20 @@ requests in the trailing window may send the first `limit` at once and then one 
 leaves: N writes take about (N − 500) / 50 s instead of N / 50.
 
 Why this never exceeds the server's window, whatever the latency: the server counts a request when
-it arrives, which is after we send it and before its answer reaches us. A request is counted here
-from the moment it is sent (`Slot.sent()` restamps it just before it goes out) until the earlier
-of `window` seconds after its answer came back (`Slot.done()`: the server counted it before that)
-and `window + ARRIVAL_SPREAD` seconds after its send (the server counted it at most that much
-later than any request we send after it). A new request may leave only while fewer than
-`limit × margin` are counted. So at high latency each cycle of the window lasts
-`window + ARRIVAL_SPREAD`, not `window + latency + the time to handle a burst of answers`.
-A slot whose answer is never reported leaves at `window + ARRIVAL_SPREAD` after its send as well.
+it arrives, which is after we send it and before its answer reaches us. So a request is counted
+here from the moment it is sent until `window` seconds after its answer came back (`Slot.done()`);
+a new request may leave only while fewer than `limit × margin` are counted. Each cycle of the
+window therefore lasts `window + latency`, never less. A slot whose answer is never reported is
+counted `UNREPORTED_HOLD` seconds longer than the window. `Slot.sent()` restamps a slot just before
+its request goes out, when work (a journal write) came between taking the slot and sending.
+
+Why not count from the send alone (`send + window`, a shorter cycle at high latency): that is
+exact only if every request takes the same time to reach the server. It does not: measured with
+`bench/import_throughput.py` (3,000 users at 250 ms), the first burst's requests reached the
+emulator up to 0.75 s after their send (500 new connections on shared cores) and the next burst's,
+over warm connections, sooner, so the emulator saw 501 writes in 10 s and answered a 429. The only
+bound that holds whatever the network does is the answer: the server counted the request before
+it answered.
 
 One migration shares one `Pacer` (`shared_pacer`): users, organizations, memberships, TOTP factors,
 SSO connections and roles draw on the same budget, from asyncio engines (`await pacer.write()`) and
@@ -43,7 +49,7 @@ from typing import Any
 from wizard.core.progress import Progress, ProgressCallback
 
 DEFAULT_MARGIN = 1.0  # share of each documented limit we use; the window accounting is already exact
-ARRIVAL_SPREAD = 0.1  # how much later after its send one request may reach the server than another
+UNREPORTED_HOLD = 5.0  # seconds a slot whose answer was never reported stays counted past its send
 POLL = 0.02  # how often a waiter looks again while every counted request is still in the air
 DEFAULT_MAX_CONCURRENCY = 600  # the write window's burst (500) plus the steady flow at high latency
 RETRY_AFTER_CAP = 60.0  # longest wait a 5xx's Retry-After may impose on one worker (as the SDK)
@@ -103,13 +109,12 @@ def total_budget_for(write: Budget) -> Budget:
 
 class SlidingWindow:
     """The requests counted against one budget: at most `capacity` at any moment, each from its
-    send until `window` after its answer or `window + spread` after its send, whichever comes first
-    (see the module docstring for why that is exact). Not locked: the `Pacer` that owns it calls it
-    under its own lock."""
+    send until `window` seconds after its answer (see the module docstring for why that is exact).
+    Not locked: the `Pacer` that owns it calls it under its own lock."""
 
     def __init__(self, budget: Budget, margin: float = DEFAULT_MARGIN, *,
-                 arrival_spread: float = ARRIVAL_SPREAD) -> None:
-        self.spread = max(0.0, arrival_spread)
+                 unreported_hold: float = UNREPORTED_HOLD) -> None:
+        self.unreported_hold = unreported_hold
         self._open: dict[int, float] = {}  # slot id -> send time, in send order: still in the air
         self._ends: dict[int, float] = {}  # slot id -> when it leaves the window (answered)
         self._heap: list[tuple[float, int]] = []  # (end, id); stale entries skipped lazily
@@ -133,12 +138,13 @@ class SlidingWindow:
             end, sid = heapq.heappop(heap)
             if ends.get(sid) == end:
                 del ends[sid]
-        edge = now - self.window - self.spread
-        while self._open:  # in the air past window + spread: the server's window let it go
+        hold = self.unreported_hold
+        while self._open:  # answers never reported: counted as answered `hold` after sending
             sid, sent = next(iter(self._open.items()))
-            if sent > edge:
+            if sent + hold > now:
                 break
             del self._open[sid]
+            self._set_end(sid, sent + hold + self.window)
 
     def _set_end(self, sid: int, end: float) -> None:
         if end > self._ends.get(sid, -math.inf):
@@ -152,20 +158,17 @@ class SlidingWindow:
 
     def wait(self, now: float) -> tuple[float, bool]:
         """(seconds until a slot frees, whether that time is certain). (0, True) when one is free.
-        Uncertain: the next slot to free is a request still in the air, whose answer may free it
-        sooner than its send-time bound."""
+        Uncertain: the next slot to free is a request still in the air (its answer starts the clock)."""
         over = self.count(now) - self.capacity + 1
         if over <= 0:
             return 0.0, True
-        late = self.window + self.spread
-        if over == 1:  # the usual case: the heap's top or the oldest send (pruning keeps both valid)
-            answered = self._heap[0][0] if self._heap else math.inf
-            in_air = next(iter(self._open.values())) + late if self._open else math.inf
-            return max(0.0, min(answered, in_air) - now), answered <= in_air
-        ended = sorted([*((e, True) for e in self._ends.values()),
-                        *((s + late, False) for s in self._open.values())])
-        end, certain = ended[over - 1]
-        return max(0.0, end - now), certain
+        if over == 1:  # the usual case: the heap's top is the next to leave (pruning keeps it valid)
+            ended = [self._heap[0][0]] if self._heap else []
+        else:
+            ended = sorted(self._ends.values())
+        if len(ended) >= over:
+            return max(0.0, ended[over - 1] - now), True
+        return POLL, False
 
     def take(self, now: float) -> int:
         self._ids += 1
@@ -173,21 +176,16 @@ class SlidingWindow:
         return self._ids
 
     def sent(self, sid: int, now: float) -> None:
-        """Slot `sid` goes out only now (its send-time bound starts here; `now` is the latest send,
-        so moving it to the end keeps `_open` in send order)."""
+        """Slot `sid` goes out only now (`now` is the latest send, so moving it to the end keeps
+        `_open` in send order)."""
         if sid in self._open:
             del self._open[sid]
             self._open[sid] = now
 
     def done(self, sid: int, now: float) -> None:
-        """The answer of slot `sid` arrived at `now`: it leaves the window `window` seconds later,
-        or at its send-time bound if that comes first."""
-        sent = self._open.pop(sid, None)
-        if sent is None:
-            return  # already out of the window (or a slot of `fill`/`seed`)
-        end = min(now, sent + self.spread) + self.window
-        if end > now:
-            self._set_end(sid, end)
+        """The answer of slot `sid` arrived at `now`: it leaves the window `window` seconds later."""
+        self._open.pop(sid, None)
+        self._set_end(sid, now + self.window)
 
     def fill(self, now: float, until: float) -> None:
         """After a 429 the server's window is full: count it full, emptying evenly over one window
@@ -198,10 +196,9 @@ class SlidingWindow:
             self._set_end(self._ids, until + self.window * (i + 1) / missing)
 
     def ends(self, now: float) -> list[float]:
-        """When each counted request leaves the window (those in the air: their send-time bound)."""
+        """When each counted request leaves the window (those in the air: `window` after now)."""
         self._prune(now)
-        late = self.window + self.spread
-        return sorted([*self._ends.values(), *(s + late for s in self._open.values())])
+        return sorted([*self._ends.values(), *(now + self.window for _ in self._open)])
 
     def seed(self, ends: list[float], now: float) -> None:
         """Count requests another process sent (their window ends, on this clock)."""
@@ -223,8 +220,7 @@ class Slot:
         self._done = False
 
     def sent(self) -> None:
-        """The request goes out now (call it right before handing it to the SDK when work came
-        between taking the slot and sending: the window counts from the send)."""
+        """The request goes out now: count it from here (call it right before the SDK call)."""
         if not self._done:
             self._pacer._restamp(self._taken)
 
@@ -294,14 +290,14 @@ class Pacer:
                  margin: float = DEFAULT_MARGIN, max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
                  default_pause: float = 10.0, total: Budget | None = None,
                  clock: Callable[[], float] = time.monotonic, wall: Callable[[], float] = time.time,
-                 arrival_spread: float = ARRIVAL_SPREAD) -> None:
+                 unreported_hold: float = UNREPORTED_HOLD) -> None:
         self._clock = clock
         self._wall = wall
         self._lock = threading.RLock()
         self._explicit_total = total is not None
-        self.writes = SlidingWindow(write, margin, arrival_spread=arrival_spread)
-        self.reads = SlidingWindow(read, margin, arrival_spread=arrival_spread)
-        self.total = SlidingWindow(total or total_budget_for(write), margin, arrival_spread=arrival_spread)
+        self.writes = SlidingWindow(write, margin, unreported_hold=unreported_hold)
+        self.reads = SlidingWindow(read, margin, unreported_hold=unreported_hold)
+        self.total = SlidingWindow(total or total_budget_for(write), margin, unreported_hold=unreported_hold)
         self.max_concurrency = max(1, max_concurrency)
         self.default_pause = default_pause
         self.paused_until: float | None = None  # wall-clock (time.time()) for progress events
