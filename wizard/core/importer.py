@@ -545,7 +545,7 @@ class Importer:
             path = self.journal.input_path("passwords")
             if path is None:
                 raise _HashUnavailable("no password export is recorded in this run's journal")
-            self._hash_reader = HashReader(path)
+            self._hash_reader = HashReader(path, index_gzip=True)  # a lookup per user: index a gzip once
             self._owns_reader = True
         return self._hash_reader
 
