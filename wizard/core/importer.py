@@ -504,8 +504,9 @@ class Importer:
                     self.journal.mark_in_flight([user.auth0_user_id])
                 self._move(user, UserStatus.IN_FLIGHT)
             started = time.monotonic()
+            slot.sent()  # counted from here (the journal write above took time)
             try:
-                with slot:  # the slot's window starts when the answer (or the failure) is back
+                with slot:  # leaves the window `window` after the answer, or its send-time bound
                     result = await call()
             except ApiError as err:
                 self.pacer.observe(time.monotonic() - started, reads=self.dry_run)
@@ -608,7 +609,7 @@ class Importer:
             path = self.journal.input_path("passwords")
             if path is None:
                 raise _HashUnavailable("no password export is recorded in this run's journal")
-            self._hash_reader = HashReader(path)
+            self._hash_reader = HashReader(path, index_gzip=True)  # a lookup per user: index a gzip once
             self._owns_reader = True
         return self._hash_reader
 
