@@ -12,6 +12,7 @@ from wizard.commands._common import (
     add_run_dir_option,
     confirm,
     failed,
+    key_problem,
     load_settings,
     resolve_run_dir,
     usage,
@@ -50,8 +51,8 @@ def run(args) -> int:
     if args.totp_secrets and not Path(args.totp_secrets).is_file():
         return usage("mfa", f"--totp-secrets {args.totp_secrets}: no such file")
     settings = load_settings(args)
-    if args.totp_secrets and not settings.workos_api_key:
-        return usage("mfa", "WORKOS_API_KEY is not set (needed to enroll TOTP factors)")
+    if args.totp_secrets and (problem := key_problem(settings)) is not None:
+        return usage("mfa", problem + " (needed to enroll TOTP factors)")
     run_dir = resolve_run_dir(args)
     exit_code = 0
     with Journal.open(run_dir) as journal, ProgressPrinter() as show:

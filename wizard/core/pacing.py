@@ -13,7 +13,16 @@ it arrives, which is after we send it and before its answer reaches us. So a req
 here from the moment it is sent until `window` seconds after its answer came back (`Slot.done()`);
 a new request may leave only while fewer than `limit × margin` are counted. Each cycle of the
 window therefore lasts `window + latency`, never less. A slot whose answer is never reported is
-counted `UNREPORTED_HOLD` seconds longer than the window.
+counted `UNREPORTED_HOLD` seconds longer than the window. `Slot.sent()` restamps a slot just before
+its request goes out, when work (a journal write) came between taking the slot and sending.
+
+Why not count from the send alone (`send + window`, a shorter cycle at high latency): that is
+exact only if every request takes the same time to reach the server. It does not: measured with
+`bench/import_throughput.py` (3,000 users at 250 ms), the first burst's requests reached the
+emulator up to 0.75 s after their send (500 new connections on shared cores) and the next burst's,
+over warm connections, sooner, so the emulator saw 501 writes in 10 s and answered a 429. The only
+bound that holds whatever the network does is the answer: the server counted the request before
+it answered.
 
 One migration shares one `Pacer` (`shared_pacer`): users, organizations, memberships, TOTP factors,
 SSO connections and roles draw on the same budget, from asyncio engines (`await pacer.write()`) and
@@ -167,6 +176,13 @@ class SlidingWindow:
         self._open[self._ids] = now
         return self._ids
 
+    def sent(self, sid: int, now: float) -> None:
+        """Slot `sid` goes out only now (`now` is the latest send, so moving it to the end keeps
+        `_open` in send order)."""
+        if sid in self._open:
+            del self._open[sid]
+            self._open[sid] = now
+
     def done(self, sid: int, now: float) -> None:
         """The answer of slot `sid` arrived at `now`: it leaves the window `window` seconds later."""
         self._open.pop(sid, None)
@@ -203,6 +219,11 @@ class Slot:
         self._pacer = pacer
         self._taken = taken
         self._done = False
+
+    def sent(self) -> None:
+        """The request goes out now: count it from here (call it right before the SDK call)."""
+        if not self._done:
+            self._pacer._restamp(self._taken)
 
     def done(self) -> None:
         if self._done:
@@ -399,6 +420,12 @@ class Pacer:
             if delay > 0:
                 return min(delay, 1.0)  # look again at least every second (pauses, new budgets)
             return Slot(self, [(w, w.take(now)) for w in windows])
+
+    def _restamp(self, taken: list[tuple[SlidingWindow, int]]) -> None:
+        with self._lock:
+            now = self._clock()
+            for window, sid in taken:
+                window.sent(sid, now)
 
     def _release(self, taken: list[tuple[SlidingWindow, int]]) -> None:
         with self._lock:
