@@ -221,6 +221,24 @@ def test_connections_and_admin_portal_answer_as_the_spec_says(openapi, recorder,
     assert not problems, "\n".join(problems)
 
 
+def test_password_sign_in_answers_as_the_spec_says(openapi, recorder, workos_emu):
+    """Verification signs a sample user in (right and wrong password): both answers follow the spec."""
+    import bcrypt
+    from workos.user_management import PasswordHashed
+
+    from wizard.core import verify as v
+
+    w = _sync_client(workos_emu)
+    digest = bcrypt.hashpw(b"correct horse battery staple", bcrypt.gensalt(rounds=4)).decode()
+    w.user_management.create_user(email="sign@example.com",
+                                  password=PasswordHashed(password_hash=digest, password_hash_type="bcrypt"))
+    assert v.check_password_sign_in(w, "sign@example.com", "correct horse battery staple").ok
+    assert not v.check_password_sign_in(w, "sign@example.com", "wrong").ok
+    assert {ex.status for ex in recorder.exchanges if ex.path == "/user_management/authenticate"} == {200, 400}
+    problems = _problems(openapi, recorder.exchanges)
+    assert not problems, "\n".join(problems)
+
+
 def test_client_accepts_every_null_the_spec_allows(workos_emu):
     """The spec allows nulls the emulator never sends (names, locale, picture, external id): our
     client's parsing of a user must take them all."""

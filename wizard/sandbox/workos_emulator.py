@@ -989,10 +989,13 @@ class WorkOSEmulator(RbacEndpoints, GatedEmulator):
             user = self.users[uid]
             user["last_sign_in_at"] = now_iso()
             org_ids = [m["organization_id"] for m in self.memberships.values() if m["user_id"] == uid]
-            return {"user": dict(user), "organization_id": org_ids[0] if len(org_ids) == 1 else None,
-                    "access_token": f"sandbox_access_{secrets.token_urlsafe(16)}",
-                    "refresh_token": f"sandbox_refresh_{secrets.token_urlsafe(16)}",
-                    "authentication_method": method}
+            answer = {"user": dict(user),
+                      "access_token": f"sandbox_access_{secrets.token_urlsafe(16)}",
+                      "refresh_token": f"sandbox_refresh_{secrets.token_urlsafe(16)}",
+                      "authentication_method": method}
+            if len(org_ids) == 1:  # the spec's organization_id is a string: omitted, never null
+                answer["organization_id"] = org_ids[0]
+            return answer
 
     async def create_magic_auth(self, request: Request):
         body = await self._json(request)
