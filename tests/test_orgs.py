@@ -411,3 +411,24 @@ def test_after_the_real_import_every_imported_member_is_in_its_organization(
                 else:
                     assert row["status"] == USER_NOT_IMPORTED
         assert len(journal.memberships(status="created")) == len(emu.memberships) >= 20
+
+
+def test_a_5xx_wait_is_labelled_server_error_not_rate_limited(workos_emu):
+    """`workos_call` retries a 503 and tells the waiting screen why: a server error, not a 429."""
+    from wizard.clients.errors import ApiError as _ApiError
+    from wizard.clients.errors import ErrorKind as _Kind
+    from wizard.core.orgs import workos_call as _workos_call
+
+    answers = iter([_ApiError(_Kind.TRANSIENT, "unavailable", status=503),
+                    _ApiError(_Kind.TRANSIENT, "the request timed out", code="timeout"),
+                    _ApiError(_Kind.RATE_LIMITED, "slow down", status=429, retry_after=0.0)])
+
+    def flaky():
+        err = next(answers, None)
+        if err is not None:
+            raise err
+        return "ok"
+
+    waits = []
+    assert _workos_call(flaky, attempts=5, sleep=lambda s: None, on_wait=waits.append) == "ok"
+    assert [w.pause_cause for w in waits] == ["server error (HTTP 503)", "timeout", "rate limited (HTTP 429)"]

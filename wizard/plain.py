@@ -17,8 +17,9 @@ from wizard.core import documents, guide, plan, steps
 from wizard.core.config import Settings, mask
 from wizard.core.gates import GateResult
 from wizard.core.journal import Journal
+from wizard.core.mfa import mfa_unknown_text
 from wizard.core.normalize import provider_label
-from wizard.core.progress import Progress
+from wizard.core.progress import Progress, pause_label
 from wizard.core.rollback import ROLLBACK_PROMISE
 from wizard.tasks import check as check_task
 from wizard.tasks import import_ as import_task
@@ -93,7 +94,7 @@ class PlainContext:
                 last[0] = now
                 total = "?" if p.total is None else p.total
                 counts = ", ".join(f"{k} {v}" for k, v in sorted(p.counts.items()))
-                paused = " (rate limited: paused)" if p.paused_until and p.paused_until > time.time() else ""
+                paused = f" ({pause_label(p)}: paused)" if p.paused_until and p.paused_until > time.time() else ""
                 self.out(f"  {p.operation}: {p.completed}/{total} {counts}{paused}")
 
         return show
@@ -393,6 +394,9 @@ def _mfa(ctx: PlainContext) -> None:
     mfa_report = mfa_task.run_mfa_report(ctx.journal, ctx.settings).report
     ctx.out(f"  SMS {mfa_report.sms_users}, voice {mfa_report.voice_users}, TOTP {mfa_report.totp_users}; "
             f"CSV: {mfa_report.csv_path}")
+    unknown = mfa_unknown_text(mfa_report.scan_targets, mfa_report.scanned, mfa_report.complete)
+    if unknown:
+        ctx.out(f"  MFA {unknown}")
     for note in mfa_report.notes:
         ctx.out(f"  • {note}")
     done = documents.MFA_COMMUNICATION.read(ctx.journal)

@@ -30,6 +30,35 @@ def mask(secret: str | None) -> str:
     return f"{secret[:5]}…{secret[-3:]}"
 
 
+def workos_key_problem(key: str | None) -> str | None:
+    """The one rule for WORKOS_API_KEY, shared by the wizard's prerequisites and every headless
+    command: None when it is a secret key (sk_…), else what is wrong with it."""
+    if not key:
+        return "WORKOS_API_KEY is not set (environment or .env.local)"
+    if key != key.strip() or any(c.isspace() for c in key):
+        return f"WORKOS_API_KEY {mask(key)} contains spaces or a line break: re-paste it without quotes or spaces"
+    if key.startswith("sk_"):
+        return None
+    what = ("a publishable key (pk_…), which cannot manage users" if key.startswith("pk_") else
+            "a client ID: put it in WORKOS_CLIENT_ID" if key.startswith("client_") else "not a secret key")
+    return (f"WORKOS_API_KEY {mask(key)} is {what}; WorkOS secret keys start with sk_ (sk_test_ or "
+            "sk_live_: WorkOS Dashboard → API Keys → copy the secret key)")
+
+
+def env_file_exposure(path: Path | None) -> str | None:
+    """The file holding the API keys can be read by group or others: say so, with the fix."""
+    if path is None or os.name != "posix":
+        return None
+    try:
+        mode = path.stat().st_mode & 0o777
+    except OSError:
+        return None
+    if mode & 0o077:
+        return (f"{path} holds API keys and can be read by group or others (mode {mode:04o}): "
+                f"run `chmod 600 {path}`")
+    return None
+
+
 @dataclass(frozen=True)
 class Settings:
     workos_api_key: str | None = None

@@ -14,6 +14,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from wizard.commands._common import key_problem, load_settings
 from wizard.core import documents
 from wizard.core.records import Branch, UserStatus
 
@@ -46,8 +47,21 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--concurrency", type=int, default=600,
                    help="most requests in the air at once (default 600: a fresh write window's burst of "
                         "500 plus the steady flow; the engine adapts below it)")
+    p.add_argument("--give-up-after", type=_seconds, default=900.0, metavar="SECONDS",
+                   help="during a total WorkOS outage every worker waits on a growing back-off; stop "
+                        "cleanly (resumable) after this long without a single answer (default 900 = 15 min)")
     p.set_defaults(func=run)
     return p
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text} is not a number of seconds") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError("must be more than 0 seconds")
+    return value
 
 
 def _err(message: str) -> None:
@@ -165,7 +179,6 @@ def _resolve_run_dir(args) -> Path | None:
 
 def run(args) -> int:
     from wizard.commands._progress import ProgressPrinter
-    from wizard.core.config import Settings
     from wizard.core.journal import JOURNAL_NAME, Journal
     from wizard.core.pacing import parse_budget
     from wizard.tasks.import_ import users_to_send
@@ -183,9 +196,9 @@ def run(args) -> int:
         return _usage(str(exc))
     if args.concurrency < 1:
         return _usage("--concurrency must be at least 1")
-    settings = Settings.load(getattr(args, "env_file", ".env.local"))
-    if not settings.workos_api_key:
-        return _usage("WORKOS_API_KEY is not set (environment or .env.local)")
+    settings = load_settings(args)
+    if (problem := key_problem(settings)) is not None:
+        return _usage(problem)
     run_dir = _resolve_run_dir(args)
     if run_dir is None or (args.resume and not (run_dir / JOURNAL_NAME).exists()):
         return _usage(f"no run to resume in {run_dir or '.auth0-workos/runs'}")
@@ -223,7 +236,7 @@ def _run_import(journal, settings, args, budget, printer_cls) -> int:
 
     with printer_cls() as show:
         result = run_import(journal, settings, on_progress=show, dry_run=args.dry_run, rate=budget,
-                            concurrency=args.concurrency)
+                            concurrency=args.concurrency, give_up_after=args.give_up_after)
     summary, interrupted = result.summary, result.interrupted
     if args.dry_run:
         path = result.dry_run_path

@@ -11,6 +11,7 @@ from wizard.commands._common import (
     add_run_dir_option,
     confirm,
     failed,
+    key_problem,
     load_settings,
     resolve_run_dir,
     usage,
@@ -50,8 +51,8 @@ def run(args) -> int:
     )
 
     settings = load_settings(args)
-    if not settings.workos_api_key:
-        return usage("orgs", "WORKOS_API_KEY is not set (environment or .env.local)")
+    if (problem := key_problem(settings)) is not None:
+        return usage("orgs", problem)
     run_dir = resolve_run_dir(args)
     with Journal.open(run_dir) as journal, ProgressPrinter() as show:
         if not args.no_export:

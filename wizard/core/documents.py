@@ -230,6 +230,8 @@ class MfaReportDoc(Shape):
     totp_users: int = 0
     no_mfa_users: int = 0
     must_reenroll: int = 0
+    scan_targets: int | None = None  # None: no scan ran, every user's MFA is unknown
+    not_scanned: int | None = None  # targets the scan has not read: "unknown: not scanned"
     other_factors: dict[str, int] = field(default_factory=dict)
     csv_path: str | None = None
     notes: list[str] = field(default_factory=list)

@@ -24,6 +24,7 @@ from typing import Any
 from wizard.clients import workos as wapi
 from wizard.clients.errors import ApiError, ErrorKind
 from wizard.core.journal import Journal, JournalError
+from wizard.core.pacing import RETRY_AFTER_CAP, Retries, RetryPolicy
 
 ENVIRONMENT_DOCUMENT = "workos_environment"
 ANCHORS = 3
@@ -58,6 +59,23 @@ def _differences(recorded: dict, current: dict) -> list[str]:
     return out
 
 
+async def _read_anchor(client: Any, wid: str) -> Any:
+    """One anchor user read, retried like every other WorkOS call (429, 5xx, timeouts, dropped
+    connections) before the check gives up on confirming the environment."""
+    retries = Retries(RetryPolicy())
+    while True:
+        try:
+            return await wapi.get_user(client, wid)
+        except ApiError as err:
+            if err.kind is ErrorKind.RATE_LIMITED and retries.after_rate_limit():
+                await asyncio.sleep(min(err.retry_after or 1.0, RETRY_AFTER_CAP))
+                continue
+            delay = retries.after_transient(err.retry_after) if err.kind is ErrorKind.TRANSIENT else None
+            if delay is None:
+                raise
+            await asyncio.sleep(delay)
+
+
 async def require_same_environment(journal: Journal, client: Any, *, action: str, bind: bool = True) -> dict:
     """Refuse (EnvironmentMismatch, a JournalError: exit 2) to `action` against another WorkOS
     environment than the one this run wrote to; with `bind`, record the environment when this is
@@ -79,7 +97,7 @@ async def require_same_environment(journal: Journal, client: Any, *, action: str
         missing = []
         for wid in anchors:
             try:
-                found = await wapi.get_user(client, wid)
+                found = await _read_anchor(client, wid)
             except ApiError as err:
                 if err.kind is ErrorKind.AUTH:
                     raise  # the key is refused outright: the caller's "key refused" stop says so
@@ -103,6 +121,16 @@ async def require_same_environment(journal: Journal, client: Any, *, action: str
         if bind:
             journal.put_document(ENVIRONMENT_DOCUMENT, recorded)
     return recorded
+
+
+async def ensure_environment(journal: Journal, client: Any, *, action: str, bind: bool = True) -> None:
+    """`require_same_environment` for the steps whose own first request reports a refused key
+    (401/403) its usual way (roles, SSO): only another environment is refused here."""
+    try:
+        await require_same_environment(journal, client, action=action, bind=bind)
+    except ApiError as err:
+        if err.kind is not ErrorKind.AUTH:
+            raise
 
 
 def require_same_environment_sync(journal: Journal, client: Any, *, action: str, bind: bool = True) -> dict:

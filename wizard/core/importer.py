@@ -38,10 +38,13 @@ from typing import Any, TypeVar
 
 from wizard.clients import workos as wapi
 from wizard.clients.errors import ApiError, ErrorKind
+from wizard.core.digests import digest_key, hash_digest
 from wizard.core.environment import require_same_environment
 from wizard.core.journal import Journal, UserRow
+from wizard.core.outage import OutageWatch
 from wizard.core.pacing import (
     DEFAULT_MAX_CONCURRENCY,
+    PACER_PAUSE_CAUSE,
     READ_BUDGET,
     WRITE_BUDGET,
     Budget,
@@ -66,7 +69,15 @@ WRITE_CREATE, WRITE_UPDATE = "create_user", "update_user"
 FOUND_EXISTING = "found_existing"  # a marker in `writes` (no change in WorkOS): this user pre-existed
 
 
-class AuthStop(Exception):
+class RunStop(Exception):
+    """Nothing more can be sent safely: stop the whole run cleanly (resumable) with `reason`."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class AuthStop(RunStop):
     """WorkOS refused our key (401/403): nothing else can succeed, stop the run."""
 
     def __init__(self, error: ApiError) -> None:
@@ -185,7 +196,8 @@ class Importer:
                  concurrency: int = DEFAULT_MAX_CONCURRENCY, dry_run: bool = False,
                  on_progress: ProgressCallback | None = None, max_attempts: int = 6,
                  max_rate_limited: int = 200, backoff_base: float = 0.5, backoff_cap: float = 8.0,
-                 margin: float | None = None, pacer: Pacer | None = None) -> None:
+                 margin: float | None = None, pacer: Pacer | None = None,
+                 outage: OutageWatch | None = None) -> None:
         self.journal = journal
         self.client = client
         self._hash_reader = hash_reader
@@ -197,6 +209,9 @@ class Importer:
         self.dry_run = dry_run
         self.on_progress = on_progress
         self.retry = RetryPolicy(max(1, max_attempts), max_rate_limited, backoff_base, backoff_cap)
+        self.outage = outage or OutageWatch()
+        self._stamp: tuple | None = None  # the password file's (size, mtime, inode) when it was planned
+        self._key: bytes | None = None  # the run's hash-digest key (core/digests.py)
         self._stop_requested = False
         self._owns_reader = False
         self._state: dict[str, str] = {}  # auth0 id -> status, for users between reads and results
@@ -254,6 +269,10 @@ class Importer:
                 f"WorkOS refused the API key ({stop.error}). Check WORKOS_API_KEY (and that it belongs "
                 "to this environment), then resume.")
             self._latest_error = self._summary.stop_reason
+        except RunStop as stop:  # a total outage, the password file changed under the run
+            self._summary.stopped = True
+            self._summary.stop_reason = stop.reason
+            self._latest_error = stop.reason
         finally:
             ticker.cancel()
             with contextlib.suppress(BaseException):
@@ -334,7 +353,7 @@ class Importer:
                 return
             self._record(user, UserStatus.CREATED, created.id, WRITE_CREATE)
             self.journal.resolve_create(user.auth0_user_id)
-        except AuthStop:
+        except RunStop:
             if not send.maybe_landed:  # else it stays in flight: the resume's lookup decides
                 self._set_status(user, UserStatus.PLANNED)
             raise
@@ -418,7 +437,7 @@ class Importer:
         """An `in_flight` user from an interrupted run: its create may or may not have landed."""
         try:
             found = await self._lookup(user)
-        except AuthStop:
+        except RunStop:
             raise
         except ApiError as err:
             self._fail(user, err.code or err.kind.value, "could not reconcile: " + _message(err), err)
@@ -491,6 +510,8 @@ class Importer:
                     result = await call()
             except ApiError as err:
                 self.pacer.observe(time.monotonic() - started, reads=self.dry_run)
+                if err.kind is not ErrorKind.TRANSIENT:
+                    self.outage.answered()
                 if err.kind is ErrorKind.AUTH:
                     raise AuthStop(err) from None
                 if err.code == "unreadable_response":
@@ -510,6 +531,15 @@ class Importer:
                         send.maybe_landed = True
                         self.journal.mark_create_unknown(user.auth0_user_id)
                     self._latest_error = _message(err)
+                    self.outage.failed()
+                    if self.outage.in_outage:  # every request fails: wait together, burn no attempts
+                        if self.outage.exhausted():
+                            raise RunStop(self.outage.stop_reason()) from None
+                        wait = self.outage.wait()
+                        self._latest_error = self.outage.describe(wait)
+                        self._emit(force=True)
+                        await asyncio.sleep(wait)
+                        continue
                     delay = retries.after_transient(err.retry_after)
                     if delay is None:
                         raise
@@ -518,6 +548,7 @@ class Importer:
                     continue
                 raise
             self.pacer.observe(time.monotonic() - started, reads=self.dry_run)
+            self.outage.answered()
             return result
 
     # ------------------------------------------------------------------ passwords
@@ -525,10 +556,15 @@ class Importer:
         if user.branch != Branch.PASSWORD or user.hash_ref is None:
             return None
         reader = self._reader()
+        self._require_same_password_file()
         try:
             h = reader.hash_at(user.hash_ref)
         except Exception as exc:  # HashReadError, OSError: never send a guess
             raise _HashUnavailable(str(exc)[:200]) from None
+        planned_digest = self.journal.hash_digest_of(user.auth0_user_id)
+        if planned_digest and hash_digest(h, self._digest_key()) != planned_digest:
+            raise RunStop(self._changed_message(f"the row for {user.auth0_user_id} now holds another hash "
+                                                "than the one planned"))
         from wizard.core.hashes import importable
 
         check = importable(h)
@@ -537,6 +573,34 @@ class Importer:
             raise _HashUnavailable(f"the password export's row at byte {user.hash_ref} no longer holds "
                                    "the planned kind of hash (the file changed since it was planned)")
         return _Hash(h, check.hash_type)
+
+    def _require_same_password_file(self) -> None:
+        """The hashes are re-read from the export at send time: it must still be the planned file
+        (size, modification time, inode), else a hash written into it since would be sent unseen."""
+        if self._stamp is None:
+            stamp = self.journal.input_stamp("passwords")
+            self._stamp = (stamp["size"], stamp["mtime_ns"], stamp["inode"]) if stamp else ()
+        if not self._stamp:
+            return
+        path = self.journal.input_path("passwords")
+        try:
+            st = path.stat() if path is not None else None
+        except OSError as exc:
+            raise RunStop(self._changed_message(f"it cannot be read any more ({exc.strerror})")) from None
+        if st is not None and (st.st_size, st.st_mtime_ns, st.st_ino) != self._stamp:
+            raise RunStop(self._changed_message("its size, modification time or inode differs"))
+
+    def _digest_key(self) -> bytes:
+        if self._key is None:
+            self._key = digest_key(self.journal)
+        return self._key
+
+    def _changed_message(self, what: str) -> str:
+        path = self.journal.input_path("passwords")
+        name = path.name if path is not None else "the password export"
+        return (f"The password export {name} changed since it was planned: {what}. Nothing more was sent. "
+                "Put the original file back, or run `auth0-workos check` on the file you mean to import "
+                "(a new plan), then resume.")
 
     def _reader(self):
         if self._hash_reader is None:
@@ -614,6 +678,7 @@ class Importer:
             rate=rate,
             eta_seconds=eta,
             paused_until=self.pacer.paused_until if self.pacer.paused else None,
+            pause_cause=PACER_PAUSE_CAUSE if self.pacer.paused else None,
             latest_error=self._latest_error,
             done=done,
         )

@@ -1085,6 +1085,11 @@ class Journal:
     def has_hash_digests(self) -> bool:
         return bool(self._q("SELECT 1 FROM hash_digests LIMIT 1"))
 
+    def hash_digest_of(self, auth0_user_id: str) -> int | None:
+        """The digest of the hash this user was planned with (None: none recorded)."""
+        rows = self._q("SELECT digest FROM hash_digests WHERE auth0_user_id=?", (auth0_user_id,))
+        return rows[0]["digest"] if rows else None
+
     def iter_sync_basis(self, batch: int = 5000) -> Iterator[tuple]:
         """What a sync compares against, one tuple per planned user in plan order: (auth0_user_id,
         branch, status, request_json, auth0_ids_json, hash_ref, source_line, hash digest or None)."""

@@ -72,6 +72,7 @@ def workos_call(fn: Callable[[], Any], *, attempts: int = 5, on_wait: ProgressCa
         delay = err.retry_after if err.retry_after is not None else min(20.0, 0.25 * 2 ** attempt)
         if on_wait:
             on_wait(Progress(operation="workos-wait", total=None, paused_until=time.time() + delay,
+                             pause_cause=err.wait_cause,
                              latest_error=f"{err}; retrying in {delay:.1f} s"))
         sleep(delay)
     raise AssertionError("unreachable")

@@ -53,6 +53,7 @@ UNREPORTED_HOLD = 5.0  # seconds a slot whose answer was never reported stays co
 POLL = 0.02  # how often a waiter looks again while every counted request is still in the air
 DEFAULT_MAX_CONCURRENCY = 600  # the write window's burst (500) plus the steady flow at high latency
 RETRY_AFTER_CAP = 60.0  # longest wait a 5xx's Retry-After may impose on one worker (as the SDK)
+PACER_PAUSE_CAUSE = "rate limited (HTTP 429)"  # the shared pause starts only after a 429
 WINDOW_DOCUMENT = "pacer_window"  # journal document: the trailing window, for the run's next process
 
 
@@ -392,11 +393,11 @@ class Pacer:
             for window in (self.writes, self.reads, self.total):
                 window.fill(now, resume)
 
-    def pause_after_429(self, retry_after: float | None) -> str:
+    def pause_after_429(self, retry_after: float | None) -> str:  # the only way the shared pause starts
         """`pause(retry_after)` for a 429, and the line that tells the person how long it lasts."""
         self.pause(retry_after)
         wait = (self.paused_until or self._wall()) - self._wall()
-        return f"rate limited by WorkOS; pausing {max(wait, 0.0):.1f} s"
+        return f"{PACER_PAUSE_CAUSE} by WorkOS; pausing {max(wait, 0.0):.1f} s"
 
     @property
     def paused(self) -> bool:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from importlib import metadata
 
+from wizard.clients.settings import env_file_exposure, workos_key_problem
 from wizard.core.config import Settings, mask
 from wizard.core.gates import Check, GateResult
 
@@ -30,6 +31,9 @@ def _source(settings: Settings, key: str, value: str | None) -> str:
 def env_file_check(settings: Settings) -> Check:
     name = ".env.local file"
     if settings.env_file is not None:
+        exposure = env_file_exposure(settings.env_file)
+        if exposure:
+            return Check(name, False, exposure, f"Run `chmod 600 {settings.env_file}`, then re-check.")
         keys = [k for k in ENV_KEYS if (settings.env_file_values or {}).get(k)]
         return Check(name, True,
                      f"found {settings.env_file} ({', '.join(keys) or 'no WorkOS keys'} in it); "
@@ -64,10 +68,7 @@ def api_key_format_check(settings: Settings) -> Check:
                                  "migration; use a test key for rehearsals")
     if key.startswith("sk_"):
         return Check(name, True, f"{mask(key)}: starts with sk_ (environment not recognisable from the prefix)")
-    hint = "WorkOS secret keys start with sk_ (sk_test_ or sk_live_)."
-    if key.startswith("client_"):
-        hint += " This looks like a client ID: put it in WORKOS_CLIENT_ID and the secret key in WORKOS_API_KEY."
-    return Check(name, False, f"{mask(key)} does not start with sk_", hint)
+    return Check(name, False, f"{mask(key)} does not start with sk_", workos_key_problem(key) or "")
 
 
 def client_id_check(settings: Settings) -> Check:

@@ -44,9 +44,10 @@ from typing import Any
 
 from wizard.clients import workos as wapi
 from wizard.clients.errors import ApiError, ErrorKind
+from wizard.core.environment import ensure_environment
 from wizard.core.gates import Check, GateResult
 from wizard.core.journal import Journal
-from wizard.core.pacing import Pacer, Retries, RetryPolicy
+from wizard.core.pacing import PACER_PAUSE_CAUSE, Pacer, Retries, RetryPolicy
 from wizard.core.progress import Progress, ProgressCallback, frozen_counts
 
 MAX_SLUG = 48
@@ -478,7 +479,8 @@ class RolesEngine:
         if self.on_progress:
             self.on_progress(Progress(operation=operation, total=total, counts=frozen_counts(counts), done=done,
                                       latest_error=latest_error,
-                                      paused_until=self.pacer.paused_until if self.pacer.paused else None))
+                                      paused_until=self.pacer.paused_until if self.pacer.paused else None,
+                                      pause_cause=PACER_PAUSE_CAUSE if self.pacer.paused else None))
 
     # ------------------------------------------------------------------ plan
     async def workos_state(self) -> tuple[list[dict], list[dict]]:
@@ -580,6 +582,7 @@ class RolesEngine:
     async def apply(self, plan: RolesPlan, *, default_org: str | None = None) -> RolesOutcome:
         """Permissions, then roles with their permission sets, then membership roles. Every write is
         journalled with what it replaced; a re-run sends nothing that is already in place."""
+        await ensure_environment(self.journal, self.client, action="write roles and permissions")
         out = RolesOutcome(default_org=default_org, cannot_undo=list(plan.cannot_undo))
         out.permissions = await self._apply_permissions(plan, out)
         out.roles = await self._apply_roles(plan, out)
@@ -829,6 +832,7 @@ class RolesEngine:
         """Undo what can be undone: memberships get their previous roles (memberships created for
         tenant-level roles are deleted), roles get their previous permission sets, permissions this
         run created are deleted. Roles this run created stay (no API deletes them) and are listed."""
+        await ensure_environment(self.journal, self.client, action="roll back the roles step", bind=False)
         j = self.journal
         counts: Counter = Counter()
         failures: list[str] = []

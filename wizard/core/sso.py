@@ -30,6 +30,7 @@ from urllib.parse import quote, urlsplit
 
 from wizard.clients import workos as wapi
 from wizard.clients.errors import ApiError, ErrorKind
+from wizard.core.environment import ensure_environment
 from wizard.core.exports import identity_kind, read_users
 from wizard.core.findings import Finding, Severity
 from wizard.core.gates import Check, GateResult
@@ -611,6 +612,7 @@ async def _paced(pacer: Pacer, make: Callable[[], Awaitable[T]], *, write: bool,
                 line = pacer.pause_after_429(err.retry_after)
                 if on_wait:
                     on_wait(Progress(operation="workos-wait", total=None, paused_until=pacer.paused_until,
+                                     pause_cause=err.wait_cause,
                                      latest_error=line))
                 if not retries.after_rate_limit():
                     raise
@@ -672,6 +674,8 @@ async def create_connections(journal: Journal, client, plans: list[ConnectionPla
                              run: SsoRun | None = None) -> SsoRun:
     """Every placement of every creatable plan: organization (own ones created), then the connection
     (in_flight committed before the POST; a resumed in_flight target re-POSTs the same external id)."""
+    if not dry_run:
+        await ensure_environment(journal, client, action="create SSO connections")
     run = run or SsoRun(dry_run=dry_run)
     counts: Counter = Counter()
     org_counts: Counter = Counter()
@@ -779,6 +783,8 @@ async def add_members(journal: Journal, client, plans: list[ConnectionPlan], *, 
                       dry_run: bool = False, on_progress: ProgressCallback | None = None,
                       run: SsoRun | None = None) -> SsoRun:
     """Each imported sso-branch user joins their connection's organization(s) when not a member yet."""
+    if not dry_run:
+        await ensure_environment(journal, client, action="add SSO users to their organizations")
     run = run or SsoRun(dry_run=dry_run)
     counts: Counter = Counter()
     by_conn = {p.connection.id: p for p in plans}
@@ -871,6 +877,7 @@ async def portal_link(journal: Journal, client, connection_name: str, *, pacer: 
     row = next((r for r in journal.sso_connections() if r["name"] == connection_name), None)
     if row is None:
         raise KeyError(connection_name)
+    await ensure_environment(journal, client, action="generate Admin Portal links", bind=False)
     out = []
     for t in journal.sso_targets(row["auth0_connection_id"]):
         org_id = t["workos_org_id"] or next((o["workos_org_id"] for o in journal.orgs()
@@ -907,6 +914,7 @@ async def rollback(journal: Journal, client, *, pacer: Pacer, on_progress: Progr
                    ) -> SsoRollback:
     """Delete exactly what the SSO step created: certificates it added to connections that existed,
     its memberships, its connections, then the organizations it created (each deletion journalled)."""
+    await ensure_environment(journal, client, action="roll back the SSO step", bind=False)
     result = SsoRollback()
     todo = rollback_targets(journal)
     created_conns = {w["target_id"] for w in todo[WRITE_CONNECTION]}

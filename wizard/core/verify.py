@@ -25,6 +25,7 @@ from wizard.core.config import Settings, mask
 from wizard.core.environment import require_same_environment_sync
 from wizard.core.gates import Check, GateResult, GateStatus
 from wizard.core.journal import Journal
+from wizard.core.mfa import mfa_unknown_text
 from wizard.core.normalize import NON_SOCIAL_PROVIDERS, provider_label
 from wizard.core.prereqs import workos_sync_client
 from wizard.core.progress import Progress, ProgressCallback, frozen_counts
@@ -546,6 +547,15 @@ def check_mfa(journal: Journal) -> Check:
         f["secrets_imported"] = True
         f["totp_enrolled"] = totp_import.enrolled + totp_import.already_enrolled
     parts = [f"{f['sms']} SMS user(s)", f"{f['totp']} TOTP user(s)"]
+    unknown = mfa_unknown_text(doc.scan_targets, doc.scanned, doc.complete)
+    if unknown and f["sms"] == 0 and f["totp"] == 0:
+        # no data is not "no MFA": never "not applicable" until a scan has shown it
+        return Check(name, False, "; ".join(parts) + f"; {unknown}",
+                     "Build the inventory with Management API access (headless: `auth0-workos inventory`) or "
+                     "run `auth0-workos mfa --run-dir DIR` with Auth0 credentials: the scan resumes; or mark "
+                     "the MFA step not applicable with a reason")
+    if unknown:
+        parts.append(unknown)
     if f["sms"] == 0 and f["totp"] == 0:
         return not_applicable(name, "no user had SMS or TOTP MFA in Auth0")
     problems, hints = [], []

@@ -19,6 +19,7 @@ from wizard.core import artifacts
 from wizard.core.artifacts import ArtifactPaths
 from wizard.core.importer import Importer, ImportSummary, users_to_send
 from wizard.core.journal import Journal
+from wizard.core.outage import DEFAULT_GIVE_UP_AFTER, OutageWatch
 from wizard.core.pacing import Budget
 from wizard.tasks import clients
 
@@ -74,8 +75,9 @@ class ImportRun:
 
     def __init__(self, journal: Journal, settings: Settings, *, dry_run: bool = False,
                  on_progress: ProgressCallback | None = None, rate: Budget | str | float | None = None,
-                 concurrency: int = 64) -> None:
+                 concurrency: int = 64, give_up_after: float = DEFAULT_GIVE_UP_AFTER) -> None:
         self.journal = journal
+        self.give_up_after = give_up_after
         self.settings = settings
         self.dry_run = dry_run
         self.on_progress = on_progress
@@ -115,7 +117,8 @@ class ImportRun:
             raise asyncio.CancelledError()
         async with clients.workos_async(self.settings) as client:
             self.importer = Importer(self.journal, client, rate=self.rate, concurrency=self.concurrency,
-                                     dry_run=self.dry_run, on_progress=self.on_progress)
+                                     dry_run=self.dry_run, on_progress=self.on_progress,
+                                     outage=OutageWatch(give_up_after=self.give_up_after))
             if self._stop_requested:
                 self.importer.stop()
             return await self.importer.run()
@@ -161,7 +164,7 @@ def _cancel_all_tasks(loop: asyncio.AbstractEventLoop) -> None:
 
 def run_import(journal: Journal, settings: Settings, *, on_progress: ProgressCallback | None = None,
                dry_run: bool = False, rate: Budget | str | float | None = None,
-               concurrency: int = 64) -> ImportResult:
+               concurrency: int = 64, give_up_after: float = DEFAULT_GIVE_UP_AFTER) -> ImportResult:
     """A dry run or the real import, start to end (see `ImportRun` for pause and cancel)."""
     return ImportRun(journal, settings, dry_run=dry_run, on_progress=on_progress, rate=rate,
-                     concurrency=concurrency).run()
+                     concurrency=concurrency, give_up_after=give_up_after).run()
