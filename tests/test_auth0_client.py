@@ -147,10 +147,17 @@ def test_transient_errors_are_retried(auth0_emu, demo_tenant):
             await self.inner(scope, receive, send)
 
     with serve(Once(auth0_emu.emulator.app, [("GET", "/api/v2/guardian", flaky)])) as base:
-        client = Auth0Client.from_settings(settings_for(auth0_emu, base_url=base), sleep=lambda s: None)
+        waits = []
+        client = Auth0Client.from_settings(settings_for(auth0_emu, base_url=base), sleep=lambda s: None,
+                                           on_wait=waits.append)
         factors = client.list_guardian_factors()
     assert [f["name"] for f in factors] == [f["name"] for f in demo_tenant.guardian_factors]
     assert calls["n"] == 1
+    # the wait after a 503 is labelled by its cause, never "rate limited" (issue 10)
+    assert [w.pause_cause for w in waits] == ["server error (HTTP 503)"]
+    from wizard.commands._progress import pause_text
+
+    assert "server error (HTTP 503)" in pause_text(waits[0]) and "rate limit" not in pause_text(waits[0])
 
 
 def test_error_mapping():

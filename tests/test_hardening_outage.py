@@ -4,17 +4,19 @@ and stop cleanly after `--give-up-after` with the journal consistent; the same c
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import subprocess
 import sys
 
 import pytest
-from test_importer import FAST, assert_exactly_planned, make_plan, settings_for
+from test_importer import FAST, assert_exactly_planned, make_plan, run_import, settings_for
 from test_roles import full_auth0, migrated  # noqa: F401  (fixtures)
 
 from wizard.clients.workos import make_client
 from wizard.core.config import Settings
+from wizard.core.digests import record_hash_digests
 from wizard.core.importer import Importer
 from wizard.core.journal import Journal
 from wizard.core.outage import Outage, WorkOSUnreachable, parse_give_up_after
@@ -22,6 +24,7 @@ from wizard.core.records import UserStatus
 from wizard.sandbox.faults import Faults
 
 EVERYTHING_FAILS = Faults(error_rate=1.0)
+FAST_RETRY = {"backoff_base": 0.01, "backoff_cap": 0.05}
 
 
 def _closed_port() -> int:
@@ -214,3 +217,65 @@ def test_the_sso_step_stops_cleanly_in_an_outage_and_a_rerun_finishes(tmp_path, 
         assert again.run["connections"].get("failed", 0) == 0
     finally:
         journal.close()
+
+
+# ---------------------------------------------------------------------------- from the import-only version
+async def test_total_outage_stops_cleanly_after_the_give_up_time_and_fails_nobody(workos_emu, tmp_path):
+    journal = make_plan(tmp_path / "run", 12)
+    workos_emu.emulator.set_faults(Faults(error_rate=1.0, seed=3))  # every request answers 5xx
+    outage = Outage(give_up_after=0.4, streak=4, first_wait=0.05, max_wait=0.1)
+    summary, events = await run_import(journal, workos_emu, max_attempts=2, outage=outage)
+    assert summary.stopped and "WorkOS unreachable since" in summary.stop_reason
+    assert summary.failed == 0 and summary.created == 0  # two attempts each would have failed them all
+    assert any("WorkOS unreachable since" in (e.latest_error or "") for e in events)
+    assert not any("rate limited" in (e.latest_error or "").lower() for e in events)
+    assert set(journal.count_users()) <= {UserStatus.PLANNED, UserStatus.IN_FLIGHT}
+    workos_emu.emulator.set_faults(Faults())  # WorkOS is back: the same command resumes
+    summary, _ = await run_import(journal, workos_emu)
+    assert summary.ok and journal.count_users() == {UserStatus.CREATED: 12}
+    assert len(workos_emu.emulator.users) == 12
+
+
+async def test_outage_that_ends_resumes_every_worker_without_failing_users(workos_emu, tmp_path):
+    journal = make_plan(tmp_path / "run", 10)
+    workos_emu.emulator.set_faults(Faults(error_rate=1.0, seed=4))
+    outage = Outage(give_up_after=120, streak=3, first_wait=0.02, max_wait=0.1)
+    client = make_client(settings_for(workos_emu))
+    events = []
+    importer = Importer(journal, client, on_progress=events.append, max_attempts=2, outage=outage, **FAST_RETRY)
+    task = asyncio.get_running_loop().create_task(importer.run())
+    while not outage.active or outage.failures < 12:  # well past two attempts per worker
+        await asyncio.sleep(0.01)
+    workos_emu.emulator.set_faults(Faults())
+    summary = await task
+    await client.close()
+    assert not summary.stopped and summary.failed == 0
+    assert journal.count_users() == {UserStatus.CREATED: 10} and len(workos_emu.emulator.users) == 10
+
+
+async def test_password_file_rewritten_with_same_size_and_mtime_stops_before_sending_it(workos_emu, tmp_path):
+    journal = make_plan(tmp_path / "run", 4)
+    pw = journal.input_path("passwords")
+    record_hash_digests(journal, pw)  # what `check` records with every plan
+    stamp = pw.stat()
+    lines = pw.read_text().splitlines(keepends=True)
+    lines[0], lines[1] = lines[1].replace("u00002", "u00000").replace("u2@", "u0@"), \
+        lines[0].replace("u00000", "u00002").replace("u0@", "u2@")  # hashes swapped between two users
+    pw.write_text("".join(lines))
+    os.utime(pw, ns=(stamp.st_atime_ns, stamp.st_mtime_ns))
+    assert pw.stat().st_size == stamp.st_size
+    summary, _ = await run_import(journal, workos_emu, concurrency=1)
+    assert summary.stopped and "changed since it was planned" in summary.stop_reason
+    assert "another hash than the one planned" in summary.stop_reason and pw.name in summary.stop_reason
+    assert not any(workos_emu.emulator.has_password(uid) for uid in workos_emu.emulator.users)
+    assert summary.failed == 0
+
+
+async def test_password_file_touched_during_the_import_stops_the_run(workos_emu, tmp_path):
+    journal = make_plan(tmp_path / "run", 6)
+    pw = journal.input_path("passwords")
+    with pw.open("a") as f:
+        f.write("\n")  # appended to after the plan: size and mtime differ
+    summary, _ = await run_import(journal, workos_emu)
+    assert summary.stopped and "its size, modification time or inode differs" in summary.stop_reason
+    assert summary.failed == 0

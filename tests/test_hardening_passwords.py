@@ -69,8 +69,8 @@ async def test_a_password_file_changed_during_the_import_stops_it_before_a_new_h
     finally:
         reader.close()
     assert len(edits) == 3, "the file was edited mid-import"
-    assert summary.stopped and str(pw) in summary.stop_reason and "changed since it was checked" in summary.stop_reason
-    assert "nothing more was sent" in summary.stop_reason
+    assert summary.stopped and str(pw) in summary.stop_reason and "changed since it was planned" in summary.stop_reason
+    assert "Nothing more was sent" in summary.stop_reason
     assert summary.failed == 0, "nobody is failed for it: the run stops"
     assert summary.remaining > 0
     emu = workos_emu.emulator
@@ -87,7 +87,7 @@ async def test_a_password_file_changed_before_the_import_sends_nothing(workos_em
     pw = journal.input_path("passwords")
     _edited(pw, _swapped(pw.read_bytes()))
     summary = await _import(journal, workos_emu)
-    assert summary.stopped and "changed since it was checked" in summary.stop_reason
+    assert summary.stopped and "changed since it was planned" in summary.stop_reason
     emu = workos_emu.emulator
     assert not any(emu.has_password(u["id"]) for u in emu.users.values())
     assert not journal.users(status=UserStatus.FAILED)

@@ -111,3 +111,45 @@ def test_import_without_the_opt_in_never_sends_another_accounts_hash(workos_emu,
     assert victim is not None and not emu.has_password(victim["id"])  # no hash sent: resets it
     assert emu.has_password(emu.user_by_email("mia@example.com")["id"])  # bound by id
     assert "bound by email" not in capsys.readouterr().err
+
+
+def test_the_join_choice_is_recorded_and_used_by_the_next_check_and_import(tmp_path):
+    """The choice made once (export step, or `check --join-by-email`) is the run's choice: a later
+    `check` without the flag binds alike, `--no-join-by-email` switches it off (issue 10)."""
+    users, rows = _files(tmp_path)
+    run = tmp_path / "run"
+    code, data = _check("--users", str(users), "--passwords", str(rows), "--join-by-email", "--run-dir", str(run))
+    assert code == 0 and data["summary"]["join_by_email"] is True
+    code, data = _check("--users", str(users), "--passwords", str(rows), "--run-dir", str(run))
+    assert data["summary"]["join_by_email"] is True and data["summary"]["join"]["email"] == 2
+    code, data = _check("--users", str(users), "--passwords", str(rows), "--no-join-by-email", "--run-dir", str(run))
+    assert data["summary"]["join_by_email"] is False and data["summary"]["join"]["email"] == 0
+    with Journal.open(run) as journal:
+        choice = journal.get_document("hash_join_choice")
+        assert choice["join_by_email"] is False and choice["source"] == "auth0-workos check"
+    # without a run folder nothing is recorded and the default stays "by id only"
+    code, data = _check("--users", str(users), "--passwords", str(rows))
+    assert data["summary"]["join_by_email"] is False
+
+
+async def test_the_export_view_records_the_join_choice_for_check_and_import(tmp_path, sandbox_settings):
+    from textual.widgets import Checkbox
+    from tui_helpers import click, settle, start_at
+
+    from wizard.core.plan import recorded_join_by_email
+    from wizard.tasks.check import run_check
+    from wizard.tui.app import WizardApp
+
+    users, rows = _files(tmp_path)
+    start_at(tmp_path / "run", "export")
+    app = WizardApp(tmp_path / "run", sandbox_settings)
+    async with app.run_test(size=(140, 60)) as pilot:
+        await settle(pilot)
+        assert app.current_step.id == "export"
+        box = app.query_one("#export-join-by-email", Checkbox)
+        assert box.value is False and "--join-by-email" in str(box.label)
+        await click(pilot, "#export-join-by-email")
+        await settle(pilot)
+        assert box.value is True and recorded_join_by_email(app.journal) is True
+        checked = run_check(app.journal, users, rows)  # what Verify files and the import's plan run
+        assert checked.plan.summary["join_by_email"] is True and checked.plan.summary["join"]["email"] == 2

@@ -175,3 +175,25 @@ def test_on_a_terminal_the_import_asks_for_the_typed_confirmation(env, demo_expo
     assert f'Type {todo} or "import"' in prompts[0]
     assert main(["import", "--resume", "--run-dir", str(run_dir)]) == 0
     assert len(env.emulator.users) > 0 and not answers
+
+
+def test_total_outage_stops_after_give_up_after_and_the_resume_finishes(env, demo_exports, tmp_path, capsys):
+    from wizard.sandbox.faults import Faults
+
+    run_dir = tmp_path / "run"
+    env.emulator.set_faults(Faults(error_rate=1.0, seed=9))  # every request 5xx
+    code = main(import_args(demo_exports, run_dir, "--yes", "--give-up-after", "0.5"))
+    captured = capsys.readouterr()
+    assert code != 0 and "WorkOS unreachable since" in captured.out + captured.err
+    with Journal.open(run_dir) as journal:
+        assert not journal.count_users().get(UserStatus.FAILED)  # no user's attempts were burned
+    env.emulator.set_faults(Faults())
+    assert main(["import", "--resume", "--run-dir", str(run_dir), "--yes"]) == 0
+    with Journal.open(run_dir) as journal:
+        assert not journal.count_users().get(UserStatus.FAILED)
+
+
+def test_give_up_after_must_be_a_positive_number(env, demo_exports, tmp_path, capsys):
+    assert main(import_args(demo_exports, tmp_path / "run", "--yes", "--give-up-after", "soon")) == 2
+    err = capsys.readouterr().err
+    assert "--give-up-after 'soon'" in err and "90s, 15m, 1h" in err

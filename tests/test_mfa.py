@@ -218,3 +218,39 @@ def test_scan_targets_only_the_users_the_export_marks_enrolled_when_it_carries_t
     without.write_text(_json.dumps(rows[1]) + "\n")
     targets, narrowed = enrolled_targets(iter_export_users(without))
     assert not narrowed and [t.user_id for t in targets] == ["auth0|b"]
+
+
+# ---------------------------------------------------------------- unknown is not "no MFA" (issue 10)
+def test_without_a_scan_mfa_is_unknown_not_scanned_never_not_applicable(tmp_path, capsys):
+    from wizard.core import steps
+    from wizard.core import verify as v
+
+    run_dir = tmp_path / "run"
+    code = main(["--env-file", str(tmp_path / "none.env"), "mfa", "--run-dir", str(run_dir), "--no-api"])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "MFA unknown: not scanned" in out
+    with Journal.open(run_dir) as journal:
+        check = v.check_mfa(journal)
+        assert not check.ok and "unknown: not scanned" in check.evidence
+        assert "not applicable" not in check.evidence
+        gate = steps.mfa_gate(journal, Settings())
+        assert not gate.passed and any("unknown: not scanned" in c.evidence for c in gate.checks)
+
+
+def test_targets_the_scan_did_not_read_are_unknown_not_counted_as_no_mfa(tmp_path):
+    from wizard.core import verify as v
+    from wizard.core.mfa import MethodSummary, record_scan
+
+    with Journal.open(tmp_path / "run") as journal:
+        record_scan(journal, "auth0|a1", MethodSummary((), None), email="a@example.com", name="A")
+        report = save_mfa_report(journal, build_mfa_report(journal, complete=False, scan_targets=3))
+        assert (report.no_mfa_users, report.not_scanned) == (1, 2)
+        check = v.check_mfa(journal)
+        assert not check.ok and "unknown: not scanned for 2 of 3 user(s)" in check.evidence
+        # once every target is read and none has SMS/TOTP, "not applicable" is what the scan showed
+        record_scan(journal, "auth0|b2", MethodSummary((), None), email="b@example.com", name="B")
+        record_scan(journal, "auth0|c3", MethodSummary((), None), email="c@example.com", name="C")
+        save_mfa_report(journal, build_mfa_report(journal, complete=True, scan_targets=3))
+        check = v.check_mfa(journal)
+        assert check.ok and check.evidence == "not applicable: no user had SMS or TOTP MFA in Auth0"

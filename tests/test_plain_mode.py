@@ -21,6 +21,8 @@ class ScriptedAnswers:
 
     def confirm(self, question: str, default: bool = True) -> bool:
         self.asked.append(question)
+        if "--join-by-email" in question:
+            return default  # a careful person keeps the hash join by id only
         return True
 
     def text(self, question: str, default: str = "") -> str:
@@ -64,6 +66,11 @@ def test_plain_mode_walks_every_gate(tmp_path, sandbox_settings, demo_exports, d
         assert all(v in ("passed", "not_applicable") for v in status.values()), status
         assert j.get_document("import_dry_run"), "the dry run ran before the import"
         assert j.get_document("social_confirmations")
+        # the export step asked the hash-join question in words and recorded the answer (issue 10)
+        assert j.get_document("hash_join_choice")["join_by_email"] is False
+        assert j.get_document("plan_summary")["join_by_email"] is False
+    assert any("bind password-hash rows by email" in q for q in answers.asked)
+    assert "By default a hash row binds only to the Auth0 user whose id it names" in text
     retries = [q for q in answers.selects if not q.startswith("Cutover mode for ")]
     assert retries == [], f"every gate passed at the first try: {answers.selects}\n{text}"
     assert any(q.startswith("Type ") and "connections to create" in q for q in answers.asked), \

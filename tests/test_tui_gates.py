@@ -211,10 +211,16 @@ def test_progress_line_shows_rate_eta_and_a_429_pause():
     from wizard.tui.widgets.progress_panel import ProgressPanel
 
     running = Progress("import", 100, {"created": 20, "failed": 1}, rate=4.0, eta_seconds=90,
-                       paused_until=time.time() + 30, latest_error="429 from WorkOS")
+                       paused_until=time.time() + 30, pause_cause="rate limited (HTTP 429)",
+                       latest_error="429 from WorkOS")
     line = ProgressPanel.describe(running)
     assert "21/100" in line and "4.0/s" in line and "ETA 1m30s" in line
-    assert "rate limited (429)" in line and "latest error" in line
+    assert "rate limited (HTTP 429)" in line and "latest error" in line
+    # a wait after a 5xx or with no stated cause is never called "rate limited" (issue 10)
+    server = ProgressPanel.describe(Progress("import", 100, {}, paused_until=time.time() + 30,
+                                             pause_cause="server error (HTTP 502)"))
+    unknown = ProgressPanel.describe(Progress("import", 100, {}, paused_until=time.time() + 30))
+    assert "server error (HTTP 502)" in server and "rate limited" not in server + unknown
     done = ProgressPanel.describe(Progress("import", 100, {"created": 100}, rate=4.0, done=True))
     assert "finished, 100/100" in done and "/s" not in done
 

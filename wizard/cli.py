@@ -75,27 +75,6 @@ def _stop_on_sigterm() -> None:
         signal.signal(signal.SIGTERM, on_term)
 
 
-# the headless commands that send the WorkOS key: one rule for its form (clients.settings.api_key_problem)
-_SENDS_WORKOS_KEY = frozenset({"import", "sync", "rollback", "orgs", "roles", "sso", "mfa", "verify"})
-
-
-def _settings_problem(args) -> int | None:
-    """Before any command runs: warn when the dotenv file is readable by others, and refuse (exit 2)
-    a WORKOS_API_KEY that is not a secret key for every command that sends it, with one message."""
-    if args.command == "sandbox" or getattr(args, "sandbox", False):
-        return None
-    from wizard.core.config import Settings
-
-    settings = Settings.load(getattr(args, "env_file", ".env.local"))
-    if settings.env_file_warning:
-        print(f"warning: {settings.env_file_warning}", file=sys.stderr)
-    problem = settings.api_key_problem
-    if problem is not None and args.command in _SENDS_WORKOS_KEY:
-        print(f"auth0-workos {args.command}: {problem}", file=sys.stderr)
-        return EXIT_USAGE
-    return None
-
-
 def _claim(args) -> None:
     """Check and lock the --run-dir before a command touches it (one function for every front end)."""
     from wizard.core.runlock import claim_run_folder
@@ -117,9 +96,6 @@ def main(argv: list[str] | None = None) -> int:
 
     held_before = held_folders()
     try:
-        refused = _settings_problem(args)
-        if refused is not None:
-            return refused
         _claim(args)
         if args.command is None:
             from wizard.commands.wizard import run as run_wizard

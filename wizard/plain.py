@@ -17,8 +17,9 @@ from wizard.core import documents, guide, plan, steps
 from wizard.core.config import Settings, mask
 from wizard.core.gates import GateResult
 from wizard.core.journal import Journal
+from wizard.core.mfa import mfa_unknown_text
 from wizard.core.normalize import provider_label
-from wizard.core.progress import Progress
+from wizard.core.progress import Progress, pause_label
 from wizard.core.rollback import ROLLBACK_PROMISE
 from wizard.tasks import check as check_task
 from wizard.tasks import gates as gates_task
@@ -94,7 +95,7 @@ class PlainContext:
                 last[0] = now
                 total = "?" if p.total is None else p.total
                 counts = ", ".join(f"{k} {v}" for k, v in sorted(p.counts.items()))
-                paused = " (rate limited: paused)" if p.paused_until and p.paused_until > time.time() else ""
+                paused = f" ({pause_label(p)}: paused)" if p.paused_until and p.paused_until > time.time() else ""
                 self.out(f"  {p.operation}: {p.completed}/{total} {counts}{paused}")
 
         return show
@@ -207,6 +208,10 @@ def _export(ctx: PlainContext) -> None:
         ctx.out(f"  Users export not found: {users}")
         return
     pw_path = Path(passwords).expanduser() if passwords else None
+    if pw_path is not None:  # trust (issue 10): the hash-join choice, recorded for check and import
+        ctx.out(f"  {plan.JOIN_BY_EMAIL_WARNING}")
+        join = ctx.answers.confirm(f"{plan.JOIN_BY_EMAIL_CHOICE}?", default=plan.recorded_join_by_email(ctx.journal))
+        plan.record_join_choice(ctx.journal, join, source="plain export step")
     check_task.run_check(ctx.journal, users_path, pw_path)
     counts = ctx.journal.finding_counts()
     for (sev, code), n in sorted(counts.items()):
@@ -394,6 +399,9 @@ def _mfa(ctx: PlainContext) -> None:
     mfa_report = mfa_task.run_mfa_report(ctx.journal, ctx.settings).report
     ctx.out(f"  SMS {mfa_report.sms_users}, voice {mfa_report.voice_users}, TOTP {mfa_report.totp_users}; "
             f"CSV: {mfa_report.csv_path}")
+    unknown = mfa_unknown_text(mfa_report.scan_targets, mfa_report.scanned, mfa_report.complete)
+    if unknown:
+        ctx.out(f"  MFA {unknown}")
     for note in mfa_report.notes:
         ctx.out(f"  • {note}")
     done = documents.MFA_COMMUNICATION.read(ctx.journal)

@@ -404,6 +404,7 @@ class Auth0Client:
                 self.waits += 1
                 if self.on_wait:
                     self.on_wait(Progress(operation="auth0-wait", total=None, paused_until=time.time() + delay,
+                                          pause_cause=err.wait_cause,
                                           latest_error=f"{err.message}; waiting {delay:.1f} s "
                                                        f"(attempt {attempt}/{self.max_attempts})"))
                 self._sleep(delay)

@@ -15,7 +15,8 @@ class Progress:
     counts: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))  # status -> n
     rate: float = 0.0  # items per second, recent
     eta_seconds: float | None = None
-    paused_until: float | None = None  # time.time() until which work is paused (429), else None
+    paused_until: float | None = None  # time.time() until which work is paused (a retry wait), else None
+    pause_cause: str | None = None  # why: `ApiError.wait_cause` ("rate limited (HTTP 429)", "server error …")
     latest_error: str | None = None  # plain message; never a secret or hash
     done: bool = False
     at: float = field(default_factory=time.time)
@@ -27,6 +28,11 @@ class Progress:
 
 
 ProgressCallback = Callable[[Progress], None]
+
+
+def pause_label(p: Progress) -> str:
+    """The cause of a pause as shown on screen: never "rate limited" unless a 429 said so."""
+    return p.pause_cause or "waiting to retry"
 
 
 def frozen_counts(counts: Mapping[str, int]) -> Mapping[str, int]:

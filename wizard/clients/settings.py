@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import stat
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,53 +30,33 @@ def mask(secret: str | None) -> str:
     return f"{secret[:5]}…{secret[-3:]}"
 
 
-@dataclass(frozen=True)
-class KeyProblem:
-    """Why WORKOS_API_KEY cannot be the secret key the migration needs, and how to fix it."""
-
-    problem: str
-    fix: str
-
-    def __str__(self) -> str:
-        return f"{self.problem}. {self.fix}"
-
-
-def api_key_problem(key: str | None) -> KeyProblem | None:
-    """The one rule for WORKOS_API_KEY's form, used by the prerequisites gate and every headless
-    command alike: a secret key (`sk_`, no whitespace). None when the key passes (or is unset:
-    a missing key is each caller's own message). Never shows more of the key than `mask`."""
+def workos_key_problem(key: str | None) -> str | None:
+    """The one rule for WORKOS_API_KEY, shared by the wizard's prerequisites and every headless
+    command: None when it is a secret key (sk_…), else what is wrong with it."""
     if not key:
-        return None
-    shown = mask(key)
+        return "WORKOS_API_KEY is not set (environment or .env.local)"
     if key != key.strip() or any(c.isspace() for c in key):
-        return KeyProblem(f"WORKOS_API_KEY {shown} contains spaces or a line break",
-                          "Re-paste the key without quotes, spaces or a trailing newline.")
+        return f"WORKOS_API_KEY {mask(key)} contains spaces or a line break: re-paste it without quotes or spaces"
     if key.startswith("sk_"):
         return None
-    if key.startswith("pk_"):
-        return KeyProblem(f"WORKOS_API_KEY {shown} is a publishable key (pk_), not a secret key",
-                          "The migration needs the environment's secret key, which starts with sk_ "
-                          "(sk_test_ or sk_live_): WorkOS Dashboard → API Keys → Secret key.")
-    fix = "WorkOS secret keys start with sk_ (sk_test_ or sk_live_): WorkOS Dashboard → API Keys."
-    if key.startswith("client_"):
-        fix += " This looks like a client ID: put it in WORKOS_CLIENT_ID and the secret key in WORKOS_API_KEY."
-    return KeyProblem(f"WORKOS_API_KEY {shown} does not start with sk_", fix)
+    what = ("a publishable key (pk_…), which cannot manage users" if key.startswith("pk_") else
+            "a client ID: put it in WORKOS_CLIENT_ID" if key.startswith("client_") else "not a secret key")
+    return (f"WORKOS_API_KEY {mask(key)} is {what}; WorkOS secret keys start with sk_ (sk_test_ or "
+            "sk_live_: WorkOS Dashboard → API Keys → copy the secret key)")
 
 
-def env_file_exposure(path: str | Path | None) -> str | None:
-    """The warning for a dotenv file (it holds the API keys) that group or others may read, naming
-    the file and the fix; None when it is private, absent or unreadable."""
-    if path is None:
+def env_file_exposure(path: Path | None) -> str | None:
+    """The file holding the API keys can be read by group or others: say so, with the fix."""
+    if path is None or os.name != "posix":
         return None
     try:
-        mode = Path(path).stat().st_mode
+        mode = path.stat().st_mode & 0o777
     except OSError:
         return None
-    if not mode & (stat.S_IRWXG | stat.S_IRWXO):
-        return None
-    who = " and ".join(w for w, bits in (("group", stat.S_IRWXG), ("others", stat.S_IRWXO)) if mode & bits)
-    return (f"{path} is readable by {who} (mode {stat.S_IMODE(mode):o}) and holds your API keys: "
-            f"run chmod 600 {path}")
+    if mode & 0o077:
+        return (f"{path} holds API keys and can be read by group or others (mode {mode:04o}): "
+                f"run `chmod 600 {path}`")
+    return None
 
 
 @dataclass(frozen=True)
@@ -111,15 +90,6 @@ class Settings:
             env_file=path if path is not None and path.is_file() else None,
             env_file_values=file_values,
         )
-
-    @property
-    def api_key_problem(self) -> KeyProblem | None:
-        return api_key_problem(self.workos_api_key)
-
-    @property
-    def env_file_warning(self) -> str | None:
-        """`env_file_exposure` of the .env.local that was read."""
-        return env_file_exposure(self.env_file)
 
     @property
     def has_auth0_credentials(self) -> bool:

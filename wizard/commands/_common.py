@@ -8,7 +8,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from wizard.core.config import Settings
+from wizard.core.config import Settings, env_file_exposure, workos_key_problem
 from wizard.core.rundir import new_run_dir
 from wizard.core.runlock import claim_run_folder
 
@@ -49,7 +49,15 @@ def resolve_run_dir(args) -> Path:
 
 
 def load_settings(args) -> Settings:
-    return Settings.load(getattr(args, "env_file", ".env.local"))
+    """Settings from the environment and the dotenv file; a key file others can read is warned about."""
+    settings = Settings.load(getattr(args, "env_file", ".env.local"))
+    warn(env_file_exposure(settings.env_file))
+    return settings
+
+
+def key_problem(settings: Settings) -> str | None:
+    """The one WORKOS_API_KEY rule (missing, a pk_ or client ID, spaces), as the prerequisites apply it."""
+    return workos_key_problem(settings.workos_api_key)
 
 
 def warn(warning: str | None) -> None:

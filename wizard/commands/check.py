@@ -31,9 +31,10 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--passwords", help="password-hash export from Auth0 support (decrypted NDJSON)")
     p.add_argument("--run-dir", default=argparse.SUPPRESS, help="save the plan into this run folder's journal")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of text")
-    p.add_argument("--join-by-email", action="store_true",
+    p.add_argument("--join-by-email", action=argparse.BooleanOptionalAction, default=None,
                    help="also bind password-hash rows that name no user id by email (each binding is a "
-                        "warning finding; default: rows bind by auth0| + alt_id/_id.$oid only)")
+                        "warning finding; default: rows bind by auth0| + alt_id/_id.$oid only, or the "
+                        "choice recorded in --run-dir); the choice given is recorded there")
     p.add_argument("--include-blocked", action="store_true",
                    help="plan blocked Auth0 users too (imported without credentials)")
     p.add_argument("--metadata-keys", default=None,
@@ -62,10 +63,14 @@ def run(args) -> int:
     keys = None
     if args.metadata_keys is not None:
         keys = tuple(k.strip() for k in args.metadata_keys.split(",") if k.strip())
-    options = PlanOptions(include_blocked=args.include_blocked, metadata_keys=keys,
-                          join_by_email=args.join_by_email)
 
     def plan_into(journal) -> CheckResult:
+        from wizard.core.plan import record_join_choice, recorded_join_by_email
+
+        if args.join_by_email is not None and journal is not None:
+            record_join_choice(journal, args.join_by_email, source="auth0-workos check")
+        join = args.join_by_email if args.join_by_email is not None else recorded_join_by_email(journal)
+        options = PlanOptions(include_blocked=args.include_blocked, metadata_keys=keys, join_by_email=join)
         if sys.stderr.isatty() and not args.json:  # big exports take a while: show the reading rate
             from wizard.commands._progress import ProgressPrinter
 

@@ -14,7 +14,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from wizard.commands._common import add_give_up_option
+from wizard.commands._common import add_give_up_option, key_problem, load_settings
 from wizard.core import documents
 from wizard.core.records import Branch, UserStatus
 
@@ -33,9 +33,10 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--run-dir", default=argparse.SUPPRESS,
                    help="run folder (new: created; --resume: the folder to resume)")
     p.add_argument("--env-file", default=argparse.SUPPRESS, help="dotenv file to read (default .env.local)")
-    p.add_argument("--join-by-email", action="store_true",
+    p.add_argument("--join-by-email", action=argparse.BooleanOptionalAction, default=None,
                    help="also bind password-hash rows that name no user id by email (each binding is a "
-                        "warning in the findings and the report; default: by id only)")
+                        "warning in the findings and the report; default: by id only, or the choice "
+                        "recorded in the run folder by the export step or `check`)")
     p.add_argument("--resume", action="store_true",
                    help="continue the import recorded in --run-dir (in-flight users are reconciled first)")
     p.add_argument("--retry-failed", action="store_true", help="with --resume: try the failed users again")
@@ -115,7 +116,15 @@ def _prepare_new(args, run_dir: Path, journal, show) -> int | None:
         return _usage(f"{run_dir} already holds an import that wrote to WorkOS. Resume it with "
                       f"`auth0-workos import --resume --run-dir {run_dir}`, or use a new --run-dir.")
     print(f"Reading {users.name}" + (f" and {passwords.name}" if passwords else "") + " ...")
-    options = PlanOptions(join_by_email=bool(getattr(args, "join_by_email", False)))
+    from wizard.core.plan import record_join_choice, recorded_join_by_email
+
+    given = getattr(args, "join_by_email", None)
+    if given is not None:
+        record_join_choice(journal, given, source="auth0-workos import")
+    options = PlanOptions(join_by_email=given if given is not None else recorded_join_by_email(journal))
+    if options.join_by_email and given is None:
+        print("Binding password hashes by email too: the choice recorded in this run folder "
+              "(--no-join-by-email to bind by id only)", file=sys.stderr)
     checked = run_check(journal, users, passwords, options=options, on_progress=show, save_only_if_passed=True)
     show.close()
     bound = checked.plan.summary["join"].get("email", 0)
@@ -167,7 +176,6 @@ def _resolve_run_dir(args) -> Path | None:
 
 def run(args) -> int:
     from wizard.commands._progress import ProgressPrinter
-    from wizard.core.config import Settings
     from wizard.core.journal import JOURNAL_NAME, Journal
     from wizard.core.pacing import parse_budget
     from wizard.tasks.import_ import users_to_send
@@ -185,9 +193,9 @@ def run(args) -> int:
         return _usage(str(exc))
     if args.concurrency < 1:
         return _usage("--concurrency must be at least 1")
-    settings = Settings.load(getattr(args, "env_file", ".env.local"))
-    if not settings.workos_api_key:
-        return _usage("WORKOS_API_KEY is not set (environment or .env.local)")
+    settings = load_settings(args)
+    if (problem := key_problem(settings)) is not None:
+        return _usage(problem)
     run_dir = _resolve_run_dir(args)
     if run_dir is None or (args.resume and not (run_dir / JOURNAL_NAME).exists()):
         return _usage(f"no run to resume in {run_dir or '.auth0-workos/runs'}")

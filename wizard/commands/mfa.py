@@ -12,6 +12,7 @@ from wizard.commands._common import (
     add_run_dir_option,
     confirm,
     failed,
+    key_problem,
     load_settings,
     resolve_run_dir,
     usage,
@@ -39,6 +40,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
 def run(args) -> int:
     from wizard.commands._progress import ProgressPrinter
     from wizard.core.journal import Journal
+    from wizard.core.mfa import mfa_unknown_text
     from wizard.tasks.clients import ClientSetupError
     from wizard.tasks.mfa import run_mfa_report, run_totp_import
 
@@ -49,8 +51,8 @@ def run(args) -> int:
     if args.totp_secrets and not Path(args.totp_secrets).is_file():
         return usage("mfa", f"--totp-secrets {args.totp_secrets}: no such file")
     settings = load_settings(args)
-    if args.totp_secrets and not settings.workos_api_key:
-        return usage("mfa", "WORKOS_API_KEY is not set (needed to enroll TOTP factors)")
+    if args.totp_secrets and (problem := key_problem(settings)) is not None:
+        return usage("mfa", problem + " (needed to enroll TOTP factors)")
     run_dir = resolve_run_dir(args)
     exit_code = 0
     with Journal.open(run_dir) as journal, ProgressPrinter() as show:
@@ -66,6 +68,9 @@ def run(args) -> int:
               f"TOTP {report.totp_users}, no MFA {report.no_mfa_users}"
               + (", other: " + ", ".join(f"{k} {n}" for k, n in report.other_factors.items())
                  if report.other_factors else ""))
+        unknown = mfa_unknown_text(report.scan_targets, report.scanned, report.complete)
+        if unknown:
+            print(f"MFA {unknown}")
         for note in report.notes:
             print(f"note: {note}")
         print(f"Saved {report.csv_path} ({report.must_reenroll} user(s) to contact; phone numbers masked)")

@@ -12,6 +12,7 @@ from wizard.commands._common import (
     add_run_dir_option,
     confirm,
     failed,
+    key_problem,
     load_settings,
     resolve_run_dir,
     usage,
@@ -52,8 +53,8 @@ def run(args) -> int:
     )
 
     settings = load_settings(args)
-    if not settings.workos_api_key:
-        return usage("orgs", "WORKOS_API_KEY is not set (environment or .env.local)")
+    if (problem := key_problem(settings)) is not None:
+        return usage("orgs", problem)
     run_dir = resolve_run_dir(args)
     with Journal.open(run_dir) as journal, ProgressPrinter() as show:
         if not args.no_export:
@@ -95,10 +96,10 @@ def run(args) -> int:
     print(f"{label}Organizations: " + (", ".join(f"{k.replace('_', ' ')} {n}" for k, n in result.orgs.items()) or "none"))
     print("Memberships: " + (", ".join(f"{k.replace('_', ' ')} {n}" for k, n in result.memberships.items()) or "none"))
     for c in counts:
-        print(f"  - {c.name} ({c.auth0_org_id}): Auth0 {c.expected_members} member(s), "
-              f"WorkOS {c.workos_members if c.workos_members is not None else 'missing'}"
+        print(f"  - {c.name} ({c.auth0_org_id}): Auth0 {c.auth0_text()}, WorkOS {c.workos_text()}"
               + (f" ({c.expected_members - c.importable_members} not imported)"
-                 if c.expected_members > c.importable_members else ""))
+                 if c.expected_members is not None and c.expected_members > c.importable_members else "")
+              + (f" — unknown: {c.unknown}" if c.unknown else ""))
     not_imported = result.memberships.get("user_not_imported", 0)
     if not_imported and not_imported == sum(result.memberships.values()):
         print("note: no member's user is in WorkOS yet: import the users first (auth0-workos import), then run "

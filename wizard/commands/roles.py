@@ -12,6 +12,7 @@ from wizard.commands._common import (
     add_rate_option,
     add_run_dir_option,
     failed,
+    key_problem,
     load_settings,
     resolve_run_dir,
     usage,
@@ -58,8 +59,8 @@ def run(args) -> int:
     from wizard.tasks import roles as task
 
     settings = load_settings(args)
-    if not settings.workos_api_key:
-        return usage("roles", "WORKOS_API_KEY is not set (environment or .env.local)")
+    if (problem := key_problem(settings)) is not None:
+        return usage("roles", problem)
     run_dir = resolve_run_dir(args)
     with Journal.open(run_dir) as journal, ProgressPrinter() as show:
         if args.rollback:

@@ -11,6 +11,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from wizard.commands._common import key_problem, load_settings
+
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
@@ -40,7 +42,6 @@ def typed_confirmation(n: int, answer: str) -> bool:
 
 def run(args) -> int:
     from wizard.commands._progress import ProgressPrinter
-    from wizard.core.config import Settings
     from wizard.core.journal import JOURNAL_NAME, Journal
     from wizard.core.pacing import parse_budget
     from wizard.tasks.rollback import check_environment, rollback_plan, run_rollback
@@ -55,9 +56,9 @@ def run(args) -> int:
         budget = parse_budget(args.rate)
     except ValueError as exc:
         return _usage(str(exc))
-    settings = Settings.load(getattr(args, "env_file", ".env.local"))
-    if not settings.workos_api_key:
-        return _usage("WORKOS_API_KEY is not set (environment or .env.local)")
+    settings = load_settings(args)
+    if (problem := key_problem(settings)) is not None:
+        return _usage(problem)
     with Journal.open(run_dir) as journal:
         check_environment(journal, settings)
         planned = rollback_plan(journal)

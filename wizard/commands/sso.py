@@ -13,6 +13,7 @@ from wizard.commands._common import (
     add_run_dir_option,
     confirm,
     failed,
+    key_problem,
     load_settings,
     resolve_run_dir,
     usage,
@@ -92,8 +93,8 @@ def run(args) -> int:
     from wizard.tasks.sso import run_portal_links, run_sso
 
     settings = load_settings(args)
-    if not settings.workos_api_key:
-        return usage("sso", "WORKOS_API_KEY is not set (environment or .env.local)")
+    if (problem := key_problem(settings)) is not None:
+        return usage("sso", problem)
     run_dir = resolve_run_dir(args)
     with Journal.open(run_dir) as journal:
         if args.portal_link:

@@ -18,7 +18,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from wizard.commands._common import add_give_up_option, load_settings, usage
+from wizard.commands._common import add_give_up_option, key_problem, load_settings, usage
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 SHOW = 20
@@ -144,8 +144,8 @@ def run(args) -> int:
     if args.concurrency < 1:
         return usage("sync", "--concurrency must be at least 1")
     settings = load_settings(args)
-    if not args.dry_run and not settings.workos_api_key:
-        return usage("sync", "WORKOS_API_KEY is not set (environment or .env.local)")
+    if not args.dry_run and (problem := key_problem(settings)) is not None:
+        return usage("sync", problem)
     with Journal.open(run_dir) as journal:
         try:
             if args.resume:

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from wizard.core.config import Settings
+from wizard.commands._common import key_problem, load_settings
 from wizard.core.journal import JOURNAL_NAME, Journal
 
 
@@ -77,9 +77,9 @@ def run(args) -> int:
         return _usage("--no-build needs a reason")
     if args.fix:
         return _apply_fix(run_dir, args.fix)
-    settings = Settings.load(getattr(args, "env_file", ".env.local"))
-    if not settings.workos_api_key:
-        return _usage("WORKOS_API_KEY is not set (environment or .env.local)")
+    settings = load_settings(args)
+    if (problem := key_problem(settings)) is not None:
+        return _usage(problem)
 
     with Journal.open(run_dir) as journal:
         found = v.social_providers(journal)

@@ -230,6 +230,8 @@ class MfaReportDoc(Shape):
     totp_users: int = 0
     no_mfa_users: int = 0
     must_reenroll: int = 0
+    scan_targets: int | None = None  # None: no scan ran, every user's MFA is unknown
+    not_scanned: int | None = None  # targets the scan has not read: "unknown: not scanned"
     other_factors: dict[str, int] = field(default_factory=dict)
     csv_path: str | None = None
     notes: list[str] = field(default_factory=list)
@@ -317,6 +319,9 @@ EXPORT_JOB = shaped("export_job", ExportJob)
 USER_DIFFERENCES = listed("verify_user_differences")  # verify.check_user_count -> recovery
 MISSING_MEMBERSHIPS = listed("verify_missing_memberships")  # verify.check_organizations -> recovery
 WIZARD_ERRORS = listed("wizard_errors")  # the TUI's log of worker errors (type and message, masked)
+# trust (issue 10): the operator's hash-join choice, {"join_by_email": bool, "source": str, "at": float},
+# made in the export step or by check/import, so every later check and import binds hashes alike
+HASH_JOIN_CHOICE = Document("hash_join_choice", dict, dict)
 
 # the roles step (`roles.py`): each the `as_dict()` of its result, shown in the report and the TUI
 ROLES_READ = Document("roles_read", dict, dict)  # roles.RolesRead

@@ -37,7 +37,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from wizard.core.findings import Finding, Severity
-from wizard.core.lines import BoundedLines, line_too_long
+from wizard.core.lines import BoundedLines, line_too_long, parse_json
 from wizard.core.normalize import (
     DATABASE_PROVIDER,
     EXTERNAL_ID_MAX,
@@ -486,6 +486,10 @@ class UsersScan:
         """(line number, decoded object or the exception) for every non-blank line; lines past
         `lines.LINE_MAX` are skipped unread, blank runs are counted in bulk (`lines.BoundedLines`)."""
         loads = json.JSONDecoder().decode
+
+        def slow(raw: bytes) -> object:  # what orjson refuses: the stdlib's answer and error
+            return loads(raw.decode("utf-8"))
+
         with open_decompressed(self.path) as fh:
             reader = BoundedLines(fh)
             try:
@@ -496,7 +500,7 @@ class UsersScan:
                     if n == 1 and raw.startswith(UTF8_BOM):
                         raw = raw[3:]
                     try:
-                        obj = loads(raw.decode("utf-8"))
+                        obj = parse_json(raw, slow)
                     except (ValueError, UnicodeDecodeError, RecursionError) as exc:
                         if not raw.strip():
                             self.blank_lines += 1

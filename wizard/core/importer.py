@@ -40,9 +40,10 @@ from typing import Any, TypeVar
 
 from wizard.clients import workos as wapi
 from wizard.clients.errors import ApiError, ErrorKind
+from wizard.core.digests import digest_key, hash_digest
 from wizard.core.environment import require_same_environment
 from wizard.core.journal import Journal, UserRow
-from wizard.core.outage import WorkOSUnreachable
+from wizard.core.outage import Outage, WorkOSUnreachable
 from wizard.core.pacing import (
     DEFAULT_MAX_CONCURRENCY,
     READ_BUDGET,
@@ -69,21 +70,20 @@ WRITE_CREATE, WRITE_UPDATE = "create_user", "update_user"
 FOUND_EXISTING = "found_existing"  # a marker in `writes` (no change in WorkOS): this user pre-existed
 
 
-class AuthStop(Exception):
+class RunStop(Exception):
+    """Nothing more can be sent safely: stop the whole run cleanly (resumable) with `reason`."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class AuthStop(RunStop):
     """WorkOS refused our key (401/403): nothing else can succeed, stop the run."""
 
     def __init__(self, error: ApiError) -> None:
         super().__init__(str(error))
         self.error = error
-
-
-class OutageStop(AuthStop):
-    """WorkOS gave no answer for the give-up time (`outage.WorkOSUnreachable`): stop like a refused
-    key, every user left as it was (planned, or in flight when a create may have landed)."""
-
-    def __init__(self, down: WorkOSUnreachable) -> None:
-        super().__init__(ApiError(ErrorKind.TRANSIENT, str(down), code="workos_unreachable"))
-        self.down = down
 
 
 class ContractStop(AuthStop):
@@ -198,7 +198,7 @@ class Importer:
                  on_progress: ProgressCallback | None = None, max_attempts: int = 6,
                  max_rate_limited: int = 200, backoff_base: float = 0.5, backoff_cap: float = 8.0,
                  margin: float | None = None, pacer: Pacer | None = None,
-                 give_up_after: float | None = None) -> None:
+                 give_up_after: float | None = None, outage: Outage | None = None) -> None:
         self.journal = journal
         self.client = client
         self._hash_reader = hash_reader
@@ -211,6 +211,10 @@ class Importer:
         self.dry_run = dry_run
         self.on_progress = on_progress
         self.retry = RetryPolicy(max(1, max_attempts), max_rate_limited, backoff_base, backoff_cap)
+        if outage is not None:  # a tracker of the caller's (its thresholds); else the pacer's own
+            self.pacer.outage = outage
+        self._stamp: tuple | None = None  # the password file's (size, mtime, inode) when it was planned
+        self._key: bytes | None = None  # the run's hash-digest key (core/digests.py)
         self._stop_requested = False
         self._owns_reader = False
         self._state: dict[str, str] = {}  # auth0 id -> status, for users between reads and results
@@ -222,7 +226,6 @@ class Importer:
         self._latest_error: str | None = None
         self._summary = ImportSummary(dry_run=dry_run, budget=str(self.write_budget))
         self._started = 0.0
-        self._password_stamp: Any = _UNSET  # the password export's recorded stamp, read once
 
     # ------------------------------------------------------------------ public
     def stop(self) -> None:
@@ -263,20 +266,16 @@ class Importer:
                 "(or fix the implementation), then resume: users whose create may have landed are "
                 "looked up first.")
             self._latest_error = self._summary.stop_reason
-        except PasswordFileChanged as stop:
-            self._summary.stopped = True
-            self._summary.stop_reason = str(stop)
-            self._latest_error = self._summary.stop_reason
-        except OutageStop as stop:
-            self._summary.stopped = True
-            self._summary.stop_reason = str(stop.down)
-            self._latest_error = self._summary.stop_reason
         except AuthStop as stop:
             self._summary.stopped = True
             self._summary.stop_reason = (
                 f"WorkOS refused the API key ({stop.error}). Check WORKOS_API_KEY (and that it belongs "
                 "to this environment), then resume.")
             self._latest_error = self._summary.stop_reason
+        except RunStop as stop:  # a total outage, the password file changed under the run
+            self._summary.stopped = True
+            self._summary.stop_reason = stop.reason
+            self._latest_error = stop.reason
         finally:
             ticker.cancel()
             with contextlib.suppress(BaseException):
@@ -357,7 +356,7 @@ class Importer:
                 return
             self._record(user, UserStatus.CREATED, created.id, WRITE_CREATE)
             self.journal.resolve_create(user.auth0_user_id)
-        except AuthStop:
+        except RunStop:
             if not send.maybe_landed:  # else it stays in flight: the resume's lookup decides
                 self._set_status(user, UserStatus.PLANNED)
             raise
@@ -441,7 +440,7 @@ class Importer:
         """An `in_flight` user from an interrupted run: its create may or may not have landed."""
         try:
             found = await self._lookup(user)
-        except AuthStop:
+        except RunStop:
             raise
         except ApiError as err:
             self._fail(user, err.code or err.kind.value, "could not reconcile: " + _message(err), err)
@@ -508,8 +507,9 @@ class Importer:
                     self.journal.mark_in_flight([user.auth0_user_id])
                 self._move(user, UserStatus.IN_FLIGHT)
             started = time.monotonic()
+            slot.sent()  # counted from here (the journal write above took time)
             try:
-                with slot:  # the slot's window starts when the answer (or the failure) is back
+                with slot:  # leaves the window `window` after the answer, or its send-time bound
                     result = await call()
             except ApiError as err:
                 self.pacer.observe(time.monotonic() - started, reads=self.dry_run)
@@ -537,7 +537,7 @@ class Importer:
                     try:
                         outage = self.pacer.unreachable(retries, _message(err))
                     except WorkOSUnreachable as down:
-                        raise OutageStop(down) from None
+                        raise RunStop(str(down)) from None
                     if outage is not None:  # every worker waits with a growing back-off, no attempt spent
                         self._latest_error = outage
                         self._emit(force=True)
@@ -558,11 +558,15 @@ class Importer:
         if user.branch != Branch.PASSWORD or user.hash_ref is None:
             return None
         reader = self._reader()
-        self._check_password_file()
+        self._require_same_password_file()
         try:
             h = reader.hash_at(user.hash_ref)
         except Exception as exc:  # HashReadError, OSError: never send a guess
             raise _HashUnavailable(str(exc)[:200]) from None
+        planned_digest = self.journal.hash_digest_of(user.auth0_user_id)
+        if planned_digest and hash_digest(h, self._digest_key()) != planned_digest:
+            raise RunStop(self._changed_message(f"the row for {user.auth0_user_id} now holds another hash "
+                                                "than the one planned"))
         from wizard.core.hashes import importable
 
         check = importable(h)
@@ -572,43 +576,47 @@ class Importer:
                                    "the planned kind of hash (the file changed since it was planned)")
         return _Hash(h, check.hash_type)
 
-    def _check_password_file(self) -> None:
-        """The password export must still be the file `check` fingerprinted (size, modified time,
-        inode: one stat per hash). A changed stamp is forgiven only when the content hash is still
-        the recorded one (a `touch`, a copy back); otherwise `PasswordFileChanged` stops the run
-        before this user's hash is read, so no hash from another file is ever sent."""
-        if self._password_stamp is _UNSET:
-            self._password_stamp = self.journal.input_stamp("passwords")
-        stamp = self._password_stamp
-        if stamp is None:  # a journal from before the stamps: the row checks below still apply
+    def _require_same_password_file(self) -> None:
+        """The hashes are re-read from the export at send time: it must still be the planned file
+        (size, modification time, inode: one stat per hash), else a hash written into it since would
+        be sent unseen. A moved stamp is forgiven only when the content (SHA-256) is still the
+        recorded one (a `touch`, a copy put back)."""
+        if self._stamp is None:
+            stamp = self.journal.input_stamp("passwords")
+            self._stamp = (stamp["size"], stamp["mtime_ns"], stamp["inode"]) if stamp else ()
+        if not self._stamp:
             return
         path = self.journal.input_path("passwords")
         try:
             st = path.stat() if path is not None else None
-        except OSError:
-            st = None
+        except OSError as exc:
+            raise RunStop(self._changed_message(f"it cannot be read any more ({exc.strerror})")) from None
         if st is None:
-            raise PasswordFileChanged(
-                f"the password export {path} is gone since it was checked; nothing more was sent. Put the "
-                "checked file back at that path, then resume.")
-        now = {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "inode": st.st_ino}
-        if all(now[k] == stamp.get(k) for k in now):
+            raise RunStop(self._changed_message("it is no longer recorded in the journal"))
+        now = (st.st_size, st.st_mtime_ns, st.st_ino)
+        if now == self._stamp:
             return
         from wizard.core.journal import sha256_file
 
         recorded = (self.journal.inputs().get("passwords") or {}).get("sha256")
         with contextlib.suppress(OSError):
             if recorded and sha256_file(path) == recorded:
-                self._password_stamp = now  # same bytes: only the stamp moved
+                self._stamp = now  # the same bytes: only the stamp moved
                 return
-        what = ", ".join(f"{label} {stamp.get(k)} → {now[k]}" for k, label in
-                         (("size", "size"), ("mtime_ns", "modified time (ns)"), ("inode", "inode"))
-                         if now[k] != stamp.get(k))
-        raise PasswordFileChanged(
-            f"the password export {path} changed since it was checked ({what}; its content differs), so its "
-            "hashes are no longer the planned ones; nothing more was sent. Put the checked file back, or run "
-            "check and plan again on the new file (auth0-workos check / import --users ... --passwords ...), "
-            "then resume.")
+        raise RunStop(self._changed_message("its size, modification time or inode differs, and so does "
+                                            "its content"))
+
+    def _digest_key(self) -> bytes:
+        if self._key is None:
+            self._key = digest_key(self.journal)
+        return self._key
+
+    def _changed_message(self, what: str) -> str:
+        path = self.journal.input_path("passwords")
+        name = path.name if path is not None else "the password export"
+        return (f"The password export {name} changed since it was planned: {what}. Nothing more was sent. "
+                f"Put the original file back ({path}), or run `auth0-workos check` on the file you mean to "
+                "import (a new plan), then resume.")
 
     def _reader(self):
         if self._hash_reader is None:
@@ -617,7 +625,7 @@ class Importer:
             path = self.journal.input_path("passwords")
             if path is None:
                 raise _HashUnavailable("no password export is recorded in this run's journal")
-            self._hash_reader = HashReader(path)
+            self._hash_reader = HashReader(path, index_gzip=True)  # a lookup per user: index a gzip once
             self._owns_reader = True
         return self._hash_reader
 
@@ -686,6 +694,7 @@ class Importer:
             rate=rate,
             eta_seconds=eta,
             paused_until=self.pacer.paused_until if self.pacer.paused else None,
+            pause_cause=self.pacer.pause_cause if self.pacer.paused else None,
             latest_error=self._latest_error,
             done=done,
         )
@@ -729,11 +738,6 @@ class _HashUnavailable(Exception):
     pass
 
 
-class PasswordFileChanged(Exception):
-    """The password export is not the file the plan was checked against: stop, send no hash."""
-
-
-_UNSET = object()
 
 
 def _message(err: ApiError) -> str:

@@ -290,7 +290,8 @@ def summary_lines(doc: dict) -> list[str]:
         lines.append(f"Organizations: {len(orgs)}")
         for o in orgs:
             lines.append(f"  - {o.get('display_name') or o.get('name')} ({o.get('id')}): "
-                         f"{o.get('members', '?')} member(s)")
+                         + ("members unknown (could not be read)" if o.get("members") is None
+                            else f"{o['members']} member(s)"))
     mfa = doc.get("mfa") or {}
     if mfa.get("tenant_factors") is not None:
         lines.append("Tenant MFA factors enabled: " + (", ".join(mfa["tenant_factors"]) or "none"))

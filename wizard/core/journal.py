@@ -10,6 +10,7 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import sqlite3
 import threading
 import time
@@ -185,6 +186,28 @@ def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
         while block := fh.read(chunk):
             h.update(block)
     return h.hexdigest()
+
+
+_BULK_CACHE_KIB = 64 << 10  # page cache while a plan is bulk-loaded (SQLite's default is 2 MiB)
+
+
+@contextlib.contextmanager
+def _bulk_load(db: sqlite3.Connection, tables: tuple[str, ...]) -> Iterator[None]:
+    """Inside a transaction: drop the secondary indexes of `tables` (as `_SCHEMA` declares them)
+    and rebuild each once at the end (a sort instead of a B-tree insert per row), with a bigger
+    page cache meanwhile. On an error the transaction's rollback brings the indexes back."""
+    indexes = [(m.group(1), m.group(0)) for m in re.finditer(
+        r"CREATE INDEX IF NOT EXISTS (\w+) ON (\w+)\([^)]*\)", _SCHEMA) if m.group(2) in tables]
+    old_cache = db.execute("PRAGMA cache_size").fetchone()[0]
+    db.execute(f"PRAGMA cache_size=-{_BULK_CACHE_KIB}")
+    try:
+        for name, _ in indexes:
+            db.execute(f"DROP INDEX IF EXISTS {name}")
+        yield
+        for _, ddl in indexes:
+            db.execute(ddl)
+    finally:
+        db.execute(f"PRAGMA cache_size={int(old_cache)}")
 
 
 def _chunks(items: Iterable, size: int) -> Iterator[list]:
@@ -453,21 +476,23 @@ class Journal:
         return self.steps().get(step_id)
 
     # ----------------------------------------------------------------- findings
-    def clear_findings(self, file: str | None = None) -> None:
+    def clear_findings(self, file: str | None = None, *, prefix: bool = False) -> None:
         if file is None:
             self._x("DELETE FROM findings")
+        elif prefix:  # every finding whose file starts with `file` (one check's own findings)
+            self._x("DELETE FROM findings WHERE substr(file, 1, ?) = ?", (len(file), file))
         else:
             self._x("DELETE FROM findings WHERE file=?", (file,))
 
     def add_findings(self, findings: Iterable[Finding]) -> int:
         n = 0
         with self.transaction() as db:
-            for f in findings:
-                db.execute(
+            for chunk in _chunks(findings, 5000):  # executemany: one statement per chunk, not per row
+                db.executemany(
                     "INSERT INTO findings(file, line, field, severity, code, message, auth0_user_id) VALUES(?,?,?,?,?,?,?)",
-                    (f.file, f.line, f.field, f.severity.value, f.code, f.message, f.auth0_user_id),
+                    [(f.file, f.line, f.field, f.severity.value, f.code, f.message, f.auth0_user_id) for f in chunk],
                 )
-                n += 1
+                n += len(chunk)
         return n
 
     def findings(self, *, severity: str | None = None, code: str | None = None, limit: int | None = None,
@@ -512,7 +537,7 @@ class Journal:
         now = time.time()
         importable = ("password", "reset", "social", "sso")
         n = 0
-        with self.transaction() as db:
+        with self.transaction() as db, _bulk_load(db, ("users", "aliases")):
             db.execute("DELETE FROM users")
             db.execute("DELETE FROM aliases")
             for chunk in _chunks(planned, 5000):  # executemany per chunk: 1M users in seconds, bounded memory
@@ -1063,6 +1088,11 @@ class Journal:
 
     def has_hash_digests(self) -> bool:
         return bool(self._q("SELECT 1 FROM hash_digests LIMIT 1"))
+
+    def hash_digest_of(self, auth0_user_id: str) -> int | None:
+        """The digest of the hash this user was planned with (None: none recorded)."""
+        rows = self._q("SELECT digest FROM hash_digests WHERE auth0_user_id=?", (auth0_user_id,))
+        return rows[0]["digest"] if rows else None
 
     def iter_sync_basis(self, batch: int = 5000) -> Iterator[tuple]:
         """What a sync compares against, one tuple per planned user in plan order: (auth0_user_id,

@@ -12,13 +12,27 @@ object by Auth0), so a line past it is never a user.
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import BinaryIO
+
+import orjson
 
 LINE_MAX = 16 << 20
 _CHUNK = 1 << 20
 _BLANK_RUN = re.compile(rb"(?:[ \t\r]*\n)+")
+
+
+def parse_json(data: bytes, slow: Callable[[bytes], object] = json.loads) -> object:
+    """Decode one line's JSON bytes with orjson (several times faster than `json`); a line orjson
+    refuses goes to `slow` (the stdlib), so what is accepted and every error message stay the
+    stdlib's: lone surrogate escapes, NaN, integers past 64 bits and invalid UTF-8 are the rare
+    lines that take that path, and the caller's finding names the file, line and field as before."""
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return slow(data)
 
 
 def line_too_long(size: int) -> str:

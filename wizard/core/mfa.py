@@ -158,19 +158,20 @@ def scan_authentication_methods(client, journal: Journal, targets: Iterable[Scan
     stats.already_scanned = len(targets) - len(pending)
     counts["scanned"] = stats.already_scanned
 
-    def emit(latest_error: str | None = None, finished: bool = False, paused_until: float | None = None) -> None:
+    def emit(latest_error: str | None = None, finished: bool = False, paused_until: float | None = None,
+             pause_cause: str | None = None) -> None:
         if on_progress:
             elapsed = max(1e-6, time.monotonic() - started)
             rate = stats.scanned_now / elapsed
             left = len(pending) - stats.scanned_now - stats.failed
             on_progress(Progress(operation="mfa-scan", total=stats.total, counts=frozen_counts(counts), rate=rate,
                                  eta_seconds=(left / rate) if rate > 0 else None, latest_error=latest_error,
-                                 paused_until=paused_until, done=finished))
+                                 paused_until=paused_until, pause_cause=pause_cause, done=finished))
 
     # a 429 pause inside the client shows on this scan's progress, not as a separate operation
     outer_wait = getattr(client, "on_wait", None)
     if on_progress and hasattr(client, "on_wait"):
-        client.on_wait = lambda p: emit(p.latest_error, paused_until=p.paused_until)
+        client.on_wait = lambda p: emit(p.latest_error, paused_until=p.paused_until, pause_cause=p.pause_cause)
     try:
         _scan_pending(client, journal, pending, stats, counts, emit, stop_after)
     finally:
@@ -257,19 +258,39 @@ class MfaReport:
     tenant_factors: list[str] | None = None
     notes: list[str] = field(default_factory=list)
     csv_path: str | None = None
+    # How many users the scan was meant to read; None when no scan ran (then every user's MFA is
+    # unknown). A target without a result is "unknown: not scanned", never counted as "no MFA".
+    scan_targets: int | None = None
 
     @property
     def must_reenroll(self) -> int:
         return self.sms_users + self.voice_users
 
+    @property
+    def not_scanned(self) -> int | None:
+        return None if self.scan_targets is None else max(0, self.scan_targets - self.scanned)
+
     def as_dict(self) -> dict:
         d = asdict(self)
         d["must_reenroll"] = self.must_reenroll
+        d["not_scanned"] = self.not_scanned
         return d
 
 
+def mfa_unknown_text(scan_targets: int | None, scanned: int, complete: bool) -> str | None:
+    """"unknown: not scanned …" when some users' MFA was never read, else None (shared wording)."""
+    if scan_targets is None and (scanned == 0 or not complete):
+        return "unknown: not scanned (no authentication-methods scan in this run)"
+    missing = 0 if scan_targets is None else max(0, scan_targets - scanned)
+    if missing:
+        return f"unknown: not scanned for {missing} of {scan_targets} user(s)"
+    if not complete:
+        return "unknown: not scanned (the scan is incomplete)"
+    return None
+
+
 def build_mfa_report(journal: Journal, *, tenant_factors: list[str] | None = None,
-                     complete: bool | None = None) -> MfaReport:
+                     complete: bool | None = None, scan_targets: int | None = None) -> MfaReport:
     rows = scan_results(journal)
     sms = sum(1 for r in rows if r["phone_factor"] == "sms")
     voice = sum(1 for r in rows if r["phone_factor"] == "voice")
@@ -285,6 +306,10 @@ def build_mfa_report(journal: Journal, *, tenant_factors: list[str] | None = Non
         complete = bool(mfa_doc.get("scan_complete"))
     if tenant_factors is None:
         tenant_factors = mfa_doc.get("tenant_factors")
+    if scan_targets is None:
+        scan_targets = mfa_doc.get("scan_targets")
+    if scan_targets is None and rows and complete:
+        scan_targets = len(rows)  # a complete scan whose target count was not kept read them all
     notes = []
     if sms or voice:
         notes.append(f"{sms + voice} user(s) use SMS or voice MFA, which WorkOS does not offer: they must "
@@ -302,7 +327,7 @@ def build_mfa_report(journal: Journal, *, tenant_factors: list[str] | None = Non
     return MfaReport(scanned=len(rows), complete=bool(complete), sms_users=sms, voice_users=voice,
                      totp_users=totp, other_factors=dict(sorted(other.items())),
                      no_mfa_users=sum(1 for r in rows if not r["types"]), tenant_factors=tenant_factors,
-                     notes=notes)
+                     notes=notes, scan_targets=scan_targets)
 
 
 def write_sms_csv(journal: Journal, path: Path | None = None) -> tuple[Path, int]:

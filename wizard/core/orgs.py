@@ -81,13 +81,14 @@ def workos_call(fn: Callable[[], Any], *, attempts: int = 5, on_wait: ProgressCa
                 attempt -= 1
                 if on_wait:
                     on_wait(Progress(operation="workos-wait", total=None, paused_until=pacer.paused_until,
-                                     latest_error=outage))
+                                     pause_cause=pacer.pause_cause, latest_error=outage))
                 continue
         if not err.retryable or attempt == attempts:
             raise err
         delay = err.retry_after if err.retry_after is not None else min(20.0, 0.25 * 2 ** attempt)
         if on_wait:
             on_wait(Progress(operation="workos-wait", total=None, paused_until=time.time() + delay,
+                             pause_cause=err.wait_cause,
                              latest_error=f"{err}; retrying in {delay:.1f} s"))
         sleep(delay)
     raise AssertionError("unreachable")
@@ -131,9 +132,16 @@ class OrgExport:
     roles_included: bool = True
     domains: int = 0
     notes: list[str] = field(default_factory=list)
+    # organizations whose members could not be read: {auth0_org_id, name, reason}. Their member
+    # count is unknown (never 0) and the step's gate fails until a re-run reads them.
+    unreadable: list[dict] = field(default_factory=list)
 
     def as_dict(self) -> dict:
         return asdict(self)
+
+
+def _read_members(client, org_id: str, with_roles: bool) -> list[dict]:
+    return client.list_members(org_id, with_roles=True) if with_roles else client.list_members(org_id)
 
 
 def export_organizations(client, journal: Journal, *, on_progress: ProgressCallback | None = None) -> OrgExport:
@@ -145,23 +153,33 @@ def export_organizations(client, journal: Journal, *, on_progress: ProgressCallb
     with_roles = client.has_scope("read:organization_member_roles") is not False
     for i, org in enumerate(orgs, 1):
         org_id = org["id"]
-        members: list[dict]
-        if with_roles:
-            try:
-                members = client.list_members(org_id, with_roles=True)
-            except ApiError as exc:
-                if exc.kind is not ErrorKind.AUTH:
-                    raise
-                with_roles = False
-                result.roles_included = False
-                result.notes.append(f"Members were exported without roles: {exc.message}")
+        members: list[dict] | None
+        try:
+            if with_roles:
+                try:
+                    members = client.list_members(org_id, with_roles=True)
+                except ApiError as exc:
+                    if exc.kind is not ErrorKind.AUTH:
+                        raise
+                    with_roles = False
+                    result.roles_included = False
+                    result.notes.append(f"Members were exported without roles: {exc.message}")
+                    members = client.list_members(org_id)
+            else:
                 members = client.list_members(org_id)
-        else:
-            members = client.list_members(org_id)
-            if result.roles_included:
-                result.roles_included = False
-                result.notes.append("Members were exported without roles: the token lacks "
-                                    "`read:organization_member_roles`.")
+        except ApiError as exc:
+            # one organization that cannot be read (forbidden, gone, retries spent) is "unknown",
+            # never "0 members" and never silently absent
+            if exc.kind is ErrorKind.AUTH and exc.status == 401:
+                raise
+            members = None
+            reason = exc.message
+            result.unreadable.append({"auth0_org_id": org_id, "name": org.get("name") or org_id, "reason": reason})
+            result.notes.append(f"{org.get('name') or org_id}: members unknown: could not be read ({reason}).")
+        if members is not None and not with_roles and result.roles_included:
+            result.roles_included = False
+            result.notes.append("Members were exported without roles: the token lacks "
+                                "`read:organization_member_roles`.")
         domain_entries: list[dict] = []
         try:
             for d in client.list_discovery_domains(org_id):
@@ -197,13 +215,13 @@ def export_organizations(client, journal: Journal, *, on_progress: ProgressCallb
                 result.notes.append(f"{org.get('name') or org_id}: '{d['domain']}' (from {', '.join(d['sources'])}) "
                                     "is not a valid domain name and will not be sent to WorkOS.")
         journal.upsert_org(org_id, name=org.get("name") or org_id, display_name=org.get("display_name"),
-                           domains=domains, metadata=metadata, member_count=len(members))
-        for m in members:
+                           domains=domains, metadata=metadata, member_count=None if members is None else len(members))
+        for m in members or []:
             roles = [r.get("name") or r.get("id") for r in (m.get("roles") or []) if isinstance(r, dict)] \
                 if with_roles else []
             journal.upsert_membership(org_id, m["user_id"], role_slug=",".join(r for r in roles if r) or None)
         result.organizations += 1
-        result.memberships += len(members)
+        result.memberships += len(members or [])
         result.domains += len(domains)
         counts["done"] = i
         if on_progress:
@@ -489,27 +507,49 @@ class OrgCount:
     auth0_org_id: str
     name: str
     workos_org_id: str | None
-    expected_members: int  # members in Auth0
+    expected_members: int | None  # members in Auth0 (None: they could not be read, see `unknown`)
     importable_members: int  # of those, members whose user is in WorkOS (per the id map)
-    workos_members: int | None  # active memberships in WorkOS (None when the org is missing)
+    workos_members: int | None  # active memberships in WorkOS (None when the org is missing or unreadable)
+    unknown: str | None = None  # why a side could not be read: the counts are unknown, not 0 / missing
 
     @property
     def complete(self) -> bool:
-        return self.workos_members is not None and self.workos_members >= self.importable_members
+        return self.unknown is None and self.workos_members is not None \
+            and self.workos_members >= self.importable_members
+
+    def auth0_text(self) -> str:
+        return "unknown" if self.expected_members is None else f"{self.expected_members} member(s)"
+
+    def workos_text(self) -> str:
+        if self.workos_members is not None:
+            return str(self.workos_members)
+        return "unknown" if self.unknown and self.workos_org_id else "missing"
 
 
 def org_counts(journal: Journal, workos, *, call: Callable = workos_call) -> list[OrgCount]:
     """Auth0 against WorkOS, per organization: what verification compares."""
     out = []
+    unreadable = {u["auth0_org_id"]: u["reason"]
+                  for u in (documents.ORGS_EXPORT.read(journal) or {}).get("unreadable") or []}
     for org in journal.orgs():
         members = journal.memberships(org["auth0_org_id"])
         importable = sum(1 for m in members if journal.workos_user_id(m["auth0_user_id"]))
         wid = org["workos_org_id"]
         n = None
+        unknown = None
+        if org["auth0_org_id"] in unreadable:
+            unknown = f"Auth0 members could not be read: {unreadable[org['auth0_org_id']]}"
         if wid:
-            n = len(set(list_member_user_ids(workos, wid, call)))
-        expected = org["member_count"] if org["member_count"] is not None else len(members)
-        out.append(OrgCount(org["auth0_org_id"], org["display_name"] or org["name"], wid, expected, importable, n))
+            try:
+                n = len(set(list_member_user_ids(workos, wid, call)))
+            except ApiError as exc:
+                if exc.kind is ErrorKind.AUTH:
+                    raise
+                unknown = f"WorkOS members could not be read: {exc.message}"
+        expected = org["member_count"] if org["member_count"] is not None else (
+            None if org["auth0_org_id"] in unreadable else len(members))
+        out.append(OrgCount(org["auth0_org_id"], org["display_name"] or org["name"], wid, expected, importable, n,
+                            unknown))
     return out
 
 
@@ -522,7 +562,14 @@ def orgs_gate(journal: Journal) -> GateResult:
     m_status = Counter(m["status"] for m in journal.memberships())
     org_done = sum(org_status[k] for k in ORG_DONE)
     m_text = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in sorted(m_status.items())) or "none"
-    return GateResult.from_checks([
+    unreadable = (documents.ORGS_EXPORT.read(journal) or {}).get("unreadable") or []
+    unread_check = [Check("Every organization read", False,
+                          "unknown: " + "; ".join(f"{u['name']}: members could not be read ({u['reason']})"
+                                                  for u in unreadable[:5])
+                          + (f"; and {len(unreadable) - 5} more" if len(unreadable) > 5 else ""),
+                          "Fix the cause (scope, organization removed in Auth0, outage) and run `auth0-workos orgs "
+                          "--run-dir DIR` again: it reads them again.")] if unreadable else []
+    return GateResult.from_checks(unread_check + [
         Check("Organizations exported from Auth0", bool(orgs), f"{len(orgs)} organization(s)",
               "Run `auth0-workos orgs --run-dir DIR` with Auth0 credentials, or mark this step not applicable."),
         Check("Organizations in WorkOS", doc is not None and org_done == len(orgs), f"{org_done} of {len(orgs)} created or "

@@ -13,7 +13,16 @@ it arrives, which is after we send it and before its answer reaches us. So a req
 here from the moment it is sent until `window` seconds after its answer came back (`Slot.done()`);
 a new request may leave only while fewer than `limit × margin` are counted. Each cycle of the
 window therefore lasts `window + latency`, never less. A slot whose answer is never reported is
-counted `UNREPORTED_HOLD` seconds longer than the window.
+counted `UNREPORTED_HOLD` seconds longer than the window. `Slot.sent()` restamps a slot just before
+its request goes out, when work (a journal write) came between taking the slot and sending.
+
+Why not count from the send alone (`send + window`, a shorter cycle at high latency): that is
+exact only if every request takes the same time to reach the server. It does not: measured with
+`bench/import_throughput.py` (3,000 users at 250 ms), the first burst's requests reached the
+emulator up to 0.75 s after their send (500 new connections on shared cores) and the next burst's,
+over warm connections, sooner, so the emulator saw 501 writes in 10 s and answered a 429. The only
+bound that holds whatever the network does is the answer: the server counted the request before
+it answered.
 
 One migration shares one `Pacer` (`shared_pacer`): users, organizations, memberships, TOTP factors,
 SSO connections and roles draw on the same budget, from asyncio engines (`await pacer.write()`) and
@@ -46,6 +55,8 @@ UNREPORTED_HOLD = 5.0  # seconds a slot whose answer was never reported stays co
 POLL = 0.02  # how often a waiter looks again while every counted request is still in the air
 DEFAULT_MAX_CONCURRENCY = 600  # the write window's burst (500) plus the steady flow at high latency
 RETRY_AFTER_CAP = 60.0  # longest wait a 5xx's Retry-After may impose on one worker (as the SDK)
+PACER_PAUSE_CAUSE = "rate limited (HTTP 429)"  # the shared pause after a 429
+OUTAGE_PAUSE_CAUSE = "WorkOS unreachable (every request failing)"  # the shared pause of a total outage
 WINDOW_DOCUMENT = documents.PACER_WINDOW.name  # journal document: the trailing window, for the run's next process
 
 
@@ -168,6 +179,13 @@ class SlidingWindow:
         self._open[self._ids] = now
         return self._ids
 
+    def sent(self, sid: int, now: float) -> None:
+        """Slot `sid` goes out only now (`now` is the latest send, so moving it to the end keeps
+        `_open` in send order)."""
+        if sid in self._open:
+            del self._open[sid]
+            self._open[sid] = now
+
     def done(self, sid: int, now: float) -> None:
         """The answer of slot `sid` arrived at `now`: it leaves the window `window` seconds later."""
         self._open.pop(sid, None)
@@ -204,6 +222,11 @@ class Slot:
         self._pacer = pacer
         self._taken = taken
         self._done = False
+
+    def sent(self) -> None:
+        """The request goes out now: count it from here (call it right before the SDK call)."""
+        if not self._done:
+            self._pacer._restamp(self._taken)
 
     def done(self) -> None:
         if self._done:
@@ -374,11 +397,11 @@ class Pacer:
             for window in (self.writes, self.reads, self.total):
                 window.fill(now, resume)
 
-    def pause_after_429(self, retry_after: float | None) -> str:
+    def pause_after_429(self, retry_after: float | None) -> str:  # the only way the shared pause starts
         """`pause(retry_after)` for a 429, and the line that tells the person how long it lasts."""
         self.pause(retry_after)
         wait = (self.paused_until or self._wall()) - self._wall()
-        return f"rate limited by WorkOS; pausing {max(wait, 0.0):.1f} s"
+        return f"{PACER_PAUSE_CAUSE} by WorkOS; pausing {max(wait, 0.0):.1f} s"
 
     # ------------------------------------------------------------------ a total outage
     def answered(self) -> None:
@@ -411,6 +434,11 @@ class Pacer:
                 self.paused_until = until
             return self.outage.line()
 
+    @property
+    def pause_cause(self) -> str:
+        """Why every worker waits (for the progress display): a 429's pause, or a total outage."""
+        return OUTAGE_PAUSE_CAUSE if self.outage.active else PACER_PAUSE_CAUSE
+
     def set_give_up_after(self, seconds: float | None) -> None:
         """How long a total outage may last before the jobs using this pacer stop (None: keep)."""
         if seconds is not None:
@@ -440,6 +468,12 @@ class Pacer:
             if not self.outage.may_probe():
                 return 0.2  # WorkOS is down: one probe at a time, the others wait for its outcome
             return Slot(self, [(w, w.take(now)) for w in windows])
+
+    def _restamp(self, taken: list[tuple[SlidingWindow, int]]) -> None:
+        with self._lock:
+            now = self._clock()
+            for window, sid in taken:
+                window.sent(sid, now)
 
     def _release(self, taken: list[tuple[SlidingWindow, int]]) -> None:
         with self._lock:

@@ -135,6 +135,29 @@ class PlanOptions:
     join_by_email: bool = False  # opt-in: bind hash rows that match no user id by email (warned)
 
 
+JOIN_BY_EMAIL_CHOICE = ("Also bind password-hash rows by email when they carry no user id matching the "
+                        "users export (--join-by-email)")
+JOIN_BY_EMAIL_WARNING = ("By default a hash row binds only to the Auth0 user whose id it names (auth0| + "
+                         "alt_id or _id.$oid). Binding by email is for rows that carry no id, or when you "
+                         "know the ids differ: a row bound by email could belong to another account, so each "
+                         "one is a warning finding naming both ids, listed in the report. Leave it off unless "
+                         "you have checked those rows.")
+
+
+def record_join_choice(journal, join_by_email: bool, *, source: str) -> None:
+    """Keep the operator's hash-join choice so `check`, `import` and the wizard use the same one."""
+    documents.HASH_JOIN_CHOICE.write(journal, {"join_by_email": bool(join_by_email), "source": source,
+                                               "at": time.time()})
+
+
+def recorded_join_by_email(journal) -> bool:
+    """The recorded choice; else what the run's plan was built with; else off (bind by id only)."""
+    choice = documents.HASH_JOIN_CHOICE.read(journal) if journal is not None else None
+    if choice and "join_by_email" in choice:
+        return bool(choice["join_by_email"])
+    return options_of(journal).join_by_email if journal is not None else False
+
+
 def options_of(journal) -> PlanOptions:
     """The options the journal's plan was built with (a re-plan keeps the operator's choices)."""
     s = journal.get_document("plan_summary") or {}

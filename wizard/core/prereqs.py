@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from importlib import metadata
 
-from wizard.clients.settings import api_key_problem
+from wizard.clients.settings import env_file_exposure, workos_key_problem
 from wizard.core.config import Settings, mask
 from wizard.core.gates import Check, GateResult
 
@@ -31,13 +31,13 @@ def _source(settings: Settings, key: str, value: str | None) -> str:
 def env_file_check(settings: Settings) -> Check:
     name = ".env.local file"
     if settings.env_file is not None:
+        exposure = env_file_exposure(settings.env_file)
+        if exposure:
+            return Check(name, False, exposure, f"Run `chmod 600 {settings.env_file}`, then re-check.")
         keys = [k for k in ENV_KEYS if (settings.env_file_values or {}).get(k)]
-        evidence = (f"found {settings.env_file} ({', '.join(keys) or 'no WorkOS keys'} in it); "
-                    "the environment wins over the file")
-        exposed = settings.env_file_warning  # a warning, not a refusal: the keys still work
-        if exposed:
-            return Check(name, True, f"{evidence}; warning: {exposed}", f"chmod 600 {settings.env_file}")
-        return Check(name, True, evidence)
+        return Check(name, True,
+                     f"found {settings.env_file} ({', '.join(keys) or 'no WorkOS keys'} in it); "
+                     "the environment wins over the file")
     if settings.workos_api_key and settings.workos_client_id:
         return Check(name, True, "no .env.local found; the WorkOS keys come from the environment")
     return Check(name, False, "no .env.local found and the WorkOS keys are not in the environment",
@@ -58,15 +58,17 @@ def api_key_format_check(settings: Settings) -> Check:
     key = settings.workos_api_key
     if not key:
         return Check(name, False, "no key to check", "Set WORKOS_API_KEY first.")
-    problem = api_key_problem(key)  # the one rule every headless command applies too
-    if problem is not None:
-        return Check(name, False, problem.problem, problem.fix)
+    if key != key.strip() or any(c.isspace() for c in key):
+        return Check(name, False, f"{mask(key)} contains spaces or a line break",
+                     "Re-paste the key without quotes, spaces or a trailing newline.")
     if key.startswith("sk_test_"):
         return Check(name, True, f"{mask(key)}: a test (staging) environment key")
     if key.startswith("sk_live_"):
         return Check(name, True, f"{mask(key)}: a LIVE (production) environment key — expected for the real "
                                  "migration; use a test key for rehearsals")
-    return Check(name, True, f"{mask(key)}: starts with sk_ (environment not recognisable from the prefix)")
+    if key.startswith("sk_"):
+        return Check(name, True, f"{mask(key)}: starts with sk_ (environment not recognisable from the prefix)")
+    return Check(name, False, f"{mask(key)} does not start with sk_", workos_key_problem(key) or "")
 
 
 def client_id_check(settings: Settings) -> Check:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from wizard import __version__
 from wizard.core import documents, sso
+from wizard.core.findings import ORG_MEMBER_NOT_IN_AUTH0
 from wizard.core.guide import DIFFERENCES, GUIDE_URL
 from wizard.core.inventory import summary_lines
 from wizard.core.journal import Journal
@@ -190,6 +191,9 @@ def build_report(journal: Journal) -> dict:
             "organizations": len(orgs),
             "organizations_by_status": org_status,
             "memberships_by_status": mem_status,
+            # verification's warning: WorkOS members the Auth0 export does not list (issue 10)
+            "members_not_in_auth0": [{"where": f.where(), "message": f.message}
+                                     for f in journal.findings(code=ORG_MEMBER_NOT_IN_AUTH0)],
         },
         "enterprise_sso": sso.report_section(journal),
         "mfa": _doc(journal, documents.MFA_REPORT),
@@ -324,6 +328,10 @@ def render_markdown(r: dict) -> str:
     out += ["", "## Organizations", "", f"- organizations: {o['organizations']} "
             f"({_fmt(o['organizations_by_status'])})", f"- memberships: {_fmt(o['memberships_by_status'])}",
             "", "Organizations summary:", ""] + _kv(o["summary"])
+    if o.get("members_not_in_auth0"):
+        out += ["", f"Warning: WorkOS organization members not in the Auth0 export, "
+                    f"{len(o['members_not_in_auth0'])}:", ""]
+        out += [f"- `{x['where']}` {x['message']}".replace("\n", " ") for x in o["members_not_in_auth0"]]
 
     out += roles_report_markdown(r.get("roles"))
     out += ["", "## Enterprise SSO", ""] + sso.report_lines(r["enterprise_sso"])

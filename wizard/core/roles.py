@@ -492,7 +492,8 @@ class RolesEngine:
         if self.on_progress:
             self.on_progress(Progress(operation=operation, total=total, counts=frozen_counts(counts), done=done,
                                       latest_error=latest_error,
-                                      paused_until=self.pacer.paused_until if self.pacer.paused else None))
+                                      paused_until=self.pacer.paused_until if self.pacer.paused else None,
+                                      pause_cause=self.pacer.pause_cause if self.pacer.paused else None))
 
     # ------------------------------------------------------------------ plan
     async def workos_state(self) -> tuple[list[dict], list[dict]]:

@@ -27,6 +27,7 @@ from wizard.core import documents
 from wizard.core.environment import require_same_environment
 from wizard.core.journal import Journal
 from wizard.core.pacing import (
+    PACER_PAUSE_CAUSE,
     WRITE_BUDGET,
     Budget,
     Pacer,
@@ -302,4 +303,5 @@ class Rollback:
                                                     "failed": s.failed, "pending": pending}.items() if v}),
             rate=rate, eta_seconds=(pending / rate) if rate > 0 else None,
             paused_until=self.pacer.paused_until if self.pacer.paused else None,
+            pause_cause=PACER_PAUSE_CAUSE if self.pacer.paused else None,
             latest_error=self._latest_error, done=done)

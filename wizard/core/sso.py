@@ -621,6 +621,7 @@ async def _paced(pacer: Pacer, make: Callable[[], Awaitable[T]], *, write: bool,
                 line = pacer.pause_after_429(err.retry_after)
                 if on_wait:
                     on_wait(Progress(operation="workos-wait", total=None, paused_until=pacer.paused_until,
+                                     pause_cause=err.wait_cause,
                                      latest_error=line))
                 if not retries.after_rate_limit():
                     raise
@@ -632,7 +633,7 @@ async def _paced(pacer: Pacer, make: Callable[[], Awaitable[T]], *, write: bool,
                 if outage is not None:
                     if on_wait:
                         on_wait(Progress(operation="workos-wait", total=None, paused_until=pacer.paused_until,
-                                         latest_error=outage))
+                                         pause_cause=pacer.pause_cause, latest_error=outage))
                     continue
                 delay = retries.after_transient(err.retry_after)
                 if delay is None:

@@ -24,8 +24,10 @@ from workos import _errors as werr
 from wizard.core import documents, sso
 from wizard.core.config import Settings, mask
 from wizard.core.environment import require_same_environment_sync
+from wizard.core.findings import ORG_MEMBER_NOT_IN_AUTH0, Finding, Severity
 from wizard.core.gates import Check, GateResult, GateStatus
 from wizard.core.journal import Journal
+from wizard.core.mfa import mfa_unknown_text
 from wizard.core.normalize import NON_SOCIAL_PROVIDERS, provider_label
 from wizard.core.progress import Progress, ProgressCallback, frozen_counts
 from wizard.core.records import Branch, UserStatus
@@ -45,6 +47,8 @@ SOCIAL_CONFIRMATIONS = documents.SOCIAL_CONFIRMATIONS.name
 MFA_SMS_CSV = "mfa-sms-users.csv"
 DIFFERENCES_DOCUMENT = documents.USER_DIFFERENCES.name
 MISSING_MEMBERSHIPS_DOCUMENT = documents.MISSING_MEMBERSHIPS.name
+EXTRA_MEMBER_CODE = ORG_MEMBER_NOT_IN_AUTH0
+EXTRA_MEMBER_FILE_PREFIX = "WorkOS organization "
 FAILURES_ACCEPTED_DOCUMENT = documents.FAILURES_ACCEPTED.name  # the import step's "accept N failures, because..."
 EVIDENCE_LIST_MAX = 10
 
@@ -466,19 +470,32 @@ def check_organizations(journal: Journal, client, *, reads_per_second: float = 5
     problems: list[str] = []
     lines: list[str] = []
     missing_rows: list[dict] = []
+    extra: list[Finding] = []
+    unread_auth0 = {u["auth0_org_id"]: u["reason"]
+                    for u in (documents.ORGS_EXPORT.read(journal) or {}).get("unreadable") or []}
+    auth0_of = {w: a for a, w, _ in journal.id_map() if w}
     not_migrated = 0
     org_ok = 0
     try:
         for org in orgs:
             oid = org.get("workos_org_id")
             label = org.get("display_name") or org.get("name") or org["auth0_org_id"]
+            if org["auth0_org_id"] in unread_auth0:  # unknown, never "0 members"
+                problems.append(f"{label}: unknown: its Auth0 members could not be read "
+                                f"({unread_auth0[org['auth0_org_id']]})")
             if not oid:
                 problems.append(f"{label}: not created in WorkOS ({org.get('last_error_code') or org['status']})")
                 continue
             try:
                 pacer.call(client.organizations.get_organization, oid)
+                present = _members_in_workos(client, pacer, oid)
             except werr.NotFoundError:
                 problems.append(f"{label}: {oid} no longer exists in WorkOS")
+                continue
+            except werr.AuthenticationError:
+                raise
+            except werr.WorkOSError as exc:  # this organization is unknown, not missing
+                problems.append(f"{label}: unknown: {oid} could not be read in WorkOS ({_describe(exc)})")
                 continue
             org_ok += 1
             expected: dict[str, str] = {}
@@ -488,8 +505,18 @@ def check_organizations(journal: Journal, client, *, reads_per_second: float = 5
                     not_migrated += 1  # the user itself is not migrated (blocked / invalid): stated in the plan
                     continue
                 expected[m["auth0_user_id"]] = u.workos_user_id or ""
-            present = _members_in_workos(client, pacer, oid)
             missing = [a for a, w in expected.items() if not w or w not in present]
+            wanted = set(expected.values())
+            auth0_members = {m["auth0_user_id"] for m in journal.memberships(org["auth0_org_id"])}
+            for wid in sorted(present - wanted):
+                a0 = auth0_of.get(wid)
+                if a0 is not None and a0 in auth0_members:
+                    continue  # an Auth0 member after all (a merged duplicate's other id)
+                who = f"{wid} (Auth0 {a0}, not a member of this organization in Auth0)" if a0 else \
+                    f"{wid} (no Auth0 user in this run)"
+                extra.append(Finding(f"WorkOS organization {oid}", None, "membership", Severity.WARNING,
+                                     EXTRA_MEMBER_CODE, f"{label}: WorkOS member {who} is not in the Auth0 "
+                                     "export: review it; the wizard never removes it", auth0_user_id=a0))
             missing_rows += [{"auth0_org_id": org["auth0_org_id"], "auth0_user_id": a} for a in missing]
             auth0_count = org.get("member_count")
             lines.append(f"{label}: {len(expected) - len(missing)}/{len(expected)} members"
@@ -503,9 +530,13 @@ def check_organizations(journal: Journal, client, *, reads_per_second: float = 5
         return Check(name, False, f"could not read WorkOS: {_describe(exc)}",
                      "Check the network and WORKOS_BASE_URL, then verify again.")
     documents.MISSING_MEMBERSHIPS.write(journal, missing_rows)
+    journal.clear_findings(EXTRA_MEMBER_FILE_PREFIX, prefix=True)  # this check's findings, fresh each run
+    journal.add_findings(extra)
     head = f"{org_ok} of {len(orgs)} Auth0 organizations found in WorkOS"
     tail = f"; {not_migrated} member(s) whose user was not migrated (blocked/invalid) not counted" \
         if not_migrated else ""
+    if extra:  # a warning: listed in the report's findings, not a failed check
+        tail += f"; warning: {len(extra)} WorkOS member(s) not in the Auth0 export ({EXTRA_MEMBER_CODE})"
     if not problems:
         return Check(name, True, f"{head}; {_short_list(lines)}{tail}")
     return Check(
@@ -551,6 +582,15 @@ def check_mfa(journal: Journal) -> Check:
         f["secrets_imported"] = True
         f["totp_enrolled"] = totp_import.enrolled + totp_import.already_enrolled
     parts = [f"{f['sms']} SMS user(s)", f"{f['totp']} TOTP user(s)"]
+    unknown = mfa_unknown_text(doc.scan_targets, doc.scanned, doc.complete)
+    if unknown and f["sms"] == 0 and f["totp"] == 0:
+        # no data is not "no MFA": never "not applicable" until a scan has shown it
+        return Check(name, False, "; ".join(parts) + f"; {unknown}",
+                     "Build the inventory with Management API access (headless: `auth0-workos inventory`) or "
+                     "run `auth0-workos mfa --run-dir DIR` with Auth0 credentials: the scan resumes; or mark "
+                     "the MFA step not applicable with a reason")
+    if unknown:
+        parts.append(unknown)
     if f["sms"] == 0 and f["totp"] == 0:
         return not_applicable(name, "no user had SMS or TOTP MFA in Auth0")
     problems, hints = [], []

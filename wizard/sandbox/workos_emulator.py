@@ -746,7 +746,7 @@ class WorkOSEmulator(RbacEndpoints, GatedEmulator):
             for fid in [f for f, v in self.auth_factors.items() if v["user_id"] == uid]:
                 del self.auth_factors[fid]
                 self._totp_secrets.pop(fid, None)
-        return 204, None
+        return 200, None  # the spec: 200 with no body
 
     # ----- organizations -----
     def _org(self, oid: str) -> dict[str, Any]:
@@ -771,11 +771,16 @@ class WorkOSEmulator(RbacEndpoints, GatedEmulator):
         for domain, state in entries:
             if not re.match(r"^[a-z0-9-]+(\.[a-z0-9-]+)+$", domain):
                 raise _invalid("domain_data", "invalid_domain", f"'{domain}' is not a valid domain")
-            out.append({"object": "organization_domain", "id": self._ids.new("org_domain"),
-                        "organization_id": oid, "domain": domain, "state": state,
-                        "verification_strategy": "manual" if state == "verified" else "dns",
-                        "verification_prefix": None, "verification_token": None,
-                        "created_at": now, "updated_at": now})
+            entry = {"object": "organization_domain", "id": self._ids.new("org_domain"),
+                     "organization_id": oid, "domain": domain, "state": state,
+                     "verification_strategy": "manual" if state == "verified" else "dns",
+                     "created_at": now, "updated_at": now}
+            if state != "verified":
+                # the spec's verification_prefix/_token are strings, never null: a DNS-verified
+                # domain carries the TXT record to publish, a manually verified one omits them
+                entry["verification_prefix"] = f"workos-domain-verification-{secrets.token_hex(4)}"
+                entry["verification_token"] = secrets.token_urlsafe(18)
+            out.append(entry)
         return out
 
     def _org_fields(self, body: dict[str, Any], creating: bool) -> None:
@@ -803,7 +808,7 @@ class WorkOSEmulator(RbacEndpoints, GatedEmulator):
             oid = self._ids.new("org")
             org = {"object": "organization", "id": oid, "name": body["name"].strip(),
                    "domains": self._domains(oid, body, now), "metadata": body.get("metadata") or {},
-                   "external_id": ext, "stripe_customer_id": None,
+                   "external_id": ext,  # stripe_customer_id: an optional string, omitted until set
                    "allow_profiles_outside_organization":
                        bool(body.get("allow_profiles_outside_organization", False)),
                    "created_at": now, "updated_at": now}
@@ -875,7 +880,7 @@ class WorkOSEmulator(RbacEndpoints, GatedEmulator):
                 self._org_external_index.pop(org["external_id"], None)
             for mid in [m for m, v in self.memberships.items() if v["organization_id"] == oid]:
                 del self.memberships[mid]
-        return 204, None
+        return 200, None  # the spec: 200 with no body
 
     # ----- organization memberships -----
     def _membership_view(self, m: dict[str, Any]) -> dict[str, Any]:
@@ -938,7 +943,7 @@ class WorkOSEmulator(RbacEndpoints, GatedEmulator):
         with self._lock:
             if self.memberships.pop(mid, None) is None:
                 raise _not_found("OrganizationMembership", mid)
-        return 204, None
+        return 200, None  # the spec: 200 with no body
 
     # ----- sign-in -----
     async def authenticate(self, request: Request):
@@ -984,10 +989,13 @@ class WorkOSEmulator(RbacEndpoints, GatedEmulator):
             user = self.users[uid]
             user["last_sign_in_at"] = now_iso()
             org_ids = [m["organization_id"] for m in self.memberships.values() if m["user_id"] == uid]
-            return {"user": dict(user), "organization_id": org_ids[0] if len(org_ids) == 1 else None,
-                    "access_token": f"sandbox_access_{secrets.token_urlsafe(16)}",
-                    "refresh_token": f"sandbox_refresh_{secrets.token_urlsafe(16)}",
-                    "authentication_method": method}
+            answer = {"user": dict(user),
+                      "access_token": f"sandbox_access_{secrets.token_urlsafe(16)}",
+                      "refresh_token": f"sandbox_refresh_{secrets.token_urlsafe(16)}",
+                      "authentication_method": method}
+            if len(org_ids) == 1:  # the spec's organization_id is a string: omitted, never null
+                answer["organization_id"] = org_ids[0]
+            return answer
 
     async def create_magic_auth(self, request: Request):
         body = await self._json(request)
@@ -1060,7 +1068,7 @@ class WorkOSEmulator(RbacEndpoints, GatedEmulator):
             now = now_iso()
             fid = self._ids.new("auth_factor")
             factor = {"object": "authentication_factor", "id": fid, "type": "totp", "user_id": uid,
-                      "totp": {"issuer": issuer, "user": account}, "sms": None,
+                      "totp": {"issuer": issuer, "user": account},  # no "sms": optional, not nullable
                       "created_at": now, "updated_at": now}
             self.auth_factors[fid] = factor
             self._totp_secrets[fid] = secret
@@ -1069,7 +1077,7 @@ class WorkOSEmulator(RbacEndpoints, GatedEmulator):
                                            "qr_code": "data:image/png;base64,", "uri": uri}}
             challenge = {"object": "authentication_challenge", "id": self._ids.new("auth_challenge"),
                          "authentication_factor_id": fid, "expires_at": _in_minutes(5),
-                         "code": None, "created_at": now, "updated_at": now}
+                         "created_at": now, "updated_at": now}  # "code" only for SMS: omitted
             return 201, {"authentication_factor": enrolled, "authentication_challenge": challenge}
 
     async def list_auth_factors(self, request: Request):

@@ -42,6 +42,8 @@ def run_check(journal: Journal | None, users_path: str | Path, passwords_path: s
     changed while it was read (nothing is saved then)."""
     users = Path(users_path)
     passwords = Path(passwords_path) if passwords_path else None
+    if options is None and journal is not None:  # the run's recorded hash-join choice (export step)
+        options = plan.PlanOptions(join_by_email=plan.recorded_join_by_email(journal))
     result = plan.build_plan(users, passwords, options, on_progress=on_progress)
     gate = plan.export_gate(result)
     if journal is None or (save_only_if_passed and not gate.passed):

@@ -53,6 +53,7 @@ def run_mfa_report(journal: Journal, settings: Settings, *, on_progress: Progres
     """The MFA report from the scan in the journal; with `scan` (and Auth0 credentials) the users'
     authentication methods are read first. Raises `ClientSetupError`, `ApiError`."""
     complete = None
+    scan_targets = None
     with clients.optional_auth0(settings, use_api=scan, on_wait=on_wait, max_per_second=max_per_second,
                                 check_scopes=check_scopes,
             on_scope_warning=on_scope_warning) as session:
@@ -60,7 +61,9 @@ def run_mfa_report(journal: Journal, settings: Settings, *, on_progress: Progres
             targets = _targets(session.client, scan_users_path(journal, users_path))
             stats = mfa.scan_authentication_methods(session.client, journal, targets, on_progress=on_progress)
             complete = stats.complete
-    report = mfa.save_mfa_report(journal, mfa.build_mfa_report(journal, complete=complete))
+            scan_targets = len(targets)
+    report = mfa.save_mfa_report(journal, mfa.build_mfa_report(journal, complete=complete,
+                                                                        scan_targets=scan_targets))
     return MfaReportResult(report, session is not None, session.scope_warning if session else None)
 
 

@@ -65,7 +65,7 @@ def _orgs_json(result: OrgMigration, counts: list[OrgCount]) -> str:
     summary = result.as_dict() | {"counts": [
         {"auth0_org_id": c.auth0_org_id, "name": c.name, "workos_org_id": c.workos_org_id,
          "auth0_members": c.expected_members, "importable_members": c.importable_members,
-         "workos_members": c.workos_members} for c in counts]}
+         "workos_members": c.workos_members, "unknown": c.unknown} for c in counts]}
     return json.dumps(summary, indent=2, sort_keys=True)
 
 

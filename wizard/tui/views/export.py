@@ -11,6 +11,12 @@ from textual.widgets import Button, Checkbox, Collapsible, DataTable, Input, Lab
 
 from wizard.core import documents, steps, ticket
 from wizard.core.gates import GateResult
+from wizard.core.plan import (
+    JOIN_BY_EMAIL_CHOICE,
+    JOIN_BY_EMAIL_WARNING,
+    record_join_choice,
+    recorded_join_by_email,
+)
 from wizard.core.progress import Progress
 from wizard.tasks import check as check_task
 from wizard.tasks import export_job as export_job_task
@@ -32,6 +38,9 @@ class ExportView(StepView):
         with Horizontal(classes="field"):
             yield Label("Password hashes", classes="field-label")
             yield Input(placeholder="NDJSON from Auth0 support, decrypted (optional)", id="export-passwords")
+        # trust (issue 10): the hash-join choice, recorded in the journal for check and import
+        yield Checkbox(JOIN_BY_EMAIL_CHOICE, id="export-join-by-email")
+        yield Static(f"[dim]{escape(JOIN_BY_EMAIL_WARNING)}[/]", id="export-join-warning")
         with Horizontal(classes="buttons"):
             yield Button("Verify files", id="export-verify", variant="primary", compact=True)
             yield Button("Run export job", id="export-job", compact=True)
@@ -63,6 +72,9 @@ class ExportView(StepView):
             path = journal.input_path("passwords") or (exports.passwords_path if exports else None)
             pw.value = editable_path(path)
         self.query_one("#export-job", Button).disabled = not self.wizard.settings.has_auth0_credentials
+        join = self.query_one("#export-join-by-email", Checkbox)
+        with join.prevent(Checkbox.Changed):
+            join.value = recorded_join_by_email(journal)
         self.show_findings()
         self.show_ticket()
 
@@ -84,6 +96,9 @@ class ExportView(StepView):
             event.stop()
             ticket.mark_sent(self.wizard.journal, event.value)
             self.show_ticket()
+        elif event.checkbox.id == "export-join-by-email":  # used by the next Verify files and the import
+            event.stop()
+            record_join_choice(self.wizard.journal, event.value, source="wizard export step")
 
     def on_catch_up_panel_synced(self, message: CatchUpPanel.Synced) -> None:
         message.stop()

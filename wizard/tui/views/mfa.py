@@ -11,6 +11,7 @@ from textual.widgets import Button, Checkbox, Input, Static
 
 from wizard.core import documents, steps
 from wizard.core.gates import GateResult
+from wizard.core.mfa import mfa_unknown_text
 from wizard.tasks import mfa as mfa_task
 from wizard.tui.text import display_path
 from wizard.tui.views.base import StepView
@@ -52,6 +53,9 @@ class MfaView(StepView):
             f"TOTP: {doc.totp_users}   no MFA: {doc.no_mfa_users}   "
             f"must re-enroll: {doc.must_reenroll}",
         ]
+        unknown = mfa_unknown_text(doc.scan_targets, doc.scanned, doc.complete)
+        if unknown:
+            lines.append(f"[yellow]MFA {escape(unknown)}[/]")
         if doc.other_factors:
             lines.append("Other factors: " + ", ".join(f"{k} {v}" for k, v in doc.other_factors.items()))
         if doc.csv_path:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from rich.markup import escape
 from textual.app import ComposeResult
 from textual.widgets import Static
 
@@ -28,7 +27,6 @@ class PrereqsView(StepView):
             f"Settings file: {env}\n"
             f"WORKOS_API_KEY {mask(s.workos_api_key)}   WORKOS_CLIENT_ID {s.workos_client_id or '(not set)'}\n"
             f"AUTH0 credentials: {'present' if s.has_auth0_credentials else 'not set (export files only)'}"
-            + (f"\n[b]Warning:[/b] {escape(s.env_file_warning)}" if s.env_file_warning else "")
         )
 
     def gate_checked(self, result: GateResult) -> None:
