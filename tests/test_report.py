@@ -35,8 +35,10 @@ async def test_report_files_sections_and_no_secrets(tmp_path, sandbox_settings):
                                   f"hash {PLANTED_HASH[:40]} is truncated", "auth0|x")])
     journal.set_step("orgs", "passed", "")
     journal.set_step("social", "not_applicable", "no social connections in this tenant")
-    v.run_verification(journal, sandbox_settings, password_sample=("alice@example.com", PASSWORDS["alice@example.com"]),
-                       build=v.BuildOptions(not_applicable_reason="API-only service"), reads_per_second=0)
+    with make_sync_client(sandbox_settings, max_retries=0) as client:
+        v.run_verification(journal, sandbox_settings, password_sample=("alice@example.com", PASSWORDS["alice@example.com"]),
+                           build=v.BuildOptions(not_applicable_reason="API-only service"), reads_per_second=0,
+                           client=client)
     tick_post_migration(journal, "reenable_webhooks")
 
     md_path, json_path = write_report(journal)
