@@ -15,6 +15,7 @@ from wizard.core.gates import GateResult
 from wizard.tui.text import display_path
 from wizard.tui.views.base import StepView
 from wizard.tui.widgets.checklist import Checklist
+from wizard.tui.widgets.tickbox import TickBox
 
 
 class MfaView(StepView):
@@ -30,7 +31,7 @@ class MfaView(StepView):
         yield Static("[b]Communication plan[/b]", classes="section")
         with Vertical(id="mfa-plan"):
             for key, label in steps.MFA_COMMUNICATION_ITEMS:
-                yield Checkbox(label, id=f"mfa-item-{key}")
+                yield TickBox(label, id=f"mfa-item-{key}")
         yield Checklist("", id="mfa-checks")
 
     def entered(self) -> None:

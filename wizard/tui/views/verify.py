@@ -14,6 +14,7 @@ from wizard.core.progress import Progress
 from wizard.tui.text import display_path
 from wizard.tui.views.base import StepView
 from wizard.tui.widgets.checklist import Checklist
+from wizard.tui.widgets.tickbox import TickBox
 
 SANDBOX_BUILD_REASON = "Sandbox demo run: there is no application to build"
 
@@ -53,7 +54,7 @@ class VerifyView(StepView):
         yield Static("[b]After the migration[/b]", classes="section")
         with Vertical(id="verify-tasks"):
             for tid, text in report.POST_MIGRATION_TASKS:
-                yield Checkbox(text, id=f"task-{tid}")
+                yield TickBox(text, id=f"task-{tid}")
 
     def entered(self) -> None:
         has_demo = bool(self.wizard.demo_credentials) or self.wizard.demo_exports is not None
