@@ -142,6 +142,10 @@ async def walk_demo(pilot, on_step: OnStep | None = None) -> None:
         await click(pilot, "#orgs-export")
         await settle(pilot)
         await click(pilot, "#orgs-migrate")
+        await find(pilot, "#typed-input")
+        await pilot.pause(0.1)
+        await type_into(pilot, "#typed-input", "migrate")  # the typed confirmation of the write
+        await pilot.press("enter")
         await settle(pilot)
     else:
         await pilot.press("x")

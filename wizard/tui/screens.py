@@ -117,9 +117,10 @@ class TypedConfirmScreen(ModalScreen[bool]):
 
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
-    def __init__(self, question: str, word: str, *, action: str = "Go ahead") -> None:
+    def __init__(self, question: str, word: str, *, action: str = "Go ahead", also: tuple[str, ...] = ()) -> None:
         super().__init__()
         self.question, self.word, self.action = question, word, action
+        self.accepted = {word, *also}
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="modal-box"):
@@ -134,8 +135,9 @@ class TypedConfirmScreen(ModalScreen[bool]):
         self.query_one("#typed-input", Input).focus()
 
     def _submit(self) -> None:
-        if self.query_one("#typed-input", Input).value.strip() != self.word:
-            self.query_one("#typed-error", Label).update(f"[red]Type {self.word} exactly to confirm.[/]")
+        if self.query_one("#typed-input", Input).value.strip().lower().replace(",", "") not in self.accepted:
+            self.query_one("#typed-error", Label).update(
+                f"[red]Type {' or '.join(sorted(self.accepted))} exactly to confirm.[/]")
             return
         self.dismiss(True)
 

@@ -17,7 +17,7 @@ from wizard.tui.screens import ReasonScreen
 from wizard.tui.text import display_path, editable_path
 from wizard.tui.views.base import StepView
 from wizard.tui.widgets.checklist import Checklist
-from wizard.tui.widgets.findings_table import FindingsTable, FindingSummary
+from wizard.tui.widgets.findings_table import FindingDetail, FindingsTable, FindingSummary
 
 
 def verify_exports(journal, users_path: Path, passwords_path: Path | None):
@@ -33,10 +33,10 @@ class ExportView(StepView):
     def compose_body(self) -> ComposeResult:
         with Horizontal(classes="field"):
             yield Label("Users export", classes="field-label")
-            yield Input(placeholder=".json / .json.gz (NDJSON)", id="export-users")
+            yield Input(placeholder=".json or .json.gz", id="export-users")
         with Horizontal(classes="field"):
             yield Label("Password hashes", classes="field-label")
-            yield Input(placeholder="NDJSON from Auth0 support, decrypted (optional)", id="export-passwords")
+            yield Input(placeholder="decrypted NDJSON (optional)", id="export-passwords")
         with Horizontal(classes="buttons"):
             yield Button("Verify files", id="export-verify", variant="primary", compact=True)
             yield Button("Run export job", id="export-job", compact=True)
@@ -45,6 +45,7 @@ class ExportView(StepView):
         yield Static("[b]Findings[/b] (select a row to drill down)", classes="section")
         yield FindingSummary(id="export-summary")
         yield FindingsTable(id="export-findings")
+        yield FindingDetail("", id="export-finding-detail", classes="detail")
         yield Checklist("", id="export-checks")
 
     def entered(self) -> None:
@@ -71,8 +72,9 @@ class ExportView(StepView):
         counts = journal.finding_counts()
         self.query_one("#export-summary", FindingSummary).load(counts)
         sev, _, c = (code or "").partition("|")
-        self.query_one("#export-findings", FindingsTable).load(
-            journal.findings(severity=sev or None, code=c or None, limit=500))
+        table = self.query_one("#export-findings", FindingsTable)
+        table.load(journal.findings(severity=sev or None, code=c or None, limit=500))
+        self.query_one("#export-finding-detail", FindingDetail).show(table.finding("0"))
         reason = journal.get_document(steps.DOC_NO_PASSWORDS_REASON)
         lines = []
         inputs = journal.inputs()
@@ -88,6 +90,12 @@ class ExportView(StepView):
         if counts:
             lines.append(f"{errors} error(s), {warnings} warning(s)")
         self.query_one("#export-status", Static).update("\n".join(lines))
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if event.data_table.id == "export-findings" and event.row_key is not None:
+            event.stop()
+            table = self.query_one("#export-findings", FindingsTable)
+            self.query_one("#export-finding-detail", FindingDetail).show(table.finding(event.row_key.value))
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         if event.data_table.id == "export-summary":
@@ -120,10 +128,11 @@ class ExportView(StepView):
         users = Path(users_raw).expanduser() if users_raw else None
         passwords = Path(pw_raw).expanduser() if pw_raw else None
         if users is None or not users.is_file():
-            self.notify(f"Users export not found: {users_raw or '(empty)'}", severity="error")
+            self.notify(f"Users export: file not found: {escape(users_raw)}" if users_raw
+                        else "Give the users export path first.", severity="error")
             return
         if passwords is not None and not passwords.is_file():
-            self.notify(f"Password export not found: {pw_raw}", severity="error")
+            self.notify(f"Password export: file not found: {escape(pw_raw)}", severity="error")
             return
         if passwords is None and not self.wizard.journal.get_document(steps.DOC_NO_PASSWORDS_REASON):
             self.notify("No password export given: press 'No password export…' and state why.",

@@ -15,11 +15,12 @@ from textual.containers import Horizontal
 from textual.widgets import Button, DataTable, Input, Static
 
 from wizard.clients.workos import make_client
-from wizard.core import artifacts, steps
+from wizard.core import artifacts, estimate, steps
 from wizard.core.gates import GateResult
 from wizard.core.importer import Importer
 from wizard.core.progress import Progress
-from wizard.tui.screens import ReasonScreen
+from wizard.core.rollback import Rollback, rollback_targets
+from wizard.tui.screens import ReasonScreen, TypedConfirmScreen
 from wizard.tui.text import display_path
 from wizard.tui.views.base import StepView
 from wizard.tui.widgets.checklist import Checklist
@@ -40,13 +41,14 @@ class ImportView(StepView):
         yield Static("", id="import-plan")
         with Horizontal(classes="buttons"):
             yield Button("Dry run", id="import-dry", variant="primary", compact=True)
-            yield Input(placeholder="type the user count or 'import'", id="import-confirm")
+            yield Input(placeholder="count or import", id="import-confirm")
             yield Button("Start import", id="import-start", variant="warning", disabled=True, compact=True)
         with Horizontal(classes="buttons"):
             yield Button("Pause", id="import-pause", disabled=True, compact=True)
             yield Button("Cancel", id="import-cancel", variant="error", disabled=True, compact=True)
             yield Button("Retry failed", id="import-retry", disabled=True, compact=True)
             yield Button("Accept failures…", id="import-accept", disabled=True, compact=True)
+            yield Button("Roll back…", id="import-rollback", variant="error", disabled=True, compact=True)
         yield ProgressPanel(id="import-progress")
         yield Static("", id="import-summary")
         yield Static("[b]Failures[/b]", classes="section")
@@ -78,11 +80,17 @@ class ImportView(StepView):
         journal = self.wizard.journal
         counts = journal.count_users("status")
         branches = journal.count_users("branch")
+        to_send = self.to_send()
+        expected = estimate.writes("import", to_send)
         self.query_one("#import-plan", Static).update(
-            "Plan: " + ", ".join(f"{n} {b}" for b, n in sorted(branches.items())) + "\n"
+            "Plan: " + (", ".join(f"{n} {b}" for b, n in sorted(branches.items())) or "none yet") + "\n"
             "Status: " + (", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "no plan yet")
-            + f"\nTo send: {self.to_send()} user(s). The real import needs a completed dry run and a "
-            "typed confirmation.")
+            + f"\nTo send: {to_send} user(s)"
+            + (f"; expected duration {escape(str(expected))} (the write budget; 429s and retries add to it)"
+               if to_send else "")
+            + ".\nThe real import needs a completed dry run and a typed confirmation: type "
+            f"[b]{to_send}[/b] or [b]import[/b] in the field, then press Start import.")
+        self.query_one("#import-confirm", Input).placeholder = f"{to_send} or import"
         dry_ok = steps.dry_run_gate(journal).passed
         failed = counts.get("failed", 0)
         self.query_one("#import-dry", Button).disabled = self.busy
@@ -91,6 +99,7 @@ class ImportView(StepView):
         self.query_one("#import-cancel", Button).disabled = not self.busy
         self.query_one("#import-retry", Button).disabled = self.busy or failed == 0
         self.query_one("#import-accept", Button).disabled = self.busy or failed == 0
+        self.query_one("#import-rollback", Button).disabled = self.busy or not journal.has_writes()
         self.show_failures()
         self.show_summaries()
 
@@ -144,6 +153,8 @@ class ImportView(StepView):
             self.recheck()
         elif bid == "import-accept":
             self.app.push_screen(ReasonScreen("Why may these failed users stay out of WorkOS?"), self._accepted)
+        elif bid == "import-rollback":
+            self.ask_rollback()
 
     def _accepted(self, reason: str | None) -> None:
         if reason:
@@ -166,6 +177,7 @@ class ImportView(StepView):
             return
         self.query_one("#import-confirm", Input).value = ""
         self.start(dry_run=False)
+        self.query_one("#import-pause", Button).focus()  # the field's job is done: n / b / r are keys again
 
     def start(self, *, dry_run: bool) -> None:
         journal, settings = self.wizard.journal, self.wizard.settings
@@ -209,6 +221,55 @@ class ImportView(StepView):
             loop.call_soon_threadsafe(task.cancel)
             self.notify("Cancelling: in-flight users are reconciled by lookup on the next run.")
 
+    # ------------------------------------------------------------------ rollback
+    def ask_rollback(self) -> None:
+        """Deleting what this run created in WorkOS: the count first, then a typed confirmation."""
+        journal = self.wizard.journal
+        targets = rollback_targets(journal)
+        if not targets:
+            self.notify("This run created no WorkOS user that still exists: nothing to roll back.")
+            return
+        kept = len({w["auth0_id"] for w in journal.writes("update_user")})
+        n = len(targets)
+        question = (f"[b]Roll back the import[/b]: delete the {n} WorkOS user(s) this run created at "
+                    f"{escape(self.wizard.settings.workos_base_url)}. {kept} user(s) that existed before and "
+                    f"were only updated are kept. Expected duration: "
+                    f"{escape(str(estimate.writes('rollback', n)))}.\nType [b]{n}[/b] or [b]rollback[/b].")
+
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                self.start_rollback()
+
+        self.app.push_screen(TypedConfirmScreen(question, str(n), action="Delete them", also=("rollback",)),
+                             confirmed)
+
+    def start_rollback(self) -> None:
+        journal, settings = self.wizard.journal, self.wizard.settings
+        on_progress = self.wizard.progress_callback(self.step_id)
+
+        def work():
+            async def main():
+                client = make_client(settings)
+                try:
+                    return await Rollback(journal, client, on_progress=on_progress).run()
+                finally:
+                    await client.close()
+
+            summary = asyncio.run(main())
+            artifacts.write_id_map(journal, journal.run_dir)
+            return summary
+
+        self.query_one("#import-rollback", Button).disabled = True
+        self.wizard.start_work(self.step_id, "rollback", work, on_done=self.rolled_back)
+
+    def rolled_back(self, summary) -> None:
+        self.notify(f"Rollback: {summary.deleted} deleted, {summary.already_gone} already gone, "
+                    f"{summary.failed} failed. The id map no longer lists deleted users."
+                    + (f" Stopped: {summary.stop_reason}" if summary.stopped else ""),
+                    severity="warning" if summary.failed or summary.stopped else "information")
+        self.refresh_state()
+        self.recheck()
+
     def finished(self, summary) -> None:
         self.importer = None
         if summary.dry_run:
@@ -216,6 +277,8 @@ class ImportView(StepView):
         if summary.stopped:
             self.notify(f"Import stopped: {summary.stop_reason}", severity="warning")
         self.refresh_state()
+        if isinstance(self.app.focused, Input) or self.app.focused is None or self.app.focused.disabled:
+            self.focus()  # keys work again: n goes on once the gate passes
         self.recheck()
 
     def work_ended(self, name: str, state) -> None:

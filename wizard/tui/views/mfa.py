@@ -12,10 +12,24 @@ from textual.widgets import Button, Checkbox, Input, Static
 from wizard.clients.workos import make_sync_client
 from wizard.core import mfa, steps
 from wizard.core.gates import GateResult
+from wizard.tui.hints import for_screen
 from wizard.tui.text import display_path
 from wizard.tui.views.base import StepView
 from wizard.tui.widgets.checklist import Checklist
 from wizard.tui.widgets.tickbox import TickBox
+
+AFTER_IMPORT_LABELS = {  # the same plan, in the tense that fits once the users are in WorkOS
+    "email_before": "Email affected users now: they are imported and AuthKit has no SMS factor",
+    "enrollment": "Send enrollment instructions for an authenticator app (TOTP)",
+    "grace_period": "Agree a grace period during which users enroll again",
+    "enforce_after": "Enforce MFA in WorkOS only after the grace period",
+}
+
+
+def imported(journal) -> bool:
+    """The real import has run (so the plan is no longer "before the migration")."""
+    doc = journal.get_document(steps.DOC_IMPORT_SUMMARY) or {}
+    return bool(doc.get("created") or doc.get("updated"))
 
 
 class MfaView(StepView):
@@ -26,18 +40,24 @@ class MfaView(StepView):
             yield Button("Build MFA report", id="mfa-build", variant="primary", compact=True)
         yield Static("", id="mfa-report")
         with Horizontal(classes="buttons"):
-            yield Input(placeholder="TOTP secrets file from Auth0 support (optional)", id="mfa-totp-path")
+            yield Input(placeholder="TOTP secrets file (optional)", id="mfa-totp-path")
             yield Button("Import TOTP", id="mfa-totp", compact=True)
-        yield Static("[b]Communication plan[/b]", classes="section")
+        yield Static("[b]Communication plan[/b]", id="mfa-plan-title", classes="section")
         with Vertical(id="mfa-plan"):
             for key, label in steps.MFA_COMMUNICATION_ITEMS:
                 yield TickBox(label, id=f"mfa-item-{key}")
         yield Checklist("", id="mfa-checks")
 
     def entered(self) -> None:
-        plan = self.wizard.journal.get_document(steps.DOC_MFA_COMMUNICATION) or {}
-        for key, _ in steps.MFA_COMMUNICATION_ITEMS:
+        journal = self.wizard.journal
+        plan = journal.get_document(steps.DOC_MFA_COMMUNICATION) or {}
+        after = imported(journal)
+        self.query_one("#mfa-plan-title", Static).update(
+            "[b]Communication plan[/b] — the users are already imported: tick what was sent, send the rest now"
+            if after else "[b]Communication plan[/b] — before the import: tell the affected users first")
+        for key, label in steps.MFA_COMMUNICATION_ITEMS:
             box = self.query_one(f"#mfa-item-{key}", Checkbox)
+            box.label = AFTER_IMPORT_LABELS.get(key, label) if after else label
             with box.prevent(Checkbox.Changed):
                 box.value = key in plan
         self.show_report()
@@ -57,7 +77,7 @@ class MfaView(StepView):
             lines.append("Other factors: " + ", ".join(f"{k} {v}" for k, v in doc["other_factors"].items()))
         if doc.get("csv_path"):
             lines.append(f"CSV for the re-enrollment email: [b]{escape(display_path(doc['csv_path']))}[/]")
-        lines += [f"[yellow]•[/] {escape(n)}" for n in doc.get("notes") or []]
+        lines += [f"[yellow]•[/] {escape(for_screen(n))}" for n in doc.get("notes") or []]
         self.query_one("#mfa-report", Static).update("\n".join(lines))
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
@@ -72,8 +92,11 @@ class MfaView(StepView):
                                    on_done=self.finished)
             return
         raw = self.query_one("#mfa-totp-path", Input).value.strip()
-        if not raw or not Path(raw).expanduser().is_file():
+        if not raw:
             self.notify("Give the path of the TOTP secrets file.", severity="warning")
+            return
+        if not Path(raw).expanduser().is_file():
+            self.notify(f"TOTP secrets: file not found: {escape(raw)}", severity="error")
             return
         path = Path(raw).expanduser()
 
@@ -92,6 +115,8 @@ class MfaView(StepView):
         if not cid.startswith("mfa-item-"):
             return
         event.stop()
+        if event.value:
+            self.wizard.clear_not_applicable_by_work(self.step_id)
         steps.tick_mfa_item(self.wizard.journal, cid.removeprefix("mfa-item-"), event.value)
         self.recheck()
 

@@ -58,6 +58,8 @@ class SocialView(StepView):
         if provider is None:
             return
         event.stop()
+        if event.value:
+            self.wizard.clear_not_applicable_by_work(self.step_id)
         steps.confirm_social_provider(self.wizard.journal, provider, event.value)
         self.recheck()
 
