@@ -88,8 +88,9 @@ class ImportView(StepView):
             + f"\nTo send: {to_send} user(s)"
             + (f"; expected duration {escape(str(expected))} (the write budget; 429s and retries add to it)"
                if to_send else "")
-            + ".\nThe real import needs a completed dry run and a typed confirmation: type "
-            f"[b]{to_send}[/b] or [b]import[/b] in the field, then press Start import.")
+            + (".\nThe real import needs a completed dry run and a typed confirmation: type "
+               f"[b]{to_send}[/b] or [b]import[/b] in the field, then press Start import." if to_send else
+               ": every planned user has been sent."))
         self.query_one("#import-confirm", Input).placeholder = f"{to_send} or import"
         dry_ok = steps.dry_run_gate(journal).passed
         failed = counts.get("failed", 0)

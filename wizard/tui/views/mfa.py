@@ -19,7 +19,7 @@ from wizard.tui.widgets.checklist import Checklist
 from wizard.tui.widgets.tickbox import TickBox
 
 AFTER_IMPORT_LABELS = {  # the same plan, in the tense that fits once the users are in WorkOS
-    "email_before": "Email affected users now: they are imported and AuthKit has no SMS factor",
+    "email_before": "Email affected users now (imported; AuthKit has no SMS)",
     "enrollment": "Send enrollment instructions for an authenticator app (TOTP)",
     "grace_period": "Agree a grace period during which users enroll again",
     "enforce_after": "Enforce MFA in WorkOS only after the grace period",
