@@ -26,6 +26,7 @@ from wizard.core.config import Settings
 from wizard.core.gates import GateResult, GateStatus
 from wizard.core.journal import Journal
 from wizard.core.progress import Progress
+from wizard.core.rundir import SANDBOX_RUN_META
 from wizard.tui.messages import GateChecked, ProgressUpdate, StepSelected
 from wizard.tui.screens import ConfirmScreen, HelpScreen, ReasonScreen
 from wizard.tui.text import display_path, scrub
@@ -48,9 +49,6 @@ class GateBar(Horizontal):
         yield Button("Re-check", id="btn-recheck", compact=True)
         yield Button("N/A…", id="btn-na", compact=True)
         yield Button("Next ▶", id="btn-next", variant="success", compact=True, disabled=True)
-
-
-SANDBOX_META = "sandbox_run"  # set when the run folder was made by `--sandbox` (a rehearsal, never live)
 
 
 class WizardApp(App[int]):
@@ -84,8 +82,6 @@ class WizardApp(App[int]):
         self.views: list[StepView] = make_views()
         self.started = False
         self._superseded_groups: set[str] = set()
-        if self.sandbox is not None:
-            self.journal.set_meta(SANDBOX_META, "1")
 
     # ------------------------------------------------------------------ layout
     @property
@@ -93,7 +89,7 @@ class WizardApp(App[int]):
         """What this session talks to: a local rehearsal or the accounts in the settings."""
         if self.sandbox is not None or self.demo_exports is not None:
             return "sandbox"
-        if self.journal.get_meta(SANDBOX_META):
+        if self.journal.get_meta(SANDBOX_RUN_META):
             return "sandbox run, live keys"
         return "live"
 
