@@ -174,7 +174,7 @@ class WizardApp(App[int]):
         elif result.status is GateStatus.PASSED:
             label.update("[green]✓ gate passed[/] — press n for the next step")
         elif result.status is GateStatus.NOT_APPLICABLE and self.applies(step):
-            label.update(f"[b yellow]⚠ marked not applicable, but the inventory shows it applies:[/] "
+            label.update(f"[b yellow]⚠ N/A, but the inventory shows it applies:[/] "
                          f"{escape(scrub(result.reason, self.settings, stable=self.is_headless))} (x clears it)")
         elif result.status is GateStatus.NOT_APPLICABLE:
             label.update(f"[cyan]– not applicable:[/] {escape(scrub(result.reason, self.settings, stable=self.is_headless))}")
@@ -190,7 +190,7 @@ class WizardApp(App[int]):
     def applies(self, step: steps.Step) -> bool:
         """The inventory (or what the run holds) says this conditional step has work to do."""
         try:
-            return bool(step.conditional and step.applies_when(self.journal, self.settings, stable=self.is_headless))
+            return bool(step.conditional and step.applies_when(self.journal, self.settings))
         except Exception:  # a journal read must never take the chrome down
             return False
 
