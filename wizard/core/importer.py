@@ -210,7 +210,7 @@ class Importer:
         self.on_progress = on_progress
         self.retry = RetryPolicy(max(1, max_attempts), max_rate_limited, backoff_base, backoff_cap)
         self.outage = outage or OutageWatch()
-        self._stamp: tuple | None = None  # the password file's (size, mtime, inode) when it was planned
+        self._stamp: tuple | None = None  # (path, (size, mtime, inode)) of the password file as planned
         self._key: bytes | None = None  # the run's hash-digest key (core/digests.py)
         self._stop_requested = False
         self._owns_reader = False
@@ -577,17 +577,17 @@ class Importer:
     def _require_same_password_file(self) -> None:
         """The hashes are re-read from the export at send time: it must still be the planned file
         (size, modification time, inode), else a hash written into it since would be sent unseen."""
-        if self._stamp is None:
-            stamp = self.journal.input_stamp("passwords")
-            self._stamp = (stamp["size"], stamp["mtime_ns"], stamp["inode"]) if stamp else ()
+        if self._stamp is None:  # read from the journal once per run, then one stat per user
+            stamp, path = self.journal.input_stamp("passwords"), self.journal.input_path("passwords")
+            self._stamp = (path, (stamp["size"], stamp["mtime_ns"], stamp["inode"])) if stamp and path else ()
         if not self._stamp:
             return
-        path = self.journal.input_path("passwords")
+        path, planned = self._stamp
         try:
-            st = path.stat() if path is not None else None
+            st = path.stat()
         except OSError as exc:
             raise RunStop(self._changed_message(f"it cannot be read any more ({exc.strerror})")) from None
-        if st is not None and (st.st_size, st.st_mtime_ns, st.st_ino) != self._stamp:
+        if (st.st_size, st.st_mtime_ns, st.st_ino) != planned:
             raise RunStop(self._changed_message("its size, modification time or inode differs"))
 
     def _digest_key(self) -> bytes:
