@@ -22,6 +22,7 @@ from wizard.core.journal import Journal
 from wizard.core.outage import DEFAULT_GIVE_UP_AFTER, OutageWatch
 from wizard.core.pacing import Budget
 from wizard.tasks import clients
+from wizard.tasks.loop import cancel_all_tasks, sigint_cancels
 
 CONFIRM_WORD = "import"
 
@@ -137,29 +138,23 @@ class ImportRun:
                             interrupted=interrupted)
 
     def run(self) -> ImportResult:
-        """Run to the end (or the interruption) on a new event loop, then write the run-folder files."""
+        """Run to the end (or the interruption) on a new event loop, then write the run-folder files.
+        Ctrl-C / SIGTERM cancel the run the same way `cancel` does (see `tasks.loop`)."""
         loop = asyncio.new_event_loop()
         try:
             main = loop.create_task(self._main())
-            try:
-                summary, interrupted = loop.run_until_complete(main), False
-            except (KeyboardInterrupt, asyncio.CancelledError):
-                _cancel_all_tasks(loop)  # let the importer and the client close, as asyncio.run does
-                summary, interrupted = self._interrupted(), True
+            with sigint_cancels(loop, main):
+                try:
+                    summary, interrupted = loop.run_until_complete(main), False
+                except (KeyboardInterrupt, asyncio.CancelledError):
+                    cancel_all_tasks(loop)  # let the importer and the client close, as asyncio.run does
+                    summary, interrupted = self._interrupted(), True
         finally:
             try:
                 loop.run_until_complete(loop.shutdown_asyncgens())
             finally:
                 loop.close()
         return self._finish(summary, interrupted)
-
-
-def _cancel_all_tasks(loop: asyncio.AbstractEventLoop) -> None:
-    tasks = [t for t in asyncio.all_tasks(loop) if not t.done()]
-    for t in tasks:
-        t.cancel()
-    if tasks:
-        loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
 
 
 def run_import(journal: Journal, settings: Settings, *, on_progress: ProgressCallback | None = None,
