@@ -17,6 +17,7 @@ from wizard.core.findings import ORG_MEMBER_NOT_IN_AUTH0
 from wizard.core.guide import DIFFERENCES, GUIDE_URL
 from wizard.core.inventory import summary_lines
 from wizard.core.journal import Journal
+from wizard.core.mfa import mfa_unknown_text
 from wizard.core.recovery import diagnose
 from wizard.core.roles import report_markdown as roles_report_markdown
 from wizard.core.roles import report_section as roles_report_section
@@ -252,6 +253,15 @@ def window_markdown(r: dict) -> list[str]:
 
 # ------------------------------------------------------------------------------------ markdown
 def _fmt(v) -> str:
+    if v is None:  # never a Python literal in the report
+        return "not recorded"
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if isinstance(v, (dict, list)) and not v:
+        return "none"
+    if isinstance(v, list) and all(isinstance(x, (str, int, float)) for x in v):
+        text = "; ".join(str(x) for x in v)
+        return text if len(text) <= 300 else text[:297] + "…"
     if isinstance(v, (dict, list)):
         text = json.dumps(v, sort_keys=True, default=str)
         return text if len(text) <= 300 else text[:297] + "…"
@@ -337,6 +347,11 @@ def render_markdown(r: dict) -> str:
     out += ["", "## Enterprise SSO", ""] + sso.report_lines(r["enterprise_sso"])
 
     out += ["", "## MFA", ""] + _kv(r["mfa"])
+    if isinstance(r["mfa"], dict):  # no data is not "no MFA" (issue 10)
+        unknown = mfa_unknown_text(r["mfa"].get("scan_targets"), r["mfa"].get("scanned") or 0,
+                                   bool(r["mfa"].get("complete")))
+        if unknown:
+            out += ["", f"**MFA {unknown}.**"]
 
     out += ["", "## Verification", ""]
     if not r["verification"]:
