@@ -3,8 +3,13 @@
 Generates N users plus their hash rows into a temporary folder (gzipped users export, plain
 password export), runs the same path as `auth0-workos check` in-process (read, verify, join,
 classify, duplicates, and a few sample requests), and prints lines per second and peak RSS.
-With --save it also writes every planned user into a journal (the `--run-dir` path).
-Aim: 1,000,000 users + 1,000,000 hashes in < 60 s and < 300 MB peak RSS on 2 cores.
+With --save it also writes every planned user into a journal (the `--run-dir` path) and prints
+the seconds it adds per 1M users. Yardstick, in the same run: the CPU time of `jq -c .` on the
+users file alone (`gzip -dc | jq -c .` when it is gzipped; the CPU of both counted), so the figure
+is a ratio that holds on a loaded machine; without `jq` the yardstick is a `python -c` loop of
+`json.loads` over the lines, and the output says so.
+Aims (issue 17): our check CPU / jq CPU <= 0.5 (1,000,000 users + 750,000 hash rows), peak RSS
+< 300 MB, `--save` under 20 s extra per 1M users.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from __future__ import annotations
 import argparse
 import resource
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -42,6 +48,32 @@ def cpu_seconds() -> float:
     return ru.ru_utime + ru.ru_stime
 
 
+def children_cpu() -> float:
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
+
+
+_PY_YARDSTICK = ("import json,sys\nfor line in sys.stdin.buffer:\n    line.strip() and json.loads(line)")
+
+
+def yardstick(users: Path) -> tuple[str, float]:
+    """(what ran, its CPU seconds): `jq -c .` over the users file, or the stdlib loop without jq."""
+    jq = shutil.which("jq")
+    tool = [jq, "-c", "."] if jq else [sys.executable, "-c", _PY_YARDSTICK]
+    name = "jq -c ." if jq else "python -c json.loads loop (jq is not installed)"
+    before = children_cpu()
+    if users.suffix == ".gz":
+        unzip = subprocess.Popen(["gzip", "-dc", str(users)], stdout=subprocess.PIPE)
+        subprocess.run(tool, stdin=unzip.stdout, stdout=subprocess.DEVNULL, check=True)
+        unzip.stdout.close()
+        unzip.wait()
+        name = f"gzip -dc | {name}"
+    else:
+        with open(users, "rb") as fh:
+            subprocess.run(tool, stdin=fh, stdout=subprocess.DEVNULL, check=True)
+    return name, children_cpu() - before
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--users", type=int, default=200_000)
@@ -69,6 +101,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"generated {args.users:,} users in {gen:.1f}s: {users.name} {users.stat().st_size / 1e6:.0f} MB, "
               f"{pw.name} {pw.stat().st_size / 1e6:.0f} MB (peak RSS so far {rss_after_gen:.0f} MB)")
 
+        jq_name, jq_cpu = yardstick(users)
         t1, c1 = time.perf_counter(), cpu_seconds()
         result = build_plan(users, pw)
         t_plan = time.perf_counter() - t1
@@ -81,6 +114,8 @@ def main(argv: list[str] | None = None) -> int:
               f"(pass 1 {t_plan:.1f}s) = {lines / t_check:,.0f} lines/s; gate {gate.status.value}; "
               f"{len(samples)} samples; CPU {c_check:.1f}s ({lines / max(c_check, 1e-9):,.0f} lines per CPU-second: "
               "wall time suffers when other work shares the cores)")
+        print(f"yardstick `{jq_name}` on {users.name}: CPU {jq_cpu:.1f}s -> our check CPU / yardstick CPU "
+              f"= {c_check / max(jq_cpu, 1e-9):.2f} (aim <= 0.5; both measured now, on the same cores)")
         print(f"  branches {s['branches']}; join {s['join']}; unmatched hash rows {s['hash_rows_unmatched']:,}; "
               f"merged groups {s['merged_groups']:,}; findings {s['findings']}")
         if args.save:
@@ -92,8 +127,13 @@ def main(argv: list[str] | None = None) -> int:
             t2, c2 = time.perf_counter(), cpu_seconds()
             with Journal.open(run) as journal:
                 n = save_plan(journal, result)
+            t_save, c_save = time.perf_counter() - t2, cpu_seconds() - c2
+            size = sum(f.stat().st_size for f in run.iterdir() if f.is_file())
+            per_m = 1_000_000 / max(n, 1)
             print(f"save: {n:,} planned users (pass 2: mapped requests) and {len(result.findings):,} findings "
-                  f"into the journal in {time.perf_counter() - t2:.1f}s (CPU {cpu_seconds() - c2:.1f}s)")
+                  f"into the journal in {t_save:.1f}s (CPU {c_save:.1f}s) = {t_save * per_m:.1f}s extra per 1M "
+                  f"users (aim < 20 s); save / check wall {t_save / max(t_check, 1e-9):.2f}; journal "
+                  f"{size / 1e6:.0f} MB = {size / max(n, 1):.0f} bytes per user")
         print(f"peak RSS {peak_rss_mb():.0f} MB (includes the generator's {rss_after_gen:.0f} MB)")
     finally:
         if not args.keep:

@@ -10,16 +10,19 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import sys
 import tempfile
 import time
 from pathlib import Path
 
-from wizard.core.config import Settings
-from wizard.sandbox.server import Sandbox
-from wizard.tui.app import WizardApp
-from wizard.tui.demo_walk import settle, walk_demo
-
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "tests"))  # the Pilot driver is a test helper, not shipped
+
+from demo_walk import settle, walk_demo  # noqa: E402
+
+from wizard.core.config import Settings  # noqa: E402
+from wizard.sandbox.server import Sandbox  # noqa: E402
+from wizard.tui.app import WizardApp  # noqa: E402
 
 
 async def make(out_dir: Path, size: tuple[int, int]) -> list[Path]:

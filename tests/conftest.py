@@ -6,6 +6,8 @@ Each emulator server starts once per session; every test gets a fresh emulator i
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -108,3 +110,42 @@ def sandbox_settings(workos_emu, auth0_emu) -> Settings:
         auth0_client_secret=auth0_emu.client_secret,
         auth0_base_url=auth0_emu.base_url,
     )
+
+
+class HoldCreates:
+    """Installed in front of the WorkOS emulator: the first `after` user creates pass, later ones
+    wait until `release` is set, so a test can act with users in the air without timing guesses."""
+
+    def __init__(self, board: _Switchboard, emulator: WorkOSEmulator, after: int) -> None:
+        self.board, self.emulator, self.after, self.passed = board, emulator, after, 0
+        self.release = threading.Event()
+
+    async def app(self, scope, receive, send):
+        if scope["type"] == "http" and scope["method"] == "POST" and scope["path"] == "/user_management/users":
+            self.passed += 1
+            if self.passed > self.after:
+                await asyncio.to_thread(self.release.wait, 30)
+        await self.emulator.app(scope, receive, send)
+
+    def install(self) -> HoldCreates:
+        self.board.target = self
+        return self
+
+    def remove(self) -> None:
+        self.release.set()
+        self.board.target = self.emulator
+
+
+@pytest.fixture
+def hold_creates(_workos_server, workos_emu):
+    """`hold_creates(after=N)`: a HoldCreates for this test's emulator (released at the end)."""
+    board, _ = _workos_server
+    made: list[HoldCreates] = []
+
+    def make(after: int) -> HoldCreates:
+        made.append(HoldCreates(board, workos_emu.emulator, after))
+        return made[-1]
+
+    yield make
+    for hold in made:
+        hold.remove()

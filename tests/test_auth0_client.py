@@ -147,10 +147,17 @@ def test_transient_errors_are_retried(auth0_emu, demo_tenant):
             await self.inner(scope, receive, send)
 
     with serve(Once(auth0_emu.emulator.app, [("GET", "/api/v2/guardian", flaky)])) as base:
-        client = Auth0Client.from_settings(settings_for(auth0_emu, base_url=base), sleep=lambda s: None)
+        waits = []
+        client = Auth0Client.from_settings(settings_for(auth0_emu, base_url=base), sleep=lambda s: None,
+                                           on_wait=waits.append)
         factors = client.list_guardian_factors()
     assert [f["name"] for f in factors] == [f["name"] for f in demo_tenant.guardian_factors]
     assert calls["n"] == 1
+    # the wait after a 503 is labelled by its cause, never "rate limited" (issue 10)
+    assert [w.pause_cause for w in waits] == ["server error (HTTP 503)"]
+    from wizard.commands._progress import pause_text
+
+    assert "server error (HTTP 503)" in pause_text(waits[0]) and "rate limit" not in pause_text(waits[0])
 
 
 def test_error_mapping():
@@ -165,15 +172,62 @@ def test_error_mapping():
     assert e.kind is ErrorKind.NOT_FOUND
 
 
-def test_pacer_spreads_the_last_requests_until_reset():
-    pacer = RatePacer(max_per_second=1000)
+def test_pacer_spends_what_the_headers_leave_then_waits_for_reset():
+    pacer = RatePacer()
     now = time.time()
+    assert pacer.delay(now) == 0  # nothing known: the first request goes
+    pacer.acquire()
+    assert pacer.delay(now) > 0  # ... and the next waits for its answer to learn the limit
     pacer.observe({"x-ratelimit-limit": "50", "x-ratelimit-remaining": "0", "x-ratelimit-reset": str(int(now) + 2)})
+    pacer.release()
     assert 1.0 < pacer.delay(now) <= 2.0
-    pacer.observe({"x-ratelimit-remaining": "2"})
-    assert 0.5 < pacer.delay(now) <= 1.0
-    pacer.observe({"x-ratelimit-remaining": "40"})
-    assert pacer.delay(now) < 0.01
+    pacer.observe({"x-ratelimit-limit": "50", "x-ratelimit-remaining": "2", "x-ratelimit-reset": str(int(now) + 3)})
+    assert pacer.delay(now) == 0  # a newer window with 2 left: both go at once
+    pacer.acquire()
+    pacer.acquire()
+    assert 2.0 < pacer.delay(now) <= 3.0  # spent: wait for that window's reset
+    # an answer from the same window that says more is left does not raise what we counted
+    pacer.observe({"x-ratelimit-remaining": "40", "x-ratelimit-reset": str(int(now) + 3)})
+    assert pacer.remaining == 0
+    assert pacer.delay(int(now) + 3) == 0  # after reset the budget is whole again
+    assert pacer.remaining == 50 - 2  # minus the two still in the air
+
+
+def test_pacer_threads_never_overspend_the_remaining_budget():
+    import threading
+
+    pacer = RatePacer()
+    pacer.observe({"x-ratelimit-limit": "10", "x-ratelimit-remaining": "10",
+                   "x-ratelimit-reset": str(int(time.time()) + 3600)})
+    sent = []
+    stop = threading.Event()
+
+    class Stopped(Exception):
+        pass
+
+    def wait(seconds):
+        if stop.wait(seconds):
+            raise Stopped
+
+    def worker():
+        try:
+            while True:
+                pacer.acquire(sleep=wait)
+                sent.append(1)
+        except Stopped:
+            return
+
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for _ in range(200):
+        if len(sent) >= 10 and pacer.delay() > 0:
+            break
+        time.sleep(0.01)
+    stop.set()
+    for t in threads:
+        t.join(timeout=5)
+    assert len(sent) == 10
 
 
 def test_a_revoked_token_is_replaced_once(auth0_emu, demo_tenant):

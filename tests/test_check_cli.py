@@ -20,8 +20,8 @@ def test_text_output_and_exit_0(capsys):
     code = main(["check", "--users", USERS, "--passwords", PASSWORDS])
     out = capsys.readouterr().out
     assert code == 0
-    assert "Plan             18 WorkOS users: password 7, reset 7, social 1, sso 2, blocked 1, invalid 0" in out
-    assert "user_id 9, alt_id 1, email 2" in out
+    assert "Plan             18 WorkOS users: password 6, reset 8, social 2, sso 2, blocked 1, invalid 0" in out
+    assert "user_id 9, alt_id 1, email 0" in out
     assert "passwords.ndjson:6 passwordHash  error hash_truncated" in out
     assert "[redacted: bcrypt $2" in out and HASH_TAIL not in out
     assert "Merge rule" in out and "Export gate: PASSED" in out
@@ -31,9 +31,9 @@ def test_json_output(capsys):
     code = main(["check", "--users", USERS, "--passwords", PASSWORDS, "--json", "--findings", "5", "--samples", "6"])
     data = json.loads(capsys.readouterr().out)
     assert code == 0 and data["exit_code"] == 0
-    assert data["summary"]["branches"]["password"] == 7
+    assert data["summary"]["branches"]["password"] == 6
     assert data["gates"]["export"]["status"] == "passed"
-    assert len(data["findings"]) == 5 and data["findings_total"] == 13
+    assert len(data["findings"]) == 5 and data["findings_total"] == 16
     assert [f["severity"] for f in data["findings"]] == ["error", "error", "warning", "warning", "warning"]
     assert {s["branch"] for s in data["samples"]} == {"password", "reset", "social", "sso", "blocked"}
     pw = next(s for s in data["samples"] if s["branch"] == "password")
@@ -65,11 +65,11 @@ def test_run_dir_saves_private_journal(capsys, tmp_path):
     run = tmp_path / "runs" / "one"
     code = main(["check", "--users", USERS, "--passwords", PASSWORDS, "--run-dir", str(run)])
     out = capsys.readouterr().out
-    assert code == 0 and "Mapping gate: PASSED" in out and "Saved 18 planned users" in out
+    assert code == 0 and "Mapping gate: PASSED" in out and "Saved the plan of 18 WorkOS users" in out and "1 blocked or invalid" in out
     assert stat.S_IMODE(run.stat().st_mode) == 0o700
     assert stat.S_IMODE((run / "journal.sqlite").stat().st_mode) == 0o600
     with Journal.open(run) as j:
-        assert j.count_users("branch")["password"] == 7
+        assert j.count_users("branch")["password"] == 6
         assert j.input_path("passwords") == Path(PASSWORDS).resolve()
 
 

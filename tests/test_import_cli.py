@@ -112,6 +112,7 @@ def test_rollback_deletes_only_created_users(env, demo_exports, tmp_path, capsys
     from wizard.core.config import Settings
 
     # one user already in WorkOS before the run: it is updated by the import, kept by the rollback
+    # and put back as it was (no external id), then planned again like the deleted ones
     emu = env.emulator
     sync = make_sync_client(Settings(workos_api_key=env.api_key, workos_base_url=env.base_url))
     keep_email = "zoe.angstrom@acme.example"
@@ -121,11 +122,13 @@ def test_rollback_deletes_only_created_users(env, demo_exports, tmp_path, capsys
     assert main(["rollback", "--run-dir", str(run_dir)]) == 2  # no terminal, no --yes
     assert main(["rollback", "--run-dir", str(run_dir), "--yes"]) == 0
     assert [u["email"] for u in emu.users.values()] == [keep_email]
+    assert [u["external_id"] for u in emu.users.values()] == [None]
+    assert "put back as they were" in capsys.readouterr().out
     with Journal.open(run_dir) as journal:
         assert journal.count_users().get(UserStatus.CREATED, 0) == 0
-        assert journal.count_users().get(UserStatus.UPDATED) == 1
-    rows = list(csv.DictReader((run_dir / "id-map.csv").open()))
-    assert [r["email"] for r in rows if r["workos_user_id"]] == [keep_email]
+        assert journal.count_users().get(UserStatus.UPDATED, 0) == 0
+        assert len(journal.writes("restore_user")) == 1
+    assert (run_dir / "id-map.csv").is_file()
 
 
 def test_typed_confirmation():
@@ -157,3 +160,39 @@ def test_progress_printer_plain_lines_and_bar():
         show(paused)
         show(Progress("rollback", 10, frozen_counts({"deleted": 10}), rate=5, done=True))
     assert "rollback" in bar.getvalue() and "10/10" in bar.getvalue()
+
+
+def test_on_a_terminal_the_import_asks_for_the_typed_confirmation(env, demo_exports, tmp_path, monkeypatch, capsys):
+    """The same typed confirmation as the wizard: the number of users to send, or "import"."""
+    monkeypatch.setattr(sys.stdin, "isatty", lambda: True)
+    prompts, answers = [], ["y", "IMPORT"]
+    monkeypatch.setattr("builtins.input", lambda prompt="": prompts.append(prompt) or answers.pop(0))
+    run_dir = tmp_path / "run"
+    assert main(import_args(demo_exports, run_dir)) == 0  # "y" is not a typed confirmation
+    assert "Nothing was sent." in capsys.readouterr().out and not env.emulator.users
+    with Journal.open(run_dir) as journal:
+        todo = journal.count_users().get(UserStatus.PLANNED, 0)
+    assert f'Type {todo} or "import"' in prompts[0]
+    assert main(["import", "--resume", "--run-dir", str(run_dir)]) == 0
+    assert len(env.emulator.users) > 0 and not answers
+
+
+def test_total_outage_stops_after_give_up_after_and_the_resume_finishes(env, demo_exports, tmp_path, capsys):
+    from wizard.sandbox.faults import Faults
+
+    run_dir = tmp_path / "run"
+    env.emulator.set_faults(Faults(error_rate=1.0, seed=9))  # every request 5xx
+    code = main(import_args(demo_exports, run_dir, "--yes", "--give-up-after", "0.5"))
+    captured = capsys.readouterr()
+    assert code != 0 and "did not answer for 0.5 s" in captured.out + captured.err
+    with Journal.open(run_dir) as journal:
+        assert not journal.count_users().get(UserStatus.FAILED)  # no user's attempts were burned
+    env.emulator.set_faults(Faults())
+    assert main(["import", "--resume", "--run-dir", str(run_dir), "--yes"]) == 0
+    with Journal.open(run_dir) as journal:
+        assert not journal.count_users().get(UserStatus.FAILED)
+
+
+def test_give_up_after_must_be_a_positive_number(env, demo_exports, tmp_path, capsys):
+    assert main(import_args(demo_exports, tmp_path / "run", "--yes", "--give-up-after", "soon")) == 2
+    assert "soon is not a number of seconds" in capsys.readouterr().err

@@ -9,7 +9,6 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from wizard.core.journal import Journal
@@ -52,36 +51,35 @@ def _wizard(args: list[str], env: dict, cwd: Path, **kw):
 def test_kill_9_mid_import_then_resume_imports_everyone_exactly_once(workos_emu, demo_exports,
                                                                      demo_tenant, tmp_path):
     emu = workos_emu.emulator
-    # commit-then-fail answers keep users "in flight" in the journal while they already exist in
-    # WorkOS (the retry waits for its backoff): the window a kill -9 must not turn into duplicates
-    emu.set_faults(Faults(latency_ms=30, jitter_ms=30, commit_then_fail_rate=0.12, error_rate=0.02, seed=9))
+    # the 10th write lands in WorkOS and its answer is held: that user stays `in_flight` in the
+    # journal (committed before the request left) until the kill, deterministically; seeded
+    # commit-then-fail answers add more landed-but-unanswered creates around it
+    emu.set_faults(Faults(latency_ms=5, commit_then_fail_rate=0.12, error_rate=0.02, seed=9,
+                          hold_after_commit=10))
+    plan = emu.fault_plan
     env = _env(workos_emu)
     run_dir = tmp_path / "run"
     journal_path = run_dir / "journal.sqlite"
     proc = subprocess.Popen(
         [sys.executable, "-m", "wizard", "--env-file", str(tmp_path / "absent.env"), "import",
          "--users", str(demo_exports.users_path), "--passwords", str(demo_exports.passwords_path),
-         "--run-dir", str(run_dir), "--yes", "--rate", "20/s"],
+         "--run-dir", str(run_dir), "--yes", "--rate", "20/s", "--concurrency", "4"],
         env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    caught_landed_in_flight = False
-    deadline = time.monotonic() + 60
     try:
-        while time.monotonic() < deadline and proc.poll() is None:
-            if journal_path.exists():
-                landed = set(_external_ids(emu))
-                if _in_flight(journal_path) & landed:
-                    caught_landed_in_flight = True
-                    break
-                if len(landed) >= 35:
-                    break
-            time.sleep(0.003)
-        assert proc.poll() is None, "the import finished before it could be killed: " + proc.stderr.read().decode()
+        assert plan.holding.wait(timeout=120), "no write reached the held answer: " + \
+            (proc.stderr.read().decode() if proc.poll() is not None else "still running")
+        assert proc.poll() is None, "the import finished before it could be killed"
+        held = set(_in_flight(journal_path)) & set(_external_ids(emu))
+        assert held, "the held user is in WorkOS and in flight in the journal"
         os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
     finally:
+        plan.release.set()
         if proc.poll() is None:
             proc.kill()
         proc.wait(timeout=10)
     assert proc.returncode == -signal.SIGKILL
+    emu.set_faults(Faults(latency_ms=5, commit_then_fail_rate=0.12, error_rate=0.02, seed=10))
 
     with Journal.open(run_dir) as journal:
         before = journal.count_users()
@@ -112,8 +110,8 @@ def test_kill_9_mid_import_then_resume_imports_everyone_exactly_once(workos_emu,
         assert user is not None and emu.password_matches(user["id"], password), email
     created_writes = {w["auth0_id"] for w in journal_writes(run_dir, "create_user")}
     assert created_writes == {r.auth0_user_id for r in rows}
-    if caught_landed_in_flight:  # the kill left a landed create in flight: resume reconciled it
-        assert summary["reconciled"] >= 1
+    assert summary["reconciled"] >= 1  # the kill left a landed create in flight: resume reconciled it
+    assert held <= {r.auth0_user_id for r in rows if r.status == UserStatus.CREATED}
 
     # a second run after completion sends no write and reports nothing failed
     posts = emu.request_count("POST")

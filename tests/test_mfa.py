@@ -200,3 +200,69 @@ def test_mfa_command_totp_import_never_prints_a_secret(tmp_path, workos_emu, mon
     assert "enrolled 1" in captured.out and "user not imported 1" in captured.out
     assert _secret(3) not in captured.out + captured.err and _secret(4) not in captured.out + captured.err
     assert len(workos_emu.emulator.auth_factors) == 1
+
+
+def test_scan_targets_only_the_users_the_export_marks_enrolled_when_it_carries_the_field(tmp_path):
+    import json as _json
+
+    from wizard.core.inventory import iter_export_users
+    from wizard.core.mfa import enrolled_targets
+
+    rows = [{"user_id": "auth0|a", "email": "a@example.com", "multifactor": ["guardian"]},
+            {"user_id": "auth0|b", "email": "b@example.com"}]
+    with_field = tmp_path / "with.ndjson"
+    with_field.write_text("".join(_json.dumps(r) + "\n" for r in rows))
+    targets, narrowed = enrolled_targets(iter_export_users(with_field))
+    assert narrowed and [t.user_id for t in targets] == ["auth0|a"]
+    without = tmp_path / "without.ndjson"
+    without.write_text(_json.dumps(rows[1]) + "\n")
+    targets, narrowed = enrolled_targets(iter_export_users(without))
+    assert not narrowed and [t.user_id for t in targets] == ["auth0|b"]
+
+
+# ---------------------------------------------------------------- unknown is not "no MFA" (issue 10)
+def test_without_a_scan_mfa_is_unknown_not_scanned_never_not_applicable(tmp_path, capsys):
+    from wizard.core import steps
+    from wizard.core import verify as v
+
+    run_dir = tmp_path / "run"
+    code = main(["--env-file", str(tmp_path / "none.env"), "mfa", "--run-dir", str(run_dir), "--no-api"])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "MFA unknown: not scanned" in out
+    with Journal.open(run_dir) as journal:
+        check = v.check_mfa(journal)
+        assert not check.ok and "unknown: not scanned" in check.evidence
+        assert "not applicable" not in check.evidence
+        gate = steps.mfa_gate(journal, Settings())
+        assert not gate.passed and any("unknown: not scanned" in c.evidence for c in gate.checks)
+
+
+def test_targets_the_scan_did_not_read_are_unknown_not_counted_as_no_mfa(tmp_path):
+    from wizard.core import verify as v
+    from wizard.core.mfa import MethodSummary, record_scan
+
+    with Journal.open(tmp_path / "run") as journal:
+        record_scan(journal, "auth0|a1", MethodSummary((), None), email="a@example.com", name="A")
+        report = save_mfa_report(journal, build_mfa_report(journal, complete=False, scan_targets=3))
+        assert (report.no_mfa_users, report.not_scanned) == (1, 2)
+        check = v.check_mfa(journal)
+        assert not check.ok and "unknown: not scanned for 2 of 3 user(s)" in check.evidence
+        # once every target is read and none has SMS/TOTP, "not applicable" is what the scan showed
+        record_scan(journal, "auth0|b2", MethodSummary((), None), email="b@example.com", name="B")
+        record_scan(journal, "auth0|c3", MethodSummary((), None), email="c@example.com", name="C")
+        save_mfa_report(journal, build_mfa_report(journal, complete=True, scan_targets=3))
+        check = v.check_mfa(journal)
+        assert check.ok and check.evidence == "not applicable: no user had SMS or TOTP MFA in Auth0"
+
+
+def test_the_report_says_mfa_unknown_without_a_scan_and_no_python_literal(tmp_path):
+    from wizard.core.report import build_report, render_markdown
+
+    with Journal.open(tmp_path / "run") as journal:
+        save_mfa_report(journal, build_mfa_report(journal))
+        text = render_markdown(build_report(journal))
+    mfa = text[text.index("## MFA"):text.index("## Verification")]
+    assert "MFA unknown: not scanned" in mfa
+    assert "None" not in mfa and "[]" not in mfa
+    assert "{}" not in mfa and "False" not in mfa and "True" not in mfa

@@ -121,6 +121,7 @@ def test_without_the_roles_scope_members_come_without_roles_and_a_note(tmp_path,
 
 
 def test_export_reads_every_org_member_role_and_domain(tmp_path, auth0_emu, demo_tenant):
+    auth0_emu.emulator.scopes += " read:organization_member_roles"  # what the server enforces
     with serve(GrantScope(auth0_emu.emulator.app, "read:organization_member_roles")) as base, \
             Journal.open(tmp_path) as journal:
         result = export_organizations(_auth0(auth0_emu, base_url=base), journal)
@@ -369,10 +370,12 @@ def test_faulty_workos_still_ends_complete_without_duplicates(exported, workos_e
 
 def test_roles_option_sends_the_auth0_role_as_slug(tmp_path, auth0_emu, workos_emu, demo_tenant):
     workos, emu = _workos(workos_emu), workos_emu.emulator
+    auth0_emu.emulator.scopes += " read:organization_member_roles"  # what the server enforces
     with serve(GrantScope(auth0_emu.emulator.app, "read:organization_member_roles")) as base, \
             Journal.open(tmp_path) as journal:
         export_organizations(_auth0(auth0_emu, base_url=base), journal)
         ids = _import_users(journal, workos, demo_tenant)
+        workos.authorization.create_environment_role(slug="admin", name="Admin")  # the roles the guess needs
         migrate_organizations(journal, workos, with_roles=True)
     by_ext = {o["external_id"]: o["id"] for o in emu.organizations.values()}
     got = {(m["user_id"], m["organization_id"]): m["role"]["slug"] for m in emu.memberships.values()}
@@ -408,3 +411,60 @@ def test_after_the_real_import_every_imported_member_is_in_its_organization(
                 else:
                     assert row["status"] == USER_NOT_IMPORTED
         assert len(journal.memberships(status="created")) == len(emu.memberships) >= 20
+
+
+def test_a_5xx_wait_is_labelled_server_error_not_rate_limited(workos_emu):
+    """`workos_call` retries a 503 and tells the waiting screen why: a server error, not a 429."""
+    from wizard.clients.errors import ApiError as _ApiError
+    from wizard.clients.errors import ErrorKind as _Kind
+    from wizard.core.orgs import workos_call as _workos_call
+
+    answers = iter([_ApiError(_Kind.TRANSIENT, "unavailable", status=503),
+                    _ApiError(_Kind.TRANSIENT, "the request timed out", code="timeout"),
+                    _ApiError(_Kind.RATE_LIMITED, "slow down", status=429, retry_after=0.0)])
+
+    def flaky():
+        err = next(answers, None)
+        if err is not None:
+            raise err
+        return "ok"
+
+    waits = []
+    assert _workos_call(flaky, attempts=5, sleep=lambda s: None, on_wait=waits.append) == "ok"
+    assert [w.pause_cause for w in waits] == ["server error (HTTP 503)", "timeout", "rate limited (HTTP 429)"]
+
+
+def test_an_organization_whose_members_cannot_be_read_is_unknown_not_zero(tmp_path, auth0_emu, demo_tenant):
+    """One organization's members answer 404 (removed while we read): it is 'unknown' with the
+    reason in the export, the gate and the counts, never '0 members'; the others are read."""
+    from wizard.core import documents
+    from wizard.core.inventory import summary_lines
+    from wizard.core.orgs import org_counts, orgs_gate
+
+    lost = demo_tenant.organizations[0]
+
+    async def app(scope, receive, send):
+        if scope["type"] == "http" and scope["path"] == f"/api/v2/organizations/{lost['id']}/members":
+            body = json.dumps({"statusCode": 404, "error": "Not Found", "message": "No organization found"}).encode()
+            await send({"type": "http.response.start", "status": 404,
+                        "headers": [(b"content-type", b"application/json")]})
+            await send({"type": "http.response.body", "body": body})
+            return
+        await auth0_emu.emulator.app(scope, receive, send)
+
+    with serve(app) as base, Journal.open(tmp_path) as journal:
+        result = export_organizations(_auth0(auth0_emu, base_url=base), journal)
+        assert [u["auth0_org_id"] for u in result.unreadable] == [lost["id"]]
+        assert result.organizations == len(demo_tenant.organizations)
+        orgs = {o["auth0_org_id"]: o for o in journal.orgs()}
+        assert orgs[lost["id"]]["member_count"] is None  # unknown, not 0
+        gate = orgs_gate(journal)
+        assert not gate.passed
+        unread = next(c for c in gate.checks if c.name == "Every organization read")
+        assert unread.evidence.startswith("unknown: ") and "members could not be read" in unread.evidence
+        counts = {c.auth0_org_id: c for c in org_counts(journal, None)}
+        assert counts[lost["id"]].auth0_text() == "unknown" and counts[lost["id"]].unknown
+        assert documents.ORGS_EXPORT.read(journal)["unreadable"][0]["name"] == (lost.get("name") or lost["id"])
+    lines = summary_lines({"organizations": [{"id": "org_1", "name": "acme", "members": None}]})
+    assert "  - acme (org_1): members unknown (could not be read)" in lines
+    assert "None" not in "\n".join(lines)

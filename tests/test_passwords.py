@@ -177,3 +177,24 @@ def test_hash_reader_multi_member_gzip(tmp_path):
     with HashReader(p, checkpoint_every=4096) as reader:
         for off, h in reversed(expected):
             assert reader.hash_at(off) == h
+
+
+def test_hash_reader_gzip_index_answers_as_the_reader_does_in_any_order(tmp_path):
+    import random
+
+    data, expected = _big_password_file(2000)
+    odd = (json.dumps({"_id": {"$oid": "f" * 24}, "email": "nohash@example.com"}) + "\n").encode()
+    p = tmp_path / "pw.gz"
+    p.write_bytes(gzip.compress(b"\xef\xbb\xbf" + data + odd, compresslevel=1))
+    order = [(off + (3 if off else 0), h) for off, h in expected]  # the BOM shifts every row but the first
+    random.Random(11).shuffle(order)
+    with HashReader(p, index_gzip=True) as reader:
+        for off, h in order:
+            assert reader.hash_at(off) == h
+        assert len(reader._index) == 2000  # one pass indexed every row with a hash
+        assert reader._src is None  # no lookup needed the decompressing reader
+        with pytest.raises(HashReadError) as exc:  # not indexed: the reader's own words
+            reader.hash_at(len(data) + 3)
+        assert "no password hash" in str(exc.value)
+        with pytest.raises(HashReadError):
+            reader.hash_at(order[0][0] + 1)  # not the start of a row

@@ -21,17 +21,24 @@ class ScriptedAnswers:
 
     def confirm(self, question: str, default: bool = True) -> bool:
         self.asked.append(question)
+        if "--join-by-email" in question:
+            return default  # a careful person keeps the hash join by id only
         return True
 
     def text(self, question: str, default: str = "") -> str:
         self.asked.append(question)
         if question.startswith("Type "):
-            return "import"
+            if '"roles"' in question:
+                return "roles"
+            return "sso" if "connections to create" in question else "import"
         if question.startswith("Why"):
             return "stated reason for the record"
         return default
 
     def password(self, question: str) -> str:
+        self.asked.append(question)
+        if question.startswith("Client secret of "):
+            return ""  # no secret typed: that connection is handed off
         raise AssertionError("the demo credentials are offered; no password prompt expected")
 
     def select(self, question: str, choices: list[str]) -> str:
@@ -42,7 +49,10 @@ class ScriptedAnswers:
         return choices[0]
 
 
-def test_plain_mode_walks_every_gate(tmp_path, sandbox_settings, demo_exports, demo_tenant, workos_emu):
+def test_plain_mode_walks_every_gate(tmp_path, sandbox_settings, demo_exports, demo_tenant, workos_emu, auth0_emu):
+    from wizard.sandbox.auth0_emulator import FULL_SCOPES
+
+    auth0_emu.emulator.scopes = FULL_SCOPES  # a well-configured application (the roles step reads member roles)
     answers = ScriptedAnswers()
     lines: list[str] = []
     code = run_plain(tmp_path / "run", sandbox_settings, answers=answers, demo_exports=demo_exports,
@@ -52,11 +62,20 @@ def test_plain_mode_walks_every_gate(tmp_path, sandbox_settings, demo_exports, d
     with Journal.open(tmp_path / "run") as j:
         status = {k: v["status"] for k, v in j.steps().items()}
         assert set(status) == {"guide", "prereqs", "inventory", "export", "mapping", "import", "social",
-                               "orgs", "mfa", "verify"}
+                               "orgs", "roles", "sso", "mfa", "verify", "cutover"}
         assert all(v in ("passed", "not_applicable") for v in status.values()), status
         assert j.get_document("import_dry_run"), "the dry run ran before the import"
         assert j.get_document("social_confirmations")
-    assert answers.selects == [], f"every gate passed at the first try: {answers.selects}"
+        # the export step asked the hash-join question in words and recorded the answer (issue 10)
+        assert j.get_document("hash_join_choice")["join_by_email"] is False
+        assert j.get_document("plan_summary")["join_by_email"] is False
+    assert any("bind password-hash rows by email" in q for q in answers.asked)
+    assert "By default a hash row binds only to the Auth0 user whose id it names" in text
+    retries = [q for q in answers.selects if not q.startswith("Cutover mode for ")]
+    assert retries == [], f"every gate passed at the first try: {answers.selects}\n{text}"
+    assert any(q.startswith("Type ") and "connections to create" in q for q in answers.asked), \
+        "SSO connections are written to WorkOS only after a typed confirmation"
+    assert workos_emu.emulator.sso.connections, "enterprise connections were created"
     assert any(q.startswith("Create the missing organizations") for q in answers.asked), \
         "organizations are written to WorkOS only after a confirmation"
     assert workos_emu.emulator.users, "users were imported"

@@ -37,19 +37,24 @@ def planned(result):
 
 def test_branch_counts_and_join_rules(result):
     s = result.summary
-    assert s["branches"] == {"password": 7, "reset": 7, "social": 1, "sso": 2, "blocked": 1, "invalid": 0}
-    assert s["planned"] == 18 == len(result.planned) and s["users_read"] == 20
-    assert s["join"] == {"user_id": 9, "alt_id": 1, "email": 2, "email+connection": 0}
-    assert s["hash_rows_matched"] == 12 and s["hash_rows_unmatched"] == 1 and s["hash_rows_repeated"] == 1
-    assert s["database_users_without_hash"] == 2  # heidi, noah (noah merged with a github user)
+    # rows 3 and 5 name ids of nobody: bound by id only, carol and erin reset (no --join-by-email)
+    assert s["branches"] == {"password": 6, "reset": 8, "social": 2, "sso": 2, "blocked": 1, "invalid": 0}
+    # `planned` counts importable users; the plan holds the blocked one too (never sent)
+    assert s["planned"] == 18 == len(result.planned) - 1 and s["users_read"] == 20
+    assert s["join"] == {"user_id": 9, "alt_id": 1, "email": 0} and s["join_by_email"] is False
+    assert s["hash_rows_matched"] == 10 and s["hash_rows_unmatched"] == 3 and s["hash_rows_repeated"] == 1
+    assert s["database_users_without_hash"] == 4  # carol, erin, heidi, noah
     # unmatched both ways: hash rows with no user (warning), database users with no hash (info)
-    assert [f.line for f in result.findings if f.code == "hash_unmatched"] == [9]
-    assert [f.line for f in result.findings if f.code == "hash_not_found"] == [8, 16]
+    assert [f.line for f in result.findings if f.code == "hash_unmatched"] == [3, 5, 9]
+    assert [f.line for f in result.findings if f.code == "hash_not_found"] == [3, 5, 8, 16]
+    assert not [f for f in result.findings if f.code == "hash_joined_by_email"]
     h = s["hashes"]
-    assert h["kinds"] == {"bcrypt": 10, "truncated": 1, "unsupported": 2, "empty": 1}
+    assert h["kinds"] == {"bcrypt": 10, "truncated": 1, "unsupported": 1, "argon2": 1, "empty": 1}
     assert h["prefixes"]["$2b$"] == 8 and h["prefixes"]["$2y$"] == 1 and h["prefixes"]["$2x$"] == 1
     assert h["costs"] == {"10": 8, "12": 2}
-    assert s["merged_groups"] == 2 and s["merged_users"] == 2 and s["duplicate_email_groups"] == 2
+    # ｎｏａｈ (fullwidth) only looks like noah: reported, not merged
+    assert s["merged_groups"] == 1 and s["merged_users"] == 1 and s["duplicate_email_groups"] == 1
+    assert [f.line for f in result.findings if f.code == "lookalike_email"] == [15, 16]
     assert s["social_providers"]["github"] == 1 and s["enterprise_connections"] == {"acme-saml": 1, "contoso-azure": 1}
     assert result.blocking == [] and "primary" in s["merge_rule"].lower()
 
@@ -57,9 +62,9 @@ def test_branch_counts_and_join_rules(result):
 @pytest.mark.parametrize("uid, branch, rule", [
     ("auth0|5dea9f9c82dd7c0e76e4ec93", Branch.PASSWORD, "user_id"),  # _id.$oid
     ("auth0|euclid", Branch.PASSWORD, "alt_id"),  # alt_id ($2y$ accepted)
-    ("auth0|64db00000000000000000003", Branch.PASSWORD, "email"),  # email-only join (case-insensitive)
+    ("auth0|64db00000000000000000003", Branch.RESET, "no row"),  # only an email matches: not bound
     ("auth0|64db00000000000000000004", Branch.PASSWORD, "user_id"),  # `_ID` spelling
-    ("auth0|64db00000000000000000005", Branch.PASSWORD, "email"),  # email from identifiers[]
+    ("auth0|64db00000000000000000005", Branch.RESET, "no row"),  # only identifiers[] email matches
     ("auth0|64db00000000000000000006", Branch.RESET, "truncated"),
     ("auth0|64db00000000000000000007", Branch.RESET, "unsupported"),  # $2x$
     ("auth0|64db00000000000000000008", Branch.RESET, "no row"),
@@ -70,7 +75,7 @@ def test_branch_counts_and_join_rules(result):
     ("email|64db00000000000000000014", Branch.RESET, "Magic Auth"),
     ("auth0|64db00000000000000000017", Branch.PASSWORD, "user_id"),  # database + linked social
     ("google-oauth2|1000000018", Branch.PASSWORD, "user_id"),  # secondary database identity
-    ("auth0|64db00000000000000000019", Branch.RESET, "unsupported"),  # argon2
+    ("auth0|64db00000000000000000019", Branch.PASSWORD, "argon2"),  # PHC argon2id: WorkOS imports it
     ("auth0|64db00000000000000000020", Branch.RESET, "empty"),
 ])
 def test_each_user_branch_and_reason(planned, uid, branch, rule):
@@ -114,12 +119,13 @@ def test_duplicate_group_merge_with_hash_primary(planned):
                                        "locale": "en", "plan": "pro", "seats": "3"}
 
 
-def test_duplicate_group_without_hash_and_verified_rule(planned):
-    noah = planned["auth0|64db00000000000000000016"]  # most recent login wins; NFKC-equal emails
-    assert noah.auth0_ids == ("auth0|64db00000000000000000016", "github|15")
+def test_lookalike_emails_are_not_merged(planned):
+    noah = planned["auth0|64db00000000000000000016"]  # ｎｏａｈ@ (fullwidth) only looks like noah@
+    assert noah.auth0_ids == ("auth0|64db00000000000000000016",)
     assert noah.branch == Branch.RESET and noah.email == "noah@example.com"
-    # github's verified flag is for the fullwidth address, not the one sent: never claimed
-    assert noah.request["email_verified"] is False
+    assert noah.request["email_verified"] is False  # its own flag, never the look-alike's
+    fullwidth = planned["github|15"]  # imported as itself, with its own address and flag
+    assert fullwidth.auth0_ids == ("github|15",) and fullwidth.email == "ｎｏａｈ@example.com"
 
 
 def test_name_fallbacks(planned):
@@ -135,7 +141,7 @@ def test_include_blocked_imports_without_credentials():
     assert leo.branch == Branch.RESET and leo.hash_ref is None and "blocked" in leo.reason
     assert "password_hash_type" not in leo.request
     assert r.summary["branches"]["blocked"] == 0
-    assert r.summary["hash_rows_unmatched"] == 1  # leo's row is joined (not reported), just not sent
+    assert r.summary["hash_rows_unmatched"] == 3  # leo's row is joined (not reported), just not sent
 
 
 def test_metadata_selection():
@@ -149,21 +155,20 @@ def test_metadata_selection():
 
 def test_without_password_export_database_users_reset():
     r = build_plan(USERS)
-    assert r.summary["branches"]["password"] == 0 and r.summary["branches"]["reset"] == 13
-    # without a hash the most recent login wins the ann@ group: the Google user becomes primary
+    assert r.summary["branches"]["password"] == 0 and r.summary["branches"]["reset"] == 14
+    # without a hash, the verified address still beats the unverified Google user's later login
     ann = next(p for p in r.planned if "auth0|5dea9f9c82dd7c0e76e4ec93" in p.auth0_ids)
-    assert ann.auth0_user_id == "google-oauth2|1000000013" and ann.branch == Branch.SOCIAL
-    assert ann.request["first_name"] == "Annie" and ann.request["last_name"] == "Lee"
-    # ann@example.com was verified in Auth0; WorkOS lower-cases, so it is the same address
-    assert ann.request["email"] == "ANN@Example.com" and ann.request["email_verified"] is True
+    assert ann.auth0_user_id == "auth0|5dea9f9c82dd7c0e76e4ec93" and ann.branch == Branch.RESET
+    assert ann.auth0_ids == ("auth0|5dea9f9c82dd7c0e76e4ec93", "google-oauth2|1000000013")
+    assert ann.request["email"] == "ann@example.com" and ann.request["email_verified"] is True
     assert "Password export readable" not in [c.name for c in export_gate(r).checks]
 
 
 def test_bad_lines_invalid_and_rejected():
     r = build_plan(FIX / "users_bad.ndjson")
     s = r.summary
-    # invalid: no email, bad email, non-ASCII id, too-long id; rejected: bad JSON x2, no id, malformed x2, repeat
-    assert s["branches"]["invalid"] == 4 and s["rejected_lines"] == 6
+    # invalid: no email, bad email; rejected: bad JSON x2, no id, malformed x2, repeat
+    assert s["branches"]["invalid"] == 2 and s["rejected_lines"] == 6
     by_id = {p.auth0_user_id: p for p in r.planned}
     assert "auth0|ok1" in by_id and by_id["auth0|ok1"].email == "ok1@example.com"  # first line kept
     assert "no email" in by_id["auth0|noemail"].reason
@@ -171,6 +176,13 @@ def test_bad_lines_invalid_and_rejected():
     assert by_id["auth0|meta"].request["metadata"] == {"auth0_user_id": "auth0|meta", "plan": "pro",
                                                        "flags": '{"beta":true}'}
     assert len(by_id["auth0|manykeys"].request["metadata"]) == 50
+    # ids WorkOS cannot take as external_id are still imported, found again by metadata and email
+    long_id = next(u for u in by_id if len(u) > 128)
+    for uid, code in (("auth0|josé", "non_ascii_external_id"), (long_id, "external_id_too_long")):
+        p = by_id[uid]
+        assert p.branch == Branch.RESET and "external_id" not in p.request
+        assert p.request["metadata"]["auth0_user_id"] == uid and "without external_id" in p.reason
+        assert [f.code for f in r.findings if f.auth0_user_id == uid and f.field == "user_id"] == [code]
     assert export_gate(r).passed  # per-user errors do not block the gate
 
 
@@ -189,10 +201,17 @@ def test_repeated_hash_rows_first_valid_wins(tmp_path):
     assert r.summary["hash_rows_unmatched"] == 0
 
 
-def test_email_plus_connection_join_when_several_databases():
-    r = build_plan(FIX / "users_two_connections.ndjson", FIX / "passwords_two_connections.ndjson")
-    assert r.summary["join_by_connection"] is True
-    assert r.summary["join"]["email+connection"] == 2
+def test_email_join_is_opt_in_and_stays_in_its_connection():
+    users, rows = FIX / "users_two_connections.ndjson", FIX / "passwords_two_connections.ndjson"
+    plain = build_plan(users, rows)  # the rows' ids (aaaa...) name nobody: bound by id only
+    assert plain.summary["join"]["email"] == 0 and plain.summary["branches"]["password"] == 0
+    assert [f.line for f in plain.findings if f.code == "hash_unmatched"] == [1, 2]
+    r = build_plan(users, rows, PlanOptions(join_by_email=True))
+    assert r.summary["join"]["email"] == 2 and r.summary["join_by_email"] is True
+    bound = [f for f in r.findings if f.code == "hash_joined_by_email"]
+    assert [f.line for f in bound] == [1, 2] and all(f.severity.value == "warning" for f in bound)
+    assert "auth0|sam-one" in bound[0].message and "'db-one'" in bound[0].message  # both sides named
+    assert "auth0|aaaa00000000000000000001" in bound[0].message
     (sam,) = list(r.planned)  # same email: one WorkOS user; most recent login is the primary
     assert sam.auth0_ids == ("auth0|sam-two", "auth0|sam-one") and sam.hash_line == 2
 
@@ -234,12 +253,12 @@ def test_save_plan_journal_and_mapping_gate(tmp_path, result):
     run = tmp_path / "run"
     with Journal.open(run) as j:
         n = save_plan(j, result, USERS, PASSWORDS)
-        assert n == 18
+        assert n == 19
         assert stat.S_IMODE((run / "journal.sqlite").stat().st_mode) == 0o600
         inputs = j.inputs()
         assert inputs["users"]["lines"] == 20 and inputs["passwords"]["lines"] == 16
         assert len(inputs["users"]["sha256"]) == 64
-        assert j.count_users("branch") == {"password": 7, "reset": 7, "social": 1, "sso": 2, "blocked": 1}
+        assert j.count_users("branch") == {"password": 6, "reset": 8, "social": 2, "sso": 2, "blocked": 1}
         assert j.user("google-oauth2|1000000013").auth0_user_id == "auth0|5dea9f9c82dd7c0e76e4ec93"
         row = j.user("auth0|euclid")
         assert row.hash_line == 2 and row.request["password_hash_type"] == "bcrypt"

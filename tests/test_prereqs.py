@@ -37,6 +37,7 @@ def test_env_file_found_and_environment_wins(tmp_path: Path, workos_emu):
     env = tmp_path / ".env.local"
     env.write_text(f"WORKOS_API_KEY=sk_test_fromfile123\nWORKOS_CLIENT_ID={workos_emu.client_id}\n"
                    f"WORKOS_BASE_URL={workos_emu.base_url}\n")
+    env.chmod(0o600)  # as the README says (a file others can read fails this check: test_hardening_keys)
     settings = Settings.load(env, environ={"WORKOS_API_KEY": workos_emu.api_key})
     result = prerequisite_checks(settings)
     assert result.passed, result.reason

@@ -71,8 +71,8 @@ def test_nul_byte_raw_or_escaped_never_reaches_a_request(tmp_path):
     p.write_bytes(b"\n".join(raw))
     r = build_plan(p)
     codes = {(f.line, f.code) for f in r.findings}
-    assert (2, "invalid_json") in codes and (3, "invalid_email") in codes
-    assert r.summary["branches"]["invalid"] == 1 and r.summary["planned"] == 2
+    assert (2, "invalid_json") in codes and (3, "email_invisible_character") in codes
+    assert r.summary["branches"]["invalid"] == 1 and r.summary["planned"] == 1  # importable only
     assert not is_valid_email("a\x00@example.com") and not is_valid_email("a@exa\x7fmple.com")
 
 
@@ -255,8 +255,10 @@ def test_email_case_space_unicode_and_idn_duplicates(tmp_path):
     p.write_bytes(_ndjson(_user(i, email=e) for i, e in enumerate(emails, 1)))
     r = build_plan(p)
     groups = sorted(p.auth0_ids for p in r.planned if len(p.auth0_ids) > 1)
-    assert groups == [("auth0|u1", "auth0|u2"), ("auth0|u3", "auth0|u4"), ("auth0|u7", "auth0|u8")]
-    assert r.summary["planned"] == 5  # plus-addressing is a different mailbox: never merged
+    assert groups == [("auth0|u1", "auth0|u2"), ("auth0|u3", "auth0|u4")]
+    # plus-addressing is a different mailbox, fullwidth ｃarl only looks like carl: never merged
+    assert r.summary["planned"] == 6
+    assert [f.line for f in r.findings if f.code == "lookalike_email"] == [7, 8]
     primary = next(x for x in r.planned if x.auth0_user_id == "auth0|u1")
     assert primary.request["email"] == "Ann@Example.COM"  # trimmed; WorkOS lower-cases it
     assert normalize_email("X@BÜCHER.de") == "x@xn--bcher-kva.de"
@@ -372,18 +374,18 @@ def test_pass_two_refuses_a_file_that_changed_under_the_same_size_and_time(tmp_p
 
 
 def test_check_cli_reports_a_changed_export_and_writes_nothing(tmp_path, capsys, monkeypatch):
-    import wizard.commands.check as check
+    import wizard.core.plan as plan_module  # the check task plans through it
 
     users = tmp_path / "users.ndjson"
     users.write_bytes(_ndjson(_user(i) for i in (1, 2)))
-    real = check.build_plan
+    real = plan_module.build_plan
 
     def build_then_change(*a, **kw):
         r = real(*a, **kw)
         users.write_bytes(_ndjson([_user(7)]))
         return r
 
-    monkeypatch.setattr(check, "build_plan", build_then_change)
+    monkeypatch.setattr(plan_module, "build_plan", build_then_change)
     run = tmp_path / "run"
     assert main(["check", "--users", str(users), "--run-dir", str(run)]) == 2
     assert "changed" in capsys.readouterr().err

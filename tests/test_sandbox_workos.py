@@ -292,6 +292,7 @@ def test_memberships_create_list_and_conflict(client, workos_emu):
     org = client.organizations.create_organization(name="Globex")
     users = [um.create_user(email=f"g{i}@example.com") for i in range(3)]
     ms = client.organization_membership
+    client.authorization.create_environment_role(slug="admin", name="Admin")  # only known roles are accepted
     first = ms.create_organization_membership(user_id=users[0].id, organization_id=org.id,
                                               role=RoleSingle(role_slug="admin"))
     assert first.status.value == "active" and first.role.slug == "admin"

@@ -13,6 +13,7 @@ from wizard.core.artifacts import write_dry_run_artifacts
 from wizard.core.config import Settings
 from wizard.core.journal import Journal
 from wizard.core.progress import Progress
+from wizard.sandbox.ratelimit import RateLimits
 from wizard.tui.app import WizardApp
 from wizard.tui.messages import ProgressUpdate
 
@@ -148,33 +149,38 @@ def test_progress_messages_coalesce_per_operation():
 
 
 async def test_import_cancel_keeps_the_journal_and_resume_finishes(tmp_path, sandbox_settings, demo_exports,
-                                                                   workos_emu):
+                                                                   workos_emu, hold_creates):
     from wizard.core.plan import build_plan, save_plan
-    from wizard.sandbox.faults import Faults
 
     with Journal.open(tmp_path / "run") as j:
         save_plan(j, build_plan(demo_exports.users_path, demo_exports.passwords_path),
                   demo_exports.users_path, demo_exports.passwords_path)
     start_at(tmp_path / "run", "import")
     app = WizardApp(tmp_path / "run", sandbox_settings)
+    hold = hold_creates(after=3)
     async with app.run_test(size=(100, 34)) as pilot:
         await settle(pilot)
         assert app.current_step.id == "import"
         await click(pilot, "#import-dry")
         await settle(pilot)
-        workos_emu.emulator.set_faults(Faults(latency_ms=150))
+        hold.install()
+        # the pacer sends a whole window at once: a server that takes only 5 writes per second
+        # keeps most users unsent (429 pauses), so the cancel finds some planned
+        workos_emu.emulator.set_limits(RateLimits(writes_per_10s=5, write_window_s=1.0))
         await type_into(pilot, "#import-confirm", "import")
         await click(pilot, "#import-start")
-        for _ in range(200):
+        for _ in range(400):  # the first three creates answer; the rest are held in the air
             await pilot.pause(0.05)
             if app.journal.count_users("status").get("created", 0) >= 3:
                 break
         await click(pilot, "#import-cancel")
+        hold.release.set()
         await settle(pilot)
         counts = app.journal.count_users("status")
         assert counts.get("planned", 0) + counts.get("in_flight", 0) > 0, counts
         assert not gate(app, "import").passed, "a cancelled import does not pass the gate"
-        workos_emu.emulator.set_faults(Faults())
+        workos_emu.emulator.set_limits(RateLimits())
+        hold.remove()
         await type_into(pilot, "#import-confirm", "import")
         await click(pilot, "#import-start")
         await settle(pilot)
@@ -205,10 +211,16 @@ def test_progress_line_shows_rate_eta_and_a_429_pause():
     from wizard.tui.widgets.progress_panel import ProgressPanel
 
     running = Progress("import", 100, {"created": 20, "failed": 1}, rate=4.0, eta_seconds=90,
-                       paused_until=time.time() + 30, latest_error="429 from WorkOS")
+                       paused_until=time.time() + 30, pause_cause="rate limited (HTTP 429)",
+                       latest_error="429 from WorkOS")
     line = ProgressPanel.describe(running)
     assert "21/100" in line and "4.0/s" in line and "ETA 1m30s" in line
-    assert "rate limited (429)" in line and "latest error" in line
+    assert "rate limited (HTTP 429)" in line and "latest error" in line
+    # a wait after a 5xx or with no stated cause is never called "rate limited" (issue 10)
+    server = ProgressPanel.describe(Progress("import", 100, {}, paused_until=time.time() + 30,
+                                             pause_cause="server error (HTTP 502)"))
+    unknown = ProgressPanel.describe(Progress("import", 100, {}, paused_until=time.time() + 30))
+    assert "server error (HTTP 502)" in server and "rate limited" not in server + unknown
     done = ProgressPanel.describe(Progress("import", 100, {"created": 100}, rate=4.0, done=True))
     assert "finished, 100/100" in done and "/s" not in done
 

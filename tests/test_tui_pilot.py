@@ -43,7 +43,10 @@ async def walk_to_mapping(pilot) -> None:
 
 
 async def test_whole_demo_migration(tmp_path, monkeypatch, sandbox_settings, demo_exports, demo_tenant,
-                                    workos_emu):
+                                    workos_emu, auth0_emu):
+    from wizard.sandbox.auth0_emulator import FULL_SCOPES
+
+    auth0_emu.emulator.scopes = FULL_SCOPES  # the roles step reads member roles
     monkeypatch.chdir(tmp_path)
     app = make_app(tmp_path, sandbox_settings, demo_exports, demo_tenant)
     async with app.run_test(size=(100, 34)) as pilot:
@@ -118,6 +121,33 @@ async def test_whole_demo_migration(tmp_path, monkeypatch, sandbox_settings, dem
             await pilot.press("enter")
             await settle(pilot)
         assert gate(app, "orgs").passed, screen_text(app)
+        await next_step(pilot, "roles")
+        await click(pilot, "#roles-read")
+        for _ in range(600):  # the read pages every member's roles at the Management API's pace
+            await settle(pilot)
+            if app.journal.get_document("roles_read") and not app.workers:
+                break
+            await pilot.pause(0.05)
+        assert app.journal.get_document("roles_read"), screen_text(app)
+        await click(pilot, "#roles-preview")
+        await settle(pilot)
+        assert not workos_emu.emulator.permissions, "the roles dry run writes nothing"
+        await type_into(pilot, "#roles-confirm", "roles")
+        await click(pilot, "#roles-apply")
+        for _ in range(600):
+            await settle(pilot)
+            if gate(app, "roles").passed and not app.workers:
+                break
+            await pilot.pause(0.05)
+        assert gate(app, "roles").passed, screen_text(app)
+        await next_step(pilot, "sso")
+        await click(pilot, "#sso-dry")
+        await settle(pilot)
+        assert not workos_emu.emulator.sso.connections, "the SSO dry run writes nothing"
+        await type_into(pilot, "#sso-confirm", "sso")
+        await click(pilot, "#sso-create")
+        await settle(pilot)
+        assert workos_emu.emulator.sso.connections and gate(app, "sso").passed, screen_text(app)
         await next_step(pilot, "mfa")
         await click(pilot, "#mfa-build")
         await settle(pilot)

@@ -15,12 +15,12 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from demo_walk import settle, walk_demo
 from textual.widgets import DataTable
 
 from wizard.core.config import Settings
 from wizard.core.steps import STEP_IDS
 from wizard.tui.app import WizardApp
-from wizard.tui.demo_walk import settle, walk_demo
 
 SIZE = (100, 34)
 pytestmark = pytest.mark.timeout(120)
@@ -72,25 +72,53 @@ def test_step_snapshot(step_id, demo_steps, snap_compare, monkeypatch):
     base, settings, exports, creds = demo_steps
     monkeypatch.chdir(base)
     run = base / "steps" / step_id
+    assert (run / "journal.sqlite").is_file(), f"the demo walk kept no run folder for {step_id}"
     app = WizardApp(Path("steps") / step_id, settings, demo_exports=exports, demo_credentials=creds)
-    assert run.is_dir()
     assert snap_compare(app, terminal_size=SIZE, run_before=at_rest)
 
 
 async def at_rest(pilot) -> None:
-    """Workers done, focus off the fields, scrolled to the top: the same picture every time."""
+    """Workers done, focus off the fields, scrolled to the top: the same picture every time.
+
+    The capture waits for a settled screen, not for a fixed time: on a busy machine a table can
+    size itself, or a late layout can move the scroll position, after a first `scroll_home`. So
+    tables are waited for, then scrolling home is repeated until one more layout pass changes
+    neither a scroll offset nor the view's size."""
     await settle(pilot)
     pilot.app.set_focus(None)
-    pilot.app.current_view.scroll_home(animate=False, immediate=True)
-    await pilot.pause(0.1)
-    tables = list(pilot.app.current_view.query(DataTable))
-    for _ in range(50):  # tables size themselves on idle: wait until they have
+    view = pilot.app.current_view
+    tables = list(view.query(DataTable))
+    for _ in range(200):  # tables size themselves on idle: wait until they have
         if not any(t._require_update_dimensions for t in tables):
             break
         await pilot.pause(0.02)
     for table in tables:
         table._clear_caches()  # redraw from the settled column widths
         table.refresh(layout=True)
+    for widget in view.query("*"):  # auto heights from the final content, not a cached earlier one
+        widget.clear_cached_dimensions()
+        widget.refresh(layout=True)
     await pilot.pause(0.1)
     await pilot.wait_for_scheduled_animations()
+    stable = 0
+    for _ in range(200):
+        before = _scroll_state(view)
+        for widget in (view, *view.query("*")):
+            if widget.scroll_offset != (0, 0):
+                widget.scroll_home(animate=False, immediate=True)
+        await pilot.pause(0.02)
+        await pilot.wait_for_scheduled_animations()
+        after = _scroll_state(view)
+        stable = stable + 1 if before == after and not any(any(o) for o in after[1]) else 0
+        if stable >= 3:  # three quiet passes in a row: nothing is still moving
+            break
+    else:
+        raise AssertionError(f"the screen never settled: {after}")
     await pilot.pause()
+
+
+def _scroll_state(view) -> tuple:
+    """The view's size and every scroll offset under it: equal twice means the layout is at rest."""
+    widgets = (view, *view.query("*"))
+    return (tuple(view.virtual_size), tuple(tuple(w.scroll_offset) for w in widgets),
+            tuple(tuple(t.virtual_size) for t in widgets if isinstance(t, DataTable)))

@@ -274,7 +274,7 @@ async def test_verify_command_end_to_end(tmp_path, sandbox_settings, monkeypatch
     assert main(["verify", "--run-dir", str(tmp_path / "nowhere")]) == 2
 
 
-async def test_demo_tenant_full_run_passes(tmp_path, sandbox_settings, auth0_emu, demo_exports):
+async def test_demo_tenant_full_run_passes(tmp_path, sandbox_settings, auth0_emu, demo_exports, demo_tenant):
     """The sandbox's demo tenant end to end: plan, import, organizations, MFA scan, then --demo verify."""
     from wizard.clients.auth0 import Auth0Client
     from wizard.core.mfa import ScanTarget, scan_authentication_methods
@@ -293,7 +293,7 @@ async def test_demo_tenant_full_run_passes(tmp_path, sandbox_settings, auth0_emu
     save_mfa_report(journal, build_mfa_report(journal, complete=True))
     for provider in v.social_providers(journal):
         v.confirm_social(journal, provider)
-    samples = v.demo_password_samples(journal)
+    samples = v.password_samples(journal, demo_tenant.credentials)
     assert samples
     result = v.run_verification(journal, sandbox_settings, password_sample=samples,
                                 build=v.BuildOptions(command="true", cwd=tmp_path), reads_per_second=FAST)
@@ -336,3 +336,45 @@ async def test_wrong_email_and_accepted_failures(tmp_path, sandbox_settings):
     journal.put_document("import_failures_accepted", {"count": 1, "reason": "Bob left the company last week"})
     c = v.check_user_count(journal, client, reads_per_second=FAST)
     assert c.ok and "1 failed user(s) accepted" in c.evidence and "Bob left the company" in c.evidence
+
+
+# ------------------------------------------------- organizations: extra members, unknown (issue 10)
+async def test_a_workos_member_not_in_auth0_is_a_warning_listed_in_the_report(tmp_path, sandbox_settings):
+    from wizard.core.report import build_report, render_markdown
+
+    journal = await build_world(tmp_path, sandbox_settings)
+    wc = make_sync_client(sandbox_settings)
+    org_id = journal.orgs()[0]["workos_org_id"]
+    stranger = wc.user_management.create_user(email="stranger@example.com")
+    dave = journal.user("auth0|d4") or next(u for u in journal.iter_users() if u.workos_user_id
+                                            and u.auth0_user_id not in ("auth0|a1", "auth0|b2", "github|c3gh"))
+    for uid in (stranger.id, dave.workos_user_id):
+        wc.organization_membership.create_organization_membership(user_id=uid, organization_id=org_id)
+    c = v.check_organizations(journal, wc, reads_per_second=FAST)
+    assert c.ok, c.evidence  # a warning, not a failure: the wizard never removes it
+    assert "warning: 2 WorkOS member(s) not in the Auth0 export" in c.evidence
+    found = journal.findings(code="org_member_not_in_auth0")
+    assert {f.severity.value for f in found} == {"warning"} and len(found) == 2
+    assert any(stranger.id in f.message and "no Auth0 user in this run" in f.message for f in found)
+    assert any(dave.auth0_user_id in f.message and "not a member of this organization" in f.message for f in found)
+    markdown = render_markdown(build_report(journal))
+    assert "WorkOS organization members not in the Auth0 export, 2" in markdown and stranger.id in markdown
+    v.check_organizations(journal, wc, reads_per_second=FAST)  # a re-run replaces, never duplicates
+    assert len(journal.findings(code="org_member_not_in_auth0")) == 2
+
+
+async def test_an_organization_workos_cannot_read_is_unknown_not_missing(tmp_path, sandbox_settings, workos_emu):
+    from starlette.responses import JSONResponse
+
+    journal = await build_world(tmp_path, sandbox_settings)
+    emu = workos_emu.emulator
+
+    async def broken(request):
+        return JSONResponse({"message": "internal error"}, 500)
+
+    emu.app.router.routes.insert(0, type(emu.app.router.routes[0])(
+        "/user_management/organization_memberships", broken, methods=["GET"]))
+    c = v.check_organizations(journal, make_sync_client(sandbox_settings), reads_per_second=FAST)
+    assert not c.ok
+    assert "Acme: unknown:" in c.evidence and "could not be read in WorkOS" in c.evidence
+    assert "no longer exists" not in c.evidence and "0 of 1" in c.evidence

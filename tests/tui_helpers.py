@@ -1,8 +1,9 @@
 """Pilot helpers for the TUI tests (the same ones the screenshot script uses)."""
 
+from demo_walk import click, find, next_step, screen_text, settle, type_into
+
 from wizard.core import steps
 from wizard.core.journal import Journal
-from wizard.tui.demo_walk import click, find, next_step, screen_text, settle, type_into
 
 
 def gate(app, step_id: str):

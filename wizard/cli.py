@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
+import signal
 import sys
 
 # sub-command name -> module under wizard.commands exposing add_parser(subparsers) and run(args) -> int
@@ -16,8 +18,13 @@ COMMANDS = {
     "inventory": "inventory",
     "export": "export",
     "import": "import_",
+    "sync": "sync",
+    "ticket": "ticket",
+    "package": "package",
     "rollback": "rollback",
     "orgs": "orgs",
+    "roles": "roles",
+    "sso": "sso",
     "mfa": "mfa",
     "verify": "verify",
     "report": "report",
@@ -55,13 +62,44 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# commands that may start a run folder when --run-dir names a missing one; the others need a run
+_CREATES_RUN_DIR = frozenset({None, "check", "inventory", "export", "import", "orgs", "mfa"})
+
+
+def _stop_on_sigterm() -> None:
+    """SIGTERM stops like Ctrl-C (SIGINT): the same clean stop, summary and resume hint."""
+
+    def on_term(signum, frame):
+        if signal.getsignal(signal.SIGINT) in (signal.SIG_IGN, signal.SIG_DFL, None):
+            raise KeyboardInterrupt  # SIGINT is ignored (a background job): stop the same way
+        signal.raise_signal(signal.SIGINT)
+
+    if hasattr(signal, "SIGTERM"):
+        signal.signal(signal.SIGTERM, on_term)
+
+
+def _claim(args) -> None:
+    """Check and lock the --run-dir before a command touches it (one function for every front end)."""
+    from wizard.core.runlock import claim_run_folder
+
+    run_dir = getattr(args, "run_dir", None)
+    if run_dir:
+        command = " ".join(["auth0-workos", args.command or "wizard"])
+        claim_run_folder(run_dir, command, create=args.command in _CREATES_RUN_DIR)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse exits 2 on usage errors; keep that, return it
         return int(exc.code or 0)
+    _stop_on_sigterm()
+    from wizard.core.runlock import held_folders, release_held
+
+    held_before = held_folders()
     try:
+        _claim(args)
         if args.command is None:
             from wizard.commands.wizard import run as run_wizard
 
@@ -71,6 +109,16 @@ def main(argv: list[str] | None = None) -> int:
         print("\nInterrupted. Everything done so far is in the journal; run the same command to resume.",
               file=sys.stderr)
         return 130
+    except Exception as exc:  # the safety net: a clear line and an exit code, never a traceback
+        from wizard.core.failures import explain
+
+        if os.environ.get("AUTH0_WORKOS_DEBUG"):
+            raise
+        message, code = explain(exc)
+        print(f"auth0-workos{' ' + args.command if args.command else ''}: {message}", file=sys.stderr)
+        return code
+    finally:
+        release_held(keep=held_before)
 
 
 if __name__ == "__main__":

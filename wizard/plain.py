@@ -7,22 +7,27 @@ each step calls the core, then the step's gate (wizard.core.steps) decides.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from wizard.clients.auth0 import Auth0Client
-from wizard.clients.workos import make_client, make_sync_client
-from wizard.core import artifacts, guide, inventory, mfa, orgs, plan, report, steps, verify
+from wizard.core import documents, guide, plan, steps
 from wizard.core.config import Settings, mask
 from wizard.core.gates import GateResult
-from wizard.core.importer import Importer
 from wizard.core.journal import Journal
+from wizard.core.mfa import mfa_unknown_text
 from wizard.core.normalize import provider_label
-from wizard.core.progress import Progress
+from wizard.core.progress import Progress, pause_label
+from wizard.core.rollback import ROLLBACK_PROMISE
+from wizard.tasks import check as check_task
+from wizard.tasks import import_ as import_task
+from wizard.tasks import inventory as inventory_task
+from wizard.tasks import mfa as mfa_task
+from wizard.tasks import orgs as orgs_task
+from wizard.tasks import report as report_task
+from wizard.tasks import verify as verify_task
 
 EXIT_OK, EXIT_FAILED = 0, 1
 TRY_AGAIN, NOT_APPLICABLE, QUIT = "Try again", "Mark not applicable (with a reason)", "Quit (resume later)"
@@ -89,7 +94,7 @@ class PlainContext:
                 last[0] = now
                 total = "?" if p.total is None else p.total
                 counts = ", ".join(f"{k} {v}" for k, v in sorted(p.counts.items()))
-                paused = " (rate limited: paused)" if p.paused_until and p.paused_until > time.time() else ""
+                paused = f" ({pause_label(p)}: paused)" if p.paused_until and p.paused_until > time.time() else ""
                 self.out(f"  {p.operation}: {p.completed}/{total} {counts}{paused}")
 
         return show
@@ -131,26 +136,66 @@ def _default_users_path(ctx: PlainContext) -> str:
 
 
 def _inventory(ctx: PlainContext) -> None:
-    client, users_path = None, None
-    if ctx.settings.has_auth0_credentials:
-        client = Auth0Client.from_settings(ctx.settings)
-    else:
+    users_path = None
+    if not ctx.settings.has_auth0_credentials:
         raw = ctx.answers.text("Users export file (no Auth0 credentials set):", _default_users_path(ctx)).strip()
         users_path = Path(raw).expanduser() if raw else None
+    done = inventory_task.run_inventory(ctx.journal, ctx.settings, on_progress=ctx.progress(), users_path=users_path)
+    ctx.out(f"Inventory saved: {done.path}")
+
+
+def _catch_up(ctx: PlainContext, users: str | None, passwords: str | None, *, offer_delete: bool = True) -> bool:
+    """The delta sync with a confirmation (typed `delete N` when users are deleted); True when done."""
+    from wizard.tasks.sync import SyncError, prepare_sync, run_sync
+
+    delete = offer_delete and ctx.answers.confirm(
+        "Also delete in WorkOS the users gone from Auth0 (or blocked there)?", default=False)
     try:
-        inv = inventory.build_inventory(client, users_path, ctx.progress(), journal=ctx.journal)
-    finally:
-        if client is not None:
-            client.close()
-    path = inventory.save_inventory(ctx.journal, inv)
-    ctx.out(f"Inventory saved: {path}")
+        planned = prepare_sync(ctx.journal, ctx.settings, users=users or None, passwords=passwords or None,
+                               delete_removed=delete, on_progress=ctx.progress())
+    except SyncError as exc:
+        ctx.out(f"  {exc}")
+        return False
+    for line in planned.lines():
+        ctx.out(f"  {line}")
+    to_delete = planned.counts.get("to_delete", 0)
+    if to_delete:
+        typed = ctx.answers.text(f"Type 'delete {to_delete}' to delete {to_delete} WorkOS user(s):").strip()
+        if typed != f"delete {to_delete}":
+            ctx.out("  Not confirmed: nothing was sent.")
+            return False
+    elif planned.to_send and not ctx.answers.confirm(f"Send {planned.to_send} change(s) to WorkOS?"):
+        ctx.out("  Nothing was sent.")
+        return False
+    result = run_sync(ctx.journal, ctx.settings, planned, on_progress=ctx.progress())
+    s = result.summary
+    ctx.out(f"  Sync {result.sync_id}: {s.get('session_created', 0)} created, {s.get('session_updated', 0)} "
+            f"updated or deleted, {s.get('session_failed', 0)} failed, {s.get('remaining', 0)} left")
+    return True
 
 
 def _export(ctx: PlainContext) -> None:
+    from wizard.core import sync, ticket
+
+    if sync.apply_password_export_label(ctx.journal):  # imported without hashes: the file may be here now
+        ctx.out(ticket.waiting_line(ctx.journal))
+        late = ctx.answers.text("The decrypted password export, to apply it now (empty: not yet):", "").strip()
+        if late:
+            _catch_up(ctx, None, late, offer_delete=False)
+        return
+    if not ctx.journal.input_path("passwords") and not ctx.demo_exports:
+        t = ticket.ticket_for_run(ctx.journal, ctx.settings.auth0_domain)
+        path = ticket.write_ticket(ctx.journal, t)
+        ctx.out(f"The password export comes from Auth0 support ({ticket.EXPECTED_WAIT}). The ticket ({path}):")
+        for line in t.text.splitlines():
+            ctx.out(f"  | {line}")
+        if ticket.sent_at(ctx.journal) is None and ctx.answers.confirm("Have you sent this ticket?", default=False):
+            ticket.mark_sent(ctx.journal)
+        ctx.out(ticket.waiting_line(ctx.journal))
     users = ctx.answers.text("Users export file:", _default_users_path(ctx)).strip()
     pw_default = ctx.journal.input_path("passwords") or (ctx.demo_exports.passwords_path if ctx.demo_exports else None)
     passwords = ctx.answers.text("Password-hash export (empty if none):", str(pw_default or "")).strip()
-    if not passwords and not ctx.journal.get_document(steps.DOC_NO_PASSWORDS_REASON):
+    if not passwords and not documents.NO_PASSWORDS_REASON.exists(ctx.journal):
         reason = ctx.answers.text("Why is there no password-hash export?")
         try:
             steps.set_no_passwords_reason(ctx.journal, reason)
@@ -162,8 +207,11 @@ def _export(ctx: PlainContext) -> None:
         ctx.out(f"  Users export not found: {users}")
         return
     pw_path = Path(passwords).expanduser() if passwords else None
-    result = plan.build_plan(users_path, pw_path)
-    plan.save_plan(ctx.journal, result, users_path, pw_path)
+    if pw_path is not None:  # trust (issue 10): the hash-join choice, recorded for check and import
+        ctx.out(f"  {plan.JOIN_BY_EMAIL_WARNING}")
+        join = ctx.answers.confirm(f"{plan.JOIN_BY_EMAIL_CHOICE}?", default=plan.recorded_join_by_email(ctx.journal))
+        plan.record_join_choice(ctx.journal, join, source="plain export step")
+    check_task.run_check(ctx.journal, users_path, pw_path)
     counts = ctx.journal.finding_counts()
     for (sev, code), n in sorted(counts.items()):
         ctx.out(f"  {sev:<8} {code:<24} {n}")
@@ -174,38 +222,39 @@ def _export(ctx: PlainContext) -> None:
 def _mapping(ctx: PlainContext) -> None:
     counts = ctx.journal.count_users("branch")
     ctx.out("Decision tree: " + ", ".join(f"{b} {n}" for b, n in sorted(counts.items())))
-    summary = ctx.journal.get_document("plan_summary") or {}
-    ctx.out(f"Duplicates: {summary.get('merge_rule') or plan.MERGE_RULE}")
+    summary = documents.PLAN_SUMMARY.read(ctx.journal)
+    ctx.out(f"Duplicates: {(summary.merge_rule if summary is not None else None) or plan.MERGE_RULE}")
 
 
 def _run_import(ctx: PlainContext, *, dry_run: bool) -> Any:
-    """Run the importer, then write the same run-folder files as `auth0-workos import`."""
-    async def go():
-        client = make_client(ctx.settings, max_retries=0)
-        try:
-            return await Importer(ctx.journal, client, dry_run=dry_run, on_progress=ctx.progress()).run()
-        finally:
-            await client.close()
-
-    summary = asyncio.run(go())
-    if dry_run:
-        artifacts.write_dry_run_artifacts(ctx.journal, summary)
-    else:
-        paths = artifacts.write_import_artifacts(ctx.journal, summary)
-        ctx.out(f"  Files: {paths.summary}, {paths.id_map}, {paths.errors}")
-    return summary
+    """The import task: it writes the same run-folder files as `auth0-workos import`."""
+    result = import_task.run_import(ctx.journal, ctx.settings, on_progress=ctx.progress(), dry_run=dry_run)
+    if result.paths is not None:
+        ctx.out(f"  Files: {result.paths.summary}, {result.paths.id_map}, {result.paths.errors}")
+    return result.summary
 
 
 def _import(ctx: PlainContext) -> None:
+    from wizard.core import package, sync
+
+    if (offer := package.package_offer(ctx.journal)) is not None:
+        ctx.out(offer)
+    pending = ctx.journal.count_users("status")
+    if sync.can_sync(ctx.journal) is None and not pending.get("planned") and not pending.get("in_flight") \
+            and ctx.answers.confirm("Catch up with Auth0 now (a delta sync with a fresh export)?", default=False):
+        users = ctx.answers.text("Fresh users export:", str(ctx.journal.input_path("users") or "")).strip()
+        passwords = ctx.answers.text("Password export (empty: the one already used):", "").strip()
+        _catch_up(ctx, users, passwords)
+        return
     if not steps.dry_run_gate(ctx.journal).passed:
         ctx.out("Dry run (reads WorkOS, sends nothing):")
         s = _run_import(ctx, dry_run=True)
         ctx.out(f"  would create {s.would_create}, would update {s.would_update}, would fail {s.would_fail}")
-    counts = ctx.journal.count_users("status")
-    to_send = counts.get("planned", 0) + counts.get("in_flight", 0)
+    to_send = import_task.users_to_send(ctx.journal)
     if to_send:
+        ctx.out("  " + ROLLBACK_PROMISE)
         typed = ctx.answers.text(f"Type {to_send} (the users to send) or 'import' to start the import:").strip()
-        if typed not in (str(to_send), "import"):
+        if not import_task.confirmation_accepted(typed, to_send):
             ctx.out("  Not confirmed: nothing was sent.")
             return
         s = _run_import(ctx, dry_run=False)
@@ -216,7 +265,7 @@ def _import(ctx: PlainContext) -> None:
             ctx.out(f"  failed: {u.email or u.auth0_user_id}: {u.last_error_code} {u.last_error_message}")
         choice = ctx.answers.select("Some users failed:", [RETRY_FAILED, ACCEPT_FAILED, TRY_AGAIN])
         if choice == RETRY_FAILED:
-            ctx.journal.reset_failed()
+            import_task.retry_failed(ctx.journal)
         elif choice == ACCEPT_FAILED:
             try:
                 steps.accept_failures(ctx.journal, ctx.answers.text("Why may they stay out of WorkOS?"))
@@ -227,7 +276,7 @@ def _import(ctx: PlainContext) -> None:
 def _social(ctx: PlainContext) -> None:
     ctx.out(f"Callback URL to register at each provider: {steps.SOCIAL_CALLBACK_URL}")
     ctx.out("Users link by email once the provider is enabled; they may have to verify their email.")
-    confirmed = ctx.journal.get_document(steps.DOC_SOCIAL_CONFIRMATIONS) or {}
+    confirmed = documents.SOCIAL_CONFIRMATIONS.read(ctx.journal)
     for p in steps.social_providers(ctx.journal):
         if p in confirmed:
             continue
@@ -240,51 +289,192 @@ def _orgs(ctx: PlainContext) -> None:
     if not ctx.settings.has_auth0_credentials:
         ctx.out("No Auth0 credentials: organizations cannot be exported.")
         return
-    with Auth0Client.from_settings(ctx.settings) as auth0:
-        exp = orgs.export_organizations(auth0, ctx.journal, on_progress=ctx.progress())
+    exp = orgs_task.run_org_export(ctx.journal, ctx.settings, on_progress=ctx.progress()).export
     ctx.out(f"  exported {exp.organizations} organization(s), {exp.memberships} membership(s)")
     if not ctx.answers.confirm(f"Create the missing organizations and memberships in WorkOS at "
                                f"{ctx.settings.workos_base_url}?", default=True):
         ctx.out("  Nothing was written to WorkOS.")
         return
-    with make_sync_client(ctx.settings, max_retries=0) as client:
-        mig = orgs.migrate_organizations(ctx.journal, client, on_progress=ctx.progress())
+    mig = orgs_task.run_org_migration(ctx.journal, ctx.settings, on_progress=ctx.progress()).migration
     ctx.out(f"  organizations {mig.orgs}, memberships {mig.memberships}")
 
 
+def _roles(ctx: PlainContext) -> None:
+    """Read, show the mapping and the decisions it needs, dry-run, then write after a typed "roles"."""
+    from wizard.core import roles as rbac
+    from wizard.tasks import roles as roles_task
+
+    if ctx.settings.has_auth0_credentials:
+        read = roles_task.read_roles(ctx.journal, ctx.settings, on_progress=ctx.progress())
+        ctx.out(f"  read {read.roles} role(s), {read.permissions} permission(s), {read.members_with_roles} member(s) "
+                f"with roles, {read.tenant_role_holders} user(s) with roles outside any organization")
+        for note in read.notes:
+            ctx.out(f"  • {note}")
+    if not rbac.has_roles(ctx.journal):
+        ctx.out("  No Auth0 roles: nothing to move." if ctx.settings.has_auth0_credentials else
+                "  No Auth0 credentials: roles cannot be read.")
+        return
+    plan, _ = roles_task.plan_roles(ctx.journal, ctx.settings)
+    reuse = [t["slug"] for t in plan.taken if ctx.answers.confirm(
+        f"WorkOS already has a role '{t['slug']}' this tool did not create. Reuse it for Auth0 role "
+        f"'{t['auth0_role']}'? It changes what every holder of '{t['slug']}' may do (no: use '{t['chosen']}')",
+        default=False)]
+    default_org = None
+    for line in rbac.tenant_lines(ctx.journal):
+        ctx.out(f"  {line}")
+    if rbac.tenant_rows(ctx.journal) and ctx.answers.confirm(
+            "Assign the roles held outside any organization within a default organization?", default=False):
+        default_org = ctx.answers.text("Default organization (Auth0 id or name, or WorkOS org_ id; empty: report "
+                                       "only):", "").strip() or None
+    try:
+        plan, preview = roles_task.plan_roles(ctx.journal, ctx.settings, reuse_existing=reuse, default_org=default_org)
+    except ValueError as exc:
+        ctx.out(f"  {exc}")
+        return
+    for line in rbac.plan_lines(plan) + rbac.outcome_lines(preview):
+        ctx.out(f"  {line}")
+    answer = ctx.answers.text(f'Type "roles" to write these to WorkOS at {ctx.settings.workos_base_url} '
+                              "(anything else writes nothing):")
+    if answer.strip().lower() != "roles":
+        ctx.out("  Nothing was written to WorkOS.")
+        return
+    result = roles_task.run_roles(ctx.journal, ctx.settings, on_progress=ctx.progress(), read=False,
+                                  reuse_existing=reuse, default_org=default_org)
+    for line in rbac.outcome_lines(result.outcome):
+        ctx.out(f"  {line}")
+def _sso(ctx: PlainContext) -> None:
+    """Enterprise SSO: plan + dry run, a cutover mode per connection, secrets (hidden), typed confirmation."""
+    from wizard.core import sso
+    from wizard.tasks.sso import run_portal_links, run_sso
+
+    if not ctx.settings.has_auth0_credentials:
+        ctx.out("No Auth0 credentials: the enterprise connections cannot be read.")
+        return
+    result = run_sso(ctx.journal, ctx.settings, dry_run=True, on_progress=ctx.progress())
+    if not result.connections:
+        ctx.out("  The inventory found no enterprise connection: mark this step not applicable.")
+        return
+    ctx.out("Cutover modes:")
+    for mode, label in sso.MODE_LABELS.items():
+        ctx.out(f"  {mode}: {label}")
+    ctx.out(f"  {sso.KEEP_IDP_ROUTING}")
+    modes: dict[str, str] = {}
+    for r in result.rows:
+        ctx.out(f"  {r['display_name']} ({r['strategy']}): {r['outcome']}" + (f": {r['reason']}" if r["reason"] else ""))
+        if r["outcome"] != "handed off" and r["outcome"] not in ("created", "existing"):
+            choice = ctx.answers.select(f"Cutover mode for {r['name']}:", [sso.MODE_LABELS[m] for m in sso.MODES])
+            modes[r["name"]] = next(m for m, label in sso.MODE_LABELS.items() if label == choice)
+    consolidate = any(len(r["organizations"]) > 1 for r in result.rows) and ctx.answers.confirm(
+        "Consolidate a connection several organizations enable into one WorkOS organization of its own "
+        "(instead of one connection per organization)?", default=False)
+    typed = {}
+    for name, env in result.secrets_needed:
+        value = ctx.answers.password(f"Client secret of {name} (hidden; empty to hand it off, or set {env}):").strip()
+        if value:
+            typed[name] = value
+    result = run_sso(ctx.journal, ctx.settings, dry_run=True, modes=modes, consolidate=consolidate,
+                     typed_secrets=typed, on_progress=ctx.progress())
+    would = (result.run or {}).get("connections", {}).get("would_create", 0)
+    ctx.out(f"  Dry run: {would} connection(s) would be created; handoff in {result.handoff_md}")
+    if would or (result.run or {}).get("members", {}).get("would_create"):
+        typed_ok = ctx.answers.text(f"Type {would} (the connections to create) or 'sso' to write to WorkOS:").strip()
+        if typed_ok not in (str(would), "sso"):
+            ctx.out("  Not confirmed: nothing was written to WorkOS.")
+            return
+        result = run_sso(ctx.journal, ctx.settings, write=True, modes=modes, consolidate=consolidate,
+                         typed_secrets=typed, on_progress=ctx.progress())
+        run = result.run or {}
+        ctx.out(f"  connections {run.get('connections')}, members {run.get('members')}")
+    ctx.out(f"  Handoff: {result.handoff_md} and {result.connections_csv}")
+    portal = [r["name"] for r in result.rows if r["outcome"] == "handed off" or r["mode"] == sso.NEW_ENDPOINTS]
+    if portal and ctx.answers.confirm(f"Generate Admin Portal links now for {', '.join(portal)} (each expires "
+                                      f"{sso.PORTAL_LINK_TTL_MINUTES} minutes after issuance)?", default=False):
+        for name in portal:
+            for org, link in run_portal_links(ctx.journal, ctx.settings, name):
+                ctx.out(f"  {name} / {org}: {link}")
+
+
 def _mfa(ctx: PlainContext) -> None:
-    mfa_report = mfa.save_mfa_report(ctx.journal, mfa.build_mfa_report(ctx.journal))
+    mfa_report = mfa_task.run_mfa_report(ctx.journal, ctx.settings).report
     ctx.out(f"  SMS {mfa_report.sms_users}, voice {mfa_report.voice_users}, TOTP {mfa_report.totp_users}; "
             f"CSV: {mfa_report.csv_path}")
+    unknown = mfa_unknown_text(mfa_report.scan_targets, mfa_report.scanned, mfa_report.complete)
+    if unknown:
+        ctx.out(f"  MFA {unknown}")
     for note in mfa_report.notes:
         ctx.out(f"  • {note}")
-    done = ctx.journal.get_document(steps.DOC_MFA_COMMUNICATION) or {}
-    for key, label in steps.MFA_COMMUNICATION_ITEMS:
+    done = documents.MFA_COMMUNICATION.read(ctx.journal)
+    for key, label in steps.mfa_communication_items(ctx.journal):
         if key not in done and ctx.answers.confirm(f"{label}: done or scheduled?", default=False):
             steps.tick_mfa_item(ctx.journal, key)
 
 
 def _verify(ctx: PlainContext) -> None:
-    imported = {(u.email or "").lower() for u in ctx.journal.users(status=("created", "updated"))}
-    demo = [c for c in ctx.demo_credentials if c[0].lower() in imported]
+    demo = verify_task.password_samples(ctx.journal, ctx.demo_credentials)
     email = ctx.answers.text("Email of a migrated password user to sign in with:", demo[0][0] if demo else "")
     password = demo[0][1] if demo and email == demo[0][0] else ctx.answers.password("Their password:")
     reason = ctx.answers.text("Why no application build applies (empty to run the build command):",
                               "Sandbox demo run: there is no application to build" if demo else "").strip()
-    options = verify.BuildOptions(not_applicable_reason=reason or None)
+    options = verify_task.BuildOptions(not_applicable_reason=reason or None)
     if not reason:
-        options = verify.BuildOptions(command=ctx.answers.text("Build command:", "npm run build"),
-                               cwd=ctx.answers.text("Application folder:", "."))
-    with make_sync_client(ctx.settings) as client:
-        verify.run_verification(ctx.journal, ctx.settings, client=client, build=options, on_progress=ctx.progress(),
-                                password_sample=(email, password) if email and password else None)
-    md, js = report.write_report(ctx.journal)
-    ctx.out(f"Report: {md} and {js}")
+        options = verify_task.BuildOptions(command=ctx.answers.text("Build command:", "npm run build"),
+                                           cwd=ctx.answers.text("Application folder:", "."))
+    verify_task.run_verification(ctx.journal, ctx.settings, build=options, on_progress=ctx.progress(),
+                                 samples=[(email, password)] if email and password else [])
+    written = report_task.run_report(ctx.journal)
+    ctx.out(f"Report: {written.markdown} and {written.json}")
+
+
+def _cutover(ctx: PlainContext) -> None:
+    from wizard.core import cutover
+
+    doc = cutover.state(ctx.journal)
+    if not doc.get("strategy"):
+        for title, text in cutover.STRATEGIES.values():
+            ctx.out(f"  {title}: {text}")
+        disable = ctx.answers.confirm("Disable sign-ups in Auth0 for the window? (No: dual-write)", default=True)
+        cutover.choose_strategy(ctx.journal, "disable_signups" if disable else "dual_write")
+    if not cutover.state(ctx.journal).get("final_sync"):
+        ctx.out("Final catch-up sync, right before switching: export the users from Auth0 again.")
+        users = ctx.answers.text("Fresh users export:", str(ctx.journal.input_path("users") or "")).strip()
+        if not _catch_up(ctx, users, None):
+            return
+        try:
+            s = cutover.record_final_sync(ctx.journal)
+            ctx.out(f"  Final catch-up: sync {s['id']}.")
+        except cutover.CutoverError as exc:
+            ctx.out(f"  {exc}")
+            return
+    doc = cutover.state(ctx.journal)
+    try:
+        if not doc.get("switched"):
+            if not ctx.answers.confirm("Is the application switched to WorkOS now?", default=False):
+                return
+            cutover.tick(ctx.journal, "switched")
+        if not cutover.state(ctx.journal).get("watched"):
+            try:
+                cutover.tick(ctx.journal, "watched")
+            except cutover.CutoverError as exc:
+                ctx.out(f"  {exc}")
+                reason = ctx.answers.text(f"Why is a watch shorter than {cutover.WATCH_HOURS} hours enough "
+                                          "(empty: keep watching, come back later)?", "").strip()
+                if not reason:
+                    return
+                cutover.tick(ctx.journal, "watched", reason=reason)
+        if not cutover.state(ctx.journal).get("auth0_disabled"):
+            if not ctx.answers.confirm("Is the Auth0 tenant disabled?", default=False):
+                return
+            cutover.tick(ctx.journal, "auth0_disabled")
+    except cutover.CutoverError as exc:
+        ctx.out(f"  {exc}")
 
 
 ACTIONS: dict[str, Callable[[PlainContext], None]] = {
     "guide": _guide, "prereqs": _prereqs, "inventory": _inventory, "export": _export, "mapping": _mapping,
     "import": _import, "social": _social, "orgs": _orgs, "mfa": _mfa, "verify": _verify,
+    "roles": _roles,
+    "sso": _sso,
+    "cutover": _cutover,
 }
 
 

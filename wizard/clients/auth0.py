@@ -19,13 +19,14 @@ from urllib.parse import urlsplit
 import httpx
 
 from wizard.clients.errors import ApiError, ErrorKind
-from wizard.core.progress import Progress
+from wizard.clients.progress import Progress
 
 # What each kind of read needs (Auth0 Management API scope names).
 SCOPES: dict[str, str] = {
     "users": "read:users",
     "users_exports": "read:users",  # POST /jobs/users-exports and GET /jobs/{id}
     "connections": "read:connections",
+    "connections_options": "read:connections_options",  # enterprise SSO: options are omitted without it
     "organizations": "read:organizations",
     "organization_members": "read:organization_members",
     "organization_member_roles": "read:organization_member_roles",
@@ -35,6 +36,13 @@ SCOPES: dict[str, str] = {
     "authentication_methods": "read:authentication_methods",
 }
 REQUIRED_SCOPES: tuple[str, ...] = tuple(dict.fromkeys(SCOPES.values()))
+# What the roles step reads in addition (not required by the other steps, so not in REQUIRED_SCOPES).
+RBAC_SCOPES: dict[str, str] = {
+    "roles": "read:roles",
+    "role_users": "read:users",  # GET /roles/{id}/users needs read:roles and read:users (uncertain)
+    "user_roles": "read:roles",
+    "organization_member_roles": "read:organization_member_roles",
+}
 
 USERS_API_CAP = 1000  # GET /users pages only through the first 1,000 users
 MAX_PAGES = 10_000  # hard safety cap on any pager: paging always ends
@@ -67,20 +75,26 @@ def _granted_scopes(scope_text: str | None) -> frozenset[str] | None:
 
 @dataclass
 class RatePacer:
-    """Paces requests to a budget and to what the `x-ratelimit-*` headers say is left.
+    """Paces requests to what the `x-ratelimit-*` headers say is left, from any number of threads.
 
-    `max_per_second` is the budget when headers say nothing. When `remaining` runs low the remaining
-    requests are spread until `reset`; when it is 0 we wait for `reset`.
+    `limit` / `remaining` / `reset_at` come from the latest answer (reset = unix seconds). Each send
+    takes one of `remaining`; when none is left every sender waits for `reset_at`, after which the
+    budget is whole again (minus requests still in the air, which the server may count in the new
+    window). Answers from an older window never raise `remaining`; a newer one replaces it, minus the
+    other requests in the air (they may not be counted yet). Before the first answer, one request
+    at a time. `max_per_second`, when set, is our own cap on top of the headers.
     """
 
-    max_per_second: float = 15.0
+    max_per_second: float | None = None
     limit: int | None = None
     remaining: int | None = None
     reset_at: float | None = None
+    in_flight: int = 0
     _last: float = 0.0
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def observe(self, headers: httpx.Headers | dict) -> None:
+        """One answer's headers (its own request is still counted in the air)."""
         def _int(name: str) -> int | None:
             value = headers.get(name)
             try:
@@ -91,25 +105,57 @@ class RatePacer:
         limit, remaining, reset = (_int("x-ratelimit-limit"), _int("x-ratelimit-remaining"),
                                    _int("x-ratelimit-reset"))
         with self._lock:
+            others = max(0, self.in_flight - 1)
             if limit is not None:
                 self.limit = limit
-            if remaining is not None:
-                self.remaining = remaining
-            if reset is not None:
-                self.reset_at = float(reset)
+            if remaining is None:
+                return
+            if reset is not None and (self.reset_at is None or reset > self.reset_at):
+                self.reset_at = float(reset)  # a newer window
+                self.remaining = max(0, remaining - others)
+            elif reset is None or reset == self.reset_at:
+                known = remaining - others
+                self.remaining = known if self.remaining is None else max(0, min(self.remaining, known))
+
+    def _roll(self, now: float) -> None:
+        if self.reset_at is not None and now >= self.reset_at and self.limit:
+            self.remaining = max(0, self.limit - self.in_flight)
+            self.reset_at = None  # the next answer says when this window ends
+
+    def _wait(self, now: float) -> float:
+        self._roll(now)
+        wait = 0.0
+        if self.max_per_second:
+            wait = max(0.0, self._last + 1.0 / self.max_per_second - now)
+        if self.remaining is not None and self.remaining <= 0:
+            wait = max(wait, self.reset_at - now if self.reset_at and self.reset_at > now else 0.02)
+        elif self.limit is None and self.in_flight:
+            wait = max(wait, 0.02)  # no answer yet: learn the limit from the first one
+        return wait
 
     def delay(self, now: float | None = None) -> float:
-        """Seconds to wait before the next request."""
-        now = time.time() if now is None else now
+        """Seconds to wait before the next request (0: send now)."""
         with self._lock:
-            wait = max(0.0, self._last + 1.0 / self.max_per_second - now) if self.max_per_second > 0 else 0.0
-            if self.remaining is not None and self.reset_at is not None and self.reset_at > now:
-                window = self.reset_at - now
-                if self.remaining <= 0:
-                    wait = max(wait, window)
-                elif self.limit and self.remaining < max(2, self.limit // 10):
-                    wait = max(wait, window / self.remaining)
-            return wait
+            return self._wait(time.time() if now is None else now)
+
+    def acquire(self, sleep: Callable[[float], None] = time.sleep) -> None:
+        """Wait for room and take it (atomic: threads never overspend the remaining budget)."""
+        while True:
+            now = time.time()
+            with self._lock:
+                wait = self._wait(now)
+                if wait <= 0:
+                    self._last = now
+                    self.in_flight += 1
+                    if self.remaining is not None:
+                        self.remaining -= 1
+                    return
+            sleep(min(wait, 1.0))
+
+    def release(self) -> None:
+        """The request taken by `acquire` is answered (or failed)."""
+        with self._lock:
+            self.in_flight = max(0, self.in_flight - 1)
 
     def mark_sent(self) -> None:
         with self._lock:
@@ -205,6 +251,21 @@ def _dump_all(pages: Iterable[list]) -> list[dict]:
     return [_dump(item) for batch in pages for item in batch]
 
 
+# ------------------------------------------------------------------ enterprise SSO (issue 13)
+# Strategies whose users sign in through a company's IdP (api-facts-b2b §1.2; `ad`/`auth0-adldap`
+# are LDAP through the AD connector: inventoried, never created).
+ENTERPRISE_STRATEGIES = ("samlp", "oidc", "waad", "adfs", "okta", "google-apps", "pingfederate", "ad",
+                         "auth0-adldap")
+OPTIONS_SCOPE = "read:connections_options"
+
+
+def options_withheld_error(detail: str) -> ApiError:
+    """Auth0 withheld connection `options`: the scope is named, with where to grant it."""
+    return ApiError(ErrorKind.AUTH, missing_scope_message(OPTIONS_SCOPE, "read the enterprise connections' "
+                                                          "options") + f" ({detail})",
+                    status=403, code="missing_connections_options_scope", service="auth0")
+
+
 class _TokenSource:
     """Client-credentials token, fetched lazily and refreshed a minute before it expires."""
 
@@ -248,7 +309,7 @@ class Auth0Client:
 
     # ------------------------------------------------------------------ construction
     @classmethod
-    def from_settings(cls, settings, *, on_wait: WaitCallback | None = None, max_per_second: float = 15.0,
+    def from_settings(cls, settings, *, on_wait: WaitCallback | None = None, max_per_second: float | None = None,
                       timeout: float = 30.0, respect_headers: bool = True, **kwargs) -> Auth0Client:
         """Token by client credentials, then the Management API at `$AUTH0_BASE_URL/api/v2` when set,
         else `https://{AUTH0_DOMAIN}/api/v2`."""
@@ -318,18 +379,18 @@ class Auth0Client:
     # ------------------------------------------------------------------ one call
     def call(self, kind: str, what: str, fn: Callable[..., Any], *args, **kwargs) -> Any:
         """One Management API call: paced, 429 waited out visibly, 5xx retried, errors mapped."""
-        scope = SCOPES.get(kind)
+        scope = SCOPES.get(kind) or RBAC_SCOPES.get(kind)
         attempt = 0
         refreshed = False
         while True:
             attempt += 1
-            wait = self.pacer.delay()
-            if wait > 0:
-                self._sleep(wait)
-            self.pacer.mark_sent()
+            self.pacer.acquire(self._sleep)
             self.requests += 1
             try:
-                return fn(*args, **kwargs)
+                try:
+                    return fn(*args, **kwargs)
+                finally:
+                    self.pacer.release()
             except Exception as exc:
                 err = to_api_error(exc, what=what, scope=scope)
                 if err.status == 401 and self._token is not None and not refreshed:
@@ -343,6 +404,7 @@ class Auth0Client:
                 self.waits += 1
                 if self.on_wait:
                     self.on_wait(Progress(operation="auth0-wait", total=None, paused_until=time.time() + delay,
+                                          pause_cause=err.wait_cause,
                                           latest_error=f"{err.message}; waiting {delay:.1f} s "
                                                        f"(attempt {attempt}/{self.max_attempts})"))
                 self._sleep(delay)
@@ -454,3 +516,49 @@ class Auth0Client:
 
     def get_job(self, job_id: str) -> dict:
         return _dump(self.call("users_exports", "read the export job", self.api.jobs.get, job_id))
+
+    # ------------------------------------------------------------------ RBAC (roles step)
+    def list_roles(self) -> list[dict]:
+        """Tenant roles `{id, name, description}` (GET /roles, offset pages; read:roles)."""
+        return _dump_all(self.offset_pages("roles", "list roles", self.api.roles.list, lambda r: r.roles))
+
+    def list_role_permissions(self, role_id: str) -> list[dict]:
+        """`{resource_server_identifier, permission_name, resource_server_name, description}` per
+        permission of one role (GET /roles/{id}/permissions; read:roles)."""
+        return _dump_all(self.offset_pages("roles", "list a role's permissions", self.api.roles.permissions.list,
+                                           lambda r: r.permissions, id=role_id))
+
+    def list_role_users(self, role_id: str) -> list[dict]:
+        """Users holding the role tenant-wide, directly (GET /roles/{id}/users; read:roles, read:users)."""
+        return _dump_all(self.checkpoint_pages("role_users", "list a role's users", self.api.roles.users.list,
+                                               lambda r: r.users, id=role_id))
+
+    def list_user_roles(self, user_id: str) -> list[dict]:
+        """A user's tenant-level roles, outside any organization (GET /users/{id}/roles)."""
+        return _dump_all(self.offset_pages("user_roles", "list a user's roles", self.api.users.roles.list,
+                                           lambda r: r.roles, id=user_id))
+
+    def list_member_roles(self, org_id: str, user_id: str) -> list[dict]:
+        """One organization member's roles (GET /organizations/{id}/members/{user_id}/roles;
+        read:organization_member_roles)."""
+        return _dump_all(self.offset_pages("organization_member_roles", "list an organization member's roles",
+                                           self.api.organizations.members.roles.list, lambda r: r.roles,
+                                           id=org_id, user_id=user_id))
+    # ------------------------------------------------------------------ enterprise SSO (issue 13)
+    def list_enterprise_connections(self) -> list[dict]:
+        """Every enterprise connection with its `options` (strategy filter, checkpoint paging).
+
+        Without `read:connections_options` Auth0 either refuses (403) or silently drops `options`
+        (the usual answer, api-facts-b2b §1.1): both raise the same AUTH error naming the scope."""
+        try:
+            items = _dump_all(self.checkpoint_pages("connections_options", "list the enterprise connections",
+                                                    self.api.connections.list, lambda r: r.connections,
+                                                    strategy=list(ENTERPRISE_STRATEGIES)))
+        except ApiError as exc:
+            if exc.kind is ErrorKind.AUTH and exc.status == 403 and OPTIONS_SCOPE in exc.message:
+                raise options_withheld_error("Auth0 answered 403") from None
+            raise
+        if items and all("options" not in c for c in items):
+            raise options_withheld_error("Auth0 answered without any connection's `options`")
+        return items
+

@@ -42,6 +42,19 @@ class ApiError(Exception):
     def retryable(self) -> bool:
         return self.kind in (ErrorKind.RATE_LIMITED, ErrorKind.TRANSIENT)
 
+    @property
+    def wait_cause(self) -> str:
+        """Why a retry waits, in words: only a 429 is "rate limited"; a 5xx is a server error."""
+        if self.kind is ErrorKind.RATE_LIMITED:
+            return "rate limited (HTTP 429)"
+        if self.status is not None and self.status >= 500:
+            return f"server error (HTTP {self.status})"
+        if self.code == "timeout" or self.status == 408:
+            return "timeout"
+        if self.kind is ErrorKind.TRANSIENT:
+            return "connection error"
+        return "error"
+
     def __str__(self) -> str:
         bits = [f"{self.service} {self.kind.value}"]
         if self.status:

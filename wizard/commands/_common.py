@@ -1,5 +1,6 @@
 """Set-up shared by the Auth0-side commands (inventory, export, mfa, orgs): settings, run folder,
-the Management API client, and the one-line answers for usage errors and failures."""
+the scope warning, and the one-line answers for usage errors and failures. (The tasks build the
+clients: `wizard.tasks.clients`.)"""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from wizard.core.config import Settings
-from wizard.core.rundir import ensure_private_dir, new_run_dir
+from wizard.core.config import Settings, env_file_exposure, workos_key_problem
+from wizard.core.rundir import new_run_dir
+from wizard.core.runlock import claim_run_folder
 
 
 def add_run_dir_option(p: argparse.ArgumentParser) -> None:
@@ -16,33 +18,35 @@ def add_run_dir_option(p: argparse.ArgumentParser) -> None:
 
 
 def add_rate_option(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--auth0-rate", type=float, default=15.0, metavar="N",
-                   help="at most N Management API requests per second (default 15; Free plan: 2). The "
-                        "x-ratelimit headers slow it further when Auth0 says so")
+    p.add_argument("--auth0-rate", type=float, default=None, metavar="N",
+                   help="at most N Management API requests per second (default: as fast as Auth0's "
+                        "x-ratelimit headers allow, i.e. your plan's limit)")
 
 
 def resolve_run_dir(args) -> Path:
-    """--run-dir (created private when missing), else a new run folder under .auth0-workos/runs."""
+    """--run-dir (checked, created private when missing), else a new run folder under
+    .auth0-workos/runs; locked for this command either way."""
     run_dir = getattr(args, "run_dir", None)
-    return ensure_private_dir(Path(run_dir)) if run_dir else new_run_dir()
+    command = f"auth0-workos {getattr(args, 'command', None) or ''}".strip()
+    return claim_run_folder(Path(run_dir) if run_dir else new_run_dir(), command)
 
 
 def load_settings(args) -> Settings:
-    return Settings.load(getattr(args, "env_file", ".env.local"))
+    """Settings from the environment and the dotenv file; a key file others can read is warned about."""
+    settings = Settings.load(getattr(args, "env_file", ".env.local"))
+    warn(env_file_exposure(settings.env_file))
+    return settings
 
 
-def make_auth0_client(settings: Settings, on_wait=None, max_per_second: float = 15.0):
-    """The Management API client, or None without credentials; prints which scopes are missing."""
-    from wizard.clients.auth0 import Auth0Client
+def key_problem(settings: Settings) -> str | None:
+    """The one WORKOS_API_KEY rule (missing, a pk_ or client ID, spaces), as the prerequisites apply it."""
+    return workos_key_problem(settings.workos_api_key)
 
-    if not settings.has_auth0_credentials:
-        return None
-    client = Auth0Client.from_settings(settings, on_wait=on_wait, max_per_second=max_per_second)
-    missing = client.check_token()  # raises ApiError(AUTH) when the credentials are refused
-    if missing:
-        print("warning: the Auth0 token lacks these scopes (the steps that need them will say so): "
-              + ", ".join(missing), file=sys.stderr)
-    return client
+
+def warn(warning: str | None) -> None:
+    """A task's warning (e.g. the Auth0 token's missing scopes) on stderr."""
+    if warning:
+        print(f"warning: {warning}", file=sys.stderr)
 
 
 def confirm(question: str) -> bool:

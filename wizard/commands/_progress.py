@@ -11,7 +11,7 @@ import sys
 import time
 from typing import TextIO
 
-from wizard.core.progress import Progress
+from wizard.core.progress import Progress, pause_label
 
 _ORDER = ("created", "updated", "would_create", "would_update", "deleted", "already_gone", "done",
           "skipped", "failed", "would_fail", "in_flight", "pending", "planned")
@@ -37,7 +37,7 @@ def pause_text(p: Progress, now: float | None = None) -> str:
     if p.paused_until is None:
         return ""
     left = max(0.0, p.paused_until - (now or time.time()))
-    return f"paused {left:.0f}s (rate limited)"
+    return f"paused {left:.0f}s ({pause_label(p)})"
 
 
 def format_line(p: Progress) -> str:

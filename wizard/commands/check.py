@@ -15,16 +15,9 @@ from wizard.core.findings import Finding
 from wizard.core.gates import GateResult
 from wizard.core.journal import JournalError
 from wizard.core.passwords import HashReader
-from wizard.core.plan import (
-    PlanOptions,
-    PlanResult,
-    build_plan,
-    export_gate,
-    mapping_gate,
-    redacted_request,
-    save_plan,
-)
+from wizard.core.plan import PlanOptions, PlanResult, redacted_request
 from wizard.core.records import Branch
+from wizard.tasks.check import CheckResult, run_check
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 PER_CODE = 5  # findings of one code listed at most (all are counted, and all are in the journal)
@@ -38,6 +31,10 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--passwords", help="password-hash export from Auth0 support (decrypted NDJSON)")
     p.add_argument("--run-dir", default=argparse.SUPPRESS, help="save the plan into this run folder's journal")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+    p.add_argument("--join-by-email", action=argparse.BooleanOptionalAction, default=None,
+                   help="also bind password-hash rows that name no user id by email (each binding is a "
+                        "warning finding; default: rows bind by auth0| + alt_id/_id.$oid only, or the "
+                        "choice recorded in --run-dir); the choice given is recorded there")
     p.add_argument("--include-blocked", action="store_true",
                    help="plan blocked Auth0 users too (imported without credentials)")
     p.add_argument("--metadata-keys", default=None,
@@ -66,28 +63,35 @@ def run(args) -> int:
     keys = None
     if args.metadata_keys is not None:
         keys = tuple(k.strip() for k in args.metadata_keys.split(",") if k.strip())
-    options = PlanOptions(include_blocked=args.include_blocked, metadata_keys=keys)
-    if sys.stderr.isatty() and not args.json:  # big exports take a while: show the reading rate
-        from wizard.commands._progress import ProgressPrinter
 
-        with ProgressPrinter() as show:
-            result = build_plan(users, pw, options, on_progress=show)
-    else:
-        result = build_plan(users, pw, options)
-    gates: dict[str, GateResult] = {"export": export_gate(result)}
+    def plan_into(journal) -> CheckResult:
+        from wizard.core.plan import record_join_choice, recorded_join_by_email
+
+        if args.join_by_email is not None and journal is not None:
+            record_join_choice(journal, args.join_by_email, source="auth0-workos check")
+        join = args.join_by_email if args.join_by_email is not None else recorded_join_by_email(journal)
+        options = PlanOptions(include_blocked=args.include_blocked, metadata_keys=keys, join_by_email=join)
+        if sys.stderr.isatty() and not args.json:  # big exports take a while: show the reading rate
+            from wizard.commands._progress import ProgressPrinter
+
+            with ProgressPrinter() as show:
+                return run_check(journal, users, pw, options=options, on_progress=show)
+        return run_check(journal, users, pw, options=options)
+
     run_dir = getattr(args, "run_dir", None)
-    saved = None
     if run_dir:
         from wizard.core.journal import Journal
-        from wizard.core.rundir import ensure_private_dir
+        from wizard.core.runlock import claim_run_folder
 
-        ensure_private_dir(Path(run_dir))
+        claim_run_folder(run_dir, "auth0-workos check")
         with Journal.open(run_dir) as journal:
             try:
-                saved = save_plan(journal, result, users, pw)
+                checked = plan_into(journal)
             except JournalError as exc:
                 return _usage(str(exc))
-            gates["mapping"] = mapping_gate(journal)
+    else:
+        checked = plan_into(None)
+    result, gates, saved = checked.plan, checked.gates, checked.saved
     try:
         samples = result.planned.sample(max(0, args.samples)) if args.samples else []
     except JournalError as exc:  # the export changed while it was being checked
@@ -203,5 +207,8 @@ def render_text(result: PlanResult, gates: dict[str, GateResult], findings: list
             out.append(f"  [{mark}] {c.name}: {c.evidence}" + ("" if c.ok else f"\n         fix: {c.fix_hint}"))
     if run_dir:
         out.append("")
-        out.append(f"Saved {_n(saved or 0)} planned users to {Path(run_dir) / 'journal.sqlite'}")
+        skipped = (saved or 0) - s["planned"]
+        out.append(f"Saved the plan of {_n(s['planned'])} WorkOS users to {Path(run_dir) / 'journal.sqlite'}"
+                   + (f" (and {_n(skipped)} blocked or invalid Auth0 users, recorded as skipped)"
+                      if skipped > 0 else ""))
     return "\n".join(out)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-from collections import Counter
 
 from wizard.clients.errors import ApiError
 from wizard.commands._common import (
@@ -11,9 +10,9 @@ from wizard.commands._common import (
     add_run_dir_option,
     failed,
     load_settings,
-    make_auth0_client,
     resolve_run_dir,
     usage,
+    warn,
 )
 
 
@@ -29,47 +28,30 @@ def add_parser(sub) -> argparse.ArgumentParser:
     return p
 
 
-def verify_export(path) -> tuple[int, Counter]:
-    """Users read and findings by severity: the first look the export check takes."""
-    from wizard.core.exports import read_users
-    from wizard.core.findings import Finding
-
-    users, findings = 0, Counter()
-    for item in read_users(path):
-        if isinstance(item, Finding):
-            findings[item.severity.value] += 1
-        else:
-            users += 1
-    return users, findings
-
-
 def run(args) -> int:
     from wizard.commands._progress import ProgressPrinter
-    from wizard.core.export_job import ExportJobError, run_export
+    from wizard.core.export_job import ExportJobError
     from wizard.core.journal import Journal
+    from wizard.tasks.clients import ClientSetupError
+    from wizard.tasks.export_job import run_export_job
 
     settings = load_settings(args)
     if not settings.has_auth0_credentials:
         return usage("export", "set AUTH0_DOMAIN, AUTH0_CLIENT_ID and AUTH0_CLIENT_SECRET (environment or "
                                ".env.local); the token needs the read:users scope")
     run_dir = resolve_run_dir(args)
-    with ProgressPrinter() as show:
+    with ProgressPrinter() as show, Journal.open(run_dir) as journal:
         try:
-            client = make_auth0_client(settings, on_wait=show, max_per_second=args.auth0_rate)
-        except ApiError as exc:
+            result = run_export_job(journal, settings, on_progress=show, connection_id=args.connection_id,
+                                    poll_interval=args.poll_interval, on_wait=show,
+                                    max_per_second=args.auth0_rate, check_scopes=True, on_scope_warning=warn)
+        except ClientSetupError as exc:
             return usage("export", str(exc))
-        try:
-            result = run_export(client, run_dir, connection_id=args.connection_id, on_progress=show,
-                                poll_interval=args.poll_interval)
         except ExportJobError as exc:
             return failed("export", exc.message)
         except ApiError as exc:
             return failed("export", exc)
-    users, findings = verify_export(result.path)
-    with Journal.open(run_dir) as journal:
-        journal.put_document("export_job", {"job_id": result.job_id, "path": str(result.path), "size": result.size,
-                                            "users": users, "findings": dict(findings),
-                                            "connection_id": args.connection_id})
+    users, findings = result.users, result.findings
     print(f"Export job {result.job_id} done in {result.seconds:.0f} s: {result.path} ({result.size:,} bytes, gzip)")
     print(f"It reads as {users:,} user(s)"
           + (f" with {sum(findings.values())} finding(s) ({', '.join(f'{n} {k}' for k, n in findings.items())})"

@@ -11,10 +11,11 @@ Exit codes: 0 every importable user is in WorkOS (or a clean dry run), 1 some us
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 from pathlib import Path
 
+from wizard.commands._common import key_problem, load_settings
+from wizard.core import documents
 from wizard.core.records import Branch, UserStatus
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -32,6 +33,10 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--run-dir", default=argparse.SUPPRESS,
                    help="run folder (new: created; --resume: the folder to resume)")
     p.add_argument("--env-file", default=argparse.SUPPRESS, help="dotenv file to read (default .env.local)")
+    p.add_argument("--join-by-email", action=argparse.BooleanOptionalAction, default=None,
+                   help="also bind password-hash rows that name no user id by email (each binding is a "
+                        "warning in the findings and the report; default: by id only, or the choice "
+                        "recorded in the run folder by the export step or `check`)")
     p.add_argument("--resume", action="store_true",
                    help="continue the import recorded in --run-dir (in-flight users are reconciled first)")
     p.add_argument("--retry-failed", action="store_true", help="with --resume: try the failed users again")
@@ -40,10 +45,24 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--yes", "-y", action="store_true", help="do not ask before writing to WorkOS")
     p.add_argument("--rate", default="500/10s",
                    help="WorkOS write budget: 500/10s (default), 3000/min, or requests per second (50)")
-    p.add_argument("--concurrency", type=int, default=64,
-                   help="most requests in the air at once (default 64; the engine adapts below it)")
+    p.add_argument("--concurrency", type=int, default=600,
+                   help="most requests in the air at once (default 600: a fresh write window's burst of "
+                        "500 plus the steady flow; the engine adapts below it)")
+    p.add_argument("--give-up-after", type=_seconds, default=900.0, metavar="SECONDS",
+                   help="during a total WorkOS outage every worker waits on a growing back-off; stop "
+                        "cleanly (resumable) after this long without a single answer (default 900 = 15 min)")
     p.set_defaults(func=run)
     return p
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text} is not a number of seconds") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError("must be more than 0 seconds")
+    return value
 
 
 def _err(message: str) -> None:
@@ -79,20 +98,25 @@ def plan_lines(journal) -> list[str]:
     return lines
 
 
-def _confirm(question: str, assume_yes: bool) -> bool | None:
-    """True/False from the person; None when there is nobody to ask (no TTY and no --yes)."""
+def _confirm(question: str, to_send: int, assume_yes: bool) -> bool | None:
+    """The typed confirmation (the same as the wizard's): the number of users to send or the word
+    "import". None when there is nobody to ask (no TTY and no --yes)."""
+    from wizard.tasks.import_ import CONFIRM_WORD, confirmation_accepted
+
     if assume_yes:
         return True
     if not sys.stdin.isatty():
         return None
     try:
-        return input(f"{question} [y/N] ").strip().lower() in ("y", "yes")
+        typed = input(f'{question} Type {to_send} or "{CONFIRM_WORD}" to confirm: ')
     except EOFError:
         return False
+    return confirmation_accepted(typed, to_send)
 
 
 def _prepare_new(args, run_dir: Path, journal, show) -> int | None:
-    from wizard.core.plan import build_plan, export_gate, save_plan
+    from wizard.core.plan import PlanOptions
+    from wizard.tasks.check import run_check
 
     users = Path(args.users)
     if not users.is_file():
@@ -104,53 +128,69 @@ def _prepare_new(args, run_dir: Path, journal, show) -> int | None:
         return _usage(f"{run_dir} already holds an import that wrote to WorkOS. Resume it with "
                       f"`auth0-workos import --resume --run-dir {run_dir}`, or use a new --run-dir.")
     print(f"Reading {users.name}" + (f" and {passwords.name}" if passwords else "") + " ...")
-    result = build_plan(users, passwords, on_progress=show)
+    from wizard.core.plan import record_join_choice, recorded_join_by_email
+
+    given = getattr(args, "join_by_email", None)
+    if given is not None:
+        record_join_choice(journal, given, source="auth0-workos import")
+    options = PlanOptions(join_by_email=given if given is not None else recorded_join_by_email(journal))
+    if options.join_by_email and given is None:
+        print("Binding password hashes by email too: the choice recorded in this run folder "
+              "(--no-join-by-email to bind by id only)", file=sys.stderr)
+    checked = run_check(journal, users, passwords, options=options, on_progress=show, save_only_if_passed=True)
     show.close()
-    gate = export_gate(result)
+    bound = checked.plan.summary["join"].get("email", 0)
+    if bound:
+        print(f"warning: {bound} password hash(es) bound by email (--join-by-email); each is listed in "
+              "the findings and the report", file=sys.stderr)
+    gate = checked.export_gate
     if not gate.passed:
         _err("the export files cannot be imported:")
         for c in gate.checks:
             if not c.ok:
                 print(f"  x {c.name}: {c.evidence}\n    fix: {c.fix_hint}", file=sys.stderr)
         return EXIT_USAGE
-    save_plan(journal, result)
     return None
 
 
 def _prepare_resume(args, journal, run_dir: Path) -> int | None:
     if getattr(args, "users", None) or getattr(args, "passwords", None):
         return _usage("--resume uses the files recorded in the run folder; do not pass --users/--passwords")
-    if not journal.count_users():
+    from wizard.tasks.import_ import check_resumable, retry_failed
+
+    resumable = check_resumable(journal)
+    if not resumable.has_plan:
         return _usage(f"{run_dir} has no plan to resume; start with --users FILE")
-    changed = journal.changed_inputs()
-    if changed:
+    if resumable.problems:
         _err("refusing to resume: the input files changed since this run was planned.")
-        for problem in changed:
+        for problem in resumable.problems:
             print(f"  - {problem}", file=sys.stderr)
         return EXIT_USAGE
     if args.retry_failed:
-        n = journal.reset_failed()
+        n = retry_failed(journal)
         print(f"Retrying {n:,} failed user(s).")
     return None
 
 
 def _resolve_run_dir(args) -> Path | None:
     from wizard.core.rundir import latest_run_dir, new_run_dir
+    from wizard.core.runlock import claim_run_folder
 
     given = getattr(args, "run_dir", None)
     if given:
-        return Path(given)
-    if args.resume:
-        return latest_run_dir()
-    return new_run_dir()
+        folder: Path | None = Path(given)
+    elif args.resume:
+        folder = latest_run_dir()
+    else:
+        folder = new_run_dir()
+    return claim_run_folder(folder, "auth0-workos import") if folder is not None else None
 
 
 def run(args) -> int:
-    from wizard.clients.workos import make_client
     from wizard.commands._progress import ProgressPrinter
-    from wizard.core.config import Settings
     from wizard.core.journal import JOURNAL_NAME, Journal
     from wizard.core.pacing import parse_budget
+    from wizard.tasks.import_ import users_to_send
 
     if not args.resume and not args.users:
         planned = getattr(args, "run_dir", None) and (Path(args.run_dir) / JOURNAL_NAME).exists()
@@ -165,9 +205,9 @@ def run(args) -> int:
         return _usage(str(exc))
     if args.concurrency < 1:
         return _usage("--concurrency must be at least 1")
-    settings = Settings.load(getattr(args, "env_file", ".env.local"))
-    if not settings.workos_api_key:
-        return _usage("WORKOS_API_KEY is not set (environment or .env.local)")
+    settings = load_settings(args)
+    if (problem := key_problem(settings)) is not None:
+        return _usage(problem)
     run_dir = _resolve_run_dir(args)
     if run_dir is None or (args.resume and not (run_dir / JOURNAL_NAME).exists()):
         return _usage(f"no run to resume in {run_dir or '.auth0-workos/runs'}")
@@ -181,55 +221,34 @@ def run(args) -> int:
         print(f"Run folder: {run_dir}")
         for line in plan_lines(journal):
             print(line)
-        counts = journal.count_users()
-        todo = counts.get(UserStatus.PLANNED, 0) + counts.get(UserStatus.IN_FLIGHT, 0)
+        todo = users_to_send(journal)
         if todo == 0:
             print("Nothing left to send.")
         elif not args.dry_run:
-            if journal.get_document("import_dry_run") is None:
+            if not documents.DRY_RUN.exists(journal):
                 print("note: no dry run is recorded for this plan; `--dry-run` first shows what would be "
                       "created, updated or refused without writing anything.", file=sys.stderr)
-            answer = _confirm(f"Write {todo:,} user(s) to WorkOS at {settings.workos_base_url}?", args.yes)
+            from wizard.core.rollback import ROLLBACK_PROMISE
+
+            print(ROLLBACK_PROMISE)
+            answer = _confirm(f"Write {todo:,} user(s) to WorkOS at {settings.workos_base_url}?", todo, args.yes)
             if answer is None:
                 return _usage("not on a terminal: pass --yes to confirm writing to WorkOS")
             if not answer:
                 print("Nothing was sent.")
                 return EXIT_OK
-        return _run_import(journal, settings, args, budget, make_client, ProgressPrinter)
+        return _run_import(journal, settings, args, budget, ProgressPrinter)
 
 
-def _run_import(journal, settings, args, budget, make_client, printer_cls) -> int:
-    from wizard.core.artifacts import write_dry_run_artifacts, write_import_artifacts
-    from wizard.core.importer import Importer
+def _run_import(journal, settings, args, budget, printer_cls) -> int:
+    from wizard.tasks.import_ import run_import
 
-    async def go(show):
-        client = make_client(settings)
-        try:
-            importer = Importer(journal, client, rate=budget, concurrency=args.concurrency,
-                                dry_run=args.dry_run, on_progress=show)
-            return await importer.run()
-        finally:
-            await client.close()
-
-    interrupted = False
     with printer_cls() as show:
-        try:
-            summary = asyncio.run(go(show))
-        except KeyboardInterrupt:
-            interrupted = True
-            summary = None
-    if interrupted:
-        from wizard.core.importer import ImportSummary
-
-        counts = journal.count_users()
-        summary = ImportSummary(
-            created=counts.get(UserStatus.CREATED, 0), updated=counts.get(UserStatus.UPDATED, 0),
-            failed=counts.get(UserStatus.FAILED, 0), skipped=counts.get(UserStatus.SKIPPED, 0),
-            remaining=counts.get(UserStatus.PLANNED, 0) + counts.get(UserStatus.IN_FLIGHT, 0),
-            stopped=True, stop_reason="interrupted", dry_run=args.dry_run)
-        summary.planned = sum(counts.values()) - summary.skipped
+        result = run_import(journal, settings, on_progress=show, dry_run=args.dry_run, rate=budget,
+                            concurrency=args.concurrency, give_up_after=args.give_up_after)
+    summary, interrupted = result.summary, result.interrupted
     if args.dry_run:
-        path = write_dry_run_artifacts(journal, summary)
+        path = result.dry_run_path
         print(f"Dry run: would create {summary.would_create:,}, would update {summary.would_update:,}, "
               f"would fail {summary.would_fail:,}; not imported (blocked/invalid) {summary.skipped:,}. "
               "Nothing was written.")
@@ -237,7 +256,7 @@ def _run_import(journal, settings, args, budget, make_client, printer_cls) -> in
             print(f"  - {f.get('email') or f['auth0_user_id']}: {f.get('message')}")
         print(f"Summary: {path}")
         return EXIT_INTERRUPTED if interrupted else (EXIT_FAILED if summary.would_fail else EXIT_OK)
-    paths = write_import_artifacts(journal, summary)
+    paths = result.paths
     print(f"Created {summary.created:,}, updated {summary.updated:,}, failed {summary.failed:,}, "
           f"not imported (blocked/invalid) {summary.skipped:,}, left {summary.remaining:,} "
           f"in {summary.duration_seconds:.1f}s ({summary.rate_per_second:.1f} users/s).")

@@ -12,9 +12,9 @@ from wizard.commands._common import (
     add_run_dir_option,
     failed,
     load_settings,
-    make_auth0_client,
     resolve_run_dir,
     usage,
+    warn,
 )
 
 
@@ -36,10 +36,12 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
 def run(args) -> int:
     from wizard.commands._progress import ProgressPrinter
-    from wizard.core.inventory import build_inventory, inventory_gate, save_inventory, summary_lines
+    from wizard.core.inventory import summary_lines
     from wizard.core.journal import Journal
+    from wizard.tasks.clients import ClientSetupError
+    from wizard.tasks.inventory import run_inventory
 
-    if args.auth0_rate <= 0:
+    if args.auth0_rate is not None and args.auth0_rate <= 0:
         return usage("inventory", "--auth0-rate must be positive")
     users = Path(args.users) if args.users else None
     if users is not None and not users.is_file():
@@ -49,22 +51,19 @@ def run(args) -> int:
         return usage("inventory", "give --users FILE (the users export) or set AUTH0_DOMAIN, AUTH0_CLIENT_ID "
                                   "and AUTH0_CLIENT_SECRET for the Management API")
     run_dir = resolve_run_dir(args)
-    with ProgressPrinter() as show:
+    use_api = not args.no_api and settings.has_auth0_credentials
+    if not use_api and users is not None:
+        print("No Management API access: the inventory covers what the export shows.", file=sys.stderr)
+    with ProgressPrinter() as show, Journal.open(run_dir) as journal:
         try:
-            client = None if args.no_api else make_auth0_client(settings, on_wait=show,
-                                                                max_per_second=args.auth0_rate)
-        except ApiError as exc:
+            done = run_inventory(journal, settings, on_progress=show, users_path=users, use_api=use_api,
+                                 scan_mfa=args.mfa_scan, on_wait=show, max_per_second=args.auth0_rate,
+                                 check_scopes=True, on_scope_warning=warn)
+        except ClientSetupError as exc:
             return usage("inventory", str(exc))
-        if client is None and users is not None:
-            print("No Management API access: the inventory covers what the export shows.", file=sys.stderr)
-        with Journal.open(run_dir) as journal:
-            try:
-                inv = build_inventory(client, users, on_progress=show, journal=journal, scan_mfa=args.mfa_scan)
-            except ApiError as exc:
-                return failed("inventory", exc)
-            path = save_inventory(journal, inv)
-            gate = inventory_gate(journal)
-            journal.set_step("inventory", gate.status.value, gate.reason, gate.details)
+        except ApiError as exc:
+            return failed("inventory", exc)
+    inv, path, gate = done.inventory, done.path, done.gate
     for line in summary_lines(inv.as_dict()):
         print(line)
     print(f"Saved {path}")

@@ -12,10 +12,11 @@ from wizard.commands._common import (
     add_run_dir_option,
     confirm,
     failed,
+    key_problem,
     load_settings,
-    make_auth0_client,
     resolve_run_dir,
     usage,
+    warn,
 )
 
 
@@ -36,68 +37,40 @@ def add_parser(sub) -> argparse.ArgumentParser:
     return p
 
 
-def _users_path(args, journal) -> Path | None:
-    if args.users:
-        return Path(args.users)
-    inv = journal.get_document("inventory") or {}
-    known = (inv.get("users") or {}).get("export_path")
-    if known and Path(known).is_file():
-        return Path(known)
-    return journal.input_path("users")
-
-
-def _targets(client, users: Path | None):
-    from wizard.core.inventory import iter_export_users, user_from_api
-    from wizard.core.mfa import ScanTarget
-
-    if users is not None:
-        return [ScanTarget(u.user_id, u.email, u.name) for u in iter_export_users(users)]
-    out = []
-    for d in client.iter_users():
-        u = user_from_api(d)
-        if u is not None:
-            out.append(ScanTarget(u.user_id, u.email, u.name))
-    return out
-
-
 def run(args) -> int:
     from wizard.commands._progress import ProgressPrinter
     from wizard.core.journal import Journal
-    from wizard.core.mfa import (
-        build_mfa_report,
-        import_totp_secrets,
-        save_mfa_report,
-        scan_authentication_methods,
-    )
+    from wizard.core.mfa import mfa_unknown_text
+    from wizard.tasks.clients import ClientSetupError
+    from wizard.tasks.mfa import run_mfa_report, run_totp_import
 
-    if args.auth0_rate <= 0:
+    if args.auth0_rate is not None and args.auth0_rate <= 0:
         return usage("mfa", "--auth0-rate must be positive")
     if args.users and not Path(args.users).is_file():
         return usage("mfa", f"--users {args.users}: no such file")
     if args.totp_secrets and not Path(args.totp_secrets).is_file():
         return usage("mfa", f"--totp-secrets {args.totp_secrets}: no such file")
     settings = load_settings(args)
-    if args.totp_secrets and not settings.workos_api_key:
-        return usage("mfa", "WORKOS_API_KEY is not set (needed to enroll TOTP factors)")
+    if args.totp_secrets and (problem := key_problem(settings)) is not None:
+        return usage("mfa", problem + " (needed to enroll TOTP factors)")
     run_dir = resolve_run_dir(args)
     exit_code = 0
     with Journal.open(run_dir) as journal, ProgressPrinter() as show:
-        complete = None
-        if not args.no_api and settings.has_auth0_credentials:
-            try:
-                client = make_auth0_client(settings, on_wait=show, max_per_second=args.auth0_rate)
-                targets = _targets(client, _users_path(args, journal))
-                stats = scan_authentication_methods(client, journal, targets, on_progress=show)
-                complete = stats.complete
-            except ApiError as exc:
-                return failed("mfa", exc)
-        elif not args.no_api:
+        if not args.no_api and not settings.has_auth0_credentials:
             print("No Auth0 credentials: reporting from the scan already in this run (if any).", file=sys.stderr)
-        report = save_mfa_report(journal, build_mfa_report(journal, complete=complete))
+        try:
+            report = run_mfa_report(journal, settings, on_progress=show, scan=not args.no_api,
+                                    users_path=args.users, on_wait=show, max_per_second=args.auth0_rate,
+                                    check_scopes=True, on_scope_warning=warn).report
+        except (ClientSetupError, ApiError) as exc:
+            return failed("mfa", exc)
         print(f"MFA: {report.scanned} user(s) scanned; SMS {report.sms_users}, voice {report.voice_users}, "
               f"TOTP {report.totp_users}, no MFA {report.no_mfa_users}"
               + (", other: " + ", ".join(f"{k} {n}" for k, n in report.other_factors.items())
                  if report.other_factors else ""))
+        unknown = mfa_unknown_text(report.scan_targets, report.scanned, report.complete)
+        if unknown:
+            print(f"MFA {unknown}")
         for note in report.notes:
             print(f"note: {note}")
         print(f"Saved {report.csv_path} ({report.must_reenroll} user(s) to contact; phone numbers masked)")
@@ -107,11 +80,9 @@ def run(args) -> int:
             if not args.dry_run and not args.yes and not confirm(
                     f"Enroll the TOTP factors from {args.totp_secrets} in WorkOS at {settings.workos_base_url}?"):
                 return usage("mfa", "not confirmed: add --yes to enroll without asking, or --dry-run to look")
-            from wizard.clients.workos import make_sync_client
-
             try:
-                res = import_totp_secrets(journal, make_sync_client(settings), args.totp_secrets,
-                                          issuer=args.issuer, dry_run=args.dry_run, on_progress=show)
+                res = run_totp_import(journal, settings, args.totp_secrets, issuer=args.issuer,
+                                      dry_run=args.dry_run, on_progress=show)
             except ApiError as exc:
                 return failed("mfa", exc)
             head = "Dry run, nothing written. " if args.dry_run else ""

@@ -18,7 +18,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
 
 def run(args) -> int:
-    from wizard.core.report import write_report
+    from wizard.tasks.report import run_report
 
     run_dir = getattr(args, "run_dir", None)
     if not run_dir:
@@ -28,8 +28,8 @@ def run(args) -> int:
         print(f"auth0-workos report: {run_dir} has no {JOURNAL_NAME}: not a run folder", file=sys.stderr)
         return 2
     with Journal.open(run_dir) as journal:
-        md, js = write_report(journal)
-        failed = [v["name"] for v in journal.verifications() if not v["ok"]]
+        written = run_report(journal)
+    md, js, failed = written.markdown, written.json, written.failed_checks
     print(f"Wrote {md}\nWrote {js}")
     if failed:
         print(f"Note: {len(failed)} verification check(s) failed: {', '.join(failed)}")

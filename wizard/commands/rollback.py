@@ -1,4 +1,4 @@
-"""`auth0-workos rollback --run-dir DIR [--yes]`: delete the WorkOS users this run created.
+"""`auth0-workos rollback --run-dir DIR [--yes]`: delete the WorkOS users (and SSO connections) this run created.
 
 Users the run only updated (they existed before) are never deleted. Asks for a typed confirmation:
 the number of users to delete, or the word "rollback". Exit 0 done, 1 some deletions failed,
@@ -8,9 +8,10 @@ the number of users to delete, or the word "rollback". Exit 0 done, 1 some delet
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 from pathlib import Path
+
+from wizard.commands._common import key_problem, load_settings
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -34,18 +35,16 @@ def _usage(message: str) -> int:
 
 def typed_confirmation(n: int, answer: str) -> bool:
     """The person typed the number of users to delete, or the word "rollback"."""
-    a = answer.strip().lower().replace(",", "")
-    return a == "rollback" or a == str(n)
+    from wizard.tasks.rollback import confirmation_accepted
+
+    return confirmation_accepted(answer, n)
 
 
 def run(args) -> int:
-    from wizard.clients.workos import make_client
     from wizard.commands._progress import ProgressPrinter
-    from wizard.core.artifacts import write_id_map
-    from wizard.core.config import Settings
     from wizard.core.journal import JOURNAL_NAME, Journal
     from wizard.core.pacing import parse_budget
-    from wizard.core.rollback import Rollback, rollback_targets
+    from wizard.tasks.rollback import check_environment, rollback_plan, run_rollback
 
     given = getattr(args, "run_dir", None)
     if not given:
@@ -57,17 +56,26 @@ def run(args) -> int:
         budget = parse_budget(args.rate)
     except ValueError as exc:
         return _usage(str(exc))
-    settings = Settings.load(getattr(args, "env_file", ".env.local"))
-    if not settings.workos_api_key:
-        return _usage("WORKOS_API_KEY is not set (environment or .env.local)")
+    settings = load_settings(args)
+    if (problem := key_problem(settings)) is not None:
+        return _usage(problem)
     with Journal.open(run_dir) as journal:
-        targets = rollback_targets(journal)
-        updated = len({w["auth0_id"] for w in journal.writes("update_user")})
-        if not targets:
-            print("This run created no WorkOS user that still exists: nothing to delete.")
+        check_environment(journal, settings)
+        planned = rollback_plan(journal)
+        targets, restores, unknown = planned.targets, planned.restores, planned.unknown
+        sso_code = _rollback_sso(journal, settings, args)  # enterprise SSO connections and organizations
+        if sso_code is not None and sso_code != EXIT_OK:
+            return sso_code
+        if not targets and not restores and not unknown:
+            print("This run created no WorkOS user that still exists and changed none it has not put "
+                  "back: nothing to do.")
             return EXIT_OK
         print(f"This run created {len(targets):,} WorkOS user(s) at {settings.workos_base_url}; they will be "
-              f"deleted. {updated:,} user(s) that existed before and were only updated are kept.")
+              f"deleted. {len(restores):,} user(s) that existed before are kept and put back as they were "
+              "(names, external id, metadata; a password hash set by the import cannot be undone).")
+        if unknown:
+            print(f"{len(unknown):,} create(s) lost their answer: each is looked up first and, if it landed, "
+                  "deleted like the others.")
         if not args.yes:
             if not sys.stdin.isatty():
                 return _usage("not on a terminal: pass --yes to confirm the deletion")
@@ -79,24 +87,66 @@ def run(args) -> int:
                 print("Not confirmed: nothing was deleted.")
                 return EXIT_OK
 
-        async def go(show):
-            client = make_client(settings)
-            try:
-                return await Rollback(journal, client, rate=budget, on_progress=show).run()
-            finally:
-                await client.close()
-
         with ProgressPrinter() as show:
-            summary = asyncio.run(go(show))
-        write_id_map(journal, run_dir)
-        print(f"Deleted {summary.deleted:,}, already gone {summary.already_gone:,}, failed {summary.failed:,} "
-              f"in {summary.duration_seconds:.1f}s. The id map no longer lists deleted users.")
+            summary = run_rollback(journal, settings, on_progress=show, rate=budget).summary
+        print(f"Deleted {summary.deleted:,}, already gone {summary.already_gone:,}, failed {summary.failed:,}; "
+              f"{summary.restored:,} pre-existing user(s) put back as they were"
+              + (f", {summary.restore_failed:,} could not be" if summary.restore_failed else "")
+              + f" in {summary.duration_seconds:.1f}s. The id map no longer lists deleted users.")
+        if summary.found_landed:
+            print(f"{summary.found_landed:,} of them were creates whose answer had been lost (they had landed).")
+        if summary.already_gone:
+            print(f"Already gone: WorkOS answered 404 for {summary.already_gone:,} id(s) in this run's "
+                  "environment; every later rollback checks them again.")
+        for note in summary.not_restorable[:SHOW_NOTES]:
+            print(f"  note: {note}")
+        if len(summary.not_restorable) > SHOW_NOTES:
+            print(f"  … and {len(summary.not_restorable) - SHOW_NOTES:,} more notes like these")
         if summary.stopped:
             return _usage(summary.stop_reason or "stopped")
-        if summary.failed:
+        if summary.failed or summary.restore_failed:
             for f in summary.failures:
                 print(f"  - {f['workos_user_id']} ({f['auth0_user_id']}): {f.get('code')}: {f.get('message')}",
                       file=sys.stderr)
             print("Run the same command again to retry them.", file=sys.stderr)
             return EXIT_FAILED
         return EXIT_OK
+
+
+SHOW_NOTES = 10
+
+
+def _rollback_sso(journal, settings, args) -> int | None:
+    """The Enterprise SSO step's own creations (connections, the organizations it made, memberships,
+    added certificates): listed, confirmed like the users, deleted. None when it created nothing."""
+    from wizard.clients.errors import ApiError
+    from wizard.core import sso
+    from wizard.tasks.sso import run_sso_rollback
+
+    todo = sso.rollback_targets(journal)
+    n = sum(len(v) for v in todo.values())
+    if not n:
+        return None
+    print(f"The Enterprise SSO step created {len(todo[sso.WRITE_CONNECTION])} SSO connection(s), "
+          f"{len(todo[sso.WRITE_ORG])} organization(s), {len(todo[sso.WRITE_MEMBER])} membership(s) and added "
+          f"{len(todo[sso.WRITE_CERT])} certificate(s) at {settings.workos_base_url}; they will be deleted.")
+    if not args.yes:
+        if not sys.stdin.isatty():
+            return _usage("not on a terminal: pass --yes to confirm the deletion")
+        try:
+            answer = input(f'Type {n} or "rollback" to delete them: ')
+        except EOFError:
+            answer = ""
+        if not typed_confirmation(n, answer):
+            print("Not confirmed: nothing was deleted.")
+            return EXIT_OK
+    try:
+        result = run_sso_rollback(journal, settings)
+    except ApiError as exc:
+        print(f"auth0-workos rollback: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    deleted = ", ".join(f"{v} {k}(s)" for k, v in sorted(result.deleted.items())) or "nothing"
+    print(f"Enterprise SSO: deleted {deleted}; already gone {result.already_gone}.")
+    for f in result.failures:
+        print(f"  - {f}", file=sys.stderr)
+    return EXIT_FAILED if result.failures else EXIT_OK

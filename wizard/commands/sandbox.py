@@ -35,8 +35,18 @@ def add_parser(sub) -> argparse.ArgumentParser:
     return p
 
 
+def demo_credentials(seed: int = 7) -> list[tuple[str, str]]:
+    """The demo tenant's (email, password) pairs, for `verify --demo`: only the sandbox knows them."""
+    from wizard.sandbox.demo import demo_tenant
+
+    return list(demo_tenant(seed=seed).credentials)
+
+
+ENV_FILE_HEADER = "# Written by `auth0-workos sandbox`: points the wizard at the local emulators."
+
+
 def env_file_text(env: dict[str, str]) -> str:
-    lines = ["# Written by `auth0-workos sandbox`: points the wizard at the local emulators."]
+    lines = [ENV_FILE_HEADER]
     lines += [f"{k}={v}" for k, v in env.items()]
     return "\n".join(lines) + "\n"
 
@@ -55,6 +65,11 @@ def run(args: argparse.Namespace) -> int:
         rehearsal = from_args(args)
     except ValueError as exc:
         print(str(exc), file=sys.stderr)
+        return EXIT_USAGE
+    env_file = Path(args.sandbox_env_file) if args.sandbox_env_file else None
+    if env_file is not None and env_file.exists() and not _written_by_sandbox(env_file):
+        print(f"--env-file {env_file} exists and was not written by `auth0-workos sandbox` (it may hold "
+              "your real keys): it is left alone. Name another file.", file=sys.stderr)
         return EXIT_USAGE
     workdir = Path(args.dir) if args.dir else Path(tempfile.mkdtemp(prefix="auth0-workos-sandbox-"))
     try:
@@ -97,3 +112,12 @@ def run(args: argparse.Namespace) -> int:
         except KeyboardInterrupt:
             print("\nSandbox stopped.", file=out)
     return EXIT_OK
+
+
+def _written_by_sandbox(path: Path) -> bool:
+    """Only a file this command wrote (it starts with our header line) is ever overwritten."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            return fh.readline().rstrip("\n") == ENV_FILE_HEADER
+    except OSError:
+        return False

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from wizard.core.config import Settings
+from wizard.commands._common import key_problem, load_settings
 from wizard.core.journal import JOURNAL_NAME, Journal
 
 
@@ -46,11 +46,12 @@ def _progress(ev) -> None:
 
 def _apply_fix(run_dir: str, action: str) -> int:
     from wizard.core import recovery
+    from wizard.tasks.verify import apply_fix
 
     if action not in recovery.ACTIONS:
         return _usage(f"unknown fix {action!r}; known: {', '.join(recovery.ACTIONS)}")
     with Journal.open(run_dir) as journal:
-        outcome = recovery.apply(journal, action)
+        outcome = apply_fix(journal, action)
     print(outcome.message)
     if outcome.next_command:
         print(f"Next: {outcome.next_command}")
@@ -58,8 +59,8 @@ def _apply_fix(run_dir: str, action: str) -> int:
 
 
 def run(args) -> int:
-    from wizard.core import recovery
     from wizard.core import verify as v
+    from wizard.tasks import verify as verify_task
 
     run_dir = getattr(args, "run_dir", None)
     if not run_dir:
@@ -76,9 +77,9 @@ def run(args) -> int:
         return _usage("--no-build needs a reason")
     if args.fix:
         return _apply_fix(run_dir, args.fix)
-    settings = Settings.load(getattr(args, "env_file", ".env.local"))
-    if not settings.workos_api_key:
-        return _usage("WORKOS_API_KEY is not set (environment or .env.local)")
+    settings = load_settings(args)
+    if (problem := key_problem(settings)) is not None:
+        return _usage(problem)
 
     with Journal.open(run_dir) as journal:
         found = v.social_providers(journal)
@@ -89,7 +90,9 @@ def run(args) -> int:
             v.confirm_social(journal, provider)
         samples: list[tuple[str, str]] = []
         if args.demo:
-            samples = v.demo_password_samples(journal)
+            from wizard.commands.sandbox import demo_credentials
+
+            samples = verify_task.password_samples(journal, demo_credentials())
             if not samples:
                 print("note: no demo account among this run's imported password users", file=sys.stderr)
         elif args.email:
@@ -99,10 +102,9 @@ def run(args) -> int:
             samples = [(args.email, password)]
         build = v.BuildOptions(command=args.build_cmd or "npm run build", cwd=args.build_dir,
                                not_applicable_reason=args.no_build)
-        result = v.run_verification(journal, settings, password_sample=samples, build=build,
-                                    on_progress=_progress, on_output=lambda line: print(f"  | {line}"))
-
-        remedies = recovery.diagnose(journal)
+        verified = verify_task.run_verification(journal, settings, samples=samples, build=build,
+                                                on_progress=_progress, on_output=lambda line: print(f"  | {line}"))
+        result, remedies = verified.gate, verified.remedies
 
     for c in result.checks:
         print(f"{'PASS' if c.ok else 'FAIL'}  {c.name}: {c.evidence}")

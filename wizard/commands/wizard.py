@@ -16,16 +16,20 @@ from pathlib import Path
 
 from wizard.core.config import Settings
 from wizard.core.journal import JOURNAL_NAME, Journal
-from wizard.core.rundir import SANDBOX_RUN_META, ensure_private_dir, new_run_dir
+from wizard.core.rundir import SANDBOX_RUN_META, new_run_dir
+from wizard.core.runlock import claim_run_folder
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
 def resolve_run_dir(run_dir: str | None, default_root: Path | None = None) -> Path:
-    """The folder given (created 0700 if new, resumed if it holds a journal), else a new run."""
+    """The folder given (checked, created 0700 if new, resumed if it holds a journal), else a new
+    run; locked for this wizard session either way."""
     if run_dir:
-        return ensure_private_dir(Path(run_dir).expanduser())
-    return new_run_dir() if default_root is None else new_run_dir(default_root)
+        folder = Path(run_dir).expanduser()
+    else:
+        folder = new_run_dir() if default_root is None else new_run_dir(default_root)
+    return claim_run_folder(folder, "auth0-workos (wizard)")
 
 
 def wrote_to_workos(run_dir: Path) -> bool:

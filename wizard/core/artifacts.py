@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from wizard.core import documents
 from wizard.core.journal import Journal
 from wizard.core.records import UserStatus
 from wizard.core.rundir import open_private, write_private
@@ -55,8 +56,8 @@ def write_dry_run_artifacts(journal: Journal, summary: Any, run_dir: Path | None
     """A dry run changes nothing: only its summary is kept (the journal's `import_dry_run` document,
     and summary.json, or dry-run-summary.json once a real import has written summary.json)."""
     run_dir = Path(run_dir or journal.run_dir)
-    real = journal.get_document("import_summary")
-    journal.put_document("import_dry_run", _summary_dict(summary))
+    real = documents.IMPORT_SUMMARY.read(journal)
+    documents.DRY_RUN.write(journal, documents.RunSummary.load(_summary_dict(summary)))
     return write_summary(run_dir, summary, DRY_RUN_SUMMARY if real else SUMMARY)
 
 
@@ -103,8 +104,8 @@ def write_retry(journal: Journal, run_dir: Path) -> Path:
 def write_import_artifacts(journal: Journal, summary: Any, run_dir: Path | None = None) -> ArtifactPaths:
     """All four files, and the summary as the journal's `import_summary` document."""
     run_dir = Path(run_dir or journal.run_dir)
-    data = _summary_dict(summary)
-    journal.put_document("import_dry_run" if data.get("dry_run") else "import_summary", data)
+    data = documents.RunSummary.load(_summary_dict(summary))
+    (documents.DRY_RUN if data.dry_run else documents.IMPORT_SUMMARY).write(journal, data)
     return ArtifactPaths(
         summary=write_summary(run_dir, summary),
         id_map=write_id_map(journal, run_dir),

@@ -37,13 +37,18 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from wizard.core.findings import Finding, Severity
+from wizard.core.lines import BoundedLines, line_too_long, parse_json
 from wizard.core.normalize import (
     DATABASE_PROVIDER,
     EXTERNAL_ID_MAX,
+    NAME_MAX,
     PASSWORDLESS_PROVIDERS,
     SOCIAL_PROVIDERS,
-    is_valid_email,
+    email_problem,
+    external_id_problem,
+    invisible_character,
     is_valid_user_id,
+    lookalike_key,
     metadata_fits,
     normalize_email,
     provider_of,
@@ -57,6 +62,7 @@ from wizard.core.passwords import (
     sniff_container,
 )
 from wizard.core.records import Auth0User, Identity
+from wizard.core.textsafe import _ESCAPED_SURROGATE_TEXT, has_escaped_surrogate, scrub_surrogates
 
 _WS = re.compile(r"\s*")
 _ARRAY_MAX_ELEMENT = 16 << 20  # a single JSON array element larger than this is treated as broken
@@ -104,15 +110,6 @@ def _shown(v: object) -> str:
     return f"a JSON {_JSON_TYPES.get(type(v), type(v).__name__)}" if isinstance(v, (dict, list)) else repr(v)
 
 
-# the Import/Export extension's display names -> Management API names (api-facts 1.1)
-EXTENSION_KEYS = {
-    "Id": "user_id", "Email": "email", "Email Verified": "email_verified", "Given Name": "given_name",
-    "Family Name": "family_name", "Name": "name", "Nickname": "nickname", "Username": "username",
-    "Phone Number": "phone_number", "Blocked": "blocked", "App Metadata": "app_metadata",
-    "User Metadata": "user_metadata", "Created At": "created_at", "Last Login": "last_login",
-    "Connection": "connection", "Multifactor": "multifactor", "Identities": "identities",
-}
-_EXTENSION_KEY_SET = frozenset(EXTENSION_KEYS)
 # every key an export line normally holds (api-facts 1.1): lines with only these take the fast path
 API_KEYS = frozenset({
     "user_id", "email", "email_verified", "given_name", "family_name", "name", "nickname", "username",
@@ -120,6 +117,14 @@ API_KEYS = frozenset({
     "blocked", "created_at", "updated_at", "last_login", "last_ip", "logins_count", "multifactor",
     "multifactor_last_modified", "connection", "last_password_reset", "locale", "tenant",
 })
+# the Import/Export extension's display names -> Management API names (api-facts 1.1). Its default
+# columns (auth0-user-import-export-extension client/reducers/export.js): Id, Given Name, Family
+# Name, Nickname, Name, Email, Email Verified, Picture, Connection, Created At, Updated At; any
+# other field a person adds is titled the same way ("Last Login", "Logins Count", "Phone Number").
+EXTENSION_KEYS = {k.replace("_", " ").title(): k for k in sorted(API_KEYS)}
+EXTENSION_KEYS.update({"Id": "user_id", "Multifactor": "multifactor", "Last Ip": "last_ip",
+                       "Last IP": "last_ip", "Identities": "identities"})
+_EXTENSION_KEY_SET = frozenset(EXTENSION_KEYS)
 _KNOWN_KEYS = API_KEYS | _EXTENSION_KEY_SET
 
 
@@ -278,26 +283,38 @@ def user_from_obj(obj: dict, line: int, file: str, where: str = "",
         findings.append(Finding(file, line, "user_id", Severity.ERROR, "malformed_user_id",
                                 f"{where}{what}; the line is skipped"))
         return None, findings
-    if not uid.isascii():
-        findings.append(Finding(file, line, "user_id", Severity.ERROR, "non_ascii_external_id",
-                                f"{where}user_id holds non-ASCII characters; WorkOS external_id must "
-                                "be ASCII, so this user cannot be imported with its Auth0 id",
+    id_problem = external_id_problem(uid)
+    if id_problem == "non_ascii_external_id":
+        findings.append(Finding(file, line, "user_id", Severity.WARNING, id_problem,
+                                f"{where}user_id holds non-ASCII characters, which a WorkOS external_id "
+                                "cannot: the user is imported without external_id, with the Auth0 id in "
+                                "metadata.auth0_user_id and id-map.csv (re-runs find it by email)", uid))
+    elif id_problem == "external_id_too_long":
+        findings.append(Finding(file, line, "user_id", Severity.WARNING, id_problem,
+                                f"{where}user_id is {len(uid)} characters; a WorkOS external_id allows at "
+                                f"most {EXTERNAL_ID_MAX}: the user is imported without external_id, with the "
+                                "Auth0 id in metadata.auth0_user_id and id-map.csv (re-runs find it by email)",
                                 uid))
-    elif len(uid) > EXTERNAL_ID_MAX:
-        findings.append(Finding(file, line, "user_id", Severity.ERROR, "non_ascii_external_id",
-                                f"{where}user_id is {len(uid)} characters; WorkOS external_id allows "
-                                f"at most {EXTERNAL_ID_MAX}", uid))
     email_raw = get("email")
     email = None
     if email_raw is None or (isinstance(email_raw, str) and not email_raw.strip()):
         findings.append(Finding(file, line, "email", Severity.ERROR, "missing_email",
                                 f"{where}no email: WorkOS users need an email address, so this user "
                                 "cannot be imported", uid))
-    elif not isinstance(email_raw, str) or not is_valid_email(email_raw):
+    elif not isinstance(email_raw, str):
         findings.append(Finding(file, line, "email", Severity.ERROR, "invalid_email",
-                                f"{where}email is not a valid address (expected name@domain.tld); "
+                                f"{where}email is not a string; fix it in Auth0 or the export", uid))
+    elif (hidden := invisible_character(email_raw)) is not None:
+        findings.append(Finding(file, line, "email", Severity.ERROR, "email_invisible_character",
+                                f"{where}email holds an invisible or control character ({hidden}): it is "
+                                "not sent (it would be another address than the one the person types); "
                                 "fix it in Auth0 or the export", uid))
-        email = email_raw.strip() if isinstance(email_raw, str) else None
+        email = email_raw.strip()
+    elif (problem := email_problem(email_raw)) is not None:
+        findings.append(Finding(file, line, "email", Severity.ERROR, "invalid_email",
+                                f"{where}email is not a valid address ({problem.rstrip('.')}); fix it in "
+                                "Auth0 or the export", uid))
+        email = email_raw.strip()
     else:
         email = email_raw.strip()
     identities = _identities(obj, uid)
@@ -321,16 +338,25 @@ def user_from_obj(obj: dict, line: int, file: str, where: str = "",
                                 "treated as blocked (the safe side); fix the value to import this user", uid))
         blocked = True
     mfa = get("multifactor")
+    names = {}
+    for key in ("given_name", "family_name", "name", "nickname", "username"):
+        value = _str(get(key))
+        if value is not None and len(value) > NAME_MAX:
+            findings.append(Finding(file, line, key, Severity.WARNING, "name_too_long",
+                                    f"{where}{key} is {len(value):,} characters, more than the {NAME_MAX} a "
+                                    "name may have here: it is not sent", uid))
+            value = None
+        names[key] = value
     user = Auth0User(
         line=line,
         user_id=uid,
         email=email,
         email_verified=verified,  # type: ignore[arg-type]
-        given_name=_str(get("given_name")),
-        family_name=_str(get("family_name")),
-        name=_str(get("name")),
-        nickname=_str(get("nickname")),
-        username=_str(get("username")),
+        given_name=names["given_name"],
+        family_name=names["family_name"],
+        name=names["name"],
+        nickname=names["nickname"],
+        username=names["username"],
         phone_number=_str(get("phone_number")),  # (dict.get + _str: ~0.1 us each, kept readable)
         connection=conn,
         identities=identities,
@@ -397,6 +423,8 @@ class UsersScan:
         self.renamed: dict[str, str] = {}  # loosely spelt keys read (original -> API name)
         self._id_keys = array("q")
         self._email_keys = array("q")
+        self._lookalike_keys = array("q")  # NFKC + case folding: equal keys look alike to a person
+        self._non_ascii_emails = False
 
     # ------------------------------------------------------------------ reading
     def _detect(self) -> None:
@@ -455,36 +483,50 @@ class UsersScan:
                        f"{self.file_error}; download the export again")
 
     def _ndjson_items(self) -> Iterator[tuple[int, object]]:
-        """(line number, decoded object or the exception) for every non-blank line."""
+        """(line number, decoded object or the exception) for every non-blank line; lines past
+        `lines.LINE_MAX` are skipped unread, blank runs are counted in bulk (`lines.BoundedLines`)."""
         loads = json.JSONDecoder().decode
+
+        def slow(raw: bytes) -> object:  # what orjson refuses: the stdlib's answer and error
+            return loads(raw.decode("utf-8"))
+
         with open_decompressed(self.path) as fh:
-            n = 0
+            reader = BoundedLines(fh)
             try:
-                for n, raw in enumerate(fh, 1):  # noqa: B007 - n is read after the loop on error
+                for n, _offset, raw, size in reader:
+                    if raw is None:
+                        yield n, _TooLong(size)
+                        continue
                     if n == 1 and raw.startswith(UTF8_BOM):
                         raw = raw[3:]
-                    if len(raw) <= 2 and not raw.strip():
-                        self.blank_lines += 1
-                        continue
                     try:
-                        yield n, loads(raw.decode("utf-8"))
-                    except (ValueError, UnicodeDecodeError) as exc:
+                        obj = parse_json(raw, slow)
+                    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
                         if not raw.strip():
                             self.blank_lines += 1
                             continue
                         if isinstance(exc, UnicodeDecodeError):
                             yield n, _bad_utf8(raw, exc, loads)
                         elif not raw.endswith(b"\n") and _looks_cut(exc):
-                            self.lines_read = n
+                            self.lines_read = reader.lines
+                            self.blank_lines += reader.blank
                             yield n, _CutShort(exc)  # the last line stops mid-object: file cut short
                             return
                         else:
                             yield n, exc
+                        continue
+                    if has_escaped_surrogate(raw):
+                        obj, fields = scrub_surrogates(obj)
+                        if fields:
+                            yield n, _Surrogates(fields)
+                    yield n, obj
             except (OSError, EOFError, zlib.error) as exc:
-                self.lines_read = n
-                yield n, _FileError(exc)  # n: the last line read completely
+                self.lines_read = reader.lines
+                self.blank_lines += reader.blank
+                yield reader.lines, _FileError(exc)  # the last line read completely
                 return
-            self.lines_read = n
+            self.lines_read = reader.lines
+            self.blank_lines += reader.blank
 
     def _array_items(self, stream: bool = False) -> Iterator[tuple[int, object]]:
         """Stream a JSON array element by element with JSONDecoder.raw_decode over text chunks.
@@ -546,11 +588,18 @@ class UsersScan:
                             continue
                         yield idx + 1, _ArrayError(f"{exc.msg}")
                         break
+                    except RecursionError:
+                        yield idx + 1, _ArrayError("an element is nested too deeply (thousands of levels)")
+                        break
                     if end >= len(buf) and not eof:  # a number/literal may continue in the next chunk
                         fill()
                         continue
                     idx += 1
                     self.lines_read = idx
+                    if _ESCAPED_SURROGATE_TEXT.search(buf, pos, end):
+                        obj, fields = scrub_surrogates(obj)
+                        if fields:
+                            yield idx, _Surrogates(fields)
                     yield idx, obj
                     pos, want_comma = end, True
             except UnicodeDecodeError:
@@ -561,6 +610,7 @@ class UsersScan:
     def _scan(self, items: Iterator[tuple[int, object]], where_tpl: str) -> Iterator[Auth0User | Finding]:
         name = self.name
         line_of, id_keys, email_keys = self.line_of, self._id_keys, self._email_keys
+        look_keys = self._lookalike_keys
         check_meta, keys = self.check_metadata, self.metadata_keys
         renamed = self.renamed
         if self.format == "json-stream":
@@ -579,6 +629,16 @@ class UsersScan:
                               + (f" (user {uid})" if uid else ""), uid)
                 continue
             if type(obj) is not dict:
+                if isinstance(obj, _Surrogates):
+                    yield Finding(name, n, obj.fields[0], Severity.WARNING, "invalid_unicode",
+                                  f"{where}{', '.join(obj.fields[:5])} held an invalid Unicode escape (a lone "
+                                  "surrogate such as \\ud800, which no text can hold): each one is replaced "
+                                  "with U+FFFD (\ufffd)")
+                    continue
+                if isinstance(obj, _TooLong):
+                    self.rejected_lines += 1
+                    yield Finding(name, n, None, Severity.ERROR, "line_too_long", where + line_too_long(obj.size))
+                    continue
                 if isinstance(obj, _FileError):
                     yield from self._renamed_findings()
                     yield self._unreadable(obj.exc, n or None)
@@ -631,7 +691,13 @@ class UsersScan:
             line_of.append(n)
             id_keys.append(_key(user.user_id))
             email_ok = user.email is not None and not (findings and any(f.field == "email" for f in findings))
-            email_keys.append(_key(normalize_email(user.email)) if email_ok else 0)
+            ek = _key(normalize_email(user.email)) if email_ok else 0
+            email_keys.append(ek)
+            if ek and not user.email.isascii():
+                self._non_ascii_emails = True
+                look_keys.append(_key(lookalike_key(user.email)))
+            else:
+                look_keys.append(ek)
             yield user
         yield from self._renamed_findings()
         if self.users == 0 and self.file_error is None:
@@ -679,6 +745,24 @@ class UsersScan:
         """User indexes sharing a normalized email (`skip`: indexes to leave out)."""
         return self._runs(self._email_keys, skip)
 
+    def lookalike_findings(self, skip: set[int] | None = None) -> Iterator[Finding]:
+        """Users whose addresses differ to WorkOS but look alike (Unicode NFKC: `ａlice` and
+        `alice`): a warning on each, listing the others; they are never merged."""
+        if not self._non_ascii_emails:
+            return
+        unit = "elements" if self.format == "json-array" else "lines"
+        for group in self._runs(self._lookalike_keys, skip):
+            if len({self._email_keys[i] for i in group}) < 2:
+                continue  # one address to WorkOS: the duplicate rule handles it
+            lines = [self.line_of[i] for i in group]
+            for i in group:
+                others = [ln for ln in lines if ln != self.line_of[i]]
+                yield Finding(self.name, self.line_of[i], "email", Severity.WARNING, "lookalike_email",
+                              f"this address looks like the one on {unit if len(others) > 1 else unit[:-1]} "
+                              f"{_list_lines(others)} but differs "
+                              "(Unicode look-alike characters, e.g. fullwidth letters): they are not "
+                              "merged, each is imported as itself; check which one is genuine")
+
     def duplicate_findings(self) -> Iterator[Finding]:
         """duplicate_user_id (error on every repeat) and duplicate_email (warning on every line of
         the group) findings, with generic wording (the plan words its own, naming the primary)."""
@@ -694,7 +778,7 @@ class UsersScan:
             lines = [self.line_of[i] for i in group]
             for ln in lines:
                 yield Finding(self.name, ln, "email", Severity.WARNING, "duplicate_email",
-                              f"email shared (case-insensitive, Unicode-normalized) by {len(lines)} "
+                              f"email shared (the same address to WorkOS: case-insensitive) by {len(lines)} "
                               f"users on {unit} {_list_lines(lines)}: they become one WorkOS user")
 
 
@@ -748,6 +832,20 @@ def _looks_cut(exc: Exception) -> bool:
     return "Unterminated" in exc.msg or (size > 10 and exc.pos >= size - 5)
 
 
+class _TooLong:
+    __slots__ = ("size",)
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+
+
+class _Surrogates:
+    __slots__ = ("fields",)
+
+    def __init__(self, fields: list[str]) -> None:
+        self.fields = fields
+
+
 class _CutShort:
     __slots__ = ("exc",)
 
@@ -780,3 +878,4 @@ def read_users(path: str | Path, *, metadata_keys: tuple[str, ...] | None = None
     yield from scan
     if scan.file_error is None or scan.users:
         yield from scan.duplicate_findings()
+        yield from scan.lookalike_findings()

@@ -33,3 +33,7 @@ class Finding:
         """`users.ndjson:12 email` — the place a person should look."""
         place = self.file if self.line is None else f"{self.file}:{self.line}"
         return f"{place} {self.field}" if self.field else place
+
+
+# Codes written outside the input checks (kept here so every writer and reader spells them alike)
+ORG_MEMBER_NOT_IN_AUTH0 = "org_member_not_in_auth0"  # verification: a WorkOS org member Auth0 does not list

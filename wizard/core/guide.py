@@ -9,10 +9,11 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+from wizard.core import documents
 from wizard.core.gates import Check
 
 GUIDE_URL = "https://workos.com/docs/migrate/auth0"
-GUIDE_DOCUMENT = "guide_acknowledged"
+GUIDE_DOCUMENT = documents.GUIDE_ACK.name
 
 # The guide's steps, in the order the wizard walks them.
 FOLLOWED = (
@@ -40,7 +41,8 @@ DIFFERENCES = (
     Difference(
         "Joining password hashes to users",
         "compare the export's Id to _id.$oid",
-        "user_id == 'auth0|' + (alt_id if present, else _id.$oid) (Auth0's own rule); fallback by email",
+        "user_id == 'auth0|' + (alt_id if present, else _id.$oid) (Auth0's own rule), and only to "
+        "that user in the same connection; binding by email only when you opt in, each row a warning",
     ),
     Difference(
         "A user that already exists",
@@ -85,13 +87,22 @@ DIFFERENCES = (
 
 def acknowledge_guide(journal) -> None:
     """Record that the person opened / read the official guide (step 1's first box)."""
-    journal.put_document(GUIDE_DOCUMENT, {"url": GUIDE_URL, "at": time.time()})
+    documents.GUIDE_ACK.write(journal, documents.Acknowledged(url=GUIDE_URL, at=time.time()))
+
+
+def withdraw_acknowledgement(journal) -> None:
+    """The person unticked the box: the guide counts as not read again."""
+    documents.GUIDE_ACK.clear(journal)
+
+
+def is_acknowledged(journal) -> bool:
+    return documents.GUIDE_ACK.exists(journal)
 
 
 def guide_check(journal) -> Check:
-    doc = journal.get_document(GUIDE_DOCUMENT)
+    doc = documents.GUIDE_ACK.read(journal)
     if doc:
-        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(doc.get("at", 0)))
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(doc.at))
         return Check("Official guide read", True, f"acknowledged {when}: {GUIDE_URL}")
     return Check(
         "Official guide read", False, "not acknowledged yet",

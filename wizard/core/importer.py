@@ -12,13 +12,17 @@ Life of one user (design.md): planned -> in_flight -> created | updated | failed
   capped exponential backoff and jitter, `max_attempts` times; other errors fail the user (status,
   code, request id) and the run goes on; 401/403 stop the run at once.
 
-Created or updated? A found user counts as *created by this run* only when
-(a) one of our create requests for it may have landed (a transient failure after sending it, or an
-    `in_flight` mark found on resume), (b) its external_id is the user's Auth0 id, and (c) its
-    created_at is not earlier than our send minus `CREATED_AT_SKEW` seconds (clock allowance), and
-(d) on resume, it is not a user this run already found existing (a `found_existing` mark is
-    committed before each update of a pre-existing user).
+Created or updated? A found user counts as *created by this run* when
+(a) one of our create requests for it may have landed (a transient failure after sending it, an
+    unreadable 2xx, or an `in_flight` mark found on resume): that mark is in the journal
+    (`create_sends`) and survives every later path (retry-failed, resume, rollback), (b) its
+    external_id is the user's Auth0 id, (c) its created_at is not earlier than our *first* send
+    minus `CREATED_AT_SKEW` seconds (clock allowance), and (d) it is not a user this run found
+    existing (a `found_existing` mark is committed before each update of a pre-existing user,
+    with a before-image of what the update changes, for rollback to restore).
+A WorkOS id this run recorded as created stays ours (a re-plan's resend updates it).
 Otherwise it existed before and is updated. Rollback deletes only users recorded as created.
+Every run first checks it talks to the WorkOS environment it is bound to (`environment.py`).
 """
 
 from __future__ import annotations
@@ -27,23 +31,32 @@ import asyncio
 import contextlib
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from typing import Any, TypeVar
 
 from wizard.clients import workos as wapi
 from wizard.clients.errors import ApiError, ErrorKind
+from wizard.core.digests import digest_key, hash_digest
+from wizard.core.environment import require_same_environment
 from wizard.core.journal import Journal, UserRow
+from wizard.core.outage import OutageWatch
 from wizard.core.pacing import (
+    DEFAULT_MAX_CONCURRENCY,
+    PACER_PAUSE_CAUSE,
     READ_BUDGET,
     WRITE_BUDGET,
     Budget,
     Pacer,
     Retries,
     RetryPolicy,
+    Slot,
     ThrottledProgress,
+    client_base_url,
     parse_budget,
+    save_window,
+    shared_pacer,
 )
 from wizard.core.progress import Progress, ProgressCallback, frozen_counts
 from wizard.core.records import Branch, UserStatus
@@ -56,7 +69,15 @@ WRITE_CREATE, WRITE_UPDATE = "create_user", "update_user"
 FOUND_EXISTING = "found_existing"  # a marker in `writes` (no change in WorkOS): this user pre-existed
 
 
-class AuthStop(Exception):
+class RunStop(Exception):
+    """Nothing more can be sent safely: stop the whole run cleanly (resumable) with `reason`."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class AuthStop(RunStop):
     """WorkOS refused our key (401/403): nothing else can succeed, stop the run."""
 
     def __init__(self, error: ApiError) -> None:
@@ -105,6 +126,14 @@ class ImportSummary:
         return asdict(self)
 
 
+@dataclass(frozen=True)
+class _Hash:
+    """A hash re-read at send time and the password_hash_type its kind is sent as."""
+
+    value: str = field(repr=False)
+    hash_type: str
+
+
 @dataclass
 class _Send:
     """What this invocation knows about its write requests for one user."""
@@ -117,17 +146,42 @@ def _now_utc() -> float:
     return time.time()
 
 
+def _external_id(user: UserRow) -> str | None:
+    """The external id the plan sends: None for an Auth0 id WorkOS cannot take (non-ASCII, > 128)."""
+    return user.request.get("external_id")
+
+
+def _ours(found: wapi.RemoteUser, user: UserRow) -> bool:
+    """The WorkOS user carries this Auth0 user's mark: our external id, or (without one) our
+    metadata.auth0_user_id."""
+    ext = _external_id(user)
+    if ext is not None:
+        return found.external_id == ext
+    return not found.external_id and (found.metadata or {}).get("auth0_user_id") == user.auth0_user_id
+
+
 def _other_owner(found: wapi.RemoteUser, user: UserRow) -> str | None:
-    """A user found by email that carries another external id belongs to someone else: never
-    overwrite it (it may be another planned user, or an account from another system)."""
-    if found.external_id and found.external_id != user.auth0_user_id:
+    """A user found by email that carries another external id (or another Auth0 id in its metadata)
+    belongs to someone else: never overwrite it (another planned user, or another system's)."""
+    ext = _external_id(user)
+    if found.external_id and found.external_id != ext:
         return (f"WorkOS user {found.id} already has this email with external id {found.external_id}; "
+                "it was not changed. Merge or remove that user in WorkOS, then retry the failed users.")
+    other = (found.metadata or {}).get("auth0_user_id")
+    if ext is None and not found.external_id and other and other != user.auth0_user_id:
+        return (f"WorkOS user {found.id} already has this email and belongs to Auth0 user {other}; "
                 "it was not changed. Merge or remove that user in WorkOS, then retry the failed users.")
     return None
 
 
+def before_image(found: wapi.RemoteUser) -> dict[str, Any]:
+    """What the update may change on a user that existed before the run (never a hash)."""
+    return {"first_name": found.first_name, "last_name": found.last_name, "external_id": found.external_id,
+            "metadata": found.metadata or {}, "email_verified": found.email_verified}
+
+
 def _created_by_us(found: wapi.RemoteUser, user: UserRow, sent_at: float | None) -> bool:
-    if found.external_id != user.auth0_user_id:
+    if not _ours(found, user):
         return False
     if found.created_at is None or sent_at is None:
         return True
@@ -139,20 +193,25 @@ class Importer:
 
     def __init__(self, journal: Journal, client: Any, *, hash_reader: Any = None,
                  rate: Budget | str | float | None = None, read_rate: Budget | str | None = None,
-                 concurrency: int = 64, dry_run: bool = False,
+                 concurrency: int = DEFAULT_MAX_CONCURRENCY, dry_run: bool = False,
                  on_progress: ProgressCallback | None = None, max_attempts: int = 6,
                  max_rate_limited: int = 200, backoff_base: float = 0.5, backoff_cap: float = 8.0,
-                 margin: float | None = None) -> None:
+                 margin: float | None = None, pacer: Pacer | None = None,
+                 outage: OutageWatch | None = None) -> None:
         self.journal = journal
         self.client = client
         self._hash_reader = hash_reader
         self.write_budget = parse_budget(rate, WRITE_BUDGET)
         self.read_budget = parse_budget(read_rate, READ_BUDGET)
-        pacer_kw = {"margin": margin} if margin is not None else {}
-        self.pacer = Pacer(self.write_budget, self.read_budget, max_concurrency=concurrency, **pacer_kw)
+        # one budget for the whole migration: the run's shared pacer unless the caller brings one
+        self.pacer = pacer or shared_pacer(client_base_url(client), journal)
+        self.pacer.configure(self.write_budget, self.read_budget, margin=margin, max_concurrency=concurrency)
         self.dry_run = dry_run
         self.on_progress = on_progress
         self.retry = RetryPolicy(max(1, max_attempts), max_rate_limited, backoff_base, backoff_cap)
+        self.outage = outage or OutageWatch()
+        self._stamp: tuple | None = None  # (path, (size, mtime, inode)) of the password file as planned
+        self._key: bytes | None = None  # the run's hash-digest key (core/digests.py)
         self._stop_requested = False
         self._owns_reader = False
         self._state: dict[str, str] = {}  # auth0 id -> status, for users between reads and results
@@ -170,6 +229,15 @@ class Importer:
         """Finish the users in the air, start no new ones (they stay planned for a resume)."""
         self._stop_requested = True
 
+    def interrupted(self, reason: str = "interrupted") -> ImportSummary:
+        """The summary of a run cut short from outside (Ctrl-C, a cancelled task): the journal's
+        totals, marked stopped. In-flight users are reconciled by lookup on the next run."""
+        if not self._started:
+            self._started = time.monotonic()
+        self._summary.stopped = True
+        self._summary.stop_reason = reason
+        return self._finish()
+
     async def run(self) -> ImportSummary:
         self._started = time.monotonic()
         self._counts = dict(self.journal.count_users())
@@ -177,6 +245,11 @@ class Importer:
         self._emit(force=True)
         ticker = asyncio.get_running_loop().create_task(self._tick())
         try:
+            try:
+                await require_same_environment(self.journal, self.client, bind=not self.dry_run,
+                                               action="dry-run this import" if self.dry_run else "import")
+            except ApiError as err:  # only AUTH comes out: the key is refused
+                raise AuthStop(err) from None
             if self.dry_run:
                 await self._dry_run()
             else:
@@ -196,11 +269,16 @@ class Importer:
                 f"WorkOS refused the API key ({stop.error}). Check WORKOS_API_KEY (and that it belongs "
                 "to this environment), then resume.")
             self._latest_error = self._summary.stop_reason
+        except RunStop as stop:  # a total outage, the password file changed under the run
+            self._summary.stopped = True
+            self._summary.stop_reason = stop.reason
+            self._latest_error = stop.reason
         finally:
             ticker.cancel()
             with contextlib.suppress(BaseException):
                 await ticker
             self._close_hash_reader()
+            save_window(self.journal, self.pacer)
         if self._stop_requested and not self._summary.stopped:
             self._summary.stopped = True
             self._summary.stop_reason = "stopped on request"
@@ -256,10 +334,15 @@ class Importer:
             self._fail(user, "hash_unavailable", str(exc))
             return
         send = _Send()
+        prior = self.journal.create_send(user.auth0_user_id)
+        if prior is not None:  # an earlier create may have landed: that mark survives every path
+            send.first_sent, send.maybe_landed = prior[0], prior[1]
         try:
             try:
                 created = await self._request(
-                    self.pacer.write, lambda: wapi.create_user(self.client, user.request, password_hash),
+                    self.pacer.write, lambda: wapi.create_user(
+                        self.client, user.request, password_hash and password_hash.value,
+                        password_hash_type=password_hash and password_hash.hash_type),
                     user=user, send=send)
             except ApiError as err:
                 # EXISTS, or a 400/409/422 that another WorkOS build words differently: look it up;
@@ -269,14 +352,19 @@ class Importer:
                 await self._resolve_exists(user, password_hash, send, err)
                 return
             self._record(user, UserStatus.CREATED, created.id, WRITE_CREATE)
-        except AuthStop:
+            self.journal.resolve_create(user.auth0_user_id)
+        except RunStop:
             if not send.maybe_landed:  # else it stays in flight: the resume's lookup decides
                 self._set_status(user, UserStatus.PLANNED)
             raise
         except ApiError as err:
-            self._fail(user, err.code or err.kind.value, _message(err), err)
+            message = _message(err)
+            if send.maybe_landed:
+                message += (" (a create was sent and its answer lost: it may have landed; the next retry "
+                            "or rollback looks it up first)")
+            self._fail(user, err.code or err.kind.value, message, err)
 
-    async def _resolve_exists(self, user: UserRow, password_hash: str | None, send: _Send,
+    async def _resolve_exists(self, user: UserRow, password_hash: _Hash | None, send: _Send,
                               answer: ApiError | None = None) -> None:
         found = await self._lookup(user)
         if found is None:
@@ -286,17 +374,24 @@ class Importer:
             self._fail(user, "exists_not_found",
                        "WorkOS says the user exists but no user has this external id or email.")
             return
-        if send.maybe_landed and _created_by_us(found, user, send.first_sent):
+        ours = self.journal.created_by_run(found.id)  # created by an earlier pass of this run
+        if not ours and send.maybe_landed and _created_by_us(found, user, send.first_sent):
             self._record(user, UserStatus.CREATED, found.id, WRITE_CREATE)
+            self.journal.resolve_create(user.auth0_user_id)
             return
         if (conflict := _other_owner(found, user)) is not None:
             self._fail(user, "email_belongs_to_other_user", conflict)
             return
-        # remembered before the update leaves, so a resume never mistakes this user for ours
-        self.journal.record_write(FOUND_EXISTING, found.id, user.auth0_user_id)
+        with self.journal.transaction():
+            if not ours:
+                # remembered before the update leaves, so a resume never mistakes this user for
+                # ours, with what the update will change (rollback puts it back)
+                self.journal.record_write(FOUND_EXISTING, found.id, user.auth0_user_id)
+                self.journal.record_before_image(found.id, user.auth0_user_id, before_image(found))
+            self.journal.resolve_create(user.auth0_user_id)
         await self._update(user, found, password_hash, send)
 
-    async def _update(self, user: UserRow, found: wapi.RemoteUser, password_hash: str | None,
+    async def _update(self, user: UserRow, found: wapi.RemoteUser, password_hash: _Hash | None,
                       send: _Send) -> None:
         req = user.request
         verified = True if (req.get("email_verified") is True and not found.email_verified) else None
@@ -305,8 +400,9 @@ class Importer:
                 self.pacer.write,
                 lambda: wapi.update_user(
                     self.client, found.id, first_name=req.get("first_name"), last_name=req.get("last_name"),
-                    external_id=user.auth0_user_id, email_verified=verified, metadata=req.get("metadata"),
-                    password_hash=password_hash),
+                    external_id=_external_id(user), email_verified=verified, metadata=req.get("metadata"),
+                    password_hash=password_hash and password_hash.value,
+                    password_hash_type=password_hash and password_hash.hash_type),
                 user=user, send=None)
         except ApiError as err:
             if err.kind is ErrorKind.EXISTS:
@@ -317,8 +413,13 @@ class Importer:
         self._record(user, UserStatus.UPDATED, updated.id, WRITE_UPDATE)
 
     async def _lookup(self, user: UserRow) -> wapi.RemoteUser | None:
-        found = await self._request(
-            self.pacer.read, lambda: wapi.find_user_by_external_id(self.client, user.auth0_user_id))
+        """By our external id, then by email (the only way for a user planned without external id,
+        recognised as ours by metadata.auth0_user_id)."""
+        found = None
+        ext = _external_id(user)
+        if ext is not None:
+            found = await self._request(
+                self.pacer.read, lambda: wapi.find_user_by_external_id(self.client, ext))
         if found is None and user.email:
             found = await self._request(
                 self.pacer.read, lambda: wapi.find_user_by_email(self.client, user.email or ""))
@@ -336,15 +437,18 @@ class Importer:
         """An `in_flight` user from an interrupted run: its create may or may not have landed."""
         try:
             found = await self._lookup(user)
-        except AuthStop:
+        except RunStop:
             raise
         except ApiError as err:
             self._fail(user, err.code or err.kind.value, "could not reconcile: " + _message(err), err)
             return
         self._summary.reconciled += 1
-        if found is not None and found.id not in self._pre_existing \
-                and _created_by_us(found, user, user.updated_at):
+        sent = self.journal.create_send(user.auth0_user_id)
+        sent_at = sent[0] if sent is not None else user.updated_at
+        if found is not None and found.id not in self._pre_existing and (
+                self.journal.created_by_run(found.id) or _created_by_us(found, user, sent_at)):
             self._record(user, UserStatus.CREATED, found.id, WRITE_CREATE)
+            self.journal.resolve_create(user.auth0_user_id)
         else:
             # never landed, or it existed before: the normal path creates it or meets "exists"
             self._set_status(user, UserStatus.PLANNED)
@@ -383,28 +487,37 @@ class Importer:
         self._emit()
 
     # ------------------------------------------------------------------ requests, retry, pacing
-    async def _request(self, take: Callable[[], Awaitable[None]], call: Callable[[], Awaitable[T]], *,
+    async def _request(self, take: Callable[[], Awaitable[Slot]], call: Callable[[], Awaitable[T]], *,
                        user: UserRow | None = None, send: _Send | None = None) -> T:
         """One API call with pacing, the shared 429 pause and bounded transient retries.
         With `user` it is a write: the user is marked in flight (committed) before each send."""
         retries = Retries(self.retry)
         while True:
-            await take()
+            slot = await take()
             if user is not None:
-                self.journal.mark_in_flight([user.auth0_user_id])
+                if send is not None:
+                    now = _now_utc()
+                    self.journal.mark_create_in_flight(user.auth0_user_id, now)
+                    if send.first_sent is None:
+                        send.first_sent = now
+                else:
+                    self.journal.mark_in_flight([user.auth0_user_id])
                 self._move(user, UserStatus.IN_FLIGHT)
-                if send is not None and send.first_sent is None:
-                    send.first_sent = _now_utc()
             started = time.monotonic()
+            slot.sent()  # counted from here (the journal write above took time)
             try:
-                result = await call()
+                with slot:  # leaves the window `window` after the answer, or its send-time bound
+                    result = await call()
             except ApiError as err:
                 self.pacer.observe(time.monotonic() - started, reads=self.dry_run)
+                if err.kind is not ErrorKind.TRANSIENT:
+                    self.outage.answered()
                 if err.kind is ErrorKind.AUTH:
                     raise AuthStop(err) from None
                 if err.code == "unreadable_response":
-                    if send is not None:
+                    if send is not None and user is not None:
                         send.maybe_landed = True  # it answered 2xx: the create was applied
+                        self.journal.mark_create_unknown(user.auth0_user_id)
                     raise ContractStop(err) from None
                 if err.kind is ErrorKind.RATE_LIMITED:
                     self._summary.rate_limited += 1
@@ -414,9 +527,19 @@ class Importer:
                         raise
                     continue
                 if err.kind is ErrorKind.TRANSIENT:
-                    if send is not None:
+                    if send is not None and user is not None and not send.maybe_landed:
                         send.maybe_landed = True
+                        self.journal.mark_create_unknown(user.auth0_user_id)
                     self._latest_error = _message(err)
+                    self.outage.failed()
+                    if self.outage.in_outage:  # every request fails: wait together, burn no attempts
+                        if self.outage.exhausted():
+                            raise RunStop(self.outage.stop_reason()) from None
+                        wait = self.outage.wait()
+                        self._latest_error = self.outage.describe(wait)
+                        self._emit(force=True)
+                        await asyncio.sleep(wait)
+                        continue
                     delay = retries.after_transient(err.retry_after)
                     if delay is None:
                         raise
@@ -425,23 +548,59 @@ class Importer:
                     continue
                 raise
             self.pacer.observe(time.monotonic() - started, reads=self.dry_run)
+            self.outage.answered()
             return result
 
     # ------------------------------------------------------------------ passwords
-    def _password_hash(self, user: UserRow) -> str | None:
+    def _password_hash(self, user: UserRow) -> _Hash | None:
         if user.branch != Branch.PASSWORD or user.hash_ref is None:
             return None
         reader = self._reader()
+        self._require_same_password_file()
         try:
             h = reader.hash_at(user.hash_ref)
         except Exception as exc:  # HashReadError, OSError: never send a guess
             raise _HashUnavailable(str(exc)[:200]) from None
-        from wizard.core.passwords import BCRYPT_RE
+        planned_digest = self.journal.hash_digest_of(user.auth0_user_id)
+        if planned_digest and hash_digest(h, self._digest_key()) != planned_digest:
+            raise RunStop(self._changed_message(f"the row for {user.auth0_user_id} now holds another hash "
+                                                "than the one planned"))
+        from wizard.core.hashes import importable
 
-        if not BCRYPT_RE.match(h):
+        check = importable(h)
+        planned = user.request.get("password_hash_type")  # absent in hand-made plans: the kind decides
+        if check is None or (planned is not None and check.hash_type != planned):
             raise _HashUnavailable(f"the password export's row at byte {user.hash_ref} no longer holds "
-                                   "a bcrypt hash (the file changed since it was planned)")
-        return h
+                                   "the planned kind of hash (the file changed since it was planned)")
+        return _Hash(h, check.hash_type)
+
+    def _require_same_password_file(self) -> None:
+        """The hashes are re-read from the export at send time: it must still be the planned file
+        (size, modification time, inode), else a hash written into it since would be sent unseen."""
+        if self._stamp is None:  # read from the journal once per run, then one stat per user
+            stamp, path = self.journal.input_stamp("passwords"), self.journal.input_path("passwords")
+            self._stamp = (path, (stamp["size"], stamp["mtime_ns"], stamp["inode"])) if stamp and path else ()
+        if not self._stamp:
+            return
+        path, planned = self._stamp
+        try:
+            st = path.stat()
+        except OSError as exc:
+            raise RunStop(self._changed_message(f"it cannot be read any more ({exc.strerror})")) from None
+        if (st.st_size, st.st_mtime_ns, st.st_ino) != planned:
+            raise RunStop(self._changed_message("its size, modification time or inode differs"))
+
+    def _digest_key(self) -> bytes:
+        if self._key is None:
+            self._key = digest_key(self.journal)
+        return self._key
+
+    def _changed_message(self, what: str) -> str:
+        path = self.journal.input_path("passwords")
+        name = path.name if path is not None else "the password export"
+        return (f"The password export {name} changed since it was planned: {what}. Nothing more was sent. "
+                "Put the original file back, or run `auth0-workos check` on the file you mean to import "
+                "(a new plan), then resume.")
 
     def _reader(self):
         if self._hash_reader is None:
@@ -450,7 +609,7 @@ class Importer:
             path = self.journal.input_path("passwords")
             if path is None:
                 raise _HashUnavailable("no password export is recorded in this run's journal")
-            self._hash_reader = HashReader(path)
+            self._hash_reader = HashReader(path, index_gzip=True)  # a lookup per user: index a gzip once
             self._owns_reader = True
         return self._hash_reader
 
@@ -519,6 +678,7 @@ class Importer:
             rate=rate,
             eta_seconds=eta,
             paused_until=self.pacer.paused_until if self.pacer.paused else None,
+            pause_cause=PACER_PAUSE_CAUSE if self.pacer.paused else None,
             latest_error=self._latest_error,
             done=done,
         )
@@ -538,7 +698,7 @@ class Importer:
         s.updated = counts.get(UserStatus.UPDATED, 0)
         s.failed = counts.get(UserStatus.FAILED, 0)
         s.skipped = counts.get(UserStatus.SKIPPED, 0)
-        s.remaining = counts.get(UserStatus.PLANNED, 0) + counts.get(UserStatus.IN_FLIGHT, 0)
+        s.remaining = users_to_send(counts)
         s.planned = sum(counts.values()) - s.skipped
         s.duration_seconds = round(time.monotonic() - self._started, 3)
         handled = (s.session_created + s.session_updated + s.session_failed
@@ -548,6 +708,14 @@ class Importer:
             s.remaining = 0
         self._emitter(lambda: self._progress(done=True), force=True)
         return s
+
+
+def users_to_send(counts: Journal | Mapping[str, int]) -> int:
+    """Users the import still has to send: planned + in flight (the one place this is counted).
+    Takes the journal or its `count_users()` answer."""
+    if isinstance(counts, Journal):
+        counts = counts.count_users()
+    return counts.get(UserStatus.PLANNED, 0) + counts.get(UserStatus.IN_FLIGHT, 0)
 
 
 class _HashUnavailable(Exception):

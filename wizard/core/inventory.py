@@ -16,6 +16,7 @@ from pathlib import Path
 
 from wizard.clients.auth0 import USERS_API_CAP
 from wizard.clients.errors import ApiError, ErrorKind
+from wizard.core import documents
 from wizard.core.exports import identity_kind, read_users, user_from_obj
 from wizard.core.gates import Check, GateResult
 from wizard.core.journal import Journal
@@ -255,7 +256,8 @@ def _scan(client, journal: Journal, targets: list[ScanTarget], inv: Inventory, m
         if exc.kind is not ErrorKind.AUTH:
             raise
         inv.unknown.append(f"SMS/voice MFA users could not be identified: {exc.message}")
-    report = build_mfa_report(journal, tenant_factors=mfa["tenant_factors"], complete=mfa["scan_complete"])
+    report = build_mfa_report(journal, tenant_factors=mfa["tenant_factors"], complete=mfa["scan_complete"],
+                              scan_targets=len(targets))
     mfa.update(sms_users=report.sms_users, voice_users=report.voice_users, totp_users=report.totp_users,
                other_factors=report.other_factors, scanned=report.scanned)
 
@@ -289,7 +291,8 @@ def summary_lines(doc: dict) -> list[str]:
         lines.append(f"Organizations: {len(orgs)}")
         for o in orgs:
             lines.append(f"  - {o.get('display_name') or o.get('name')} ({o.get('id')}): "
-                         f"{o.get('members', '?')} member(s)")
+                         + ("members unknown (could not be read)" if o.get("members") is None
+                            else f"{o['members']} member(s)"))
     mfa = doc.get("mfa") or {}
     if mfa.get("tenant_factors") is not None:
         lines.append("Tenant MFA factors enabled: " + (", ".join(mfa["tenant_factors"]) or "none"))
@@ -307,26 +310,26 @@ def summary_lines(doc: dict) -> list[str]:
 # ---------------------------------------------------------------------- saving and the gate
 def save_inventory(journal: Journal, inv: Inventory) -> Path:
     doc = inv.as_dict()
-    journal.put_document("inventory", doc)
+    documents.INVENTORY.write(journal, documents.InventoryDoc.load(doc))
     return write_private(journal.run_dir / INVENTORY_NAME, json.dumps(doc, indent=2, sort_keys=True, default=str))
 
 
 def load_inventory(journal: Journal) -> Inventory | None:
-    doc = journal.get_document("inventory")
-    return Inventory.from_dict(doc) if doc else None
+    doc = documents.INVENTORY.read(journal)
+    return Inventory.from_dict(doc.dump()) if doc else None
 
 
 def inventory_gate(journal: Journal) -> GateResult:
-    inv = journal.get_document("inventory")
-    if not inv:
+    inv = documents.INVENTORY.read(journal)
+    if inv is None:
         return GateResult.from_checks([Check("Inventory taken", False, "no inventory in this run yet",
                                              "Press Build inventory (headless: `auth0-workos inventory --run-dir "
                                              "DIR` with the users export and/or Management API credentials)")])
-    users = inv.get("users") or {}
-    mfa = inv.get("mfa") or {}
-    methods = inv.get("sign_in_summary") or {}
+    users = inv.users or {}
+    mfa = inv.mfa or {}
+    methods = inv.sign_in_summary or {}
     checks = [
-        Check("Inventory taken", True, f"source: {inv.get('source')}"),
+        Check("Inventory taken", True, f"source: {inv.source}"),
         Check("Users counted", users.get("display") not in (None, "unknown"), f"users: {users.get('display')}",
               "give the users export or Management API credentials"),
         Check("Sign-in methods listed", True,
@@ -334,7 +337,7 @@ def inventory_gate(journal: Journal) -> GateResult:
     ]
     if mfa.get("scan_targets") is not None:
         complete = bool(mfa.get("scan_complete"))
-        refused = next((u for u in inv.get("unknown") or [] if "could not be identified" in u), None)
+        refused = next((u for u in inv.unknown or [] if "could not be identified" in u), None)
         checks.append(Check("MFA users identified", complete,
                             f"{mfa.get('scanned', 0)} of {mfa.get('scan_targets')} users scanned; "
                             f"SMS {mfa.get('sms_users', 0)}, voice {mfa.get('voice_users', 0)}, "
@@ -350,4 +353,4 @@ def inventory_gate(journal: Journal) -> GateResult:
         checks.append(Check("MFA users identified", True,
                             f"unknown without Management API access ({mfa.get('users_with_mfa_flag', 0)} user(s) "
                             "have MFA of some kind)"))
-    return GateResult.from_checks(checks, details={"users": users.get("display"), "unknown": inv.get("unknown", [])})
+    return GateResult.from_checks(checks, details={"users": users.get("display"), "unknown": inv.unknown})

@@ -10,6 +10,7 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import sqlite3
 import threading
 import time
@@ -61,11 +62,101 @@ CREATE INDEX IF NOT EXISTS writes_kind ON writes(kind);
 CREATE TABLE IF NOT EXISTS documents (name TEXT PRIMARY KEY, json TEXT NOT NULL, updated_at REAL);
 CREATE TABLE IF NOT EXISTS verifications (
     name TEXT PRIMARY KEY, ok INTEGER NOT NULL, evidence TEXT, fix_hint TEXT, at REAL);
+-- hardening: creates whose answer was lost (they may have landed), kept through every later path
+CREATE TABLE IF NOT EXISTS create_sends (
+    auth0_user_id TEXT PRIMARY KEY, first_sent REAL NOT NULL, outcome_unknown INTEGER NOT NULL DEFAULT 0);
+-- hardening: what an update changed on a user that existed before the run (no hash, no secret)
+CREATE TABLE IF NOT EXISTS before_images (
+    workos_user_id TEXT PRIMARY KEY, auth0_user_id TEXT, json TEXT NOT NULL, recorded_at REAL,
+    restored_at REAL);
+-- hardening: an input file's stat when planned (re-checked at every re-read of a hash)
+CREATE TABLE IF NOT EXISTS input_stamps (
+    kind TEXT PRIMARY KEY, size INTEGER, mtime_ns INTEGER, inode INTEGER);
+CREATE INDEX IF NOT EXISTS writes_target ON writes(target_id);
+-- roles and permissions (roles step): Auth0 RBAC and its WorkOS mapping
+CREATE TABLE IF NOT EXISTS rbac_permissions (
+    perm_key TEXT PRIMARY KEY, resource_server TEXT NOT NULL, resource_server_name TEXT, name TEXT NOT NULL,
+    description TEXT, slug TEXT, status TEXT NOT NULL DEFAULT 'planned', updated_at REAL);
+CREATE TABLE IF NOT EXISTS rbac_roles (
+    auth0_role_id TEXT PRIMARY KEY, name TEXT NOT NULL, description TEXT, permission_keys_json TEXT NOT NULL,
+    slug TEXT, status TEXT NOT NULL DEFAULT 'planned', previous_permissions_json TEXT, error TEXT,
+    updated_at REAL);
+CREATE TABLE IF NOT EXISTS rbac_member_roles (
+    auth0_org_id TEXT NOT NULL, auth0_user_id TEXT NOT NULL, source TEXT NOT NULL DEFAULT 'org',
+    auth0_role_ids_json TEXT NOT NULL, workos_org_id TEXT, workos_membership_id TEXT, applied_json TEXT,
+    dropped_json TEXT, previous_json TEXT, status TEXT NOT NULL DEFAULT 'planned', note TEXT, updated_at REAL,
+    PRIMARY KEY (auth0_org_id, auth0_user_id));
+-- enterprise SSO (issue 13): Auth0 enterprise connections, the WorkOS connection(s) each becomes
+-- (one per placement: an enabling Auth0 organization, or '' for an organization of its own), and the
+-- sso-branch users who join the connection's organization. No secret is ever stored here.
+CREATE TABLE IF NOT EXISTS sso_connections (
+    auth0_connection_id TEXT PRIMARY KEY, name TEXT NOT NULL, display_name TEXT, strategy TEXT,
+    users INTEGER, auth0_orgs_json TEXT, domains_json TEXT, mode TEXT, outcome TEXT NOT NULL,
+    connection_type TEXT, idp_url TEXT, reason TEXT, action TEXT, request_json TEXT, unknowns_json TEXT,
+    notes_json TEXT, updated_at REAL);
+CREATE TABLE IF NOT EXISTS sso_targets (
+    auth0_connection_id TEXT NOT NULL, placement TEXT NOT NULL, auth0_org_id TEXT, external_id TEXT,
+    org_name TEXT, workos_org_id TEXT, status TEXT NOT NULL, workos_connection_id TEXT,
+    last_error_code TEXT, last_error_message TEXT, updated_at REAL,
+    PRIMARY KEY (auth0_connection_id, placement));
+CREATE TABLE IF NOT EXISTS sso_members (
+    auth0_user_id TEXT NOT NULL, auth0_connection_id TEXT NOT NULL, status TEXT NOT NULL,
+    workos_org_id TEXT, workos_membership_id TEXT, last_error_message TEXT, updated_at REAL,
+    PRIMARY KEY (auth0_user_id, auth0_connection_id, workos_org_id));
+-- delta sync (the migration window): per-user hash digests taken at plan time, one row per sync,
+-- and each sync's differences (staged, then applied to `users` in one transaction)
+CREATE TABLE IF NOT EXISTS hash_digests (auth0_user_id TEXT PRIMARY KEY, digest INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS syncs (
+    id INTEGER PRIMARY KEY, status TEXT NOT NULL, started_at REAL, applied_at REAL, finished_at REAL,
+    dry_run INTEGER NOT NULL DEFAULT 0, delete_removed INTEGER NOT NULL DEFAULT 0,
+    inputs_json TEXT, counts_json TEXT, summary_json TEXT);
+CREATE TABLE IF NOT EXISTS sync_changes (
+    sync_id INTEGER NOT NULL, auth0_user_id TEXT NOT NULL, kind TEXT NOT NULL, fields TEXT,
+    prev_status TEXT, workos_user_id TEXT, group_key TEXT, email TEXT, branch TEXT, request_json TEXT,
+    hash_ref INTEGER, hash_line INTEGER, email_verified INTEGER, reason TEXT, source_line INTEGER,
+    auth0_ids_json TEXT, hash_digest INTEGER, old_request_json TEXT, PRIMARY KEY (sync_id, auth0_user_id));
+CREATE INDEX IF NOT EXISTS sync_changes_kind ON sync_changes(sync_id, kind);
 """
 
 
 class JournalError(Exception):
     """A journal refused an operation (wrong schema, changed inputs, re-plan after writes)."""
+
+
+class JournalDamaged(JournalError):
+    """The journal file is not a readable SQLite database (0 bytes, truncated, overwritten)."""
+
+
+class JournalWriteFailed(JournalError):
+    """The journal could not be written (full disk, I/O error): the last change was rolled back."""
+
+
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def _recovery_hint(path: Path) -> str:
+    return (f"It is not re-created or repaired automatically. To recover: restore {path.name} from a "
+            f"backup; or salvage it with `sqlite3 {path} .recover | sqlite3 recovered.sqlite` and put "
+            f"recovered.sqlite in its place; if this run never wrote to WorkOS, start a new run folder.")
+
+
+def journal_error(exc: sqlite3.Error, path: Path | None) -> JournalError:
+    """A plain message for a failed SQLite call: a full disk, an I/O error, or a damaged file."""
+    path = path or Path("journal.sqlite").resolve()
+    text = str(exc)
+    low = text.lower()
+    if "database or disk is full" in low:
+        return JournalWriteFailed(
+            f"the disk holding {path.parent} is full (database or disk is full). Nothing was half-written: "
+            "the last change was rolled back and the run stopped. Free some space, then run the same "
+            "command again to resume.")
+    if "disk i/o error" in low or "readonly" in low or "unable to open" in low:
+        return JournalWriteFailed(
+            f"could not write the run journal {path} ({text}). Check that the disk has free space and the "
+            "folder is writable, then run the same command again to resume.")
+    if "malformed" in low or "not a database" in low or "file is encrypted" in low or "corrupt" in low:
+        return JournalDamaged(f"the run journal {path} is damaged ({text}). {_recovery_hint(path)}")
+    return JournalError(f"the run journal {path} could not be used ({text}).")
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +186,28 @@ def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
         while block := fh.read(chunk):
             h.update(block)
     return h.hexdigest()
+
+
+_BULK_CACHE_KIB = 64 << 10  # page cache while a plan is bulk-loaded (SQLite's default is 2 MiB)
+
+
+@contextlib.contextmanager
+def _bulk_load(db: sqlite3.Connection, tables: tuple[str, ...]) -> Iterator[None]:
+    """Inside a transaction: drop the secondary indexes of `tables` (as `_SCHEMA` declares them)
+    and rebuild each once at the end (a sort instead of a B-tree insert per row), with a bigger
+    page cache meanwhile. On an error the transaction's rollback brings the indexes back."""
+    indexes = [(m.group(1), m.group(0)) for m in re.finditer(
+        r"CREATE INDEX IF NOT EXISTS (\w+) ON (\w+)\([^)]*\)", _SCHEMA) if m.group(2) in tables]
+    old_cache = db.execute("PRAGMA cache_size").fetchone()[0]
+    db.execute(f"PRAGMA cache_size=-{_BULK_CACHE_KIB}")
+    try:
+        for name, _ in indexes:
+            db.execute(f"DROP INDEX IF EXISTS {name}")
+        yield
+        for _, ddl in indexes:
+            db.execute(ddl)
+    finally:
+        db.execute(f"PRAGMA cache_size={int(old_cache)}")
 
 
 def _chunks(items: Iterable, size: int) -> Iterator[list]:
@@ -137,18 +250,26 @@ class Journal:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path).expanduser().resolve()  # absolute: paths stored in documents stay valid
         ensure_private_dir(self.path.parent)
-        if not self.path.exists():
-            os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
+        if self.path.exists():
+            self._check_file()
+        else:
+            os.close(os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
         os.chmod(self.path, 0o600)
         self._lock = threading.RLock()
-        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
-        self._db.row_factory = sqlite3.Row
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute("PRAGMA foreign_keys=ON")
         self._in_tx = 0
-        self._db.executescript(_SCHEMA)
-        version = self.get_meta("schema_version")
+        try:
+            self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
+            self._db.row_factory = sqlite3.Row
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            self._check_size()
+            self._db.executescript(_SCHEMA)
+            version = self.get_meta("schema_version")
+        except sqlite3.Error as exc:
+            with contextlib.suppress(Exception):
+                self._db.close()
+            raise journal_error(exc, self.path) from None
         if version is None:
             self.set_meta("schema_version", str(SCHEMA_VERSION))
             self.set_meta("created_at", time.strftime("%Y-%m-%dT%H:%M:%S%z"))
@@ -157,6 +278,39 @@ class Journal:
             raise JournalError(
                 f"{self.path} was written by a newer wizard (schema {version} > {SCHEMA_VERSION}); upgrade first."
             )
+
+    def _check_file(self) -> None:
+        """An existing journal must be an SQLite file: a 0-byte or overwritten one is refused, never
+        silently started again (that would forget every write the run made)."""
+        size = self.path.stat().st_size
+        if size == 0:
+            raise JournalDamaged(f"the run journal {self.path} is empty (0 bytes): it was truncated or "
+                                 f"replaced. {_recovery_hint(self.path)}")
+        with open(self.path, "rb") as fh:
+            head = fh.read(len(SQLITE_HEADER))
+        if head != SQLITE_HEADER:
+            raise JournalDamaged(f"the run journal {self.path} is not an SQLite database (its first bytes "
+                                 f"are not the SQLite header). {_recovery_hint(self.path)}")
+
+    def _check_size(self) -> None:
+        """A journal cut short (copied half, truncated) is shorter than its header says."""
+        wal = self.path.with_name(self.path.name + "-wal")
+        if wal.exists() and wal.stat().st_size > 0:
+            return  # pages may live in the WAL until the next checkpoint
+        size = self.path.stat().st_size
+        if size == 0:
+            return  # new
+        with open(self.path, "rb") as fh:
+            header = fh.read(100)
+        if len(header) < 100:
+            raise JournalDamaged(f"the run journal {self.path} is truncated ({size} bytes). "
+                                 f"{_recovery_hint(self.path)}")
+        page_size = int.from_bytes(header[16:18], "big")
+        page_size = 65536 if page_size == 1 else page_size
+        pages = int.from_bytes(header[28:32], "big")
+        if page_size and pages and size < page_size * pages:
+            raise JournalDamaged(f"the run journal {self.path} is truncated ({size:,} bytes, its header "
+                                 f"says {page_size * pages:,}). {_recovery_hint(self.path)}")
 
     # ----------------------------------------------------------------- plumbing
     @classmethod
@@ -188,21 +342,27 @@ class Journal:
                 finally:
                     self._in_tx -= 1
                 return
-            self._db.execute("BEGIN IMMEDIATE")
-            self._in_tx = 1
-            try:
+            try:  # BEGIN inside the try: a signal (Ctrl-C, SIGTERM) landing just after it rolls back
+                self._in_tx = 1  # instead of leaving a transaction open for the next BEGIN to trip on
+                self._db.execute("BEGIN IMMEDIATE")
                 yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            else:
                 self._db.execute("COMMIT")
+            except BaseException as exc:
+                if self._db.in_transaction:
+                    with contextlib.suppress(sqlite3.Error):
+                        self._db.execute("ROLLBACK")
+                if isinstance(exc, sqlite3.Error):
+                    raise journal_error(exc, self.path) from None
+                raise
             finally:
                 self._in_tx = 0
 
     def _q(self, sql: str, params: Iterable = ()) -> list[sqlite3.Row]:
         with self._lock:
-            return self._db.execute(sql, tuple(params)).fetchall()
+            try:
+                return self._db.execute(sql, tuple(params)).fetchall()
+            except sqlite3.Error as exc:
+                raise journal_error(exc, self.path) from None
 
     def _x(self, sql: str, params: Iterable = ()) -> None:
         with self.transaction() as db:
@@ -250,10 +410,19 @@ class Journal:
             "lines=excluded.lines, recorded_at=excluded.recorded_at",
             (kind, str(p), digest, p.stat().st_size, lines, time.time()),
         )
+        st = p.stat()
+        self._x("INSERT OR REPLACE INTO input_stamps(kind, size, mtime_ns, inode) VALUES(?,?,?,?)",
+                (kind, st.st_size, st.st_mtime_ns, st.st_ino))
+
+    def input_stamp(self, kind: str) -> dict | None:
+        """(size, mtime_ns, inode) of an input when it was recorded: re-checked at every re-read."""
+        rows = self._q("SELECT size, mtime_ns, inode FROM input_stamps WHERE kind=?", (kind,))
+        return dict(rows[0]) if rows else None
 
     def remove_input(self, kind: str) -> None:
         """Forget an input (re-planning without a password export drops the old one)."""
         self._x("DELETE FROM inputs WHERE kind=?", (kind,))
+        self._x("DELETE FROM input_stamps WHERE kind=?", (kind,))
 
     def inputs(self) -> dict[str, dict]:
         return {r["kind"]: dict(r) for r in self._q("SELECT * FROM inputs")}
@@ -302,21 +471,23 @@ class Journal:
         return self.steps().get(step_id)
 
     # ----------------------------------------------------------------- findings
-    def clear_findings(self, file: str | None = None) -> None:
+    def clear_findings(self, file: str | None = None, *, prefix: bool = False) -> None:
         if file is None:
             self._x("DELETE FROM findings")
+        elif prefix:  # every finding whose file starts with `file` (one check's own findings)
+            self._x("DELETE FROM findings WHERE substr(file, 1, ?) = ?", (len(file), file))
         else:
             self._x("DELETE FROM findings WHERE file=?", (file,))
 
     def add_findings(self, findings: Iterable[Finding]) -> int:
         n = 0
         with self.transaction() as db:
-            for f in findings:
-                db.execute(
+            for chunk in _chunks(findings, 5000):  # executemany: one statement per chunk, not per row
+                db.executemany(
                     "INSERT INTO findings(file, line, field, severity, code, message, auth0_user_id) VALUES(?,?,?,?,?,?,?)",
-                    (f.file, f.line, f.field, f.severity.value, f.code, f.message, f.auth0_user_id),
+                    [(f.file, f.line, f.field, f.severity.value, f.code, f.message, f.auth0_user_id) for f in chunk],
                 )
-                n += 1
+                n += len(chunk)
         return n
 
     def findings(self, *, severity: str | None = None, code: str | None = None, limit: int | None = None,
@@ -361,7 +532,7 @@ class Journal:
         now = time.time()
         importable = ("password", "reset", "social", "sso")
         n = 0
-        with self.transaction() as db:
+        with self.transaction() as db, _bulk_load(db, ("users", "aliases")):
             db.execute("DELETE FROM users")
             db.execute("DELETE FROM aliases")
             for chunk in _chunks(planned, 5000):  # executemany per chunk: 1M users in seconds, bounded memory
@@ -446,7 +617,8 @@ class Journal:
         marks = ",".join("?" * len(imp))
         no_email = self._q(
             f"SELECT COUNT(*) FROM users WHERE branch IN ({marks}) AND (email IS NULL OR email='' "
-            "OR json_extract(request_json, '$.external_id') IS NULL)", imp)[0][0]
+            "OR COALESCE(json_extract(request_json, '$.external_id'), "
+            "json_extract(request_json, '$.metadata.auth0_user_id')) IS NULL)", imp)[0][0]
         dupes = self._q(
             f"SELECT COUNT(*) FROM (SELECT lower(trim(email)) e FROM users WHERE branch IN ({marks}) "
             "GROUP BY e HAVING COUNT(*) > 1)", imp)[0][0]
@@ -559,6 +731,78 @@ class Journal:
             return [dict(r) for r in self._q("SELECT * FROM writes WHERE kind=? ORDER BY id", (kind,))]
         return [dict(r) for r in self._q("SELECT * FROM writes ORDER BY id")]
 
+    def written_user_targets(self, limit: int) -> list[str]:
+        """WorkOS users this run wrote (created, updated, found) and did not delete or find gone,
+        newest first."""
+        rows = self._q(
+            "SELECT target_id FROM writes w WHERE kind IN ('create_user', 'update_user', 'found_existing') "
+            "AND target_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM writes d WHERE d.kind IN "
+            "('delete_user', 'delete_user_gone') AND d.target_id = w.target_id) "
+            "GROUP BY target_id ORDER BY MAX(id) DESC LIMIT ?", (limit,))
+        return [r[0] for r in rows]
+
+    def created_by_run(self, workos_user_id: str) -> bool:
+        """This run recorded creating this WorkOS user (whatever happened to it since)."""
+        return bool(self._q("SELECT 1 FROM writes WHERE target_id=? AND kind='create_user' LIMIT 1",
+                            (workos_user_id,)))
+
+    # ----------------------------------------------------------------- creates that may have landed
+    def mark_create_in_flight(self, auth0_user_id: str, at: float) -> None:
+        """`mark_in_flight` for a create request, plus the time of the user's *first* create send
+        (kept through every later path: a user found with our external id and a created_at after it
+        is ours)."""
+        with self.transaction() as db:
+            self.mark_in_flight([auth0_user_id])
+            db.execute("INSERT OR IGNORE INTO create_sends(auth0_user_id, first_sent, outcome_unknown) "
+                       "VALUES(?, ?, 0)", (auth0_user_id, at))
+
+    def mark_create_unknown(self, auth0_user_id: str) -> None:
+        """A create left and its answer was lost (5xx after sending, dropped connection, timeout)."""
+        self._x("UPDATE create_sends SET outcome_unknown=1 WHERE auth0_user_id=?", (auth0_user_id,))
+
+    def resolve_create(self, auth0_user_id: str) -> None:
+        """The create's outcome is known (its answer arrived, or a lookup decided)."""
+        self._x("UPDATE create_sends SET outcome_unknown=0 WHERE auth0_user_id=?", (auth0_user_id,))
+
+    def create_send(self, auth0_user_id: str) -> tuple[float, bool] | None:
+        """(first send time, outcome unknown) of the user's creates, or None if none was sent."""
+        rows = self._q("SELECT first_sent, outcome_unknown FROM create_sends WHERE auth0_user_id=?",
+                       (auth0_user_id,))
+        return (rows[0][0], bool(rows[0][1])) if rows else None
+
+    def creates_unknown(self) -> list[tuple[str, float]]:
+        """Users whose create may have landed unrecorded: (auth0 id, first send time)."""
+        return [(r[0], r[1]) for r in self._q(
+            "SELECT c.auth0_user_id, c.first_sent FROM create_sends c WHERE c.outcome_unknown=1 "
+            "AND NOT EXISTS (SELECT 1 FROM writes w WHERE w.kind='create_user' AND w.auth0_id=c.auth0_user_id "
+            "AND NOT EXISTS (SELECT 1 FROM writes d WHERE d.kind='delete_user' AND d.target_id=w.target_id)) "
+            "ORDER BY c.auth0_user_id")]
+
+    # ----------------------------------------------------------------- before-images (rollback restores)
+    def record_before_image(self, workos_user_id: str, auth0_user_id: str, image: dict) -> None:
+        """What a pre-existing user looked like before this run's first change to it (names,
+        external id, metadata, email_verified; never a hash). The first image wins."""
+        self._x("INSERT INTO before_images(workos_user_id, auth0_user_id, json, recorded_at) VALUES(?,?,?,?) "
+                "ON CONFLICT(workos_user_id) DO UPDATE SET auth0_user_id=excluded.auth0_user_id, "
+                "json=excluded.json, recorded_at=excluded.recorded_at, restored_at=NULL "
+                "WHERE before_images.restored_at IS NOT NULL",  # after a restore, the state is "before" again
+                (workos_user_id, auth0_user_id, json.dumps(image, sort_keys=True), time.time()))
+
+    def before_images(self, *, restored: bool | None = False) -> list[dict]:
+        sql = "SELECT * FROM before_images"
+        if restored is not None:
+            sql += " WHERE restored_at IS " + ("NOT NULL" if restored else "NULL")
+        out = []
+        for r in self._q(sql + " ORDER BY recorded_at, workos_user_id"):
+            d = dict(r)
+            d["image"] = json.loads(d.pop("json"))
+            out.append(d)
+        return out
+
+    def mark_restored(self, workos_user_id: str, restored: bool = True) -> None:
+        self._x("UPDATE before_images SET restored_at=? WHERE workos_user_id=?",
+                (time.time() if restored else None, workos_user_id))
+
     # ----------------------------------------------------------------- organizations
     def upsert_org(self, auth0_org_id: str, *, name: str, display_name: str | None = None,
                    domains: list[dict] | None = None, metadata: dict | None = None,
@@ -627,6 +871,141 @@ class Journal:
                 db.execute("INSERT INTO writes(at, kind, target_id, auth0_id) VALUES(?,?,?,?)",
                            (now, write_kind, workos_membership_id, f"{auth0_org_id}/{auth0_user_id}"))
 
+    # ----------------------------------------------------------------- enterprise SSO (issue 13)
+    def upsert_sso_connection(self, row: dict) -> None:
+        """One Auth0 enterprise connection and its plan (the request is stored redacted)."""
+        cols = ("auth0_connection_id", "name", "display_name", "strategy", "users", "auth0_orgs_json",
+                "domains_json", "mode", "outcome", "connection_type", "idp_url", "reason", "action",
+                "request_json", "unknowns_json", "notes_json")
+        values = [row.get(c) for c in cols]
+        updates = ", ".join(f"{c}=excluded.{c}" for c in cols[1:])
+        self._x(f"INSERT INTO sso_connections({', '.join(cols)}, updated_at) VALUES({', '.join('?' * len(cols))}, ?) "
+                f"ON CONFLICT(auth0_connection_id) DO UPDATE SET {updates}, updated_at=excluded.updated_at",
+                (*values, time.time()))
+
+    def sso_connections(self) -> list[dict]:
+        out = []
+        for r in self._q("SELECT * FROM sso_connections ORDER BY name"):
+            d = dict(r)
+            for key in ("auth0_orgs", "domains", "request", "unknowns", "notes"):
+                raw = d.pop(f"{key}_json")
+                d[key] = json.loads(raw) if raw else ([] if key != "request" else None)
+            out.append(d)
+        return out
+
+    def delete_sso_connection_rows(self, keep_ids: Iterable[str]) -> None:
+        """Forget connections no longer in Auth0 (only those with nothing created)."""
+        keep = set(keep_ids)
+        with self.transaction() as db:
+            for r in db.execute("SELECT auth0_connection_id FROM sso_connections").fetchall():
+                cid = r[0]
+                if cid in keep:
+                    continue
+                made = db.execute("SELECT 1 FROM sso_targets WHERE auth0_connection_id=? AND status IN "
+                                  "('created','existing','in_flight')", (cid,)).fetchall()
+                if not made:
+                    db.execute("DELETE FROM sso_connections WHERE auth0_connection_id=?", (cid,))
+                    db.execute("DELETE FROM sso_targets WHERE auth0_connection_id=?", (cid,))
+
+    def ensure_sso_target(self, auth0_connection_id: str, placement: str, *, auth0_org_id: str | None,
+                          external_id: str, org_name: str) -> None:
+        """A placement of a connection (kept with its status when already known)."""
+        self._x("INSERT INTO sso_targets(auth0_connection_id, placement, auth0_org_id, external_id, org_name, status, "
+                "updated_at) VALUES(?,?,?,?,?,'planned',?) ON CONFLICT(auth0_connection_id, placement) DO UPDATE SET "
+                "org_name=excluded.org_name", (auth0_connection_id, placement, auth0_org_id, external_id, org_name,
+                                               time.time()))
+
+    def drop_planned_sso_targets(self, auth0_connection_id: str, keep: Iterable[str]) -> None:
+        """Placements the plan no longer has (e.g. after choosing consolidation), unless sent already."""
+        keep_set = set(keep)
+        with self.transaction() as db:
+            for r in db.execute("SELECT placement, status FROM sso_targets WHERE auth0_connection_id=?",
+                                (auth0_connection_id,)).fetchall():
+                if r[0] not in keep_set and r[1] in ("planned", "failed", "org_missing"):
+                    db.execute("DELETE FROM sso_targets WHERE auth0_connection_id=? AND placement=?",
+                               (auth0_connection_id, r[0]))
+
+    def sso_targets(self, auth0_connection_id: str | None = None) -> list[dict]:
+        if auth0_connection_id:
+            rows = self._q("SELECT * FROM sso_targets WHERE auth0_connection_id=? ORDER BY placement",
+                           (auth0_connection_id,))
+        else:
+            rows = self._q("SELECT * FROM sso_targets ORDER BY auth0_connection_id, placement")
+        return [dict(r) for r in rows]
+
+    def set_sso_target(self, auth0_connection_id: str, placement: str, status: str, *,
+                       workos_org_id: str | None = None, workos_connection_id: str | None = None,
+                       error_code: str | None = None, error_message: str | None = None,
+                       write_kind: str | None = None, write_target: str | None = None) -> None:
+        """A placement's new status (and the write it stands for, in the same transaction)."""
+        now = time.time()
+        with self.transaction() as db:
+            db.execute("UPDATE sso_targets SET status=?, workos_org_id=COALESCE(?, workos_org_id), "
+                       "workos_connection_id=COALESCE(?, workos_connection_id), last_error_code=?, "
+                       "last_error_message=?, updated_at=? WHERE auth0_connection_id=? AND placement=?",
+                       (status, workos_org_id, workos_connection_id, error_code, error_message, now,
+                        auth0_connection_id, placement))
+            if write_kind:
+                db.execute("INSERT INTO writes(at, kind, target_id, auth0_id) VALUES(?,?,?,?)",
+                           (now, write_kind, write_target, f"{auth0_connection_id}|{placement}"))
+
+    def clear_sso_target(self, auth0_connection_id: str, placement: str) -> None:
+        """Back to planned after a rollback deleted its connection."""
+        self._x("UPDATE sso_targets SET status='planned', workos_connection_id=NULL, updated_at=? "
+                "WHERE auth0_connection_id=? AND placement=?", (time.time(), auth0_connection_id, placement))
+
+    def forget_sso_org(self, workos_org_id: str) -> None:
+        """A rollback deleted an organization the SSO step created: no placement points at it any more."""
+        self._x("UPDATE sso_targets SET workos_org_id=NULL, status=CASE WHEN status IN ('created','existing',"
+                "'in_flight') THEN 'planned' ELSE status END WHERE workos_org_id=?", (workos_org_id,))
+
+    def set_sso_mode(self, connection_name: str, mode: str) -> bool:
+        """The operator's cutover choice for one connection; False when no such connection."""
+        with self.transaction() as db:
+            cur = db.execute("UPDATE sso_connections SET mode=?, updated_at=? WHERE name=?",
+                             (mode, time.time(), connection_name))
+            return cur.rowcount > 0
+
+    def replace_sso_members(self, rows: Iterable[tuple[str, str]]) -> int:
+        """(auth0 user id, auth0 connection id) pairs from the users export; known results are kept."""
+        n = 0
+        with self.transaction() as db:
+            for uid, cid in rows:
+                db.execute("INSERT OR IGNORE INTO sso_members(auth0_user_id, auth0_connection_id, status, "
+                           "workos_org_id, updated_at) VALUES(?,?,'planned','',?)", (uid, cid, time.time()))
+                n += 1
+        return n
+
+    def reset_sso_member(self, auth0_user_id: str, auth0_connection_id: str, workos_org_id: str) -> None:
+        """A rollback deleted this membership: the user is planned again (organization chosen anew)."""
+        with self.transaction() as db:
+            db.execute("DELETE FROM sso_members WHERE auth0_user_id=? AND auth0_connection_id=? AND workos_org_id=?",
+                       (auth0_user_id, auth0_connection_id, workos_org_id))
+            db.execute("INSERT OR IGNORE INTO sso_members(auth0_user_id, auth0_connection_id, status, workos_org_id, "
+                       "updated_at) VALUES(?,?,'planned','',?)", (auth0_user_id, auth0_connection_id, time.time()))
+
+    def sso_members(self) -> list[dict]:
+        return [dict(r) for r in self._q("SELECT * FROM sso_members ORDER BY auth0_connection_id, auth0_user_id")]
+
+    def set_sso_member(self, auth0_user_id: str, auth0_connection_id: str, workos_org_id: str, status: str, *,
+                       membership_id: str | None = None, error_message: str | None = None,
+                       write_kind: str | None = None) -> None:
+        """One user's membership in one organization of their connection (rows per organization)."""
+        now = time.time()
+        with self.transaction() as db:
+            db.execute("DELETE FROM sso_members WHERE auth0_user_id=? AND auth0_connection_id=? AND workos_org_id=''",
+                       (auth0_user_id, auth0_connection_id))
+            db.execute("INSERT INTO sso_members(auth0_user_id, auth0_connection_id, status, workos_org_id, "
+                       "workos_membership_id, last_error_message, updated_at) VALUES(?,?,?,?,?,?,?) "
+                       "ON CONFLICT(auth0_user_id, auth0_connection_id, workos_org_id) DO UPDATE SET "
+                       "status=excluded.status, workos_membership_id=COALESCE(excluded.workos_membership_id, "
+                       "workos_membership_id), last_error_message=excluded.last_error_message, "
+                       "updated_at=excluded.updated_at",
+                       (auth0_user_id, auth0_connection_id, status, workos_org_id, membership_id, error_message, now))
+            if write_kind:
+                db.execute("INSERT INTO writes(at, kind, target_id, auth0_id) VALUES(?,?,?,?)",
+                           (now, write_kind, membership_id, f"{auth0_connection_id}|{auth0_user_id}"))
+
     # ----------------------------------------------------------------- verification results
     def record_verification(self, name: str, ok: bool, evidence: str = "", fix_hint: str = "") -> None:
         self._x(
@@ -637,3 +1016,219 @@ class Journal:
 
     def verifications(self) -> list[dict]:
         return [dict(r) | {"ok": bool(r["ok"])} for r in self._q("SELECT * FROM verifications ORDER BY at")]
+
+    # ----------------------------------------------------------------- roles and permissions (roles step)
+    _RBAC_KEYS = {"rbac_permissions": ("perm_key",), "rbac_roles": ("auth0_role_id",),
+                  "rbac_member_roles": ("auth0_org_id", "auth0_user_id")}
+
+    def rbac_rows(self, table: str) -> list[dict]:
+        """Every row of one roles-step table, in key order."""
+        keys = self._RBAC_KEYS[table]
+        return [dict(r) for r in self._q(f"SELECT * FROM {table} ORDER BY {', '.join(keys)}")]
+
+    def rbac_upsert(self, table: str, row: dict, *, keep: Iterable[str] = ()) -> None:
+        """Insert or update one row; columns in `keep` keep their stored value on update (the WorkOS
+        outcome of an earlier run survives a fresh read from Auth0)."""
+        keys = self._RBAC_KEYS[table]
+        cols = list(row) + ["updated_at"]
+        values = list(row.values()) + [time.time()]
+        updates = ", ".join(f"{c}=excluded.{c}" for c in cols if c not in keys and c not in set(keep))
+        self._x(f"INSERT INTO {table}({', '.join(cols)}) VALUES({', '.join('?' * len(cols))}) "
+                f"ON CONFLICT({', '.join(keys)}) DO UPDATE SET {updates}", values)
+
+    def rbac_update(self, table: str, key: tuple, *, write: tuple[str, str | None, str | None] | None = None,
+                    **fields) -> None:
+        """Update one row and, in the same commit, record the WorkOS write `(kind, target, auth0_id)`."""
+        keys = self._RBAC_KEYS[table]
+        fields["updated_at"] = time.time()
+        with self.transaction() as db:
+            db.execute(f"UPDATE {table} SET {', '.join(f'{c}=?' for c in fields)} "
+                       f"WHERE {' AND '.join(f'{k}=?' for k in keys)}", [*fields.values(), *key])
+            if write:
+                db.execute("INSERT INTO writes(at, kind, target_id, auth0_id) VALUES(?,?,?,?)",
+                           (time.time(), *write))
+
+    def rbac_delete_missing(self, table: str, keep: Iterable[tuple]) -> int:
+        """Forget planned rows that a fresh Auth0 read no longer has (rows already written stay)."""
+        keys = self._RBAC_KEYS[table]
+        wanted = {tuple(k) for k in keep}
+        gone = [tuple(r[k] for k in keys) for r in self.rbac_rows(table)
+                if tuple(r[k] for k in keys) not in wanted and r["status"] == "planned"]
+        with self.transaction() as db:
+            for key in gone:
+                db.execute(f"DELETE FROM {table} WHERE {' AND '.join(f'{k}=?' for k in keys)}", key)
+        return len(gone)
+    # ----------------------------------------------------------------- delta sync (the migration window)
+    def iter_hash_refs(self, batch: int = 5000) -> Iterator[tuple[str, int]]:
+        """(auth0_user_id, hash_ref) of every user with a hash reference, in plan order."""
+        last = -1
+        while True:
+            rows = self._q("SELECT seq, auth0_user_id, hash_ref FROM users WHERE seq > ? AND hash_ref IS NOT "
+                           "NULL ORDER BY seq LIMIT ?", (last, batch))
+            if not rows:
+                return
+            last = rows[-1][0]
+            for r in rows:
+                yield r[1], r[2]
+
+    def replace_hash_digests(self, pairs: Iterable[tuple[str, int]]) -> int:
+        """Replace every stored hash digest (see core/digests.py); returns how many were stored."""
+        n = 0
+        with self.transaction() as db:
+            db.execute("DELETE FROM hash_digests")
+            for chunk in _chunks(pairs, 5000):
+                db.executemany("INSERT OR REPLACE INTO hash_digests(auth0_user_id, digest) VALUES(?, ?)", chunk)
+                n += len(chunk)
+        return n
+
+    def has_hash_digests(self) -> bool:
+        return bool(self._q("SELECT 1 FROM hash_digests LIMIT 1"))
+
+    def hash_digest_of(self, auth0_user_id: str) -> int | None:
+        """The digest of the hash this user was planned with (None: none recorded)."""
+        rows = self._q("SELECT digest FROM hash_digests WHERE auth0_user_id=?", (auth0_user_id,))
+        return rows[0]["digest"] if rows else None
+
+    def iter_sync_basis(self, batch: int = 5000) -> Iterator[tuple]:
+        """What a sync compares against, one tuple per planned user in plan order: (auth0_user_id,
+        branch, status, request_json, auth0_ids_json, hash_ref, source_line, hash digest or None)."""
+        last = -1
+        while True:
+            rows = self._q(
+                "SELECT u.seq, u.auth0_user_id, u.branch, u.status, u.request_json, u.auth0_ids_json, "
+                "u.hash_ref, u.source_line, d.digest FROM users u LEFT JOIN hash_digests d "
+                "ON d.auth0_user_id = u.auth0_user_id WHERE u.seq > ? ORDER BY u.seq LIMIT ?", (last, batch))
+            if not rows:
+                return
+            last = rows[-1][0]
+            for r in rows:
+                yield tuple(r)[1:]
+
+    def alias_primary(self, auth0_user_id: str) -> str | None:
+        rows = self._q("SELECT primary_id FROM aliases WHERE auth0_user_id=?", (auth0_user_id,))
+        return rows[0][0] if rows else None
+
+    def start_sync(self, *, dry_run: bool, delete_removed: bool, inputs: dict) -> int:
+        """A new sync row (status `diffing`); an earlier sync left half-diffed is discarded."""
+        with self.transaction() as db:
+            stale = [r[0] for r in db.execute("SELECT id FROM syncs WHERE status IN ('diffing', 'staged')")]
+            for sid in stale:
+                db.execute("DELETE FROM sync_changes WHERE sync_id=?", (sid,))
+                db.execute("UPDATE syncs SET status='discarded' WHERE id=?", (sid,))
+            cur = db.execute("INSERT INTO syncs(status, started_at, dry_run, delete_removed, inputs_json) "
+                             "VALUES('diffing', ?, ?, ?, ?)",
+                             (time.time(), int(dry_run), int(delete_removed), json.dumps(inputs, sort_keys=True)))
+            return int(cur.lastrowid)
+
+    def update_sync(self, sync_id: int, *, status: str | None = None, counts: dict | None = None,
+                    summary: dict | None = None) -> None:
+        now = time.time()
+        with self.transaction() as db:
+            if status is not None:
+                col = {"applied": "applied_at", "done": "finished_at", "dry_run": "finished_at"}.get(status)
+                db.execute("UPDATE syncs SET status=? WHERE id=?", (status, sync_id))
+                if col:
+                    db.execute(f"UPDATE syncs SET {col}=? WHERE id=?", (now, sync_id))
+            if counts is not None:
+                db.execute("UPDATE syncs SET counts_json=? WHERE id=?", (json.dumps(counts, sort_keys=True), sync_id))
+            if summary is not None:
+                db.execute("UPDATE syncs SET summary_json=? WHERE id=?",
+                           (json.dumps(summary, sort_keys=True, default=str), sync_id))
+
+    def syncs(self, status: str | Iterable[str] | None = None) -> list[dict]:
+        """Every sync of this run, oldest first, with its inputs, counts and engine summary."""
+        sql, params = "SELECT * FROM syncs", []
+        if status is not None:
+            statuses = [status] if isinstance(status, str) else list(status)
+            sql += f" WHERE status IN ({','.join('?' * len(statuses))})"
+            params = statuses
+        out = []
+        for r in self._q(sql + " ORDER BY id", params):
+            d = dict(r)
+            for k in ("inputs", "counts", "summary"):
+                d[k] = json.loads(d.pop(f"{k}_json") or "{}")
+            d["dry_run"], d["delete_removed"] = bool(d["dry_run"]), bool(d["delete_removed"])
+            out.append(d)
+        return out
+
+    def stage_sync_changes(self, sync_id: int, changes: Iterable[dict]) -> int:
+        cols = ("kind", "fields", "prev_status", "workos_user_id", "group_key", "email", "branch",
+                "request_json", "hash_ref", "hash_line", "email_verified", "reason", "source_line",
+                "auth0_ids_json", "hash_digest", "old_request_json")
+        n = 0
+        with self.transaction() as db:
+            for chunk in _chunks(changes, 5000):
+                db.executemany(
+                    f"INSERT OR REPLACE INTO sync_changes(sync_id, auth0_user_id, {', '.join(cols)}) "
+                    f"VALUES(?, ?, {', '.join('?' * len(cols))})",
+                    [(sync_id, c["auth0_user_id"], *(c.get(k) for k in cols)) for c in chunk])
+                n += len(chunk)
+        return n
+
+    def sync_changes(self, sync_id: int, kind: str | Iterable[str] | None = None,
+                     limit: int | None = None) -> list[dict]:
+        sql, params = "SELECT * FROM sync_changes WHERE sync_id=?", [sync_id]
+        if kind is not None:
+            kinds = [kind] if isinstance(kind, str) else list(kind)
+            sql += f" AND kind IN ({','.join('?' * len(kinds))})"
+            params += kinds
+        sql += " ORDER BY rowid"
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(limit)
+        return [dict(r) for r in self._q(sql, params)]
+
+    def sync_actions(self, sync_id: int) -> dict[str, dict]:
+        """auth0 id -> {kind, fields, prev_status, workos_user_id} for the changes the engine sends."""
+        rows = self._q("SELECT auth0_user_id, kind, fields, prev_status, workos_user_id FROM sync_changes "
+                       "WHERE sync_id=? AND kind IN ('create', 'update', 'delete')", (sync_id,))
+        return {r[0]: {"kind": r[1], "fields": tuple(filter(None, (r[2] or "").split(","))),
+                       "prev_status": r[3], "workos_user_id": r[4]} for r in rows}
+
+    def sync_previous_request(self, sync_id: int, auth0_user_id: str) -> dict:
+        """The request a sync's update replaced (to remove metadata keys gone from Auth0)."""
+        rows = self._q("SELECT old_request_json FROM sync_changes WHERE sync_id=? AND auth0_user_id=?",
+                       (sync_id, auth0_user_id))
+        return json.loads(rows[0][0] or "{}") if rows else {}
+
+    def apply_sync_changes(self, sync_id: int) -> None:
+        """Write a staged sync into the plan (one transaction): creates and updates become `planned`
+        with their new request, deletes become `planned` for the engine, `refresh` and
+        `not_imported` rows take the new plan's fields without anything to send. Reported-only
+        kinds (removed, blocked, now_invalid) leave the user as it is."""
+        now = time.time()
+        with self.transaction() as db:
+            seq = db.execute("SELECT COALESCE(MAX(seq), 0) FROM users").fetchone()[0]
+            rows = db.execute("SELECT * FROM sync_changes WHERE sync_id=? ORDER BY rowid", (sync_id,)).fetchall()
+            for c in rows:
+                aid, kind = c["auth0_user_id"], c["kind"]
+                if kind in ("create", "update", "not_imported", "refresh"):
+                    exists = db.execute("SELECT status FROM users WHERE auth0_user_id=?", (aid,)).fetchone()
+                    if not exists:
+                        seq += 1
+                        db.execute("INSERT INTO users(auth0_user_id, status, branch, seq) VALUES(?,?,?,?)",
+                                   (aid, UserStatus.PLANNED, c["branch"], seq))
+                    status = {"not_imported": UserStatus.SKIPPED, "refresh": exists[0] if exists else
+                              UserStatus.SKIPPED}.get(kind, UserStatus.PLANNED)
+                    db.execute(
+                        "UPDATE users SET group_key=?, email=?, branch=?, status=?, request_json=?, hash_ref=?, "
+                        "hash_line=?, email_verified=?, reason=?, source_line=?, auth0_ids_json=?, "
+                        "updated_at=? WHERE auth0_user_id=?",
+                        (c["group_key"], c["email"], c["branch"], status, c["request_json"], c["hash_ref"],
+                         c["hash_line"], c["email_verified"], c["reason"], c["source_line"],
+                         c["auth0_ids_json"], now, aid))
+                    if kind != "refresh":
+                        db.execute("UPDATE users SET last_error_code=NULL, last_error_message=NULL "
+                                   "WHERE auth0_user_id=?", (aid,))
+                    ids = json.loads(c["auth0_ids_json"] or "[]") or [aid]
+                    db.executemany("INSERT OR REPLACE INTO aliases(auth0_user_id, primary_id) VALUES(?, ?)",
+                                   [(a, aid) for a in ids])
+                elif kind == "delete":
+                    db.execute("UPDATE users SET status=?, updated_at=? WHERE auth0_user_id=?",
+                               (UserStatus.PLANNED, now, aid))
+                if kind in ("create", "update", "refresh", "not_imported"):
+                    if c["hash_digest"]:
+                        db.execute("INSERT OR REPLACE INTO hash_digests(auth0_user_id, digest) VALUES(?, ?)",
+                                   (aid, c["hash_digest"]))
+                    else:
+                        db.execute("DELETE FROM hash_digests WHERE auth0_user_id=?", (aid,))

@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from wizard.clients.errors import ApiError, ErrorKind
+from wizard.core import documents
 from wizard.core.journal import Journal
 from wizard.core.progress import Progress, ProgressCallback, frozen_counts
 from wizard.core.rundir import open_private
@@ -116,6 +117,20 @@ class ScanTarget:
     name: str | None = None
 
 
+def enrolled_targets(users: Iterable) -> tuple[list[ScanTarget], bool]:
+    """Scan targets from export users: only those whose `multifactor` is set when the export
+    carries that field for anyone (then a user without it has no MFA), else every user.
+    Returns (targets, narrowed)."""
+    every: list[ScanTarget] = []
+    flagged: list[ScanTarget] = []
+    for u in users:
+        t = ScanTarget(u.user_id, u.email, u.name)
+        every.append(t)
+        if u.multifactor:
+            flagged.append(t)
+    return (flagged, True) if flagged else (every, False)
+
+
 @dataclass
 class ScanStats:
     total: int = 0
@@ -143,19 +158,20 @@ def scan_authentication_methods(client, journal: Journal, targets: Iterable[Scan
     stats.already_scanned = len(targets) - len(pending)
     counts["scanned"] = stats.already_scanned
 
-    def emit(latest_error: str | None = None, finished: bool = False, paused_until: float | None = None) -> None:
+    def emit(latest_error: str | None = None, finished: bool = False, paused_until: float | None = None,
+             pause_cause: str | None = None) -> None:
         if on_progress:
             elapsed = max(1e-6, time.monotonic() - started)
             rate = stats.scanned_now / elapsed
             left = len(pending) - stats.scanned_now - stats.failed
             on_progress(Progress(operation="mfa-scan", total=stats.total, counts=frozen_counts(counts), rate=rate,
                                  eta_seconds=(left / rate) if rate > 0 else None, latest_error=latest_error,
-                                 paused_until=paused_until, done=finished))
+                                 paused_until=paused_until, pause_cause=pause_cause, done=finished))
 
     # a 429 pause inside the client shows on this scan's progress, not as a separate operation
     outer_wait = getattr(client, "on_wait", None)
     if on_progress and hasattr(client, "on_wait"):
-        client.on_wait = lambda p: emit(p.latest_error, paused_until=p.paused_until)
+        client.on_wait = lambda p: emit(p.latest_error, paused_until=p.paused_until, pause_cause=p.pause_cause)
     try:
         _scan_pending(client, journal, pending, stats, counts, emit, stop_after)
     finally:
@@ -166,29 +182,67 @@ def scan_authentication_methods(client, journal: Journal, targets: Iterable[Scan
     return stats
 
 
+SCAN_WORKERS_MAX = 64  # requests in the air at once, at most (the client's pacer sets the rate)
+
+
+def _scan_workers(client) -> int:
+    """As many workers as the Management API's limit allows in the air (the headers' `limit`),
+    within 1..SCAN_WORKERS_MAX; one until the first answer has told the limit."""
+    limit = getattr(getattr(client, "pacer", None), "limit", None)
+    return max(1, min(SCAN_WORKERS_MAX, int(limit))) if limit else 1
+
+
 def _scan_pending(client, journal: Journal, pending: list[ScanTarget], stats: ScanStats, counts: Counter,
                   emit: Callable, stop_after: int | None) -> None:
-    for i, t in enumerate(pending):
-        if stop_after is not None and i >= stop_after:
-            stats.stopped_reason = f"stopped after {stop_after} users as asked; run again to continue"
-            return
+    """Reads run in worker threads (the client's pacer keeps them within the rate limit); results
+    are written to the journal here, in this thread, as they come."""
+    from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+
+    todo = pending if stop_after is None else pending[:stop_after]
+    if stop_after is not None and len(pending) > stop_after:
+        stats.stopped_reason = f"stopped after {stop_after} users as asked; run again to continue"
+    queue = iter(todo)
+    auth_error: list[ApiError] = []
+
+    def handle(t: ScanTarget, future) -> None:
         try:
-            methods = client.list_authentication_methods(t.user_id)
+            methods = future.result()
         except ApiError as exc:
             if exc.kind is ErrorKind.AUTH:
-                stats.stopped_reason = exc.message
-                emit(exc.message, finished=True)
-                raise
+                auth_error.append(exc)
+                return
             stats.failed += 1
             counts["failed"] += 1
             record_scan(journal, t.user_id, None, email=t.email, name=t.name, error=exc.code or exc.kind.value)
             emit(f"{t.user_id}: {exc.message}")
-            continue
-        summary = summarize_methods(methods)
-        record_scan(journal, t.user_id, summary, email=t.email, name=t.name)
+            return
+        record_scan(journal, t.user_id, summarize_methods(methods), email=t.email, name=t.name)
         stats.scanned_now += 1
         counts["scanned"] += 1
         emit()
+
+    first = next(queue, None)  # alone: its answer tells the limit, which sizes the pool
+    if first is None:
+        return
+    with ThreadPoolExecutor(max_workers=1) as one:
+        handle(first, one.submit(client.list_authentication_methods, first.user_id))
+    workers = _scan_workers(client)
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="mfa-scan") as pool:
+        running: dict = {}
+        for t in queue:
+            if auth_error:
+                break
+            running[pool.submit(client.list_authentication_methods, t.user_id)] = t
+            if len(running) >= 2 * workers:
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for f in done:
+                    handle(running.pop(f), f)
+        for f in list(running):
+            handle(running.pop(f), f)
+    if auth_error:
+        stats.stopped_reason = auth_error[0].message
+        emit(auth_error[0].message, finished=True)
+        raise auth_error[0]
 
 
 # ---------------------------------------------------------------------- the report
@@ -204,19 +258,39 @@ class MfaReport:
     tenant_factors: list[str] | None = None
     notes: list[str] = field(default_factory=list)
     csv_path: str | None = None
+    # How many users the scan was meant to read; None when no scan ran (then every user's MFA is
+    # unknown). A target without a result is "unknown: not scanned", never counted as "no MFA".
+    scan_targets: int | None = None
 
     @property
     def must_reenroll(self) -> int:
         return self.sms_users + self.voice_users
 
+    @property
+    def not_scanned(self) -> int | None:
+        return None if self.scan_targets is None else max(0, self.scan_targets - self.scanned)
+
     def as_dict(self) -> dict:
         d = asdict(self)
         d["must_reenroll"] = self.must_reenroll
+        d["not_scanned"] = self.not_scanned
         return d
 
 
+def mfa_unknown_text(scan_targets: int | None, scanned: int, complete: bool) -> str | None:
+    """"unknown: not scanned …" when some users' MFA was never read, else None (shared wording)."""
+    if scan_targets is None and (scanned == 0 or not complete):
+        return "unknown: not scanned (no authentication-methods scan in this run)"
+    missing = 0 if scan_targets is None else max(0, scan_targets - scanned)
+    if missing:
+        return f"unknown: not scanned for {missing} of {scan_targets} user(s)"
+    if not complete:
+        return "unknown: not scanned (the scan is incomplete)"
+    return None
+
+
 def build_mfa_report(journal: Journal, *, tenant_factors: list[str] | None = None,
-                     complete: bool | None = None) -> MfaReport:
+                     complete: bool | None = None, scan_targets: int | None = None) -> MfaReport:
     rows = scan_results(journal)
     sms = sum(1 for r in rows if r["phone_factor"] == "sms")
     voice = sum(1 for r in rows if r["phone_factor"] == "voice")
@@ -226,12 +300,16 @@ def build_mfa_report(journal: Journal, *, tenant_factors: list[str] | None = Non
         for t in r["types"]:
             if t not in ("sms", "voice", "totp"):
                 other[t] += 1
-    inventory = journal.get_document("inventory") or {}
-    mfa_doc = inventory.get("mfa") or {}
+    inventory = documents.INVENTORY.read(journal)
+    mfa_doc = (inventory.mfa if inventory is not None else None) or {}
     if complete is None:
         complete = bool(mfa_doc.get("scan_complete"))
     if tenant_factors is None:
         tenant_factors = mfa_doc.get("tenant_factors")
+    if scan_targets is None:
+        scan_targets = mfa_doc.get("scan_targets")
+    if scan_targets is None and rows and complete:
+        scan_targets = len(rows)  # a complete scan whose target count was not kept read them all
     notes = []
     if sms or voice:
         notes.append(f"{sms + voice} user(s) use SMS or voice MFA, which WorkOS does not offer: they must "
@@ -249,7 +327,7 @@ def build_mfa_report(journal: Journal, *, tenant_factors: list[str] | None = Non
     return MfaReport(scanned=len(rows), complete=bool(complete), sms_users=sms, voice_users=voice,
                      totp_users=totp, other_factors=dict(sorted(other.items())),
                      no_mfa_users=sum(1 for r in rows if not r["types"]), tenant_factors=tenant_factors,
-                     notes=notes)
+                     notes=notes, scan_targets=scan_targets)
 
 
 def write_sms_csv(journal: Journal, path: Path | None = None) -> tuple[Path, int]:
@@ -269,7 +347,7 @@ def write_sms_csv(journal: Journal, path: Path | None = None) -> tuple[Path, int
 def save_mfa_report(journal: Journal, report: MfaReport) -> MfaReport:
     path, _ = write_sms_csv(journal)
     report.csv_path = str(path)
-    journal.put_document("mfa", report.as_dict())
+    documents.MFA_REPORT.write(journal, documents.MfaReportDoc.load(report.as_dict()))
     return report
 
 
@@ -355,7 +433,7 @@ def _enroll_totp(workos, user_id: str, row: TotpSecret, issuer: str | None, call
 
     for attempt in range(1, ENROLL_ATTEMPTS + 1):
         try:
-            resp = call(create, attempts=1)
+            resp = call(create, attempts=1, write=True)
         except ApiError as exc:
             if exc.kind is ErrorKind.RATE_LIMITED and attempt < ENROLL_ATTEMPTS:
                 # a 429 applied nothing: wait as told (or back off) and send again
@@ -376,8 +454,12 @@ def _enroll_totp(workos, user_id: str, row: TotpSecret, issuer: str | None, call
 def import_totp_secrets(journal: Journal, workos, path: str | Path, *, issuer: str | None = None,
                         dry_run: bool = False, on_progress: ProgressCallback | None = None) -> TotpImportResult:
     """Enroll TOTP factors for imported users; a user who already has a TOTP factor is counted, not failed."""
-    from wizard.core.orgs import workos_call as call
+    from wizard.core.environment import require_same_environment_sync
+    from wizard.core.orgs import paced_call, workos_call
+    from wizard.core.pacing import save_window
 
+    require_same_environment_sync(journal, workos, action="import TOTP factors", bind=not dry_run)
+    call = paced_call(workos_call, journal, workos)  # the same budget as the users and organizations
     secrets, problems = read_totp_secrets(path)
     result = TotpImportResult(invalid=len(problems), problems=list(problems))
     by_email = {(email or "").lower(): (a0, wid) for a0, wid, email in journal.id_map() if email}
@@ -413,5 +495,6 @@ def import_totp_secrets(journal: Journal, workos, path: str | Path, *, issuer: s
         if on_progress:
             on_progress(Progress(operation="mfa-totp", total=len(secrets), counts=frozen_counts(counts),
                                  done=i == len(secrets)))
-    journal.put_document("totp_import", result.as_dict())
+    documents.TOTP_IMPORT.write(journal, documents.TotpImportDoc.load(result.as_dict()))
+    save_window(journal, call.keywords["pacer"])
     return result

@@ -3,7 +3,6 @@ WorkOS field limits and metadata stringification. One place, so the check and th
 
 from __future__ import annotations
 
-import contextlib
 import json
 import re
 import unicodedata
@@ -13,6 +12,9 @@ EXTERNAL_ID_MAX = 128
 METADATA_MAX_KEYS = 50
 METADATA_KEY_MAX = 40
 METADATA_VALUE_MAX = 600
+# WorkOS publishes no length for first_name / last_name; names past this are not sent (a finding
+# says so). 255 characters is far above any real name and within every common column size.
+NAME_MAX = 255
 RESERVED_METADATA_KEYS = ("auth0_user_id", "auth0_merged_ids")
 
 SOCIAL_PROVIDERS = frozenset({
@@ -42,30 +44,89 @@ SOCIAL_LABELS = {
 def provider_label(provider: str) -> str:
     return SOCIAL_LABELS.get(provider, provider)
 
-# no spaces and no control characters (NUL, DEL...) anywhere: `\u0000` is valid JSON, not a valid address
-_EMAIL_RE = re.compile(r"^[^@\s\x00-\x1f\x7f]+@[^@\s.\x00-\x1f\x7f][^@\s\x00-\x1f\x7f]*\.[^@\s.\x00-\x1f\x7f]+$")
 _USER_ID_RE = re.compile(r"^[A-Za-z0-9][\w.-]*\|(?=\S)[^\x00-\x1f\x7f]*(?<=\S)$")
 
 
 def normalize_email(email: str) -> str:
-    """The duplicate/join key: trimmed, Unicode NFKC-normalized, lower-cased (WorkOS lower-cases
-    and trims emails, so two Auth0 users with these equal keys would collide there). An
-    internationalized domain is keyed by its ASCII (punycode) form, so `exämple.de` and
-    `xn--exmple-cua.de` (the same mailbox domain) are one key. ASCII addresses take the fast path."""
+    """The address WorkOS compares (the duplicate and join key): trimmed and lower-cased (WorkOS
+    lower-cases emails, api-facts 2), the domain in its IDNA (punycode) form, so `exämple.de` and
+    `xn--exmple-cua.de` are one key. No Unicode normalization: `ａlice@example.com` (fullwidth a)
+    is another address than `alice@example.com` (see `lookalike_key`). ASCII takes the fast path."""
     e = email.strip()
     if e.isascii():
         return e.lower()
-    e = unicodedata.normalize("NFKC", e).lower()
     local, at, domain = e.rpartition("@")
-    if at and not domain.isascii():
-        with contextlib.suppress(UnicodeError):  # not a valid IDN label: the Unicode form stays the key
+    if not at:
+        return e.lower()
+    if domain.isascii():
+        domain = domain.lower()
+    else:
+        try:  # the idna codec applies nameprep (case folding, NFKC) then punycode, as resolvers do
             domain = domain.encode("idna").decode("ascii")
-        e = f"{local}@{domain}"
-    return e
+        except UnicodeError:  # not a valid IDN label: the Unicode form stays the key
+            domain = domain.lower()
+    return f"{local.lower()}@{domain}"
+
+
+def lookalike_key(email: str) -> str:
+    """Unicode NFKC + case folding: two different addresses with one lookalike_key look the same
+    to a person (`ａlice` and `alice`) and are reported, never merged."""
+    e = email.strip()
+    if e.isascii():
+        return e.lower()
+    return normalize_email(unicodedata.normalize("NFKC", e).casefold())
+
+
+# a strict subset of what email-validator accepts: such ASCII addresses skip the (slower) validator
+_FAST_EMAIL_RE = re.compile(
+    r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+    r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$")
+_INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
+
+
+def invisible_character(email: str) -> str | None:
+    """The first invisible or control character of an address (zero-width space/joiner, bidi
+    marks, NUL...), named for a person (`U+200B ZERO WIDTH SPACE`), or None."""
+    if email.isascii() and email.isprintable():
+        return None
+    for c in email.strip():
+        if unicodedata.category(c) in _INVISIBLE_CATEGORIES or (c.isspace() and c != " "):
+            return f"U+{ord(c):04X} {unicodedata.name(c, 'control character')}"
+    return None
+
+
+def email_problem(email: str) -> str | None:
+    """Why `email` is not an address WorkOS should be sent (email-validator's syntax rules, no
+    DNS lookups), or None when it is fine."""
+    e = email.strip()
+    if len(e) <= 254 and e.isascii() and _FAST_EMAIL_RE.match(e) and len(e.rpartition("@")[0]) <= 64 \
+            and e.rpartition(".")[2].lower() not in _SPECIAL_USE:
+        return None
+    import email_validator  # only the unusual addresses pay for the full validator
+
+    try:
+        email_validator.validate_email(e, check_deliverability=False)
+    except email_validator.EmailNotValidError as exc:
+        return str(exc)
+    return None
+
+
+_SPECIAL_USE = frozenset({"arpa", "invalid", "local", "localhost", "onion", "test"})
 
 
 def is_valid_email(email: str) -> bool:
-    return len(email) <= 254 and _EMAIL_RE.match(email.strip()) is not None
+    return email_problem(email) is None
+
+
+def external_id_problem(user_id: str) -> str | None:
+    """Why an Auth0 id cannot be a WorkOS external_id ("non_ascii_external_id" or
+    "external_id_too_long"), or None. Such users are still imported, without external_id; their
+    Auth0 id is in metadata.auth0_user_id and the id map."""
+    if not user_id.isascii():
+        return "non_ascii_external_id"
+    if len(user_id) > EXTERNAL_ID_MAX:
+        return "external_id_too_long"
+    return None
 
 
 def is_valid_user_id(user_id: str) -> bool:

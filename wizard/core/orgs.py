@@ -17,9 +17,12 @@ from functools import partial
 from typing import Any
 
 from wizard.clients.errors import ApiError, ErrorKind
+from wizard.core import documents
+from wizard.core.environment import require_same_environment_sync
 from wizard.core.exports import identity_kind
 from wizard.core.gates import Check, GateResult
 from wizard.core.journal import Journal
+from wizard.core.pacing import Pacer, client_base_url, save_window, shared_pacer
 from wizard.core.progress import Progress, ProgressCallback, frozen_counts
 from wizard.core.records import Identity
 
@@ -37,15 +40,23 @@ def strategy_kind(strategy: str | None) -> str:
 
 
 def workos_call(fn: Callable[[], Any], *, attempts: int = 5, on_wait: ProgressCallback | None = None,
-                sleep: Callable[[float], None] = time.sleep) -> Any:
+                sleep: Callable[[float], None] = time.sleep, pacer: Pacer | None = None,
+                write: bool = False) -> Any:
     """One WorkOS SDK call (client built with max_retries=0): 429 waited out, transient errors retried,
     everything mapped to ApiError. Every caller expects an object back: the SDK's None for a 2xx
-    answer without a JSON body (a proxy page) is an unknown outcome, retried like a lost answer."""
+    answer without a JSON body (a proxy page) is an unknown outcome, retried like a lost answer.
+
+    With `pacer` (the migration's shared one) each try waits for room in its write (`write=True`)
+    or read window first, and a 429 pauses every other step of the run as well."""
     from wizard.clients.workos import to_api_error
 
     for attempt in range(1, attempts + 1):
         try:
-            result = fn()
+            if pacer is None:
+                result = fn()
+            else:
+                with pacer.write_sync() if write else pacer.read_sync():
+                    result = fn()
             if result is None:
                 raise ApiError(ErrorKind.TRANSIENT, "WorkOS answered without a readable JSON body",
                                code="empty_response")
@@ -54,14 +65,26 @@ def workos_call(fn: Callable[[], Any], *, attempts: int = 5, on_wait: ProgressCa
             err = exc
         except Exception as exc:  # SDK / transport errors
             err = to_api_error(exc)
+        if pacer is not None and err.kind is ErrorKind.RATE_LIMITED:
+            pacer.pause_after_429(err.retry_after)
         if not err.retryable or attempt == attempts:
             raise err
         delay = err.retry_after if err.retry_after is not None else min(20.0, 0.25 * 2 ** attempt)
         if on_wait:
             on_wait(Progress(operation="workos-wait", total=None, paused_until=time.time() + delay,
+                             pause_cause=err.wait_cause,
                              latest_error=f"{err}; retrying in {delay:.1f} s"))
         sleep(delay)
     raise AssertionError("unreachable")
+
+
+def paced_call(call: Callable, journal: Journal, workos) -> Callable:
+    """`call` bound to the migration's shared pacer when it is `workos_call` (or a partial of it)
+    that has none yet; any other callable is the caller's own business."""
+    target = call.func if isinstance(call, partial) else call
+    if target is not workos_call or (isinstance(call, partial) and "pacer" in call.keywords):
+        return call
+    return partial(call, pacer=shared_pacer(client_base_url(workos), journal))
 
 
 # ---------------------------------------------------------------------- domains
@@ -93,9 +116,16 @@ class OrgExport:
     roles_included: bool = True
     domains: int = 0
     notes: list[str] = field(default_factory=list)
+    # organizations whose members could not be read: {auth0_org_id, name, reason}. Their member
+    # count is unknown (never 0) and the step's gate fails until a re-run reads them.
+    unreadable: list[dict] = field(default_factory=list)
 
     def as_dict(self) -> dict:
         return asdict(self)
+
+
+def _read_members(client, org_id: str, with_roles: bool) -> list[dict]:
+    return client.list_members(org_id, with_roles=True) if with_roles else client.list_members(org_id)
 
 
 def export_organizations(client, journal: Journal, *, on_progress: ProgressCallback | None = None) -> OrgExport:
@@ -107,23 +137,33 @@ def export_organizations(client, journal: Journal, *, on_progress: ProgressCallb
     with_roles = client.has_scope("read:organization_member_roles") is not False
     for i, org in enumerate(orgs, 1):
         org_id = org["id"]
-        members: list[dict]
-        if with_roles:
-            try:
-                members = client.list_members(org_id, with_roles=True)
-            except ApiError as exc:
-                if exc.kind is not ErrorKind.AUTH:
-                    raise
-                with_roles = False
-                result.roles_included = False
-                result.notes.append(f"Members were exported without roles: {exc.message}")
+        members: list[dict] | None
+        try:
+            if with_roles:
+                try:
+                    members = client.list_members(org_id, with_roles=True)
+                except ApiError as exc:
+                    if exc.kind is not ErrorKind.AUTH:
+                        raise
+                    with_roles = False
+                    result.roles_included = False
+                    result.notes.append(f"Members were exported without roles: {exc.message}")
+                    members = client.list_members(org_id)
+            else:
                 members = client.list_members(org_id)
-        else:
-            members = client.list_members(org_id)
-            if result.roles_included:
-                result.roles_included = False
-                result.notes.append("Members were exported without roles: the token lacks "
-                                    "`read:organization_member_roles`.")
+        except ApiError as exc:
+            # one organization that cannot be read (forbidden, gone, retries spent) is "unknown",
+            # never "0 members" and never silently absent
+            if exc.kind is ErrorKind.AUTH and exc.status == 401:
+                raise
+            members = None
+            reason = exc.message
+            result.unreadable.append({"auth0_org_id": org_id, "name": org.get("name") or org_id, "reason": reason})
+            result.notes.append(f"{org.get('name') or org_id}: members unknown: could not be read ({reason}).")
+        if members is not None and not with_roles and result.roles_included:
+            result.roles_included = False
+            result.notes.append("Members were exported without roles: the token lacks "
+                                "`read:organization_member_roles`.")
         domain_entries: list[dict] = []
         try:
             for d in client.list_discovery_domains(org_id):
@@ -159,13 +199,13 @@ def export_organizations(client, journal: Journal, *, on_progress: ProgressCallb
                 result.notes.append(f"{org.get('name') or org_id}: '{d['domain']}' (from {', '.join(d['sources'])}) "
                                     "is not a valid domain name and will not be sent to WorkOS.")
         journal.upsert_org(org_id, name=org.get("name") or org_id, display_name=org.get("display_name"),
-                           domains=domains, metadata=metadata, member_count=len(members))
-        for m in members:
+                           domains=domains, metadata=metadata, member_count=None if members is None else len(members))
+        for m in members or []:
             roles = [r.get("name") or r.get("id") for r in (m.get("roles") or []) if isinstance(r, dict)] \
                 if with_roles else []
             journal.upsert_membership(org_id, m["user_id"], role_slug=",".join(r for r in roles if r) or None)
         result.organizations += 1
-        result.memberships += len(members)
+        result.memberships += len(members or [])
         result.domains += len(domains)
         counts["done"] = i
         if on_progress:
@@ -174,7 +214,7 @@ def export_organizations(client, journal: Journal, *, on_progress: ProgressCallb
     if any(d["state"] == "pending" for o in journal.orgs() for d in o["domains"]):
         result.notes.append("Domains taken from metadata or connection aliases are created as `pending` in WorkOS "
                             "(Auth0 recorded no verification for them); verify them in the WorkOS dashboard.")
-    journal.put_document("orgs_export", result.as_dict())
+    documents.ORGS_EXPORT.write(journal, result.as_dict())
     return result
 
 
@@ -245,7 +285,8 @@ def create_workos_orgs(journal: Journal, workos, *, dry_run: bool = False,
                     try:
                         created = call(lambda o=org: workos.organizations.create_organization(
                             name=o["display_name"] or o["name"], external_id=o["auth0_org_id"],
-                            domain_data=_domain_data(o["domains"]) or None, metadata=_org_metadata(o)))
+                            domain_data=_domain_data(o["domains"]) or None, metadata=_org_metadata(o)),
+                            write=True)
                     except ApiError as exc:
                         # "external id already used": a retried create that had landed, or a parallel run
                         if exc.kind is not ErrorKind.EXISTS:
@@ -408,7 +449,8 @@ def _create_membership(workos, call: Callable, user_id: str, org_id: str, slug: 
     create = workos.organization_membership.create_organization_membership
     if slug:
         try:
-            return call(lambda: create(user_id=user_id, organization_id=org_id, role=RoleSingle(role_slug=slug)))
+            return call(lambda: create(user_id=user_id, organization_id=org_id, role=RoleSingle(role_slug=slug)),
+                        write=True)
         except ApiError as exc:
             if exc.kind is not ErrorKind.INVALID and exc.kind is not ErrorKind.NOT_FOUND:
                 raise
@@ -420,21 +462,27 @@ def _create_membership(workos, call: Callable, user_id: str, org_id: str, slug: 
                                     "message": f"WorkOS refused role '{slug}' ({exc.message}); the membership "
                                                "was created with the default role. Create the role in WorkOS "
                                                "and set it on the membership."})
-    return call(lambda: create(user_id=user_id, organization_id=org_id))
+    return call(lambda: create(user_id=user_id, organization_id=org_id), write=True)
 
 
 def migrate_organizations(journal: Journal, workos, *, dry_run: bool = False,
                           on_progress: ProgressCallback | None = None, call: Callable = workos_call,
                           with_roles: bool = False) -> OrgMigration:
     """Organizations first (all of them), then memberships; the summary goes to document `orgs`."""
+    require_same_environment_sync(journal, workos, action="create organizations", bind=not dry_run)
     result = OrgMigration(dry_run=dry_run)
     if call is workos_call and on_progress is not None:  # a 429 pause shows as progress
         call = partial(workos_call, on_wait=on_progress)
-    create_workos_orgs(journal, workos, dry_run=dry_run, on_progress=on_progress, call=call, result=result)
-    create_memberships(journal, workos, dry_run=dry_run, on_progress=on_progress, call=call, result=result,
-                       with_roles=with_roles)
+    call = paced_call(call, journal, workos)  # the users' budget: one window for the whole migration
+    try:
+        create_workos_orgs(journal, workos, dry_run=dry_run, on_progress=on_progress, call=call, result=result)
+        create_memberships(journal, workos, dry_run=dry_run, on_progress=on_progress, call=call, result=result,
+                           with_roles=with_roles)
+    finally:
+        if isinstance(call, partial) and call.keywords.get("pacer") is not None:
+            save_window(journal, call.keywords["pacer"])
     if not dry_run:
-        journal.put_document("orgs", result.as_dict())
+        documents.ORGS.write(journal, documents.OrgsDoc.load(result.as_dict()))
     return result
 
 
@@ -443,27 +491,49 @@ class OrgCount:
     auth0_org_id: str
     name: str
     workos_org_id: str | None
-    expected_members: int  # members in Auth0
+    expected_members: int | None  # members in Auth0 (None: they could not be read, see `unknown`)
     importable_members: int  # of those, members whose user is in WorkOS (per the id map)
-    workos_members: int | None  # active memberships in WorkOS (None when the org is missing)
+    workos_members: int | None  # active memberships in WorkOS (None when the org is missing or unreadable)
+    unknown: str | None = None  # why a side could not be read: the counts are unknown, not 0 / missing
 
     @property
     def complete(self) -> bool:
-        return self.workos_members is not None and self.workos_members >= self.importable_members
+        return self.unknown is None and self.workos_members is not None \
+            and self.workos_members >= self.importable_members
+
+    def auth0_text(self) -> str:
+        return "unknown" if self.expected_members is None else f"{self.expected_members} member(s)"
+
+    def workos_text(self) -> str:
+        if self.workos_members is not None:
+            return str(self.workos_members)
+        return "unknown" if self.unknown and self.workos_org_id else "missing"
 
 
 def org_counts(journal: Journal, workos, *, call: Callable = workos_call) -> list[OrgCount]:
     """Auth0 against WorkOS, per organization: what verification compares."""
     out = []
+    unreadable = {u["auth0_org_id"]: u["reason"]
+                  for u in (documents.ORGS_EXPORT.read(journal) or {}).get("unreadable") or []}
     for org in journal.orgs():
         members = journal.memberships(org["auth0_org_id"])
         importable = sum(1 for m in members if journal.workos_user_id(m["auth0_user_id"]))
         wid = org["workos_org_id"]
         n = None
+        unknown = None
+        if org["auth0_org_id"] in unreadable:
+            unknown = f"Auth0 members could not be read: {unreadable[org['auth0_org_id']]}"
         if wid:
-            n = len(set(list_member_user_ids(workos, wid, call)))
-        expected = org["member_count"] if org["member_count"] is not None else len(members)
-        out.append(OrgCount(org["auth0_org_id"], org["display_name"] or org["name"], wid, expected, importable, n))
+            try:
+                n = len(set(list_member_user_ids(workos, wid, call)))
+            except ApiError as exc:
+                if exc.kind is ErrorKind.AUTH:
+                    raise
+                unknown = f"WorkOS members could not be read: {exc.message}"
+        expected = org["member_count"] if org["member_count"] is not None else (
+            None if org["auth0_org_id"] in unreadable else len(members))
+        out.append(OrgCount(org["auth0_org_id"], org["display_name"] or org["name"], wid, expected, importable, n,
+                            unknown))
     return out
 
 
@@ -471,17 +541,24 @@ def orgs_gate(journal: Journal) -> GateResult:
     """Exported, every organization in WorkOS, no failed membership; members whose user was not
     imported are listed in the evidence (they are reported, not failures of this step)."""
     orgs = journal.orgs()
-    doc = journal.get_document("orgs")
+    doc = documents.ORGS.read(journal)
     org_status = Counter(o["status"] for o in orgs)
     m_status = Counter(m["status"] for m in journal.memberships())
     org_done = sum(org_status[k] for k in ORG_DONE)
     m_text = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in sorted(m_status.items())) or "none"
-    return GateResult.from_checks([
+    unreadable = (documents.ORGS_EXPORT.read(journal) or {}).get("unreadable") or []
+    unread_check = [Check("Every organization read", False,
+                          "unknown: " + "; ".join(f"{u['name']}: members could not be read ({u['reason']})"
+                                                  for u in unreadable[:5])
+                          + (f"; and {len(unreadable) - 5} more" if len(unreadable) > 5 else ""),
+                          "Fix the cause (scope, organization removed in Auth0, outage) and run `auth0-workos orgs "
+                          "--run-dir DIR` again: it reads them again.")] if unreadable else []
+    return GateResult.from_checks(unread_check + [
         Check("Organizations exported from Auth0", bool(orgs), f"{len(orgs)} organization(s)",
               "Run `auth0-workos orgs --run-dir DIR` with Auth0 credentials, or mark this step not applicable."),
-        Check("Organizations in WorkOS", bool(doc) and org_done == len(orgs), f"{org_done} of {len(orgs)} created or "
+        Check("Organizations in WorkOS", doc is not None and org_done == len(orgs), f"{org_done} of {len(orgs)} created or "
               "existing" + (f"; {org_status['failed']} failed" if org_status["failed"] else ""),
               "Read the problems listed for the failed ones, fix them and run `auth0-workos orgs` again."),
-        Check("Memberships", bool(doc) and not m_status["failed"] and not m_status["planned"], m_text,
+        Check("Memberships", doc is not None and not m_status["failed"] and not m_status["planned"], m_text,
               "Run `auth0-workos orgs --run-dir DIR` again: it adds only the missing memberships."),
     ], details={"orgs": dict(org_status), "memberships": dict(m_status)})

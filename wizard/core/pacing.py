@@ -1,29 +1,60 @@
-"""Pacing for WorkOS calls: token buckets sized to the published budgets, a global 429 pause, and a
-concurrency limit that grows when latency is high so the write bucket never waits for a worker.
+"""Pacing for WorkOS calls: sliding windows that match the published budgets exactly, one global
+pause on 429, and a concurrency limit high enough to send a window's whole burst at once.
 Also what the import and the rollback engines share around it: the retry policy for one call and
 the throttle on their progress events.
 
 WorkOS budgets (api-facts §2): /user_management writes 500 per 10 s, reads 1,000 per 10 s, and
-6,000 requests per 60 s in all.
-A bucket refills at `limit × margin / window` per second and holds at most `limit − rate × window`
-tokens, so no window of that length ever sees more than `limit` requests, fixed or sliding.
+6,000 requests per 60 s in all, per API key. A budget is a window, so a client that counts its own
+requests in the trailing window may send the first `limit` at once and then one for each that
+leaves: N writes take about (N − 500) / 50 s instead of N / 50.
+
+Why this never exceeds the server's window, whatever the latency: the server counts a request when
+it arrives, which is after we send it and before its answer reaches us. So a request is counted
+here from the moment it is sent until `window` seconds after its answer came back (`Slot.done()`);
+a new request may leave only while fewer than `limit × margin` are counted. Each cycle of the
+window therefore lasts `window + latency`, never less. A slot whose answer is never reported is
+counted `UNREPORTED_HOLD` seconds longer than the window. `Slot.sent()` restamps a slot just before
+its request goes out, when work (a journal write) came between taking the slot and sending.
+
+Why not count from the send alone (`send + window`, a shorter cycle at high latency): that is
+exact only if every request takes the same time to reach the server. It does not: measured with
+`bench/import_throughput.py` (3,000 users at 250 ms), the first burst's requests reached the
+emulator up to 0.75 s after their send (500 new connections on shared cores) and the next burst's,
+over warm connections, sooner, so the emulator saw 501 writes in 10 s and answered a 429. The only
+bound that holds whatever the network does is the answer: the server counted the request before
+it answered.
+
+One migration shares one `Pacer` (`shared_pacer`): users, organizations, memberships, TOTP factors,
+SSO connections and roles draw on the same budget, from asyncio engines (`await pacer.write()`) and
+from blocking SDK steps (`pacer.write_sync()`) alike. Its trailing window is kept in the run's
+journal (`save_window` / `restore_window`), so the next command of the same run starts where the
+previous one stopped instead of bursting into a server window that is still full.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import heapq
 import math
 import random
 import re
+import threading
 import time
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from wizard.core.progress import Progress, ProgressCallback
 
-DEFAULT_MARGIN = 0.97
+DEFAULT_MARGIN = 1.0  # share of each documented limit we use; the window accounting is already exact
+UNREPORTED_HOLD = 5.0  # seconds a slot whose answer was never reported stays counted past its send
+POLL = 0.02  # how often a waiter looks again while every counted request is still in the air
+DEFAULT_MAX_CONCURRENCY = 600  # the write window's burst (500) plus the steady flow at high latency
 RETRY_AFTER_CAP = 60.0  # longest wait a 5xx's Retry-After may impose on one worker (as the SDK)
+PACER_PAUSE_CAUSE = "rate limited (HTTP 429)"  # the shared pause starts only after a 429
+WINDOW_DOCUMENT = "pacer_window"  # journal document: the trailing window, for the run's next process
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,56 +102,152 @@ def parse_budget(text: str | int | float | Budget | None, default: Budget = WRIT
     return Budget(max(1, round(count)), window)
 
 
-class TokenBucket:
-    """FIFO token bucket: waiters are served in arrival order, one token each."""
+def total_budget_for(write: Budget) -> Budget:
+    """The per-key budget for every request; a raised write budget (negotiated) raises it alike."""
+    scale = max(1.0, write.per_second / WRITE_BUDGET.per_second)
+    return Budget(round(ALL_REQUESTS_BUDGET.limit * scale), ALL_REQUESTS_BUDGET.window)
 
-    def __init__(self, budget: Budget, margin: float = DEFAULT_MARGIN,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+
+class SlidingWindow:
+    """The requests counted against one budget: at most `capacity` at any moment, each from its
+    send until `window` seconds after its answer (see the module docstring for why that is exact).
+    Not locked: the `Pacer` that owns it calls it under its own lock."""
+
+    def __init__(self, budget: Budget, margin: float = DEFAULT_MARGIN, *,
+                 unreported_hold: float = UNREPORTED_HOLD) -> None:
+        self.unreported_hold = unreported_hold
+        self._open: dict[int, float] = {}  # slot id -> send time, in send order: still in the air
+        self._ends: dict[int, float] = {}  # slot id -> when it leaves the window (answered)
+        self._heap: list[tuple[float, int]] = []  # (end, id); stale entries skipped lazily
+        self._ids = 0
+        self.configure(budget, margin)
+
+    def configure(self, budget: Budget, margin: float = DEFAULT_MARGIN) -> None:
+        if not 0 < margin <= 1:
+            raise ValueError("margin must be in (0, 1]")
         self.budget = budget
-        self.rate = budget.per_second * margin
-        self.capacity = max(1.0, budget.limit - self.rate * budget.window)
-        self._clock = clock
-        self._tokens = self.capacity
-        self._stamp = clock()
-        self._lock = asyncio.Lock()
-        self.waiting = 0
-
-    def _refill(self) -> None:
-        now = self._clock()
-        self._tokens = min(self.capacity, self._tokens + (now - self._stamp) * self.rate)
-        self._stamp = now
+        self.margin = margin
+        self.capacity = max(1, math.floor(budget.limit * margin + 1e-9))
 
     @property
-    def tokens(self) -> float:
-        self._refill()
-        return self._tokens
+    def window(self) -> float:
+        return self.budget.window
 
-    def drain(self) -> None:
-        """After a 429 the server's window is full: start again from empty."""
-        self._refill()
-        self._tokens = min(self._tokens, 0.0)
+    def _prune(self, now: float) -> None:
+        heap, ends = self._heap, self._ends
+        while heap and (heap[0][0] <= now or ends.get(heap[0][1]) != heap[0][0]):
+            end, sid = heapq.heappop(heap)
+            if ends.get(sid) == end:
+                del ends[sid]
+        hold = self.unreported_hold
+        while self._open:  # answers never reported: counted as answered `hold` after sending
+            sid, sent = next(iter(self._open.items()))
+            if sent + hold > now:
+                break
+            del self._open[sid]
+            self._set_end(sid, sent + hold + self.window)
 
-    async def acquire(self) -> None:
-        self.waiting += 1
-        try:
-            async with self._lock:
-                while True:
-                    self._refill()
-                    if self._tokens >= 1.0:
-                        self._tokens -= 1.0
-                        return
-                    await asyncio.sleep((1.0 - self._tokens) / self.rate)
-        finally:
-            self.waiting -= 1
+    def _set_end(self, sid: int, end: float) -> None:
+        if end > self._ends.get(sid, -math.inf):
+            self._ends[sid] = end
+            heapq.heappush(self._heap, (end, sid))
+
+    def count(self, now: float) -> int:
+        """Requests counted in the window at `now` (sent and not yet out of the window)."""
+        self._prune(now)
+        return len(self._open) + len(self._ends)
+
+    def wait(self, now: float) -> tuple[float, bool]:
+        """(seconds until a slot frees, whether that time is certain). (0, True) when one is free.
+        Uncertain: the next slot to free is a request still in the air (its answer starts the clock)."""
+        over = self.count(now) - self.capacity + 1
+        if over <= 0:
+            return 0.0, True
+        if over == 1:  # the usual case: the heap's top is the next to leave (pruning keeps it valid)
+            ended = [self._heap[0][0]] if self._heap else []
+        else:
+            ended = sorted(self._ends.values())
+        if len(ended) >= over:
+            return max(0.0, ended[over - 1] - now), True
+        return POLL, False
+
+    def take(self, now: float) -> int:
+        self._ids += 1
+        self._open[self._ids] = now
+        return self._ids
+
+    def sent(self, sid: int, now: float) -> None:
+        """Slot `sid` goes out only now (`now` is the latest send, so moving it to the end keeps
+        `_open` in send order)."""
+        if sid in self._open:
+            del self._open[sid]
+            self._open[sid] = now
+
+    def done(self, sid: int, now: float) -> None:
+        """The answer of slot `sid` arrived at `now`: it leaves the window `window` seconds later."""
+        self._open.pop(sid, None)
+        self._set_end(sid, now + self.window)
+
+    def fill(self, now: float, until: float) -> None:
+        """After a 429 the server's window is full: count it full, emptying evenly over one window
+        from `until` on, so sending resumes at the steady rate, not with a burst."""
+        missing = self.capacity - self.count(now)
+        for i in range(missing):
+            self._ids += 1
+            self._set_end(self._ids, until + self.window * (i + 1) / missing)
+
+    def ends(self, now: float) -> list[float]:
+        """When each counted request leaves the window (those in the air: `window` after now)."""
+        self._prune(now)
+        return sorted([*self._ends.values(), *(now + self.window for _ in self._open)])
+
+    def seed(self, ends: list[float], now: float) -> None:
+        """Count requests another process sent (their window ends, on this clock)."""
+        for end in ends:
+            if end > now:
+                self._ids += 1
+                self._set_end(self._ids, end)
+
+
+class Slot:
+    """One request's place in the windows it counts against. Call `done()` when its answer (or its
+    failure) arrives; also a context manager: `with await pacer.write(): ...`."""
+
+    __slots__ = ("_pacer", "_taken", "_done")
+
+    def __init__(self, pacer: Pacer, taken: list[tuple[SlidingWindow, int]]) -> None:
+        self._pacer = pacer
+        self._taken = taken
+        self._done = False
+
+    def sent(self) -> None:
+        """The request goes out now: count it from here (call it right before the SDK call)."""
+        if not self._done:
+            self._pacer._restamp(self._taken)
+
+    def done(self) -> None:
+        if self._done:
+            return
+        self._done = True
+        self._pacer._release(self._taken)
+
+    def __enter__(self) -> Slot:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.done()
 
 
 class AdaptiveLimit:
-    """A resizable semaphore. The target is `rate × latency × headroom + 1` (Little's law), bounded by
-    `maximum`: enough requests in the air that the bucket, not the round trip, sets the pace."""
+    """A resizable semaphore for one event loop. The target is the write window's burst plus
+    `rate × latency × headroom + 1` (Little's law), bounded by `maximum`: enough requests in the
+    air that the window, not the round trip, sets the pace, including the burst a fresh window allows."""
 
-    def __init__(self, maximum: int, *, initial: int | None = None, headroom: float = 1.2) -> None:
+    def __init__(self, maximum: int, *, initial: int | None = None, headroom: float = 1.2,
+                 burst: int = 0) -> None:
         self.maximum = max(1, maximum)
-        self.limit = min(self.maximum, initial or min(8, self.maximum))
+        self.burst = burst
+        self.limit = min(self.maximum, initial or max(8, burst + 1))
         self.headroom = headroom
         self.active = 0
         self.latency: float | None = None  # EWMA of request round trips, seconds
@@ -128,8 +255,7 @@ class AdaptiveLimit:
 
     def observe(self, latency: float, rate: float) -> None:
         self.latency = latency if self.latency is None else 0.8 * self.latency + 0.2 * latency
-        target = math.ceil(rate * self.latency * self.headroom) + 1
-        self.resize(target)
+        self.resize(self.burst + math.ceil(rate * self.latency * self.headroom) + 1)
 
     def resize(self, target: int) -> None:
         target = max(1, min(self.maximum, target))
@@ -157,29 +283,93 @@ class AdaptiveLimit:
 
 
 class Pacer:
-    """Write and read buckets plus one pause shared by every worker (set by a 429's Retry-After)."""
+    """Write, read and per-key windows plus one pause shared by every worker (set by a 429's
+    Retry-After). Thread-safe: asyncio engines in any event loop and blocking steps in any thread
+    may share one; each waits in arrival order behind the others of its loop (or of the threads)."""
 
     def __init__(self, write: Budget = WRITE_BUDGET, read: Budget = READ_BUDGET, *,
-                 margin: float = DEFAULT_MARGIN, max_concurrency: int = 64,
-                 default_pause: float = 10.0, total: Budget | None = None) -> None:
-        self.writes = TokenBucket(write, margin)
-        self.reads = TokenBucket(read, margin)
-        if total is None:  # a raised write budget (negotiated limits) raises the overall one alike
-            scale = max(1.0, write.per_second / WRITE_BUDGET.per_second)
-            total = Budget(round(ALL_REQUESTS_BUDGET.limit * scale), ALL_REQUESTS_BUDGET.window)
-        self.total = TokenBucket(total, margin)
-        self.limit = AdaptiveLimit(max_concurrency)
+                 margin: float = DEFAULT_MARGIN, max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
+                 default_pause: float = 10.0, total: Budget | None = None,
+                 clock: Callable[[], float] = time.monotonic, wall: Callable[[], float] = time.time,
+                 unreported_hold: float = UNREPORTED_HOLD) -> None:
+        self._clock = clock
+        self._wall = wall
+        self._lock = threading.RLock()
+        self._explicit_total = total is not None
+        self.writes = SlidingWindow(write, margin, unreported_hold=unreported_hold)
+        self.reads = SlidingWindow(read, margin, unreported_hold=unreported_hold)
+        self.total = SlidingWindow(total or total_budget_for(write), margin, unreported_hold=unreported_hold)
+        self.max_concurrency = max(1, max_concurrency)
         self.default_pause = default_pause
         self.paused_until: float | None = None  # wall-clock (time.time()) for progress events
         self.pauses = 0
         self.fallback_base = 1.0  # first wait for a 429 without Retry-After; doubles to default_pause
         self._fallback_streak = 0
         self._fallback_end = 0.0
+        self._latency: float | None = None
+        self._limits: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # loop -> AdaptiveLimit
+        self._loop_locks: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # loop -> asyncio.Lock
+        self._thread_queue = threading.Lock()  # blocking callers queue here
+        self._last_limit: AdaptiveLimit | None = None
+        self.seeded: set[str] = set()  # journals whose stored window this pacer has counted
 
+    # ------------------------------------------------------------------ configuration
+    def configure(self, write: Budget | None = None, read: Budget | None = None, *,
+                  margin: float | None = None, max_concurrency: int | None = None) -> None:
+        """Change budgets in place (the counted requests stay counted)."""
+        with self._lock:
+            m = self.writes.margin if margin is None else margin
+            if write is not None or margin is not None:
+                self.writes.configure(write or self.writes.budget, m)
+                if not self._explicit_total:
+                    self.total.configure(total_budget_for(self.writes.budget), m)
+                else:
+                    self.total.configure(self.total.budget, m)
+            if read is not None or margin is not None:
+                self.reads.configure(read or self.reads.budget, m)
+            if max_concurrency is not None:
+                self.max_concurrency = max(1, max_concurrency)
+                for limit in list(self._limits.values()):
+                    limit.maximum = self.max_concurrency
+                    limit.limit = min(limit.limit, limit.maximum)
+
+    # ------------------------------------------------------------------ concurrency
+    @property
+    def limit(self) -> AdaptiveLimit:
+        """The concurrency limit of the running event loop (one per loop: asyncio primitives
+        belong to the loop that made them); outside a loop, the last one used."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            if self._last_limit is None:
+                self._last_limit = AdaptiveLimit(self.max_concurrency, burst=self.writes.capacity)
+            return self._last_limit
+        limit = self._limits.get(loop)
+        if limit is None:
+            limit = AdaptiveLimit(self.max_concurrency, burst=self.writes.capacity)
+            if self._latency is not None:
+                limit.latency = self._latency
+            self._limits[loop] = limit
+        self._last_limit = limit
+        return limit
+
+    def observe(self, latency: float, *, reads: bool = False) -> None:
+        """Feed one round trip to the concurrency limit (sized for the window that sets the pace)."""
+        self._latency = latency if self._latency is None else 0.8 * self._latency + 0.2 * latency
+        window = self.reads if reads else self.writes
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return  # blocking callers have no concurrency limit to size
+        limit = self.limit
+        limit.burst = window.capacity
+        limit.observe(latency, window.budget.per_second * window.margin)
+
+    # ------------------------------------------------------------------ the pause
     def _fallback(self) -> float:
         """A 429 without a readable Retry-After: 1, 2, 4 ... up to `default_pause` seconds, growing
         only across pauses (many workers hitting the same 429 count once), reset after a quiet spell."""
-        now = time.time()
+        now = self._wall()
         if self.paused_until is not None and now < self.paused_until:
             return self.paused_until - now  # already waiting out this storm
         if now - self._fallback_end > 2 * self.default_pause:
@@ -190,47 +380,181 @@ class Pacer:
         return seconds
 
     def pause(self, seconds: float | None) -> None:
-        """Every worker waits until the later of the current pause and now + `seconds`."""
-        seconds = self._fallback() if seconds is None else max(0.5, float(seconds))
-        until = time.time() + seconds
-        if self.paused_until is None or until > self.paused_until:
-            self.paused_until = until
-        self.pauses += 1
-        self.writes.drain()
-        self.reads.drain()
-        self.total.drain()
+        """Every worker waits until the later of the current pause and now + `seconds`; the windows
+        count as full from then on (the server said so), so sending resumes at the steady rate."""
+        with self._lock:
+            seconds = self._fallback() if seconds is None else max(0.5, float(seconds))
+            until = self._wall() + seconds
+            if self.paused_until is None or until > self.paused_until:
+                self.paused_until = until
+            self.pauses += 1
+            now = self._clock()
+            resume = now + (self.paused_until - self._wall())
+            for window in (self.writes, self.reads, self.total):
+                window.fill(now, resume)
 
-    def pause_after_429(self, retry_after: float | None) -> str:
+    def pause_after_429(self, retry_after: float | None) -> str:  # the only way the shared pause starts
         """`pause(retry_after)` for a 429, and the line that tells the person how long it lasts."""
         self.pause(retry_after)
-        wait = (self.paused_until or time.time()) - time.time()
-        return f"rate limited by WorkOS; pausing {max(wait, 0.0):.1f} s"
+        wait = (self.paused_until or self._wall()) - self._wall()
+        return f"{PACER_PAUSE_CAUSE} by WorkOS; pausing {max(wait, 0.0):.1f} s"
 
     @property
     def paused(self) -> bool:
-        if self.paused_until is not None and time.time() >= self.paused_until:
-            self.paused_until = None
-        return self.paused_until is not None
+        with self._lock:
+            if self.paused_until is not None and self._wall() >= self.paused_until:
+                self.paused_until = None
+            return self.paused_until is not None
 
-    async def _wait_pause(self) -> None:
-        while self.paused:
-            await asyncio.sleep(max(0.01, (self.paused_until or 0) - time.time()))
+    # ------------------------------------------------------------------ taking slots
+    def _try_take(self, windows: tuple[SlidingWindow, ...]) -> Slot | float:
+        """A slot in every window at once, or how long to wait before asking again."""
+        with self._lock:
+            if self.paused:
+                return max(0.01, (self.paused_until or 0.0) - self._wall())
+            now = self._clock()
+            delay = 0.0
+            for window in windows:
+                wait, certain = window.wait(now)
+                delay = max(delay, wait if certain else min(wait, POLL))
+            if delay > 0:
+                return min(delay, 1.0)  # look again at least every second (pauses, new budgets)
+            return Slot(self, [(w, w.take(now)) for w in windows])
 
-    async def _take(self, bucket: TokenBucket) -> None:
-        await self._wait_pause()
-        await bucket.acquire()
-        await self.total.acquire()
-        await self._wait_pause()  # a 429 may have arrived while we waited for the token
+    def _restamp(self, taken: list[tuple[SlidingWindow, int]]) -> None:
+        with self._lock:
+            now = self._clock()
+            for window, sid in taken:
+                window.sent(sid, now)
 
-    async def write(self) -> None:
-        await self._take(self.writes)
+    def _release(self, taken: list[tuple[SlidingWindow, int]]) -> None:
+        with self._lock:
+            now = self._clock()
+            for window, sid in taken:
+                window.done(sid, now)
 
-    async def read(self) -> None:
-        await self._take(self.reads)
+    def _loop_lock(self) -> asyncio.Lock:
+        loop = asyncio.get_running_loop()
+        with self._lock:
+            lock = self._loop_locks.get(loop)
+            if lock is None:
+                lock = self._loop_locks[loop] = asyncio.Lock()
+            return lock
 
-    def observe(self, latency: float, *, reads: bool = False) -> None:
-        """Feed one round trip to the concurrency limit (sized for the bucket that sets the pace)."""
-        self.limit.observe(latency, (self.reads if reads else self.writes).rate)
+    async def _take(self, windows: tuple[SlidingWindow, ...]) -> Slot:
+        async with self._loop_lock():  # FIFO: only the head of the queue watches the windows
+            while True:
+                got = self._try_take(windows)
+                if isinstance(got, Slot):
+                    return got
+                await asyncio.sleep(got)
+
+    def _take_sync(self, windows: tuple[SlidingWindow, ...], sleep: Callable[[float], None]) -> Slot:
+        with self._thread_queue:
+            while True:
+                got = self._try_take(windows)
+                if isinstance(got, Slot):
+                    return got
+                sleep(got)
+
+    async def write(self) -> Slot:
+        """Wait for room in the write and per-key windows; `done()` the slot when the answer comes."""
+        return await self._take((self.writes, self.total))
+
+    async def read(self) -> Slot:
+        return await self._take((self.reads, self.total))
+
+    def write_sync(self, sleep: Callable[[float], None] = time.sleep) -> Slot:
+        """`write()` for blocking SDK calls (organizations, memberships, TOTP factors...)."""
+        return self._take_sync((self.writes, self.total), sleep)
+
+    def read_sync(self, sleep: Callable[[float], None] = time.sleep) -> Slot:
+        return self._take_sync((self.reads, self.total), sleep)
+
+    def other_sync(self, sleep: Callable[[float], None] = time.sleep) -> Slot:
+        """A request outside /user_management (organizations, SSO...): only the per-key window."""
+        return self._take_sync((self.total,), sleep)
+
+    async def other(self) -> Slot:
+        return await self._take((self.total,))
+
+    # ------------------------------------------------------------------ across processes
+    def export_window(self) -> dict[str, Any]:
+        """The trailing windows as wall-clock end times (what `restore` needs in another process)."""
+        with self._lock:
+            now, wall = self._clock(), self._wall()
+            out: dict[str, Any] = {"saved_at": wall}
+            for name, window in (("writes", self.writes), ("reads", self.reads), ("total", self.total)):
+                out[name] = [round(e - now + wall, 3) for e in window.ends(now)]
+            if self.paused:
+                out["paused_until"] = self.paused_until
+            return out
+
+    def restore_window(self, saved: dict[str, Any]) -> None:
+        """Count the requests another process of this run sent that are still in the window."""
+        with self._lock:
+            now, wall = self._clock(), self._wall()
+            for name, window in (("writes", self.writes), ("reads", self.reads), ("total", self.total)):
+                ends = saved.get(name)
+                if isinstance(ends, list):
+                    window.seed([float(e) - wall + now for e in ends if isinstance(e, (int, float))], now)
+            until = saved.get("paused_until")
+            if isinstance(until, (int, float)) and until > wall:
+                self.paused_until = max(self.paused_until or 0.0, float(until))
+
+
+# ---------------------------------------------------------------------- one pacer per migration
+_SHARED: dict[tuple[str, str], Pacer] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def _journal_key(journal: Any) -> str:
+    run_dir = getattr(journal, "run_dir", None)
+    return str(run_dir) if run_dir is not None else ""
+
+
+def shared_pacer(base_url: str | None, journal: Any = None, *, write: Budget | None = None,
+                 read: Budget | None = None, margin: float | None = None) -> Pacer:
+    """The one Pacer of this migration (its run folder's journal) against this WorkOS environment:
+    every WorkOS request of the run, from any step, draws on it. Made on first use, seeded from the
+    trailing window the journal holds; budgets given here replace the current ones."""
+    key = ((base_url or "").rstrip("/"), _journal_key(journal))
+    with _SHARED_LOCK:
+        pacer = _SHARED.get(key)
+        if pacer is None:
+            pacer = _SHARED[key] = Pacer(write or WRITE_BUDGET, read or READ_BUDGET,
+                                         margin=DEFAULT_MARGIN if margin is None else margin)
+        elif write is not None or read is not None or margin is not None:
+            pacer.configure(write, read, margin=margin)
+    if journal is not None:
+        restore_window(journal, pacer)
+    return pacer
+
+
+def client_base_url(client: Any) -> str:
+    """The base URL a WorkOS SDK client (sync or async) sends to."""
+    return str(getattr(client, "base_url", None) or getattr(client, "_base_url", "") or "")
+
+
+def restore_window(journal: Any, pacer: Pacer) -> None:
+    """Count what earlier processes of this run left in the window (once per pacer and journal)."""
+    key = _journal_key(journal)
+    if not key or key in pacer.seeded:
+        return
+    pacer.seeded.add(key)
+    with contextlib.suppress(Exception):  # an unreadable document only costs a possible 429
+        saved = journal.get_document(WINDOW_DOCUMENT)
+        if isinstance(saved, dict):
+            pacer.restore_window(saved)
+
+
+def save_window(journal: Any, pacer: Pacer) -> None:
+    """Keep the trailing window in the journal for the run's next process (engines call it at the
+    end of their work)."""
+    if journal is None:
+        return
+    with contextlib.suppress(Exception):
+        journal.put_document(WINDOW_DOCUMENT, pacer.export_window())
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,10 +12,11 @@ compact arrays, never a user object per user):
    the hash. ``save_plan`` streams it into the journal.
 
 Decisions stated to the operator (also in ``summary`` and the report):
-- Join (api-facts 1.2): ``auth0|`` + (``alt_id`` or ``_id.$oid``) against the user's id (and the
-  ids of its database identities) first; a database user still without a hash is then joined by
-  lower-cased, NFKC-normalized email, qualified by connection when the hash file spans several
-  connections, only when exactly one unclaimed hash row has that key.
+- Join (api-facts 1.2, ``JOIN_RULE``): ``auth0|`` + (``alt_id`` or ``_id.$oid``) against the
+  user's id (and the ids of its database identities), never across connections. A row whose id
+  matches no user is unmatched: binding by email is an explicit opt-in
+  (``PlanOptions(join_by_email=True)``, ``--join-by-email``) and every email-bound row is a
+  warning naming both sides. An id match whose emails disagree is a warning.
 - Branches: see ``wizard.core.records.Branch``. Blocked users are not imported unless
   ``PlanOptions(include_blocked=True)``. A user with a per-user error (no/invalid email, an
   external id WorkOS would refuse) is ``invalid``; lines without a usable user id and repeated
@@ -46,12 +47,17 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from wizard.core import documents
+from wizard.core import hashes as hash_kinds
+from wizard.core.digests import record_hash_digests
 from wizard.core.exports import UsersScan, identity_kind, metadata_sources, sorted_order
 from wizard.core.findings import Finding, Severity
 from wizard.core.gates import Check, GateResult
+from wizard.core.hashes import IMPORTABLE_KINDS
 from wizard.core.journal import JournalError, sha256_file
 from wizard.core.normalize import (
     METADATA_VALUE_MAX,
+    external_id_problem,
     is_valid_email,
     normalize_email,
     split_name,
@@ -68,18 +74,26 @@ from wizard.core.passwords import (
 from wizard.core.progress import Progress, frozen_counts
 from wizard.core.records import Auth0User, Branch, PlannedUser
 
+JOIN_RULE = (
+    "A hash row binds to the Auth0 user it names: auth0| + (alt_id or _id.$oid), against the user's "
+    "id and its database identities' ids, and only within the same connection. A row whose id "
+    "matches no user is unmatched. Binding by email happens only with --join-by-email (for rows "
+    "without an id, or whose id matches no user), once per user and row, each reported."
+)
 MERGE_RULE = (
-    "Users sharing an email (case-insensitive, Unicode NFKC) become one WorkOS user. Primary: the "
-    "database user with a valid bcrypt hash (most recent last_login among several), else the "
-    "most recently logged-in user, else the first with a verified email, else the first line. "
+    "Users sharing an email (the address WorkOS compares: trimmed, ASCII case-insensitive, IDNA "
+    "domain) become one WorkOS user; addresses that only look alike (Unicode NFKC) are reported "
+    "and imported as themselves. Primary: among the users with a verified email if any (an "
+    "unverified address never wins over a verified one), the database user with an importable "
+    "hash (most recent last_login among several), else the most recently logged-in, else the first line. "
     "Its user_id is the external_id and its hash (if any) is sent; the other Auth0 ids are "
     "recorded in metadata.auth0_merged_ids and the id map; metadata is copied from the primary. "
     "first_name / last_name: the first non-empty value, primary first, then file order. Blocked "
     "and invalid users are not merged."
 )
 VERIFIED_RULE = (
-    "email_verified is true only when an Auth0 user of the group with exactly the email sent "
-    "(trimmed, lower-cased) has email_verified true; otherwise false (never guessed)."
+    "email_verified is true only when an Auth0 user of the group with the address sent (as WorkOS "
+    "compares it) has email_verified true; otherwise false (never guessed)."
 )
 BLOCKED_POLICY = (
     "Blocked Auth0 users are not imported (branch 'blocked'); re-plan with include_blocked to "
@@ -88,13 +102,14 @@ BLOCKED_POLICY = (
 NAME_RULE = "first_name/last_name from given_name/family_name; else split `name` when it is not an email."
 
 # per-user error codes that make a user `invalid` (they name the user)
-USER_ERROR_CODES = frozenset({"missing_email", "invalid_email", "non_ascii_external_id"})
+USER_ERROR_CODES = frozenset({"missing_email", "invalid_email", "email_invisible_character"})
 FILE_LEVEL_CODES = frozenset({"unreadable_file", "no_users", "array_unreadable", "not_json_export"})
 
 _B = {name: i for i, name in enumerate(Branch.ALL)}  # branch -> code
 _B_DB = 250  # provisional: database user, branch decided after the join
-_HASH_KINDS = ("bcrypt", "unsupported", "truncated", "empty")
-_RULES = ("", "user_id", "alt_id", "email", "email+connection")
+_HASH_KINDS = hash_kinds.KIND_NAMES
+_EMPTY = _HASH_KINDS.index("empty")
+_RULES = ("", "user_id", "alt_id", "email")
 
 
 class ExportChangedError(JournalError):
@@ -117,6 +132,39 @@ class PlanOptions:
     include_blocked: bool = False
     metadata_keys: tuple[str, ...] | None = None  # top-level user/app metadata keys; None = all, () = none
     findings_in_memory: int = 20000  # beyond this, findings spill to a private temporary file
+    join_by_email: bool = False  # opt-in: bind hash rows that match no user id by email (warned)
+
+
+JOIN_BY_EMAIL_CHOICE = ("Also bind password-hash rows by email when they carry no user id matching the "
+                        "users export (--join-by-email)")
+JOIN_BY_EMAIL_WARNING = ("By default a hash row binds only to the Auth0 user whose id it names (auth0| + "
+                         "alt_id or _id.$oid). Binding by email is for rows that carry no id, or when you "
+                         "know the ids differ: a row bound by email could belong to another account, so each "
+                         "one is a warning finding naming both ids, listed in the report. Leave it off unless "
+                         "you have checked those rows.")
+
+
+def record_join_choice(journal, join_by_email: bool, *, source: str) -> None:
+    """Keep the operator's hash-join choice so `check`, `import` and the wizard use the same one."""
+    documents.HASH_JOIN_CHOICE.write(journal, {"join_by_email": bool(join_by_email), "source": source,
+                                               "at": time.time()})
+
+
+def recorded_join_by_email(journal) -> bool:
+    """The recorded choice; else what the run's plan was built with; else off (bind by id only)."""
+    choice = documents.HASH_JOIN_CHOICE.read(journal) if journal is not None else None
+    if choice and "join_by_email" in choice:
+        return bool(choice["join_by_email"])
+    return options_of(journal).join_by_email if journal is not None else False
+
+
+def options_of(journal) -> PlanOptions:
+    """The options the journal's plan was built with (a re-plan keeps the operator's choices)."""
+    s = journal.get_document("plan_summary") or {}
+    keys = s.get("metadata_keys")
+    return PlanOptions(include_blocked=bool(s.get("include_blocked")),
+                       metadata_keys=None if keys is None else tuple(keys),
+                       join_by_email=bool(s.get("join_by_email")))
 
 
 class FindingStore:
@@ -233,7 +281,7 @@ class _Passwords:
     path: Path | None = None
     id_keys: array = field(default_factory=lambda: array("q"))
     email_keys: array = field(default_factory=lambda: array("q"))
-    conn_keys: array = field(default_factory=lambda: array("q"))
+    conn_keys: array = field(default_factory=lambda: array("q"))  # _key(connection) or 0
     offsets: array = field(default_factory=lambda: array("q"))
     lines: array = field(default_factory=lambda: array("l"))
     kinds: bytearray = field(default_factory=bytearray)  # index into _HASH_KINDS
@@ -241,27 +289,44 @@ class _Passwords:
     prefixes: list = field(default_factory=list)  # small: distinct prefixes
     prefix_idx: bytearray = field(default_factory=bytearray)
     by_alt: bytearray = field(default_factory=bytearray)  # 1 when the join key came from alt_id
+    emails_disagree: bytearray = field(default_factory=bytearray)  # root email vs identifiers[] differ
     connections: Counter = field(default_factory=Counter)
+    connection_names: dict = field(default_factory=dict)  # _key(connection) -> name (first 1000)
     repeated: set = field(default_factory=set)  # rows whose join key another (used) row has
     lines_read: int = 0
     file_error: str | None = None
     id_index: _KeyIndex | None = None
     _email_index: _KeyIndex | None = None
-    _conn_index: _KeyIndex | None = None
 
-    def email_index(self, by_connection: bool) -> _KeyIndex:
-        if by_connection:
-            if self._conn_index is None:
-                self._conn_index = _KeyIndex(self.conn_keys)
-            return self._conn_index
+    def email_index(self) -> _KeyIndex:
         if self._email_index is None:
             self._email_index = _KeyIndex(self.email_keys)
         return self._email_index
+
+    def row_id(self, row: int) -> str:
+        """The Auth0 id a row names (auth0| + alt_id/_id.$oid), re-read from the file (rare use)."""
+        try:
+            with HashReader(self.path) as reader:
+                return reader.row_at(self.offsets[row]).joined_user_id or "none"
+        except (OSError, HashReadError):
+            return "unreadable now"
+
+    def importable(self, row: int) -> bool:
+        return _HASH_KINDS[self.kinds[row]] in IMPORTABLE_KINDS
+
+    def hash_type(self, row: int) -> str:
+        return hash_kinds.BY_NAME[_HASH_KINDS[self.kinds[row]]].hash_type
+
+    def connection(self, row: int) -> str:
+        k = self.conn_keys[row]
+        return self.connection_names.get(k, "another connection") if k else "no connection"
 
     def describe(self, row: int) -> str:
         kind = _HASH_KINDS[self.kinds[row]]
         if kind == "bcrypt":
             return f"bcrypt {self.prefixes[self.prefix_idx[row]]} cost {self.costs[row]}"
+        if kind in IMPORTABLE_KINDS:
+            return f"{kind} {self.prefixes[self.prefix_idx[row]]}"
         return f"{kind} hash"
 
 
@@ -278,20 +343,21 @@ def _read_passwords(path: Path, findings: FindingStore, on_row: Callable[[int], 
         for item in () if other is not None else read_password_rows(path, as_tuples=True):
             if type(item) is Finding:
                 findings.add(item)
+                if item.code == "unreadable_file":  # a streamed layout stopped being JSON: refuse it
+                    pw.file_error = item.message
                 last_line = item.line or last_line
                 continue
-            line, offset, (oid, alt_id, email, _verified, connection, h) = item
+            line, offset, (oid, alt_id, email, _verified, connection, h, disagree) = item
             last_line = line
             check = classify_hash(h)
             key = alt_id or oid
-            pw.id_keys.append(_key("auth0|" + key) if key else 0)
-            if email and is_valid_email(email):
-                ek = normalize_email(email)
-                pw.email_keys.append(_key(ek))
-                pw.conn_keys.append(_key(f"{ek}\0{connection or ''}"))
-            else:
-                pw.email_keys.append(0)
-                pw.conn_keys.append(0)
+            pw.id_keys.append(_key("auth0|" + key.removeprefix("auth0|")) if key else 0)
+            pw.email_keys.append(_key(normalize_email(email)) if email and is_valid_email(email) else 0)
+            ck = _key(connection) if connection else 0
+            pw.conn_keys.append(ck)
+            if ck and ck not in pw.connection_names and len(pw.connection_names) < 1000:
+                pw.connection_names[ck] = connection
+            pw.emails_disagree.append(1 if disagree else 0)
             pw.offsets.append(offset)
             pw.lines.append(line)
             pw.kinds.append(_HASH_KINDS.index(check.kind))
@@ -365,11 +431,11 @@ def _report_repeated_hash_keys(pw: _Passwords, findings: FindingStore, path: Pat
         newest = max(dates[r] for r in group)
         if newest:
             latest = [r for r in group if dates[r] == newest]
-            chosen = next((r for r in latest if pw.kinds[r] == 0), latest[0])
+            chosen = next((r for r in latest if pw.importable(r)), latest[0])
             why = ("which has the newest password_set_date and is used" if len(latest) == 1 else
                    "which is used (newest password_set_date, tied: the first valid row)")
         else:
-            chosen = next((r for r in group if pw.kinds[r] == 0), group[0])
+            chosen = next((r for r in group if pw.importable(r)), group[0])
             why = "which is used (no password_set_date to compare: the first valid row wins)"
         for r in group:
             if r == chosen:
@@ -379,6 +445,12 @@ def _report_repeated_hash_keys(pw: _Passwords, findings: FindingStore, path: Pat
             findings.add(Finding(pw.name, pw.lines[r], "_id", Severity.WARNING, "duplicate_hash_row",
                                  f"same user id as the hash row on line {pw.lines[chosen]}, {why}; this "
                                  f"row{older} is ignored"))
+
+
+def _without_external_id(user: Auth0User) -> str:
+    if external_id_problem(user.user_id) is None:
+        return ""
+    return "; imported without external_id (WorkOS cannot take this id): the Auth0 id is in metadata.auth0_user_id"
 
 
 class PlannedUsers:
@@ -448,8 +520,30 @@ class _Plan:
         self.groups: list[list[int]] = []  # member indexes, primary first
         self.planned_count = 0
         self.n_users = 0
+        # pass-1 tallies and join state (see build_plan's phases)
+        self.providers: Counter[str] = Counter()
+        self.enterprise: Counter[str] = Counter()
+        self.rule_counts: Counter[str] = Counter()
+        self.blocked_seen = 0
+        self.db_without_hash = 0
+        self.dup_groups = 0
+        self.merged_away = 0
+        self.deferred = array("l")  # database users not joined by id
+        self.deferred_keys = array("q")  # their email keys
+        self.deferred_conns = array("q")  # their connection keys
+        self.deferred_info: dict[int, tuple[str, str | None]] = {}  # (user id, connection): opt-in only
+        self.connection_mismatch: set[int] = set()  # hash rows naming a user of another connection
+        self.email_bound: list[int] = []  # users given a hash by email (opt-in)
+        self._user_keys: array | None = None
         self.fingerprints = {"users": _fingerprint(users_path),
                              "passwords": _fingerprint(pw.path) if pw is not None else None}
+
+    def names_a_user(self, id_key: int) -> bool:
+        """A hash row's id key equals some user's user_id in the users export."""
+        if self._user_keys is None:
+            self._user_keys = array("q", sorted(self.scan._id_keys))
+        j = bisect_left(self._user_keys, id_key)
+        return j < len(self._user_keys) and self._user_keys[j] == id_key
 
     def changed_inputs(self) -> list[str]:
         """Plain messages for export files that differ (size or mtime) from when they were checked."""
@@ -508,7 +602,7 @@ class _Plan:
         return first, last
 
     def _request(self, user: Auth0User, branch: str, verified: bool, names: tuple[str | None, str | None],
-                 merged_ids: tuple[str, ...] = ()) -> dict:
+                 merged_ids: tuple[str, ...] = (), hash_type: str | None = None) -> dict:
         req: dict = {}
         if user.email:
             req["email"] = user.email
@@ -517,11 +611,12 @@ class _Plan:
             req["first_name"] = names[0]
         if names[1]:
             req["last_name"] = names[1]
-        req["external_id"] = user.user_id
+        if external_id_problem(user.user_id) is None:
+            req["external_id"] = user.user_id  # else the id lives in metadata.auth0_user_id only
         meta, _ = workos_metadata(user.user_id, metadata_sources(user), self.options.metadata_keys, merged_ids)
         req["metadata"] = meta
         if branch == Branch.PASSWORD:
-            req["password_hash_type"] = "bcrypt"
+            req["password_hash_type"] = hash_type
         return req
 
     def _reason(self, u: int, user: Auth0User, branch: str, errors: list[Finding] = ()) -> str:
@@ -555,9 +650,10 @@ class _Plan:
     def _single(self, u: int, user: Auth0User, errors: list[Finding] = ()) -> PlannedUser:
         branch = Branch.ALL[self.branch[u]]
         verified = user.email_verified is True
-        req = self._request(user, branch, verified, self._names([user]))
         row = self.pw_row[u]
         is_pw = branch == Branch.PASSWORD
+        req = self._request(user, branch, verified, self._names([user]),
+                            hash_type=self.pw.hash_type(row) if is_pw else None)
         return PlannedUser(
             auth0_user_id=user.user_id,
             group_key=normalize_email(user.email) if user.email else user.user_id,
@@ -568,7 +664,7 @@ class _Plan:
             hash_ref=self.pw.offsets[row] if is_pw else None,
             hash_line=self.pw.lines[row] if is_pw else None,
             email_verified=verified,
-            reason=self._reason(u, user, branch, errors),
+            reason=self._reason(u, user, branch, errors) + _without_external_id(user),
             source_line=user.line,
         )
 
@@ -577,12 +673,13 @@ class _Plan:
         ordered = [by_index[m] for m in members]  # primary first
         primary, p = ordered[0], members[0]
         branch = Branch.ALL[self.branch[p]]
-        sent = (primary.email or "").strip().lower()
-        verified = any(x.email_verified is True and (x.email or "").strip().lower() == sent for x in ordered)
+        sent = normalize_email(primary.email or "")
+        verified = any(x.email_verified is True and normalize_email(x.email or "") == sent for x in ordered)
         ids = tuple(x.user_id for x in ordered)
-        req = self._request(primary, branch, verified, self._names(ordered), ids[1:])
         row = self.pw_row[p]
         is_pw = branch == Branch.PASSWORD
+        req = self._request(primary, branch, verified, self._names(ordered), ids[1:],
+                            hash_type=self.pw.hash_type(row) if is_pw else None)
         others = ", ".join(f"{x.user_id} (line {x.line})" for x in ordered[1:])
         return PlannedUser(
             auth0_user_id=primary.user_id,
@@ -594,7 +691,8 @@ class _Plan:
             hash_ref=self.pw.offsets[row] if is_pw else None,
             hash_line=self.pw.lines[row] if is_pw else None,
             email_verified=verified,
-            reason=f"{self._reason(p, primary, branch)}; merged with {others} (same email)",
+            reason=f"{self._reason(p, primary, branch)}; merged with {others} (same email)"
+                   + _without_external_id(primary),
             source_line=primary.line,
         )
 
@@ -602,7 +700,11 @@ class _Plan:
 def build_plan(users_path: str | Path, passwords_path: str | Path | None = None,
                options: PlanOptions | None = None,
                on_progress: Callable[[Progress], None] | None = None) -> PlanResult:
-    """Read, verify, join and classify; see the module docstring for every rule applied."""
+    """Read, verify, join and classify; see the module docstring for every rule applied.
+
+    Phases, in order: index the password export, classify every user and join it by id, drop
+    repeated user ids, bind by email (opt-in only), report unmatched rows and settle database users
+    (password or reset), merge duplicate emails, then count."""
     options = options or PlanOptions()
     users_path = Path(users_path)
     passwords_path = Path(passwords_path) if passwords_path else None
@@ -618,16 +720,80 @@ def build_plan(users_path: str | Path, passwords_path: str | Path | None = None,
     if passwords_path is not None:
         pw = _read_passwords(passwords_path, findings, lambda n: progress("check-passwords", n))
     plan = _Plan(users_path, options, pw)
-    scan = plan.scan
-    multi_conn = pw is not None and len([c for c in pw.connections if c]) > 1
+    _classify_users(plan, findings, lambda n: progress("check-users", n))
+    _reject_repeated_ids(plan, findings)
+    used = _claimed_rows(plan)
+    if pw is not None and options.join_by_email:
+        _join_by_email(plan, findings, used)
+    if pw is not None:
+        _report_unmatched_rows(plan, findings, used)
+    _settle_database_users(plan, findings)
+    _merge_duplicate_emails(plan, findings)
+    summary = _summarize(plan, findings, used, users_path, passwords_path, started)
+    progress("check-users", plan.n_users, done=True)
+    return PlanResult(users_path, passwords_path, options, PlannedUsers(plan), findings, summary,
+                      list(summary["blocking"]))
+
+
+def _user_connection(user: Auth0User, auth0_id: str | None = None) -> str | None:
+    """The database connection of the identity `auth0_id` (auth0|...), else the user's own."""
+    if auth0_id is not None:
+        for ident in user.identities:
+            if ident.provider == "auth0" and not ident.is_social and \
+                    "auth0|" + (ident.user_id or "").removeprefix("auth0|") == auth0_id and ident.connection:
+                return ident.connection
+    return user.connection
+
+
+def _id_candidates(user: Auth0User) -> list[str]:
+    """The ids a hash row may name for this user: its own auth0| id and its database identities'."""
+    cands = [user.user_id] if user.user_id.startswith("auth0|") else []
+    for ident in user.identities:
+        if ident.provider == "auth0" and ident.user_id and not ident.is_social:
+            c = "auth0|" + ident.user_id.removeprefix("auth0|")
+            if c not in cands:
+                cands.append(c)
+    return cands
+
+
+def _join_by_id(plan: _Plan, findings: FindingStore, u: int, user: Auth0User) -> tuple[int, int]:
+    """(row, rule) of the hash row naming this user's id, (-1, 0) when none binds. A row of another
+    connection never binds (a finding says so); an id match whose emails disagree is a warning."""
+    pw = plan.pw
+    for c in _id_candidates(user):
+        rows = pw.id_index.find(_key(c))
+        if not rows:
+            continue
+        row = rows[0] if len(rows) == 1 else next(r for r in rows if r not in pw.repeated)
+        conn = _user_connection(user, c)
+        if pw.conn_keys[row] and conn and pw.conn_keys[row] != _key(conn):
+            plan.connection_mismatch.add(row)
+            findings.add(Finding(pw.name, pw.lines[row], "connection", Severity.WARNING,
+                                 "hash_connection_mismatch",
+                                 f"this hash row names {c} but belongs to connection {pw.connection(row)!r}, "
+                                 f"and that user (users export line {user.line}) is in {conn!r}: a hash "
+                                 "never binds across connections, so it is not used (the user resets "
+                                 "the password)", user.user_id))
+            continue
+        if user.email and pw.email_keys[row] and is_valid_email(user.email) and \
+                pw.email_keys[row] != _key(normalize_email(user.email)):
+            findings.add(Finding(pw.name, pw.lines[row], "email", Severity.WARNING, "hash_email_mismatch",
+                                 f"this hash row names {c} (users export line {user.line}) by id, but its "
+                                 "email differs from that user's: bound by id as Auth0 does; check that "
+                                 "the export belongs to this tenant", user.user_id))
+        if pw.emails_disagree[row]:
+            findings.add(Finding(pw.name, pw.lines[row], "identifiers", Severity.WARNING,
+                                 "hash_email_mismatch",
+                                 f"this hash row's email and its identifiers[] email differ (row of {c}): "
+                                 "bound by id; check the row", user.user_id))
+        return row, (2 if pw.by_alt[row] else 1)
+    return -1, 0
+
+
+def _classify_users(plan: _Plan, findings: FindingStore, progress: Callable[[int], None]) -> None:
+    """Pass 1 over the users export: each user's provisional branch, its id join, its counts."""
+    scan, options, pw = plan.scan, plan.options, plan.pw
     pending_errors: list[Finding] = []
-    deferred = array("l")  # database users not joined by id: try email after the pass
-    deferred_keys = array("q")
-    providers: Counter[str] = Counter()
-    enterprise: Counter[str] = Counter()
-    rule_counts: Counter[str] = Counter()
-    blocked_seen = 0
-    id_index = pw.id_index if pw is not None else None
     b_invalid, b_blocked, b_reset = _B[Branch.INVALID], _B[Branch.BLOCKED], _B[Branch.RESET]
     b_social, b_sso = _B[Branch.SOCIAL], _B[Branch.SSO]
     u = -1
@@ -639,41 +805,33 @@ def build_plan(users_path: str | Path, passwords_path: str | Path | None = None,
             continue
         user: Auth0User = item  # type: ignore[assignment]
         u += 1
-        if on_progress and u % 50000 == 0 and u:
-            progress("check-users", u)
+        if u % 50000 == 0 and u:
+            progress(u)
         errors = [f for f in pending_errors if f.line == user.line] if pending_errors else ()
         pending_errors = []
         match, rule = -1, 0
         has_db = has_social = has_ent = has_pwless = False
+        social: list[str] = []
         for ident in user.identities:
             kind = identity_kind(ident)
             if kind == "database":
                 has_db = True
             elif kind == "social":
                 has_social = True
-                providers[ident.provider] += 1
+                social.append(ident.provider)
             elif kind == "passwordless":
                 has_pwless = True
             else:
                 has_ent = True
-                enterprise[ident.connection or ident.provider] += 1
-        if has_db and id_index is not None:
-            cands = [user.user_id] if user.user_id.startswith("auth0|") else []
-            for ident in user.identities:
-                if ident.provider == "auth0" and ident.user_id and not ident.is_social:
-                    c = "auth0|" + ident.user_id.removeprefix("auth0|")
-                    if c not in cands:
-                        cands.append(c)
-            for c in cands:
-                rows = id_index.find(_key(c))
-                if rows:
-                    match = rows[0] if len(rows) == 1 else next(r for r in rows if r not in pw.repeated)
-                    rule = 2 if pw.by_alt[match] else 1
-                    break
+                plan.enterprise[ident.connection or ident.provider] += 1
+        if has_db and pw is not None:
+            match, rule = _join_by_id(plan, findings, u, user)
             if match < 0 and user.email and is_valid_email(user.email):
-                deferred.append(u)
-                ek = normalize_email(user.email)
-                deferred_keys.append(_key(f"{ek}\0{user.connection or ''}" if multi_conn else ek))
+                plan.deferred.append(u)
+                plan.deferred_keys.append(_key(normalize_email(user.email)))
+                plan.deferred_conns.append(_key(user.connection) if user.connection else 0)
+                if options.join_by_email:
+                    plan.deferred_info[u] = (user.user_id, user.connection)
         if user.blocked and options.include_blocked and has_db:
             has_db = False  # imported without credentials: a blocked user's hash is never sent
             has_pwless = True
@@ -681,7 +839,7 @@ def build_plan(users_path: str | Path, passwords_path: str | Path | None = None,
             code = b_invalid  # the reason is re-derived in pass 2 (no per-user strings kept here)
         elif user.blocked and not options.include_blocked:
             code = b_blocked
-            blocked_seen += 1
+            plan.blocked_seen += 1
         elif has_db:
             code = _B_DB
         elif has_pwless:
@@ -693,17 +851,22 @@ def build_plan(users_path: str | Path, passwords_path: str | Path | None = None,
         else:
             code = b_invalid
             plan.no_identity.add(u)
+        if code != b_invalid:  # an invalid user is not counted under its social provider
+            for provider in social:
+                plan.providers[provider] += 1
         plan.branch.append(code)
         plan.pw_row.append(match)
         plan.rule.append(rule)
         plan.login.append(_login_key(user.last_login))
         plan.verified.append(1 if user.email_verified is True else 0)
         plan.id_len.append(min(len(user.user_id), 255))
-    progress("check-users", u + 1)
-    n_users = u + 1
-    plan.n_users = n_users
+    plan.n_users = u + 1
+    progress(plan.n_users)
 
-    # ---- repeated user ids: the first line is kept, repeats are not planned
+
+def _reject_repeated_ids(plan: _Plan, findings: FindingStore) -> None:
+    """Repeated user ids: the first line is kept, repeats are not planned."""
+    scan = plan.scan
     for group in scan.duplicate_id_groups():
         first = scan.line_of[group[0]]
         for i in group[1:]:
@@ -712,62 +875,110 @@ def build_plan(users_path: str | Path, passwords_path: str | Path | None = None,
                                  f"same user_id as line {first}; this line is not imported (the first "
                                  "line is kept)"))
 
-    # ---- email fallback join for database users without an id match
-    used = bytearray(len(pw.offsets)) if pw is not None else bytearray()
-    if pw is not None:
-        for i in range(n_users):
-            if plan.pw_row[i] >= 0 and i not in plan.rejected:
-                used[plan.pw_row[i]] = 1
-        if deferred:
-            index = pw.email_index(multi_conn)
-            for i, key in zip(deferred, deferred_keys, strict=True):
-                if i in plan.rejected:
-                    continue
-                cands = [r for r in index.find(key) if not used[r] and r not in pw.repeated]
-                if len(cands) == 1:
-                    plan.pw_row[i] = cands[0]
-                    plan.rule[i] = 4 if multi_conn else 3
-                    used[cands[0]] = 1
-                elif len(cands) > 1:
-                    findings.add(Finding(scan.name, scan.line_of[i], "email", Severity.WARNING,
-                                         "hash_join_ambiguous",
-                                         f"no hash row has this user's id and {len(cands)} unclaimed rows "
-                                         f"share its email (lines {', '.join(str(pw.lines[r]) for r in cands[:10])}); "
-                                         "none is used: the user resets the password"))
-        for r in range(len(pw.offsets)):
-            if not used[r] and r not in pw.repeated and pw.kinds[r] != 3:  # empty rows: info already
-                findings.add(Finding(pw.name, pw.lines[r], "_id", Severity.WARNING, "hash_unmatched",
-                                     "this hash row matches no user in the users export (by auth0| + "
-                                     "alt_id/_id.$oid, then by email); it is not used"))
 
-    # ---- finalize database users: password when a valid hash joined, else reset
-    db_without_hash = 0
-    b_password = _B[Branch.PASSWORD]
-    kinds = pw.kinds if pw is not None else b""
-    for i in range(n_users):
+def _claimed_rows(plan: _Plan) -> bytearray:
+    """1 for every hash row bound (so far) to a planned user."""
+    used = bytearray(len(plan.pw.offsets)) if plan.pw is not None else bytearray()
+    for i in range(plan.n_users):
+        if plan.pw_row[i] >= 0 and i not in plan.rejected:
+            used[plan.pw_row[i]] = 1
+    return used
+
+
+def _email_candidates(plan: _Plan, used: bytearray, i: int, key: int, conn: int) -> list[int]:
+    """Unclaimed hash rows sharing user i's email whose id names no user, of the same connection."""
+    pw = plan.pw
+    return [r for r in pw.email_index().find(key)
+            if not used[r] and r not in pw.repeated and r not in plan.connection_mismatch
+            and not (pw.id_keys[r] and plan.names_a_user(pw.id_keys[r]))
+            and not (pw.conn_keys[r] and conn and pw.conn_keys[r] != conn)]
+
+
+def _join_by_email(plan: _Plan, findings: FindingStore, used: bytearray) -> None:
+    """Opt-in (`PlanOptions.join_by_email`): a database user without an id match takes the one
+    unclaimed row with its email whose id names no user in the export (or that has no id), in its
+    own connection. Every such binding is a warning naming both sides."""
+    scan, pw = plan.scan, plan.pw
+    for i, key, conn in zip(plan.deferred, plan.deferred_keys, plan.deferred_conns, strict=True):
+        if i in plan.rejected:
+            continue
+        cands = _email_candidates(plan, used, i, key, conn)
+        if len(cands) == 1:
+            r = cands[0]
+            plan.pw_row[i] = r
+            plan.rule[i] = 3
+            used[r] = 1
+            plan.email_bound.append(i)
+            row_id = f"id {pw.row_id(r)}" if pw.id_keys[r] else "no id"
+            uid, uconn = plan.deferred_info[i]
+            findings.add(Finding(pw.name, pw.lines[r], "email", Severity.WARNING, "hash_joined_by_email",
+                                 f"bound by email (--join-by-email): this row ({row_id}, connection "
+                                 f"{pw.connection(r)!r}) gives its hash to {uid} (users export line "
+                                 f"{scan.line_of[i]}, connection {uconn or 'unknown'!r}); check that they are "
+                                 "the same person", uid))
+        elif len(cands) > 1:
+            findings.add(Finding(scan.name, scan.line_of[i], "email", Severity.WARNING,
+                                 "hash_join_ambiguous",
+                                 f"no hash row has this user's id and {len(cands)} unclaimed rows "
+                                 f"share its email (lines {', '.join(str(pw.lines[r]) for r in cands[:10])}); "
+                                 "none is used: the user resets the password"))
+
+
+def _report_unmatched_rows(plan: _Plan, findings: FindingStore, used: bytearray) -> None:
+    pw = plan.pw
+    hint = ("" if plan.options.join_by_email else
+            "; rows bind by id only: if the ids differ on purpose, re-run with --join-by-email")
+    for r in range(len(pw.offsets)):
+        if used[r] or r in pw.repeated or r in plan.connection_mismatch or pw.kinds[r] == _EMPTY:
+            continue  # empty rows: an info finding already; mismatched connection: its own warning
+        what = ("names an id that matches no user in the users export" if pw.id_keys[r] else
+                "has no _id/alt_id, so it binds to no user by id")
+        findings.add(Finding(pw.name, pw.lines[r], "_id", Severity.WARNING, "hash_unmatched",
+                             f"this hash row {what} (auth0| + alt_id/_id.$oid); it is not used{hint}"))
+
+
+def _settle_database_users(plan: _Plan, findings: FindingStore) -> None:
+    """Database users: password when an importable hash is bound, else reset."""
+    scan, pw = plan.scan, plan.pw
+    b_password, b_reset = _B[Branch.PASSWORD], _B[Branch.RESET]
+    deferred = dict(zip(plan.deferred, zip(plan.deferred_keys, plan.deferred_conns, strict=True), strict=True)) \
+        if pw is not None and not plan.options.join_by_email else {}
+    used = _claimed_rows(plan) if deferred else bytearray()
+    for i in range(plan.n_users):
         if plan.branch[i] != _B_DB:
             continue
         r = plan.pw_row[i]
-        if r >= 0 and kinds[r] == 0:
+        if r >= 0 and pw.importable(r):
             plan.branch[i] = b_password
-        else:
-            plan.branch[i] = b_reset
-            if r < 0 and i not in plan.rejected:
-                db_without_hash += 1
-                if pw is not None:
-                    findings.add(Finding(scan.name, scan.line_of[i], "user_id", Severity.INFO, "hash_not_found",
-                                         "database user without a row in the password export (by id or "
-                                         "email): imported without a password, resets it (branch reset)"))
-    for i in range(n_users):
+            continue
+        plan.branch[i] = b_reset
+        if r >= 0 or i in plan.rejected:
+            continue
+        plan.db_without_hash += 1
+        if pw is None:
+            continue
+        msg = ("database user without a row in the password export (by id): imported without a password, "
+               "resets it (branch reset)")
+        if i in deferred:
+            same = _email_candidates(plan, used, i, *deferred[i])
+            if same:
+                msg += (f"; hash row line {pw.lines[same[0]]} has this user's email under another id: "
+                        "re-run with --join-by-email to bind it by email")
+        findings.add(Finding(scan.name, scan.line_of[i], "user_id", Severity.INFO, "hash_not_found", msg))
+    for i in range(plan.n_users):
         if plan.pw_row[i] >= 0 and i not in plan.rejected:
-            rule_counts[_RULES[plan.rule[i]]] += 1
+            plan.rule_counts[_RULES[plan.rule[i]]] += 1
 
-    # ---- duplicate emails: merge importable users into one planned user per email
+
+def _merge_duplicate_emails(plan: _Plan, findings: FindingStore) -> None:
+    """Users sharing the address WorkOS compares become one planned user (MERGE_RULE); addresses
+    that only look alike (Unicode NFKC) are reported and imported as themselves."""
+    scan = plan.scan
     importable = {_B[b] for b in Branch.IMPORTABLE}
-    merged_away = 0
-    dup_groups = 0
+    for f in scan.lookalike_findings(plan.rejected):
+        findings.add(f)
     for group in scan.email_groups(plan.rejected):
-        dup_groups += 1
+        plan.dup_groups += 1
         members = [i for i in group if plan.branch[i] in importable]
         lines = [scan.line_of[i] for i in group]
         primary = _pick_primary(plan, members) if len(members) > 1 else None
@@ -777,7 +988,7 @@ def build_plan(users_path: str | Path, passwords_path: str | Path | None = None,
             plan.groups.append(ordered)
             for i in ordered:
                 plan.group_of[i] = gid
-            merged_away += len(ordered) - 1
+            plan.merged_away += len(ordered) - 1
             merged_len = sum(plan.id_len[i] for i in ordered[1:]) + len(ordered) - 2
             if merged_len > METADATA_VALUE_MAX:
                 findings.add(Finding(scan.name, scan.line_of[primary], "metadata", Severity.WARNING,
@@ -796,13 +1007,17 @@ def build_plan(users_path: str | Path, passwords_path: str | Path | None = None,
             else:
                 what = f"not merged ({Branch.ALL[plan.branch[i]]})"
             findings.add(Finding(scan.name, scan.line_of[i], "email", Severity.WARNING, "duplicate_email",
-                                 f"email shared (case-insensitive, Unicode-normalized) by {len(lines)} users "
-                                 f"on {'elements' if scan.format == 'json-array' else 'lines'} "
+                                 f"email shared (the same address to WorkOS: case-insensitive) by {len(lines)} "
+                                 f"users on {'elements' if scan.format == 'json-array' else 'lines'} "
                                  f"{_list(lines)}: {what}"))
 
-    # ---- counts
-    branches = Counter()
-    for i in range(n_users):
+
+def _summarize(plan: _Plan, findings: FindingStore, used: bytearray, users_path: Path,
+               passwords_path: Path | None, started: float) -> dict:
+    """Every count of the plan (the plan_summary document); `planned` counts importable users."""
+    scan, pw, options = plan.scan, plan.pw, plan.options
+    branches: Counter[str] = Counter()
+    for i in range(plan.n_users):
         if i in plan.rejected:
             continue
         g = plan.group_of.get(i)
@@ -810,14 +1025,24 @@ def build_plan(users_path: str | Path, passwords_path: str | Path | None = None,
             continue
         branches[Branch.ALL[plan.branch[i]]] += 1
     plan.planned_count = sum(branches.values())
-
     hashes = {"rows": 0, "kinds": {}, "prefixes": {}, "costs": {}, "valid": 0}
+    unmatched = unmatched_empty = 0
     if pw is not None:
+        bcrypt_kind = _HASH_KINDS.index("bcrypt")
         kc = Counter(_HASH_KINDS[k] for k in pw.kinds)
-        pc = Counter(pw.prefixes[pw.prefix_idx[r]] for r in range(len(pw.kinds)) if pw.kinds[r] != 3)
-        cc = Counter(str(pw.costs[r]) for r in range(len(pw.kinds)) if pw.kinds[r] == 0)
+        pc = Counter(pw.prefixes[pw.prefix_idx[r]] for r in range(len(pw.kinds)) if pw.kinds[r] != _EMPTY)
+        cc = Counter(str(pw.costs[r]) for r in range(len(pw.kinds)) if pw.kinds[r] == bcrypt_kind
+                     and pw.importable(r))
         hashes = {"rows": len(pw.kinds), "kinds": dict(kc), "prefixes": dict(pc), "costs": dict(cc),
-                  "valid": kc.get("bcrypt", 0), "connections": dict(pw.connections)}
+                  "valid": sum(n for k, n in kc.items() if k in IMPORTABLE_KINDS),
+                  "connections": dict(pw.connections)}
+        for r in range(len(used)):
+            if used[r] or r in pw.repeated:
+                continue
+            if pw.kinds[r] == _EMPTY:
+                unmatched_empty += 1
+            else:
+                unmatched += 1
     summary = {
         "users_file": str(users_path),
         "passwords_file": str(passwords_path) if passwords_path else None,
@@ -828,53 +1053,50 @@ def build_plan(users_path: str | Path, passwords_path: str | Path | None = None,
         "lines_read": scan.lines_read,
         "blank_lines": scan.blank_lines,
         "rejected_lines": scan.rejected_lines + len(plan.rejected),
-        "users_read": n_users,
+        "users_read": plan.n_users,
         "password_lines_read": pw.lines_read if pw is not None else 0,
-        "planned": plan.planned_count,
+        "planned": branches.get(Branch.PASSWORD, 0) + branches.get(Branch.RESET, 0)
+        + branches.get(Branch.SOCIAL, 0) + branches.get(Branch.SSO, 0),
         "branches": {b: branches.get(b, 0) for b in Branch.ALL},
         "duplicate_user_ids": len(plan.rejected),
-        "duplicate_email_groups": dup_groups,
+        "duplicate_email_groups": plan.dup_groups,
         "merged_groups": len(plan.groups),
-        "merged_users": merged_away,
-        "join": {r: rule_counts.get(r, 0) for r in _RULES[1:]},
+        "merged_users": plan.merged_away,
+        "join": {r: plan.rule_counts.get(r, 0) for r in _RULES[1:]},
+        "join_by_email": options.join_by_email,
         "hash_rows_matched": int(sum(used)) if pw is not None else 0,
-        "hash_rows_unmatched": sum(1 for r in range(len(used)) if not used[r] and r not in pw.repeated
-                                   and pw.kinds[r] != 3) if pw is not None else 0,
-        "hash_rows_without_hash_unmatched": sum(1 for r in range(len(used)) if not used[r] and pw.kinds[r] == 3
-                                                and r not in pw.repeated) if pw is not None else 0,
+        "hash_rows_unmatched": unmatched,
+        "hash_rows_without_hash_unmatched": unmatched_empty,
         "hash_rows_repeated": len(pw.repeated) if pw is not None else 0,
-        "database_users_without_hash": db_without_hash,
-        "join_by_connection": multi_conn,
+        "hash_rows_other_connection": len(plan.connection_mismatch),
+        "database_users_without_hash": plan.db_without_hash,
         "hashes": hashes,
-        "blocked_users": blocked_seen,
-        "social_providers": dict(providers),
-        "enterprise_connections": dict(enterprise),
+        "blocked_users": plan.blocked_seen,
+        "social_providers": dict(plan.providers),
+        "enterprise_connections": dict(plan.enterprise),
         "findings": {s.value: findings.by_severity.get(s.value, 0) for s in Severity},
         "finding_codes": dict(findings.by_code),
         "merge_rule": MERGE_RULE,
         "verified_rule": VERIFIED_RULE,
+        "join_rule": JOIN_RULE,
         "blocked_policy": BLOCKED_POLICY,
         "name_rule": NAME_RULE,
         "include_blocked": options.include_blocked,
         "metadata_keys": None if options.metadata_keys is None else list(options.metadata_keys),
         "seconds": round(time.monotonic() - started, 3),
     }
-    gate = _export_checks(summary)
-    summary["blocking"] = [c.name for c in gate if not c.ok]
-    progress("check-users", n_users, done=True)
-    return PlanResult(users_path, passwords_path, options, PlannedUsers(plan), findings, summary,
-                      list(summary["blocking"]))
+    summary["blocking"] = [c.name for c in _export_checks(summary) if not c.ok]
+    return summary
 
 
 def _pick_primary(plan: _Plan, members: list[int]) -> int:
+    """MERGE_RULE: a verified address never loses to an unverified one; then a sendable hash, then
+    the most recent login, then file order."""
     b_password = _B[Branch.PASSWORD]
-    with_hash = [i for i in members if plan.branch[i] == b_password]
-    pool = with_hash or members
-    best = max(pool, key=lambda i: (plan.login[i], -i))
-    if plan.login[best] or with_hash:
-        return best
-    verified = [i for i in members if plan.verified[i]]
-    return verified[0] if verified else members[0]
+    pool = [i for i in members if plan.verified[i]] or members
+    with_hash = [i for i in pool if plan.branch[i] == b_password]
+    pool = with_hash or pool
+    return max(pool, key=lambda i: (plan.login[i], -i))
 
 
 def _list(lines: list[int], limit: int = 20) -> str:
@@ -890,17 +1112,16 @@ def redacted_request(planned, reader: HashReader | None = None) -> dict:
     `planned` is a PlannedUser or a journal UserRow. With a `reader` the hash is re-read to say its
     prefix, cost and length; it is never returned."""
     req = dict(planned.request)
-    if req.get("password_hash_type") == "bcrypt" and planned.hash_ref is not None:
+    kind = req.get("password_hash_type")
+    if kind in hash_kinds.WORKOS_HASH_TYPES and planned.hash_ref is not None:
         line = planned.hash_line
-        desc = "bcrypt"
+        desc = kind
         if reader is not None:
             try:
                 h = reader.hash_at(planned.hash_ref)
-                check = classify_hash(h)
-                desc = (f"{check.kind} {check.prefix}{check.cost:02d}$, {len(h)} chars"
-                        if check.ok else f"{check.kind}, {len(h)} chars")
+                desc = hash_kinds.describe(classify_hash(h), len(h))
             except Exception:  # noqa: BLE001 - a description is best effort
-                desc = "bcrypt (file unreadable now)"
+                desc = f"{kind} (file unreadable now)"
         req["password_hash"] = f"[redacted: {desc}, line {line}]"
         # keep the key order of the real request: password_hash before its type
         req = {k: req[k] for k in [*(k for k in req if k not in ("password_hash", "password_hash_type")),
@@ -946,11 +1167,12 @@ def save_plan(journal, result: PlanResult, users_path: str | Path | None = None,
         journal.add_findings(result.findings)
         if journal.has_writes():  # the run wrote to WorkOS: merge, never forget what exists
             merged = journal.merge_plan(result.planned)
-            journal.put_document("plan_merge", merged)
+            documents.PLAN_MERGE.write(journal, documents.PlanMerge.load(merged))
             n = len(result.planned)
         else:
             n = journal.replace_plan(result.planned)
-        journal.put_document("plan_summary", result.summary)
+        documents.PLAN_SUMMARY.write(journal, documents.PlanSummary.load(result.summary))
+    record_hash_digests(journal, passwords_path)  # window: lets a later delta sync spot changed hashes
     return n
 
 
@@ -975,12 +1197,13 @@ def _export_checks(s: dict) -> list[Check]:
         checks.append(Check("Hashes join to users", rows == 0 or matched > 0,
                             f"{matched} of {rows} hash rows joined ("
                             + ", ".join(f"{k}: {v}" for k, v in j.items()) + ")",
-                            "None matched: is this the password export of the same tenant? "
-                            "Rows join by auth0| + alt_id/_id.$oid, then by email."))
-        checks.append(Check("Usable bcrypt hashes", rows == 0 or h.get("valid", 0) > 0,
-                            f"{h.get('valid', 0)} valid bcrypt of {rows}; kinds {h.get('kinds', {})}",
-                            "Only bcrypt ($2a$/$2b$/$2y$) can be imported; ask Auth0 support for a "
-                            "complete export."))
+                            "None matched: is this the password export of the same tenant? Rows bind by "
+                            "auth0| + alt_id/_id.$oid; --join-by-email also binds rows by email."))
+        kinds = ", ".join(f"{k} {n}" for k, n in sorted((h.get("kinds") or {}).items())) or "none"
+        checks.append(Check("Usable password hashes", rows == 0 or h.get("valid", 0) > 0,
+                            f"{h.get('valid', 0)} importable of {rows}; kinds: {kinds}",
+                            "WorkOS imports bcrypt ($2a$/$2b$/$2y$), PHC argon2 / pbkdf2 / scrypt, "
+                            "{SSHA}/{SSHA256} and firebase-scrypt; ask Auth0 support for a complete export."))
     br = s.get("branches") or {}
     checks.append(Check("Per-user problems (not blocking)", True,
                         f"{br.get('invalid', 0)} invalid users skipped, {s.get('rejected_lines', 0)} lines "
@@ -996,7 +1219,8 @@ def export_gate(result_or_journal) -> GateResult:
     if isinstance(result_or_journal, PlanResult):
         summary = result_or_journal.summary
     else:
-        summary = result_or_journal.get_document("plan_summary")
+        stored = documents.PLAN_SUMMARY.read(result_or_journal)
+        summary = stored.dump() if stored is not None else None
         if not summary:
             return GateResult.from_checks([Check("Export checked", False, "no export check in this run yet",
                                                  "Run the export check (auth0-workos check --users FILE).")])
@@ -1015,7 +1239,8 @@ def mapping_gate(journal) -> GateResult:
     """The plan in the journal is complete and consistent: importable users exist, every one has an
     email and an external id, no two share an email, password users have a hash reference, the
     merge rule is recorded, and the input files are unchanged since planning."""
-    summary = journal.get_document("plan_summary") or {}
+    stored = documents.PLAN_SUMMARY.read(journal)
+    merge_rule = stored.merge_rule if stored is not None else None
     counts = journal.count_users("branch")
     importable = tuple(Branch.IMPORTABLE)
     n_imp = sum(counts.get(b, 0) for b in importable)
@@ -1034,7 +1259,7 @@ def mapping_gate(journal) -> GateResult:
         Check("One WorkOS user per email", dupes == 0, f"{dupes} emails planned more than once",
               "Re-run the export check: duplicate emails are merged by the plan."),
         Check("Password users have a hash reference", no_ref == 0, f"{no_ref} without", "Re-run the export check."),
-        Check("Merge rule stated", bool(summary.get("merge_rule")), summary.get("merge_rule", "missing")[:120],
+        Check("Merge rule stated", bool(merge_rule), (merge_rule or "missing")[:120],
               "Re-run the export check."),
         Check("Input files unchanged", not changed, "; ".join(changed) or "SHA-256 as planned",
               "Restore the original files or re-run the export check."),

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from importlib import metadata
 
-from wizard.core.config import Settings, mask
+from wizard.core.config import Settings, env_file_exposure, mask, workos_key_problem
 from wizard.core.gates import Check, GateResult
 
 ENV_KEYS = ("WORKOS_API_KEY", "WORKOS_CLIENT_ID")
@@ -30,6 +30,9 @@ def _source(settings: Settings, key: str, value: str | None) -> str:
 def env_file_check(settings: Settings) -> Check:
     name = ".env.local file"
     if settings.env_file is not None:
+        exposure = env_file_exposure(settings.env_file)
+        if exposure:
+            return Check(name, False, exposure, f"Run `chmod 600 {settings.env_file}`, then re-check.")
         keys = [k for k in ENV_KEYS if (settings.env_file_values or {}).get(k)]
         return Check(name, True,
                      f"found {settings.env_file} ({', '.join(keys) or 'no WorkOS keys'} in it); "
@@ -64,10 +67,7 @@ def api_key_format_check(settings: Settings) -> Check:
                                  "migration; use a test key for rehearsals")
     if key.startswith("sk_"):
         return Check(name, True, f"{mask(key)}: starts with sk_ (environment not recognisable from the prefix)")
-    hint = "WorkOS secret keys start with sk_ (sk_test_ or sk_live_)."
-    if key.startswith("client_"):
-        hint += " This looks like a client ID: put it in WORKOS_CLIENT_ID and the secret key in WORKOS_API_KEY."
-    return Check(name, False, f"{mask(key)} does not start with sk_", hint)
+    return Check(name, False, f"{mask(key)} does not start with sk_", workos_key_problem(key) or "")
 
 
 def client_id_check(settings: Settings) -> Check:
@@ -128,17 +128,29 @@ def _scrub(text: str, settings: Settings) -> str:
     return text
 
 
-def live_key_check(settings: Settings) -> Check:
-    """One cheap read (list_users limit=1) through the SDK proves URL, key and environment."""
-    name = "WorkOS accepts the key"
+def live_key_check(settings: Settings, client=None) -> Check:
+    """One cheap read (list_users limit=1) through the SDK proves URL, key and environment.
+    `client`: a synchronous WorkOS client opened by the caller (else one is opened and closed here)."""
     if not settings.workos_api_key:
-        return Check(name, False, "not checked: no API key", "Set WORKOS_API_KEY first.")
+        return Check("WorkOS accepts the key", False, "not checked: no API key", "Set WORKOS_API_KEY first.")
+    if client is not None:
+        return _live_key_check(settings, client)
+    own = workos_sync_client(settings)
+    try:
+        return _live_key_check(settings, own)
+    finally:
+        close = getattr(own, "close", None)
+        if callable(close):
+            close()
+
+
+def _live_key_check(settings: Settings, client) -> Check:
+    name = "WorkOS accepts the key"
     from workos import _errors as werr
     from workos.common.models.user import User
 
     url = settings.workos_base_url
     try:
-        client = workos_sync_client(settings)
         # the SDK's list_users turns a 2xx page that is not JSON (a website, a redirect) into an empty
         # list: read the raw answer, check it is a WorkOS list, then parse its users as the SDK does
         raw = client.request("GET", ("user_management", "users"), params={"limit": 1})

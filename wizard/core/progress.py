@@ -1,33 +1,6 @@
-"""One small immutable progress event, emitted by every long operation and rendered by TUI and CLI."""
+"""Re-export: the progress event lives on the ground floor (`wizard.clients.progress`), so the clients
+need nothing from the core. Kept so `from wizard.core.progress import Progress` keeps working."""
 
-from __future__ import annotations
+from wizard.clients.progress import Progress, ProgressCallback, frozen_counts, pause_label
 
-import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from types import MappingProxyType
-
-
-@dataclass(frozen=True, slots=True)
-class Progress:
-    operation: str  # "import", "inventory", "orgs", "mfa-scan", "export-job", "rollback", ...
-    total: int | None  # None when unknown (a stream still being read)
-    counts: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))  # status -> n
-    rate: float = 0.0  # items per second, recent
-    eta_seconds: float | None = None
-    paused_until: float | None = None  # time.time() until which work is paused (429), else None
-    latest_error: str | None = None  # plain message; never a secret or hash
-    done: bool = False
-    at: float = field(default_factory=time.time)
-
-    @property
-    def completed(self) -> int:
-        """Items that reached a final state (everything but planned / in_flight)."""
-        return sum(n for k, n in self.counts.items() if k not in ("planned", "in_flight", "pending"))
-
-
-ProgressCallback = Callable[[Progress], None]
-
-
-def frozen_counts(counts: Mapping[str, int]) -> Mapping[str, int]:
-    return MappingProxyType(dict(counts))
+__all__ = ["Progress", "ProgressCallback", "frozen_counts", "pause_label"]

@@ -67,7 +67,7 @@ class PasswordRow:
 class Branch:
     """The seed's decision tree, one branch per planned WorkOS user."""
 
-    PASSWORD = "password"  # database user with a valid bcrypt hash: import with password_hash
+    PASSWORD = "password"  # database user with an importable hash (wizard.core.hashes): sent as-is
     RESET = "reset"  # database user without a usable hash: import, then Magic Auth / password reset
     SOCIAL = "social"  # social identities only: import without password, auto-links by email
     SSO = "sso"  # enterprise connection only: import without password, sign in through SSO

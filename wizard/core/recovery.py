@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from wizard.core import documents
 from wizard.core.journal import Journal
 from wizard.core.records import Branch, UserStatus
 
@@ -23,8 +24,8 @@ DEFAULT_BUDGET_PER_SECOND = 50.0  # WorkOS: 500 user-management writes per 10 s
 SLOW_MIN_USERS = 500  # below this an import is too short for its rate to mean anything
 MANY_429 = 10
 USER_NOT_IMPORTED = "user_not_imported"
-DIFFERENCES_DOCUMENT = "verify_user_differences"  # written by verify.check_user_count
-MISSING_MEMBERSHIPS_DOCUMENT = "verify_missing_memberships"  # written by verify.check_organizations  # the organizations step's status for a member without a user yet
+DIFFERENCES_DOCUMENT = documents.USER_DIFFERENCES.name  # written by verify.check_user_count
+MISSING_MEMBERSHIPS_DOCUMENT = documents.MISSING_MEMBERSHIPS.name  # written by verify.check_organizations
 
 RETRY_FAILED_USERS = "retry_failed_users"
 ADD_MISSING_MEMBERSHIPS = "add_missing_memberships"
@@ -57,14 +58,6 @@ def _failed_users(journal: Journal):
 
 def _code(u) -> str:
     return (u.last_error_code or "").strip().lower()
-
-
-def _num(doc: dict, *keys) -> float | None:
-    for k in keys:
-        v = doc.get(k)
-        if isinstance(v, (int, float)) and not isinstance(v, bool):
-            return float(v)
-    return None
 
 
 def _budget_per_second(text) -> float:
@@ -111,8 +104,8 @@ def diagnose(journal: Journal) -> list[Remedy]:
             RESEND_CORRECTED_HASH if bad_hash else None, tuple(u.auth0_user_id for u in bad_hash[:5])))
 
     auth = [u for u in failed if _code(u) in AUTH_CODES]
-    summary = journal.get_document("import_summary") or {}
-    stopped = str(summary.get("stopped_reason") or summary.get("stop_reason") or "").lower()
+    summary = documents.IMPORT_SUMMARY.read(journal)
+    stopped = str((summary.stop_reason if summary else None) or "").lower()
     if auth or any(w in stopped for w in ("auth", "api key", "401", "403")):
         out.append(Remedy(
             "auth", "WorkOS refused the API key",
@@ -123,9 +116,7 @@ def diagnose(journal: Journal) -> list[Remedy]:
             "users and resume.", RETRY_FAILED_USERS if auth else None))
 
     rate = [u for u in failed if _code(u) in RATE_CODES]
-    n429 = _num(summary, "rate_limited", "throttled", "responses_429", "count_429", "retries_429") or 0
-    if isinstance(summary.get("counts"), dict):
-        n429 = max(n429, float(summary["counts"].get("rate_limited", 0) or 0))
+    n429 = summary.rate_limited if summary else 0
     if rate or n429 >= MANY_429:
         out.append(Remedy(
             "rate_limited", "Rate limited by WorkOS (HTTP 429)",
@@ -135,9 +126,9 @@ def diagnose(journal: Journal) -> list[Remedy]:
             "Lower the import rate or stop the other traffic; the import already waits Retry-After. Retry "
             "the failed users afterwards.", RETRY_FAILED_USERS if rate else None))
 
-    rate_now = _num(summary, "rate_per_second", "users_per_second", "rate")
-    budget = _num(summary, "budget_per_second", "target_rate") or _budget_per_second(summary.get("budget"))
-    sent = _num(summary, "planned", "total", "sent", "processed") or 0
+    rate_now = summary.rate_per_second if summary else None
+    budget = _budget_per_second(summary.budget if summary else None)
+    sent = summary.planned if summary else 0
     if rate_now is not None and sent >= SLOW_MIN_USERS and rate_now < 0.5 * budget:
         out.append(Remedy(
             "slow_import", "The import ran slowly",
@@ -200,7 +191,7 @@ def diagnose(journal: Journal) -> list[Remedy]:
 def _deleted_in_workos(journal: Journal) -> list:
     """Users verification found absent from WorkOS although the journal says they were created."""
     rows = []
-    for d in journal.get_document(DIFFERENCES_DOCUMENT) or []:
+    for d in documents.USER_DIFFERENCES.read(journal) or []:
         if d.get("problem") == "journal_says_created":
             u = journal.user(d.get("auth0_user_id", ""))
             if u is not None and u.status in UserStatus.DONE:
@@ -213,7 +204,7 @@ def _missing_memberships(journal: Journal) -> list[dict]:
     that verification found missing in WorkOS although the journal says they were made."""
     made = {o["auth0_org_id"] for o in journal.orgs() if o.get("workos_org_id")}
     seen_missing = {(m.get("auth0_org_id"), m.get("auth0_user_id"))
-                    for m in journal.get_document(MISSING_MEMBERSHIPS_DOCUMENT) or []}
+                    for m in documents.MISSING_MEMBERSHIPS.read(journal) or []}
     out = []
     for m in journal.memberships():
         if m["status"] == "failed" or (m["auth0_org_id"], m["auth0_user_id"]) in seen_missing:
@@ -239,7 +230,7 @@ def apply(journal: Journal, action: str, *, codes: frozenset[str] | set[str] | N
             journal.mark_result(u.auth0_user_id, UserStatus.PLANNED, error_code="missing_in_workos",
                                 error_message="verification found no WorkOS user with this external id")
         if gone:
-            journal.put_document(DIFFERENCES_DOCUMENT, [])
+            documents.USER_DIFFERENCES.write(journal, [])
         msg = f"{n} failed user(s) put back to planned."
         if gone:
             msg += f" {len(gone)} user(s) missing in WorkOS queued again."
@@ -249,7 +240,7 @@ def apply(journal: Journal, action: str, *, codes: frozenset[str] | set[str] | N
         for m in missing:
             if m["status"] != "planned":
                 journal.set_membership_result(m["auth0_org_id"], m["auth0_user_id"], "planned")
-        journal.put_document(MISSING_MEMBERSHIPS_DOCUMENT, [])
+        documents.MISSING_MEMBERSHIPS.write(journal, [])
         return ActionOutcome(action, len(missing), f"{len(missing)} membership(s) queued again.",
                              f"auth0-workos orgs --run-dir {run}")
     if action == RESEND_CORRECTED_HASH:
@@ -259,7 +250,7 @@ def apply(journal: Journal, action: str, *, codes: frozenset[str] | set[str] | N
                 action, 0,
                 f"{len(bad)} user(s) have a refused hash, but the password export has not changed: put the "
                 "corrected (decrypted) export in place of the old file first.", None)
-        from wizard.core.plan import build_plan, save_plan  # the plan is merged, so WorkOS ids stay
+        from wizard.core.plan import build_plan, options_of, save_plan  # merged: WorkOS ids stay
 
         users_path, passwords_path = journal.input_path("users"), journal.input_path("passwords")
         if users_path is None:
@@ -268,12 +259,13 @@ def apply(journal: Journal, action: str, *, codes: frozenset[str] | set[str] | N
                 "The password export changed, but this run records no users export: re-plan both files "
                 f"(auth0-workos check --run-dir {run} --users FILE --passwords FILE), then resume the import.",
                 f"auth0-workos import --resume --run-dir {run}")
-        result = build_plan(users_path, passwords_path)
+        result = build_plan(users_path, passwords_path, options_of(journal))  # the run's own choices
         if not result.ok:
             return ActionOutcome(action, 0, "The corrected export does not pass the export check: "
                                  + "; ".join(result.blocking) + ". Nothing was changed.", None)
         save_plan(journal, result)
-        resend = (journal.get_document("plan_merge") or {}).get("resend", 0)
+        merged = documents.PLAN_MERGE.read(journal)
+        resend = merged.resend if merged else 0
         return ActionOutcome(
             action, resend,
             f"Re-planned from the corrected export: {resend} user(s) will be sent again with their hash "

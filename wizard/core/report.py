@@ -12,15 +12,20 @@ import time
 from pathlib import Path
 
 from wizard import __version__
-from wizard.core.guide import DIFFERENCES, GUIDE_DOCUMENT, GUIDE_URL
+from wizard.core import documents, sso
+from wizard.core.findings import ORG_MEMBER_NOT_IN_AUTH0
+from wizard.core.guide import DIFFERENCES, GUIDE_URL
 from wizard.core.inventory import summary_lines
 from wizard.core.journal import Journal
+from wizard.core.mfa import mfa_unknown_text
 from wizard.core.recovery import diagnose
+from wizard.core.roles import report_markdown as roles_report_markdown
+from wizard.core.roles import report_section as roles_report_section
 from wizard.core.rundir import write_private
 
 REPORT_MD = "report.md"
 REPORT_JSON = "report.json"
-POST_MIGRATION_DOCUMENT = "post_migration"
+POST_MIGRATION_DOCUMENT = documents.POST_MIGRATION.name
 FIRST_FINDINGS = 10
 LIST_LIMIT = 25  # longer lists inside documents are cut: a report is not a data dump
 
@@ -45,7 +50,9 @@ _SECRET_KEYS = re.compile(r"(password|passwd|hash|secret|api_key|apikey|token)",
 _SAFE_KEYS = {"hash_line", "hash_ref", "password_users", "passwords", "hashes", "sha256",
               "secrets_imported", "totp_secrets_imported", "with_hash", "without_hash", "hash_types",
               "no_hash", "password_branch", "passwords_file", "passwords_file_error", "password_lines_read",
-              "hash_rows_matched", "hash_rows_unmatched", "database_users_without_hash"}
+              "hash_rows_matched", "hash_rows_unmatched", "database_users_without_hash",
+              "hashes_bound_by_email", "hash_rows_other_connection", "hash_rows_repeated",
+              "hash_rows_without_hash_unmatched"}
 
 
 def _scrub_text(text: str) -> str:
@@ -77,12 +84,12 @@ def _iso(ts: float | None) -> str | None:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts)) if ts else None
 
 
-def _doc(journal: Journal, *names):
-    for n in names:
-        d = journal.get_document(n)
-        if d is not None:
-            return scrub(d)
-    return "not run"
+def _doc(journal: Journal, document: documents.Document):
+    """A document as the report shows it (scrubbed), or "not run"."""
+    d = document.read(journal)
+    if d is None:
+        return "not run"
+    return scrub(d.dump() if isinstance(d, documents.Shape) else d)
 
 
 def _step_titles() -> dict[str, str]:
@@ -96,20 +103,20 @@ def _step_titles() -> dict[str, str]:
 def tick_post_migration(journal: Journal, task_id: str, done: bool = True) -> None:
     if task_id not in dict(POST_MIGRATION_TASKS):
         raise KeyError(task_id)
-    journal.set_document_item(POST_MIGRATION_DOCUMENT, task_id, time.time() if done else None)
+    documents.POST_MIGRATION.tick(journal, task_id, time.time() if done else None)
 
 
 def _decisions(journal: Journal) -> list[dict]:
     """Choices a person made on the way, each with its stated reason: the report is their record."""
     out = []
-    no_pw = journal.get_document("password_hashes_not_applicable")
-    if isinstance(no_pw, dict):
+    no_pw = documents.NO_PASSWORDS_REASON.read(journal)
+    if no_pw is not None:
         out.append({"decision": "No password-hash export: password users reset their password",
-                    "reason": no_pw.get("reason", ""), "at": _iso(no_pw.get("at"))})
-    accepted = journal.get_document("import_failures_accepted")
-    if isinstance(accepted, dict):
-        out.append({"decision": f"{accepted.get('count', 0)} failed user(s) accepted as not migrated",
-                    "reason": accepted.get("reason", ""), "at": _iso(accepted.get("at"))})
+                    "reason": no_pw.reason, "at": _iso(no_pw.at)})
+    accepted = documents.FAILURES_ACCEPTED.read(journal)
+    if accepted is not None:
+        out.append({"decision": f"{accepted.count} failed user(s) accepted as not migrated",
+                    "reason": accepted.reason, "at": _iso(accepted.at)})
     for sid, rec in journal.steps().items():
         if rec["status"] == "not_applicable":
             out.append({"decision": f"Step '{sid}' marked not applicable", "reason": rec["reason"] or "",
@@ -130,12 +137,12 @@ def _not_imported(journal: Journal) -> dict:
 
 def _mfa_communication(journal: Journal) -> list[dict]:
     """The MFA communication plan as ticked by the operator (the items live with the steps)."""
-    from wizard.core.steps import DOC_MFA_COMMUNICATION, MFA_COMMUNICATION_ITEMS
+    from wizard.core.steps import mfa_communication_items
 
-    ticked = journal.get_document(DOC_MFA_COMMUNICATION) or {}
+    ticked = documents.MFA_COMMUNICATION.read(journal)
     if not ticked:
         return []
-    return [{"id": key, "item": label, "done": key in ticked} for key, label in MFA_COMMUNICATION_ITEMS]
+    return [{"id": key, "item": label, "done": key in ticked} for key, label in mfa_communication_items(journal)]
 
 
 def attestation(name: str, evidence: str) -> str:
@@ -153,11 +160,9 @@ def build_report(journal: Journal) -> dict:
         by_sev[sev] = by_sev.get(sev, 0) + n
     first = [{"where": f.where(), "severity": f.severity.value, "code": f.code, "message": f.message}
              for f in journal.findings(limit=FIRST_FINDINGS)]
-    plan_summary = journal.get_document("plan_summary")
-    merge_rule = None
-    if isinstance(plan_summary, dict):
-        merge_rule = plan_summary.get("merge_rule") or plan_summary.get("duplicate_policy") \
-            or plan_summary.get("merge_policy")
+    stored_plan = documents.PLAN_SUMMARY.read(journal)
+    plan_summary = stored_plan.dump() if stored_plan is not None else None
+    merge_rule = stored_plan.merge_rule if stored_plan is not None else None
     titles = _step_titles()
     recorded = journal.steps()
     steps = [
@@ -181,8 +186,8 @@ def build_report(journal: Journal) -> dict:
     mem_status: dict[str, int] = {}
     for m in journal.memberships():
         mem_status[m["status"]] = mem_status.get(m["status"], 0) + 1
-    ticked = journal.get_document(POST_MIGRATION_DOCUMENT) or {}
-    guide_ack = journal.get_document(GUIDE_DOCUMENT)
+    ticked = documents.POST_MIGRATION.read(journal)
+    guide_ack = documents.GUIDE_ACK.read(journal)
     report = {
         "title": "Auth0 → WorkOS migration report",
         "generated_at": _iso(time.time()),
@@ -191,37 +196,45 @@ def build_report(journal: Journal) -> dict:
         "run_created_at": journal.get_meta("created_at"),
         "guide": {
             "url": GUIDE_URL,
-            "acknowledged_at": _iso(guide_ack.get("at")) if isinstance(guide_ack, dict) else None,
+            "acknowledged_at": _iso(guide_ack.at) if guide_ack is not None else None,
             "differences": [{"topic": d.topic, "seed_says": d.seed_says, "wizard_does": d.wizard_does}
                             for d in DIFFERENCES],
         },
         "inputs": {k: {"file": Path(v["path"]).name, "sha256": v["sha256"], "lines": v["lines"]}
                    for k, v in journal.inputs().items()},
-        "inventory": _doc(journal, "inventory"),
+        "inventory": _doc(journal, documents.INVENTORY),
         "findings": {
             "by_severity": by_sev,
             "by_code": [{"severity": s, "code": c, "count": n} for (s, c), n in sorted(counts.items())],
             "first": first,
         },
         "plan": {
+            "hashes_bound_by_email": [{"where": f.where(), "message": f.message}
+                                      for f in journal.findings(code="hash_joined_by_email")],
             "summary": scrub(plan_summary) if plan_summary is not None else "not run",
             "users_by_branch": journal.count_users("branch"),
             "merge_rule": scrub(merge_rule) if merge_rule else None,
         },
         "import": {
-            "summary": _doc(journal, "import_summary"),
+            "summary": _doc(journal, documents.IMPORT_SUMMARY),
             "users_by_status": journal.count_users("status"),
             "by_branch_and_status": [{"branch": b, "status": s, "count": n}
                                      for (b, s), n in sorted(journal.count_by_branch_status().items())],
         },
         "organizations": {
-            "summary": _doc(journal, "orgs_summary", "orgs"),
+            "summary": _doc(journal, documents.ORGS),
             "organizations": len(orgs),
             "organizations_by_status": org_status,
             "memberships_by_status": mem_status,
+            # verification's warning: WorkOS members the Auth0 export does not list (issue 10)
+            "members_not_in_auth0": [{"where": f.where(), "message": f.message}
+                                     for f in journal.findings(code=ORG_MEMBER_NOT_IN_AUTH0)],
         },
-        "mfa": _doc(journal, "mfa"),
         "mfa_communication": _mfa_communication(journal),
+        "enterprise_sso": sso.report_section(journal),
+        "mfa": _doc(journal, documents.MFA_REPORT),
+        "roles": roles_report_section(journal),
+        **window_report(journal),  # window: support ticket, every delta sync, the cutover checklist
         "verification": verifications,
         "verification_passed": bool(verifications) and all(v["ok"] for v in verifications),
         "steps": steps,
@@ -255,10 +268,46 @@ def _partial_reasons(r: dict) -> list[str]:
     return out
 
 
+def window_report(journal: Journal) -> dict:
+    """The migration window: when the support ticket went out, one entry per sync, the cutover."""
+    from wizard.core import cutover, sync, ticket
+
+    return {
+        "support_ticket": {"sent_at": _iso(ticket.sent_at(journal))},
+        "syncs": [s | {"started_at": _iso(s["started_at"]), "finished_at": _iso(s["finished_at"]),
+                       "inputs": {k: {"file": Path(v["path"]).name, "sha256": v["sha256"]}
+                                  for k, v in (s["inputs"] or {}).items() if isinstance(v, dict)}}
+                  for s in sync.report_rows(journal)],
+        "cutover": [row | {"at": _iso(row["at"])} for row in cutover.report_section(journal)],
+    }
+
+
+def window_markdown(r: dict) -> list[str]:
+    from wizard.core.sync import count_lines
+
+    out: list[str] = []
+    sent = (r.get("support_ticket") or {}).get("sent_at")
+    out += ["", "## Password-export ticket", "", f"Sent to Auth0 support: {sent}" if sent else "Not recorded as sent."]
+    for s in r.get("syncs") or []:
+        files = ", ".join(f"{k} `{v['file']}` sha256 {v['sha256'][:16]}…" for k, v in s["inputs"].items())
+        sent_counts = s.get("sent") or {}
+        out += ["", f"## Sync {s['id']} ({s['started_at']}, {s['status']})", "", f"Inputs: {files}", ""]
+        out += [f"- {line}" for line in count_lines(s.get("counts") or {})]
+        out.append(f"- sent: {sent_counts.get('session_created', 0)} created, {sent_counts.get('session_updated', 0)} "
+                   f"updated or deleted, {sent_counts.get('session_failed', 0)} failed"
+                   + ("; users gone from Auth0 deleted (--delete-removed)" if s.get("delete_removed") else ""))
+    out += ["", "## Cutover", "", "| item | done | when | note |", "|---|---|---|---|"]
+    out += [f"| {_esc(c['item'])} | {'yes' if c['done'] else 'no'} | {c['at'] or ''} | {_esc(c['note'])} |"
+            for c in r.get("cutover") or []]
+    return out
+
+
 # ------------------------------------------------------------------------------------ markdown
 def _fmt(v, *, depth: int = 0) -> str:
     """A value in plain words: no Python or JSON literals (`None`, `[]`, `{...}`, `True`)."""
-    if v is None or v == "":
+    if v is None:
+        return "not recorded"
+    if v == "":
         return "none"
     if isinstance(v, bool):
         return "yes" if v else "no"
@@ -334,6 +383,9 @@ def render_markdown(r: dict) -> str:
     out += ["", "## Plan", ""]
     out += [f"- {b}: {n}" for b, n in sorted(p["users_by_branch"].items())] or ["not run"]
     out.append(f"- merge rule for duplicate emails: {_fmt(p['merge_rule']) if p['merge_rule'] else 'not recorded'}")
+    if p.get("hashes_bound_by_email"):
+        out += ["", f"Password hashes bound by email (--join-by-email), {len(p['hashes_bound_by_email'])}:", ""]
+        out += [f"- `{x['where']}` {x['message']}".replace("\n", " ") for x in p["hashes_bound_by_email"]]
     if isinstance(p["summary"], dict):
         out += ["", "Plan summary:", ""] + _kv(p["summary"])
 
@@ -355,15 +407,29 @@ def render_markdown(r: dict) -> str:
     out += ["", "Import summary:", ""] + _kv(i["summary"])
 
     o = r["organizations"]
+    out += window_markdown(r)
+
     out += ["", "## Organizations", "", f"- organizations: {o['organizations']} "
             f"({_fmt(o['organizations_by_status'])})", f"- memberships: {_fmt(o['memberships_by_status'])}",
             "", "Organizations summary:", ""] + _kv(o["summary"])
+    if o.get("members_not_in_auth0"):
+        out += ["", f"Warning: WorkOS organization members not in the Auth0 export, "
+                    f"{len(o['members_not_in_auth0'])}:", ""]
+        out += [f"- `{x['where']}` {x['message']}".replace("\n", " ") for x in o["members_not_in_auth0"]]
+
+    out += roles_report_markdown(r.get("roles"))
+    out += ["", "## Enterprise SSO", ""] + sso.report_lines(r["enterprise_sso"])
 
     out += ["", "## MFA", ""] + _kv(r["mfa"])
     plan = r.get("mfa_communication") or {}
     if plan:
         out += ["", f"Communication plan ({OPERATOR}):", ""]
         out += [f"- [{'x' if item['done'] else ' '}] {item['item']}" for item in plan]
+    if isinstance(r["mfa"], dict):  # no data is not "no MFA" (issue 10)
+        unknown = mfa_unknown_text(r["mfa"].get("scan_targets"), r["mfa"].get("scanned") or 0,
+                                   bool(r["mfa"].get("complete")))
+        if unknown:
+            out += ["", f"**MFA {unknown}.**"]
 
     out += ["", "## Verification", ""]
     if not r["verification"]:
@@ -406,5 +472,5 @@ def write_report(journal: Journal) -> tuple[Path, Path]:
     report = build_report(journal)
     md = write_private(journal.run_dir / REPORT_MD, render_markdown(report))
     js = write_private(journal.run_dir / REPORT_JSON, json.dumps(report, indent=2, sort_keys=False, default=str) + "\n")
-    journal.put_document("report", {"at": time.time(), "files": [md.name, js.name]})
+    documents.REPORT.write(journal, documents.ReportDoc(at=time.time(), files=[md.name, js.name]))
     return md, js

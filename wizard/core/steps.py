@@ -12,9 +12,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from wizard.core import guide, inventory, orgs, plan, prereqs, verify
+from wizard.core import cutover, documents, guide, inventory, orgs, plan, prereqs, sso, verify
+from wizard.core import roles as roles_step
 from wizard.core.config import Settings
 from wizard.core.gates import Check, GateResult, GateStatus
+from wizard.core.importer import users_to_send
 from wizard.core.journal import Journal
 from wizard.core.normalize import provider_label
 
@@ -25,14 +27,15 @@ GUIDE_URL = guide.GUIDE_URL
 SOCIAL_CALLBACK_URL = "https://api.workos.com/sso/oauth/callback"
 MIN_REASON_CHARS = 10
 
-# journal documents written by the wizard itself (other modules read these names)
-DOC_GUIDE_ACK = guide.GUIDE_DOCUMENT
-DOC_SOCIAL_CONFIRMATIONS = verify.SOCIAL_CONFIRMATIONS
-DOC_MFA_COMMUNICATION = "mfa_communication_plan"
-DOC_NO_PASSWORDS_REASON = "password_hashes_not_applicable"
-DOC_DRY_RUN = "import_dry_run"
-DOC_IMPORT_SUMMARY = "import_summary"
-DOC_FAILURES_ACCEPTED = "import_failures_accepted"
+# names of the journal documents the steps write (kept for older imports; read and write them
+# through wizard.core.documents)
+DOC_GUIDE_ACK = documents.GUIDE_ACK.name
+DOC_SOCIAL_CONFIRMATIONS = documents.SOCIAL_CONFIRMATIONS.name
+DOC_MFA_COMMUNICATION = documents.MFA_COMMUNICATION.name
+DOC_NO_PASSWORDS_REASON = documents.NO_PASSWORDS_REASON.name
+DOC_DRY_RUN = documents.DRY_RUN.name
+DOC_IMPORT_SUMMARY = documents.IMPORT_SUMMARY.name
+DOC_FAILURES_ACCEPTED = documents.FAILURES_ACCEPTED.name
 
 MFA_COMMUNICATION_ITEMS = (
     ("email_before", "Email affected users before the migration (no SMS in AuthKit)"),
@@ -40,6 +43,22 @@ MFA_COMMUNICATION_ITEMS = (
     ("grace_period", "Agree a grace period during which users enroll again"),
     ("enforce_after", "Enforce MFA in WorkOS only after the grace period"),
 )
+MFA_AFTER_IMPORT_LABELS = {  # the same plan, in the tense that fits once the users are in WorkOS
+    "email_before": "Email affected users now (imported; AuthKit has no SMS)",
+}
+
+
+def users_imported(journal: Journal) -> bool:
+    """The real import has run, so the MFA plan is no longer "before the migration"."""
+    doc = documents.IMPORT_SUMMARY.read(journal)
+    return doc is not None and bool(doc.created or doc.updated)
+
+
+def mfa_communication_items(journal: Journal) -> list[tuple[str, str]]:
+    """The communication plan's (key, label), worded for before or after the import."""
+    after = users_imported(journal)
+    return [(key, MFA_AFTER_IMPORT_LABELS.get(key, label) if after else label)
+            for key, label in MFA_COMMUNICATION_ITEMS]
 
 
 # ------------------------------------------------------------------------------- gates
@@ -58,12 +77,12 @@ def inventory_gate(journal: Journal, settings: Settings) -> GateResult:
 def export_gate(journal: Journal, settings: Settings) -> GateResult:
     """The plan's export gate, plus: going without a password-hash export needs a stated reason."""
     result = plan.export_gate(journal)
-    summary = journal.get_document("plan_summary") or {}
-    if not summary or summary.get("passwords_file"):
+    summary = documents.PLAN_SUMMARY.read(journal)
+    if summary is None or summary.passwords_file:
         return result
-    reason = journal.get_document(DOC_NO_PASSWORDS_REASON)
+    reason = documents.NO_PASSWORDS_REASON.read(journal)
     if reason:
-        note = Check("Password-hash export", True, f"not applicable: {reason.get('reason', '')}")
+        note = Check("Password-hash export", True, f"not applicable: {reason.reason}")
     else:
         note = Check("Password-hash export", False, "none given and no reason stated",
                      "Give the password export from Auth0 support, or state why there is none "
@@ -78,15 +97,15 @@ def mapping_gate(journal: Journal, settings: Settings) -> GateResult:
 def import_gate(journal: Journal, settings: Settings) -> GateResult:
     """Dry run recorded, real import recorded, nobody left to send, failures fixed or knowingly accepted."""
     counts = journal.count_users("status")
-    dry = journal.get_document(DOC_DRY_RUN)
-    real = journal.get_document(DOC_IMPORT_SUMMARY)
-    pending = counts.get("planned", 0) + counts.get("in_flight", 0)
+    dry = documents.DRY_RUN.read(journal)
+    real = documents.IMPORT_SUMMARY.read(journal)
+    pending = users_to_send(counts)
     failed = counts.get("failed", 0)
-    accepted = journal.get_document(DOC_FAILURES_ACCEPTED) or {}
-    failures_ok = failed == 0 or accepted.get("count") == failed
+    accepted = documents.FAILURES_ACCEPTED.read(journal)
+    failures_ok = failed == 0 or (accepted is not None and accepted.count == failed)
     evidence = f"{failed} user(s) failed"
     if failed and failures_ok:
-        evidence += f"; accepted: {accepted.get('reason', '')}"
+        evidence += f"; accepted: {accepted.reason}"
     done = counts.get("created", 0) + counts.get("updated", 0)
     return GateResult.from_checks([
         Check("Dry run completed", bool(dry), "recorded" if dry else "no dry run recorded",
@@ -102,8 +121,8 @@ def import_gate(journal: Journal, settings: Settings) -> GateResult:
 
 def dry_run_gate(journal: Journal) -> GateResult:
     """The real import may start only after a completed dry run of the current plan."""
-    dry = journal.get_document(DOC_DRY_RUN)
-    ok = bool(dry) and not dry.get("stopped")
+    dry = documents.DRY_RUN.read(journal)
+    ok = dry is not None and not dry.stopped
     return GateResult.from_checks([
         Check("Dry run completed", ok, "recorded" if ok else "no completed dry run",
               "Run the dry run: it reads WorkOS, sends nothing, and shows what the import would do."),
@@ -115,7 +134,7 @@ def accept_failures(journal: Journal, reason: str) -> None:
     if len(reason) < MIN_REASON_CHARS:
         raise ValueError(f"Give a reason of at least {MIN_REASON_CHARS} characters.")
     failed = journal.count_users("status").get("failed", 0)
-    journal.put_document(DOC_FAILURES_ACCEPTED, {"count": failed, "reason": reason, "at": time.time()})
+    documents.FAILURES_ACCEPTED.write(journal, documents.FailuresAccepted(count=failed, reason=reason, at=time.time()))
 
 
 def social_providers(journal: Journal) -> list[str]:
@@ -130,7 +149,7 @@ def social_provider_counts(journal: Journal) -> dict[str, int]:
 
 def social_gate(journal: Journal, settings: Settings) -> GateResult:
     providers = social_providers(journal)
-    confirmed = journal.get_document(DOC_SOCIAL_CONFIRMATIONS) or {}
+    confirmed = documents.SOCIAL_CONFIRMATIONS.read(journal)
     if not providers:
         return GateResult.from_checks(
             [Check("Social providers found in the plan", False, "none found",
@@ -150,20 +169,25 @@ def orgs_gate(journal: Journal, settings: Settings) -> GateResult:
     return orgs.orgs_gate(journal)
 
 
+def sso_gate(journal: Journal, settings: Settings) -> GateResult:
+    """Enterprise connections created in WorkOS or handed off (files written), members added."""
+    return sso.sso_gate(journal)
+
+
 def mfa_gate(journal: Journal, settings: Settings) -> GateResult:
     """The MFA report exists (SMS users listed in the CSV) and the communication plan is ticked."""
-    report = journal.get_document("mfa")
-    checks = [Check("MFA report built", isinstance(report, dict),
-                    "report saved" if isinstance(report, dict) else "not built yet",
+    report = documents.MFA_REPORT.read(journal)
+    checks = [Check("MFA report built", report is not None,
+                    "report saved" if report is not None else "not built yet",
                     "Build the MFA report (it reads the scan of authentication methods).")]
-    if isinstance(report, dict):
+    if report is not None:
         mfa_check = verify.check_mfa(journal)
         checks.append(Check("MFA users handled", mfa_check.ok, mfa_check.evidence, mfa_check.fix_hint))
-    plan = journal.get_document(DOC_MFA_COMMUNICATION) or {}
+    plan = documents.MFA_COMMUNICATION.read(journal)
     checks += [
         Check(label, key in plan, "done" if key in plan else "not ticked yet",
               "Tick this item once it is done or scheduled.")
-        for key, label in MFA_COMMUNICATION_ITEMS
+        for key, label in mfa_communication_items(journal)
     ]
     return GateResult.from_checks(checks)
 
@@ -173,6 +197,10 @@ def verify_gate(journal: Journal, settings: Settings) -> GateResult:
 
 
 # ------------------------------------------------------------------------------- applies_when
+def cutover_gate(journal: Journal, settings: Settings) -> GateResult:
+    return cutover.cutover_gate(journal)
+
+
 def _always(journal: Journal, settings: Settings) -> bool:
     return True
 
@@ -184,13 +212,17 @@ def _has_social(journal: Journal, settings: Settings) -> bool:
 def _has_orgs(journal: Journal, settings: Settings) -> bool:
     if journal.orgs():
         return True
-    inv = journal.get_document("inventory") or {}
-    return bool(inv.get("organizations") or inv.get("organization_count") or settings.has_auth0_credentials)
+    inv = documents.INVENTORY.read(journal)
+    return bool((inv is not None and inv.has_organizations) or settings.has_auth0_credentials)
+
+
+def _has_enterprise(journal: Journal, settings: Settings) -> bool:
+    return sso.not_applicable_refusal(journal) is not None
 
 
 def _has_mfa(journal: Journal, settings: Settings) -> bool:
-    inv = journal.get_document("inventory") or {}
-    return bool(inv.get("mfa") or inv.get("mfa_users") or settings.has_auth0_credentials)
+    inv = documents.INVENTORY.read(journal)
+    return bool((inv is not None and inv.mfa) or settings.has_auth0_credentials)
 
 
 @dataclass(frozen=True)
@@ -201,6 +233,7 @@ class Step:
     applies_when: AppliesWhen = _always
     conditional: bool = False  # may be marked not applicable, with a typed reason
     summary: str = ""
+    refuse_not_applicable: Callable[[Journal], str | None] | None = None  # why N/A is refused now, if it is
 
 
 STEPS: tuple[Step, ...] = (
@@ -220,10 +253,14 @@ STEPS: tuple[Step, ...] = (
          summary="Configure each social provider in WorkOS so users link by email."),
     Step("orgs", "Organizations", orgs_gate, _has_orgs, conditional=True,
          summary="Organizations and memberships from Auth0 into WorkOS."),
+    Step("roles", "Roles and permissions", roles_step.step_gate, roles_step.applies, conditional=True, summary="Auth0 roles and permissions into WorkOS roles, permissions and membership roles.", refuse_not_applicable=roles_step.not_applicable_refusal),
+    Step("sso", "Enterprise SSO", sso_gate, _has_enterprise, conditional=True, refuse_not_applicable=sso.not_applicable_refusal, summary="Auth0 enterprise connections into WorkOS SSO connections, or handed off."),
     Step("mfa", "MFA", mfa_gate, _has_mfa, conditional=True,
          summary="Who used which factor, and how to bring them back."),
     Step("verify", "Verify & report", verify_gate,
          summary="Check WorkOS against the journal, then write the report."),
+    Step("cutover", "Cutover", cutover_gate,
+         summary="Sign-up strategy, final catch-up sync, switch, 48-hour watch, Auth0 disabled."),
 )
 STEP_IDS = tuple(s.id for s in STEPS)
 
@@ -244,7 +281,8 @@ def recorded_status(journal: Journal, step_id: str) -> tuple[str, str]:
 def evaluate(step: Step, journal: Journal, settings: Settings) -> GateResult:
     """Run the step's gate; a recorded not-applicable decision stands. Never raises."""
     status, reason = recorded_status(journal, step.id)
-    if step.conditional and status == GateStatus.NOT_APPLICABLE.value:
+    if step.conditional and status == GateStatus.NOT_APPLICABLE.value and not (
+            step.refuse_not_applicable and step.refuse_not_applicable(journal)):
         return GateResult.not_applicable(reason)
     try:
         return step.gate(journal, settings)
@@ -276,6 +314,9 @@ def mark_not_applicable(journal: Journal, step_id: str, reason: str) -> GateResu
         raise ValueError(f"'{step.title}' always applies; it cannot be skipped.")
     if len(reason) < MIN_REASON_CHARS:
         raise ValueError(f"Give a reason of at least {MIN_REASON_CHARS} characters.")
+    refusal = step.refuse_not_applicable(journal) if step.refuse_not_applicable else None
+    if refusal:
+        raise ValueError(refusal)
     journal.set_step(step_id, GateStatus.NOT_APPLICABLE.value, reason, {"marked_at": time.time()})
     return GateResult.not_applicable(reason)
 
@@ -289,8 +330,7 @@ confirm_social_provider = verify.confirm_social
 
 
 def tick_mfa_item(journal: Journal, key: str, done: bool = True) -> None:
-    journal.set_document_item(DOC_MFA_COMMUNICATION, key,
-                              time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()) if done else None)
+    documents.MFA_COMMUNICATION.tick(journal, key, documents.now_iso() if done else None)
 
 
 def set_no_passwords_reason(journal: Journal, reason: str) -> None:
@@ -298,7 +338,7 @@ def set_no_passwords_reason(journal: Journal, reason: str) -> None:
     reason = (reason or "").strip()
     if len(reason) < MIN_REASON_CHARS:
         raise ValueError(f"Give a reason of at least {MIN_REASON_CHARS} characters.")
-    journal.put_document(DOC_NO_PASSWORDS_REASON, {"reason": reason, "at": time.time()})
+    documents.NO_PASSWORDS_REASON.write(journal, documents.Reason(reason=reason, at=time.time()))
 
 
 def is_done(status: str) -> bool:

@@ -20,9 +20,13 @@ from pathlib import Path
 
 from workos import _errors as werr
 
+from wizard.core import documents, sso
 from wizard.core.config import Settings, mask
+from wizard.core.environment import require_same_environment_sync
+from wizard.core.findings import ORG_MEMBER_NOT_IN_AUTH0, Finding, Severity
 from wizard.core.gates import Check, GateResult, GateStatus
 from wizard.core.journal import Journal
+from wizard.core.mfa import mfa_unknown_text
 from wizard.core.normalize import NON_SOCIAL_PROVIDERS, provider_label
 from wizard.core.prereqs import workos_sync_client
 from wizard.core.progress import Progress, ProgressCallback, frozen_counts
@@ -34,14 +38,18 @@ SOCIAL_SIGN_IN = "Social sign-in"
 ORGANIZATIONS = "Organizations"
 MFA = "MFA"
 APP_BUILD = "Application builds"
-CHECK_NAMES = (USER_COUNT, PASSWORD_SIGN_IN, SOCIAL_SIGN_IN, ORGANIZATIONS, MFA, APP_BUILD)
+ENTERPRISE_SSO = "Enterprise SSO"  # wizard.core.sso.check_connections (issue 13)
+ROLES = "Roles and permissions"  # wizard.core.roles.VERIFY_NAME
+CHECK_NAMES = (USER_COUNT, PASSWORD_SIGN_IN, SOCIAL_SIGN_IN, ORGANIZATIONS, ROLES, ENTERPRISE_SSO, MFA, APP_BUILD)
 
 SOCIAL_CALLBACK_URL = "https://api.workos.com/sso/oauth/callback"
-SOCIAL_CONFIRMATIONS = "social_confirmations"
+SOCIAL_CONFIRMATIONS = documents.SOCIAL_CONFIRMATIONS.name
 MFA_SMS_CSV = "mfa-sms-users.csv"
-DIFFERENCES_DOCUMENT = "verify_user_differences"
-MISSING_MEMBERSHIPS_DOCUMENT = "verify_missing_memberships"
-FAILURES_ACCEPTED_DOCUMENT = "import_failures_accepted"  # the import step's "accept N failures, because..."
+DIFFERENCES_DOCUMENT = documents.USER_DIFFERENCES.name
+MISSING_MEMBERSHIPS_DOCUMENT = documents.MISSING_MEMBERSHIPS.name
+EXTRA_MEMBER_CODE = ORG_MEMBER_NOT_IN_AUTH0
+EXTRA_MEMBER_FILE_PREFIX = "WorkOS organization "
+FAILURES_ACCEPTED_DOCUMENT = documents.FAILURES_ACCEPTED.name  # the import step's "accept N failures, because..."
 EVIDENCE_LIST_MAX = 10
 
 
@@ -114,6 +122,21 @@ def _expected_external_id(row) -> str:
     return str(row.request.get("external_id") or row.auth0_user_id)
 
 
+def _by_metadata(client, pacer: _Pacer, row):
+    """A user planned without external_id (its Auth0 id cannot be one): by its WorkOS id, else by
+    email, recognised by metadata.auth0_user_id."""
+    if row.workos_user_id:
+        try:
+            return pacer.call(client.user_management.get_user, row.workos_user_id)
+        except werr.NotFoundError:
+            return None
+    if not row.email:
+        return None
+    page = pacer.call(client.user_management.list_users, email=row.email.strip().lower(), limit=10)
+    return next((u for u in page.data
+                 if (getattr(u, "metadata", None) or {}).get("auth0_user_id") == row.auth0_user_id), None)
+
+
 def _lookup_all(client, pacer: _Pacer) -> dict[str, object]:
     """external_id -> WorkOS user for the whole environment (pages of 100): cheap for big runs."""
     out: dict[str, object] = {}
@@ -123,6 +146,10 @@ def _lookup_all(client, pacer: _Pacer) -> dict[str, object]:
         for u in page.data:
             if getattr(u, "external_id", None):
                 out[u.external_id] = u
+            else:  # users planned without external_id carry their Auth0 id in metadata
+                aid = (getattr(u, "metadata", None) or {}).get("auth0_user_id")
+                if aid:
+                    out.setdefault(aid, u)
         # an `after` cursor seen before would loop forever (a server that repeats its last page)
         if not page.data or not page.has_more() or page.after in seen:
             return out
@@ -150,6 +177,8 @@ def reconcile_users(journal: Journal, client, *, on_progress: ProgressCallback |
         ext = _expected_external_id(row)
         if listed is not None:
             wu = listed.get(ext)
+        elif row.request.get("external_id") is None:
+            wu = _by_metadata(client, pacer, row)
         else:
             try:
                 wu = pacer.call(client.user_management.get_user_by_external_id, ext)
@@ -206,7 +235,7 @@ def check_user_count(journal: Journal, client, *, on_progress: ProgressCallback 
     except werr.WorkOSError as exc:
         return Check(USER_COUNT, False, f"could not read WorkOS: {_describe(exc)}",
                      "Check the network and WORKOS_BASE_URL, then verify again.")
-    journal.put_document(DIFFERENCES_DOCUMENT, [
+    documents.USER_DIFFERENCES.write(journal, [
         {"auth0_user_id": d.auth0_user_id, "email": d.email, "problem": d.problem, "detail": d.detail}
         for d in rec.differences
     ])
@@ -217,11 +246,11 @@ def check_user_count(journal: Journal, client, *, on_progress: ProgressCallback 
     if rec.ok:
         return Check(USER_COUNT, True, head)
     lines = [d.line() for d in rec.differences]
-    accepted = journal.get_document(FAILURES_ACCEPTED_DOCUMENT)
+    accepted = documents.FAILURES_ACCEPTED.read(journal)
     failed_only = all(d.problem == "missing_in_workos" and "import failed" in d.detail for d in rec.differences)
-    if isinstance(accepted, dict) and failed_only and len(rec.differences) <= int(accepted.get("count") or 0):
+    if accepted is not None and failed_only and len(rec.differences) <= accepted.count:
         return Check(USER_COUNT, True,
-                     f"{head}; {len(lines)} failed user(s) accepted (\"{accepted.get('reason', '')}\"): "
+                     f"{head}; {len(lines)} failed user(s) accepted (\"{accepted.reason}\"): "
                      f"{_short_list(lines)}")
     kinds = {d.problem for d in rec.differences}
     hints = []
@@ -362,9 +391,10 @@ def check_password_samples(client, samples: Iterable[tuple[str, str]], journal: 
 def social_providers(journal: Journal) -> dict[str, int]:
     """Auth0 social provider -> number of planned users holding such an identity (merged ids count)."""
     found: dict[str, int] = {}
-    for doc_name in ("plan_summary", "inventory"):
-        doc = journal.get_document(doc_name) or {}
-        listed = doc.get("social_providers") if isinstance(doc, dict) else None
+    summary = documents.PLAN_SUMMARY.read(journal)
+    inventory = documents.INVENTORY.read(journal)
+    for listed in (summary.social_providers if summary else None,
+                   inventory.extra.get("social_providers") if inventory else None):
         if isinstance(listed, dict):
             for p, n in listed.items():
                 found.setdefault(str(p), int(n) if isinstance(n, int) else 0)
@@ -385,15 +415,14 @@ def social_providers(journal: Journal) -> dict[str, int]:
 
 def confirm_social(journal: Journal, provider: str, confirmed: bool = True) -> None:
     """The person says the provider is enabled in WorkOS (the API cannot tell us)."""
-    journal.set_document_item(SOCIAL_CONFIRMATIONS, provider,
-                              time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()) if confirmed else None)
+    documents.SOCIAL_CONFIRMATIONS.tick(journal, provider, documents.now_iso() if confirmed else None)
 
 
 def check_social_sign_in(journal: Journal) -> Check:
     providers = social_providers(journal)
     if not providers:
         return not_applicable(SOCIAL_SIGN_IN, "no user signs in with a social provider")
-    confirmed = journal.get_document(SOCIAL_CONFIRMATIONS) or {}
+    confirmed = documents.SOCIAL_CONFIRMATIONS.read(journal)
     label = {p: provider_label(p) for p in providers}
     done = [f"{label[p]} ({n} users) confirmed" for p, n in providers.items() if p in confirmed]
     missing = [p for p in providers if p not in confirmed]
@@ -431,8 +460,8 @@ def check_organizations(journal: Journal, client, *, reads_per_second: float = 5
     if step.get("status") == GateStatus.NOT_APPLICABLE.value:
         return not_applicable(name, step.get("reason") or "marked not applicable")
     if not orgs:
-        inv = journal.get_document("inventory") or {}
-        n = inv.get("organization_count") or len(inv.get("organizations") or []) if isinstance(inv, dict) else 0
+        inv = documents.INVENTORY.read(journal)
+        n = (inv.organization_count or len(inv.organizations or [])) if inv is not None else 0
         if n:
             return Check(name, False, f"Auth0 has {n} organization(s) but the organizations step has not run",
                          "Run the organizations step (auth0-workos orgs --run-dir DIR).")
@@ -441,19 +470,32 @@ def check_organizations(journal: Journal, client, *, reads_per_second: float = 5
     problems: list[str] = []
     lines: list[str] = []
     missing_rows: list[dict] = []
+    extra: list[Finding] = []
+    unread_auth0 = {u["auth0_org_id"]: u["reason"]
+                    for u in (documents.ORGS_EXPORT.read(journal) or {}).get("unreadable") or []}
+    auth0_of = {w: a for a, w, _ in journal.id_map() if w}
     not_migrated = 0
     org_ok = 0
     try:
         for org in orgs:
             oid = org.get("workos_org_id")
             label = org.get("display_name") or org.get("name") or org["auth0_org_id"]
+            if org["auth0_org_id"] in unread_auth0:  # unknown, never "0 members"
+                problems.append(f"{label}: unknown: its Auth0 members could not be read "
+                                f"({unread_auth0[org['auth0_org_id']]})")
             if not oid:
                 problems.append(f"{label}: not created in WorkOS ({org.get('last_error_code') or org['status']})")
                 continue
             try:
                 pacer.call(client.organizations.get_organization, oid)
+                present = _members_in_workos(client, pacer, oid)
             except werr.NotFoundError:
                 problems.append(f"{label}: {oid} no longer exists in WorkOS")
+                continue
+            except werr.AuthenticationError:
+                raise
+            except werr.WorkOSError as exc:  # this organization is unknown, not missing
+                problems.append(f"{label}: unknown: {oid} could not be read in WorkOS ({_describe(exc)})")
                 continue
             org_ok += 1
             expected: dict[str, str] = {}
@@ -463,8 +505,18 @@ def check_organizations(journal: Journal, client, *, reads_per_second: float = 5
                     not_migrated += 1  # the user itself is not migrated (blocked / invalid): stated in the plan
                     continue
                 expected[m["auth0_user_id"]] = u.workos_user_id or ""
-            present = _members_in_workos(client, pacer, oid)
             missing = [a for a, w in expected.items() if not w or w not in present]
+            wanted = set(expected.values())
+            auth0_members = {m["auth0_user_id"] for m in journal.memberships(org["auth0_org_id"])}
+            for wid in sorted(present - wanted):
+                a0 = auth0_of.get(wid)
+                if a0 is not None and a0 in auth0_members:
+                    continue  # an Auth0 member after all (a merged duplicate's other id)
+                who = f"{wid} (Auth0 {a0}, not a member of this organization in Auth0)" if a0 else \
+                    f"{wid} (no Auth0 user in this run)"
+                extra.append(Finding(f"WorkOS organization {oid}", None, "membership", Severity.WARNING,
+                                     EXTRA_MEMBER_CODE, f"{label}: WorkOS member {who} is not in the Auth0 "
+                                     "export: review it; the wizard never removes it", auth0_user_id=a0))
             missing_rows += [{"auth0_org_id": org["auth0_org_id"], "auth0_user_id": a} for a in missing]
             auth0_count = org.get("member_count")
             lines.append(f"{label}: {len(expected) - len(missing)}/{len(expected)} members"
@@ -477,10 +529,14 @@ def check_organizations(journal: Journal, client, *, reads_per_second: float = 5
     except werr.WorkOSError as exc:
         return Check(name, False, f"could not read WorkOS: {_describe(exc)}",
                      "Check the network and WORKOS_BASE_URL, then verify again.")
-    journal.put_document(MISSING_MEMBERSHIPS_DOCUMENT, missing_rows)
+    documents.MISSING_MEMBERSHIPS.write(journal, missing_rows)
+    journal.clear_findings(EXTRA_MEMBER_FILE_PREFIX, prefix=True)  # this check's findings, fresh each run
+    journal.add_findings(extra)
     head = f"{org_ok} of {len(orgs)} Auth0 organizations found in WorkOS"
     tail = f"; {not_migrated} member(s) whose user was not migrated (blocked/invalid) not counted" \
         if not_migrated else ""
+    if extra:  # a warning: listed in the report's findings, not a failed check
+        tail += f"; warning: {len(extra)} WorkOS member(s) not in the Auth0 export ({EXTRA_MEMBER_CODE})"
     if not problems:
         return Check(name, True, f"{head}; {_short_list(lines)}{tail}")
     return Check(
@@ -490,37 +546,20 @@ def check_organizations(journal: Journal, client, *, reads_per_second: float = 5
     )
 
 
+# ------------------------------------------------------------------------------------ roles
+def check_roles(journal: Journal, settings: Settings) -> Check:
+    """Each WorkOS role holds the mapped permissions, each migrated membership the mapped roles."""
+    from wizard.clients.workos import make_client
+    from wizard.core.roles import verify_check
+
+    return verify_check(journal, lambda: make_client(settings))
+
+
 # ------------------------------------------------------------------------------------ 5. MFA
-def _count(value) -> int:
-    if isinstance(value, bool):
-        return int(value)
-    if isinstance(value, int):
-        return value
-    if isinstance(value, (list, dict)):
-        return len(value)
-    return 0
-
-
-def _first(doc: dict, *keys, default=None):
-    for k in keys:
-        if k in doc and doc[k] is not None:
-            return doc[k]
-    return default
-
-
-def mfa_figures(doc: dict) -> dict:
-    """The MFA document's numbers, tolerant of the small naming differences between versions."""
-    totals = doc.get("counts") if isinstance(doc.get("counts"), dict) else {}
-    src = {**totals, **doc}
-    return {
-        "sms": _count(_first(src, "sms_users", "sms", "sms_count", default=0))
-        + _count(_first(src, "voice_users", default=0)),
-        "totp": _count(_first(src, "totp_users", "totp", "totp_count", default=0)),
-        "totp_enrolled": _count(_first(src, "totp_enrolled", "totp_imported", "enrolled", default=0)),
-        "secrets_imported": bool(_first(src, "totp_secrets_imported", "secrets_imported", default=False))
-        or _count(_first(src, "totp_enrolled", "totp_imported", "enrolled", default=0)) > 0,
-        "csv": _first(src, "sms_csv", "csv_path", "sms_csv_path", default=None),
-    }
+def mfa_figures(doc: documents.MfaReportDoc) -> dict:
+    """The MFA report's numbers the check needs (phone users must re-enroll)."""
+    return {"sms": doc.sms_users + doc.voice_users, "totp": doc.totp_users, "totp_enrolled": 0,
+            "secrets_imported": False, "csv": doc.csv_path}
 
 
 def check_mfa(journal: Journal) -> Check:
@@ -528,16 +567,25 @@ def check_mfa(journal: Journal) -> Check:
     step = journal.step("mfa") or {}
     if step.get("status") == GateStatus.NOT_APPLICABLE.value:
         return not_applicable(name, step.get("reason") or "marked not applicable")
-    doc = journal.get_document("mfa")
-    if not isinstance(doc, dict):
+    doc = documents.MFA_REPORT.read(journal)
+    if doc is None:
         return Check(name, False, "the MFA scan has not run",
                      "Run the MFA step (auth0-workos mfa --run-dir DIR) to list SMS and TOTP users.")
     f = mfa_figures(doc)
-    totp_import = journal.get_document("totp_import")
-    if isinstance(totp_import, dict):
+    totp_import = documents.TOTP_IMPORT.read(journal)
+    if totp_import is not None:
         f["secrets_imported"] = True
-        f["totp_enrolled"] = _count(totp_import.get("enrolled", 0)) + _count(totp_import.get("already_enrolled", 0))
+        f["totp_enrolled"] = totp_import.enrolled + totp_import.already_enrolled
     parts = [f"{f['sms']} SMS user(s)", f"{f['totp']} TOTP user(s)"]
+    unknown = mfa_unknown_text(doc.scan_targets, doc.scanned, doc.complete)
+    if unknown and f["sms"] == 0 and f["totp"] == 0:
+        # no data is not "no MFA": never "not applicable" until a scan has shown it
+        return Check(name, False, "; ".join(parts) + f"; {unknown}",
+                     "Build the inventory with Management API access (headless: `auth0-workos inventory`) or "
+                     "run `auth0-workos mfa --run-dir DIR` with Auth0 credentials: the scan resumes; or mark "
+                     "the MFA step not applicable with a reason")
+    if unknown:
+        parts.append(unknown)
     if f["sms"] == 0 and f["totp"] == 0:
         return not_applicable(name, "no user had SMS or TOTP MFA in Auth0")
     problems, hints = [], []
@@ -646,9 +694,10 @@ def run_verification(journal: Journal, settings: Settings, *,
                      build: BuildOptions = BuildOptions(), on_progress: ProgressCallback | None = None,
                      on_output: Callable[[str], None] | None = None, client=None,
                      reads_per_second: float = 50.0) -> GateResult:
-    """Run all six checks, record each in the journal, return the gate (passed only if all pass)."""
+    """Run every check, record each in the journal, return the gate (passed only if all pass)."""
     if client is None:
         client = workos_sync_client(settings)
+    require_same_environment_sync(journal, client, action="verify", bind=False)
     if password_sample is None:
         samples: list[tuple[str, str]] = []
     elif isinstance(password_sample, tuple) and password_sample and isinstance(password_sample[0], str):
@@ -661,6 +710,8 @@ def run_verification(journal: Journal, settings: Settings, *,
         record(journal, check_password_samples(client, samples, journal)),
         record(journal, check_social_sign_in(journal)),
         record(journal, check_organizations(journal, client, reads_per_second=reads_per_second)),
+        record(journal, check_roles(journal, settings)),
+        record(journal, sso.check_connections(journal, client)),
         record(journal, check_mfa(journal)),
         record(journal, check_build(build, on_output=on_output,
                                     secrets=(settings.workos_api_key, settings.auth0_client_secret))),
@@ -684,18 +735,17 @@ def verification_gate(journal: Journal, settings: Settings | None = None) -> Gat
     return GateResult.from_checks(checks)
 
 
-def demo_password_samples(journal: Journal, limit: int = 1) -> list[tuple[str, str]]:
-    """Sandbox only: demo credentials for password users this run imported."""
-    from wizard.sandbox.demo import demo_tenant
-
+def password_samples(journal: Journal, credentials, limit: int = 1) -> list[tuple[str, str]]:
+    """Of the (email, password) pairs given (the sandbox's demo accounts, from its start-up), those of
+    password users this run imported."""
     imported = {(u.email or "").lower() for u in journal.users(status=UserStatus.DONE, branch=Branch.PASSWORD)}
-    out = [(e, p) for e, p in demo_tenant().credentials if e.lower() in imported]
+    out = [(e, p) for e, p in credentials if e.lower() in imported]
     return out[:limit]
 
 
 __all__ = [
     "BuildOptions", "CHECK_NAMES", "UserDifference", "UserReconciliation", "check_build", "check_mfa",
     "check_organizations", "check_password_sign_in", "check_social_sign_in", "check_user_count",
-    "confirm_social", "demo_password_samples", "reconcile_users", "run_verification", "social_providers",
+    "confirm_social", "password_samples", "reconcile_users", "run_verification", "social_providers",
     "verification_gate",
 ]

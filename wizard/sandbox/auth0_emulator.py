@@ -66,7 +66,7 @@ class _ExportJob:
 
 DEFAULT_SCOPES = ("read:users read:organizations read:organization_members "
                   "read:organization_connections read:organization_discovery_domains "
-                  "read:connections read:guardian_factors read:authentication_methods "
+                  "read:connections read:connections_options read:guardian_factors read:authentication_methods "
                   "read:roles create:users_exports")
 # The sandbox rehearsal grants what a well-configured M2M application has, roles included.
 FULL_SCOPES = DEFAULT_SCOPES + " read:organization_member_roles"
@@ -133,6 +133,8 @@ class Auth0Emulator(GatedEmulator):
                  scopes: str = DEFAULT_SCOPES):
         self.tenant = tenant
         self.scopes = scopes  # what the token grants: tests narrow it to exercise missing-scope paths
+        # without read:connections_options Auth0 silently omits `options` ("omit"); "403" refuses instead
+        self.options_scope_refusal = "omit"
         self.client_id = client_id
         self.client_secret = client_secret
         self.domain = domain
@@ -174,8 +176,10 @@ class Auth0Emulator(GatedEmulator):
             Route("/api/v2/organizations/{org_id}/discovery-domains", w(self.list_discovery_domains),
                   methods=["GET"]),
             Route("/api/v2/connections", w(self.list_connections), methods=["GET"]),
+            Route("/api/v2/connections/{connection_id}", w(self.get_connection), methods=["GET"]),
             Route("/api/v2/guardian/factors", w(self.list_guardian_factors), methods=["GET"]),
             Route("/api/v2/roles", w(self.list_roles), methods=["GET"]),
+            *self._rbac_routes(),
         ]
 
     @staticmethod
@@ -386,6 +390,8 @@ class Auth0Emulator(GatedEmulator):
     async def list_members(self, request: Request):
         org = self._org(request.path_params["org_id"])
         members = self.tenant.members.get(org["id"], [])
+        if "roles" in (request.query_params.get("fields") or "").split(","):
+            self._require_scope("read:organization_member_roles")
         return 200, _checkpoint_or_offset(members, "members", request.query_params)
 
     async def list_enabled_connections(self, request: Request):
@@ -405,13 +411,97 @@ class Auth0Emulator(GatedEmulator):
             items = [c for c in items if c["strategy"] in strategies]
         if request.query_params.get("name"):
             items = [c for c in items if c["name"] == request.query_params["name"]]
+        items = [self._connection_view(c, request.query_params) for c in items]
         return 200, _checkpoint_or_offset(items, "connections", request.query_params)
+
+    # ----- enterprise SSO (issue 13): options need read:connections_options -----
+    def _connection_view(self, conn: dict[str, Any], params) -> dict[str, Any]:
+        """A connection as the token may see it: `options` only with read:connections_options
+        (Auth0 omits the key silently; `options_scope_refusal="403"` refuses instead)."""
+        view = dict(conn)
+        if "options" in view and "read:connections_options" not in self.scopes.split():
+            wants_options = not params.get("fields") or "options" in params["fields"].split(",")
+            if self.options_scope_refusal == "403" and wants_options:
+                raise Auth0Problem(403, "Insufficient scope, expected any of: read:connections_options",
+                                   "insufficient_scope")
+            view.pop("options")
+        return _select_fields(view, params)
+
+    async def get_connection(self, request: Request):
+        cid = request.path_params["connection_id"]
+        conn = next((c for c in self.tenant.connections if c["id"] == cid), None)
+        if conn is None:
+            raise Auth0Problem(404, "The connection does not exist", "inexistent_connection")
+        view = self._connection_view(conn, request.query_params)
+        if not request.query_params.get("fields"):
+            view.setdefault("enabled_clients", [])
+        return 200, view
 
     async def list_guardian_factors(self, request: Request):
         return 200, self.tenant.guardian_factors
 
     async def list_roles(self, request: Request):
+        self._require_scope("read:roles")
         return 200, _offset_page(self.tenant.roles, "roles", request.query_params)
+
+    # ----- RBAC: roles, their permissions and holders, member roles (roles feature) -----
+    def _rbac_routes(self) -> list[Route]:
+        w = self._wrap
+        return [
+            Route("/api/v2/roles/{role_id}", w(self.get_role), methods=["GET"]),
+            Route("/api/v2/roles/{role_id}/permissions", w(self.list_role_permissions), methods=["GET"]),
+            Route("/api/v2/roles/{role_id}/users", w(self.list_role_users), methods=["GET"]),
+            Route("/api/v2/users/{user_id}/roles", w(self.list_user_roles), methods=["GET"]),
+            Route("/api/v2/organizations/{org_id}/members/{user_id}/roles", w(self.list_member_roles),
+                  methods=["GET"]),
+        ]
+
+    def _require_scope(self, *needed: str) -> None:
+        """403 insufficient_scope as Auth0 words it when the token lacks a scope."""
+        granted = set(self.scopes.split())
+        missing = [s for s in needed if s not in granted]
+        if missing:
+            raise Auth0Problem(403, f"Insufficient scope, expected any of: {','.join(missing)}",
+                               "insufficient_scope")
+
+    def _role(self, role_id: str) -> dict[str, Any]:
+        for r in self.tenant.roles:
+            if r["id"] == role_id:
+                return r
+        raise Auth0Problem(404, "The role does not exist.", "inexistent_role")
+
+    async def get_role(self, request: Request):
+        self._require_scope("read:roles")
+        return 200, self._role(request.path_params["role_id"])
+
+    async def list_role_permissions(self, request: Request):
+        self._require_scope("read:roles")
+        role = self._role(request.path_params["role_id"])
+        return 200, _offset_page(self.tenant.role_permissions.get(role["id"], []), "permissions",
+                                 request.query_params)
+
+    async def list_role_users(self, request: Request):
+        self._require_scope("read:roles", "read:users")
+        role = self._role(request.path_params["role_id"])
+        holders = [{k: u.get(k) for k in ("user_id", "email", "name", "picture") if u.get(k) is not None}
+                   for u in self.tenant.users if role["id"] in self.tenant.user_roles.get(u["user_id"], [])]
+        return 200, _checkpoint_or_offset(holders, "users", request.query_params)
+
+    async def list_user_roles(self, request: Request):
+        self._require_scope("read:roles", "read:users")
+        user = self._user(request.path_params["user_id"])
+        ids = self.tenant.user_roles.get(user["user_id"], [])
+        return 200, _offset_page([self._role(i) for i in ids], "roles", request.query_params)
+
+    async def list_member_roles(self, request: Request):
+        self._require_scope("read:organization_member_roles")
+        org = self._org(request.path_params["org_id"])
+        uid = request.path_params["user_id"]
+        member = next((m for m in self.tenant.members.get(org["id"], []) if m["user_id"] == uid), None)
+        if member is None:
+            raise Auth0Problem(404, "The user is not a member of the organization.", "inexistent_member")
+        roles = [self._role(r["id"]) for r in member.get("roles") or []]
+        return 200, _offset_page(roles, "roles", request.query_params)
 
 
 def _search(users: list[dict[str, Any]], q: str | None) -> list[dict[str, Any]]:

@@ -22,6 +22,7 @@ from typing import Any
 import bcrypt
 
 from wizard.core.rundir import write_private
+from wizard.sandbox.demo_sso import add_enterprise_connections
 
 DB_CONNECTION = "Username-Password-Authentication"
 TENANT_NAME = "sandbox"
@@ -80,6 +81,8 @@ class DemoTenant:
     credentials: list[tuple[str, str]]  # (email, password): sign in after import
     passwords: dict[str, str] = field(default_factory=dict)  # user id -> demo password (hashed users)
     notes: dict[str, str] = field(default_factory=dict)  # case name -> user id (or row id), for tests
+    role_permissions: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # role id -> permissions
+    user_roles: dict[str, list[str]] = field(default_factory=dict)  # user id -> tenant-level role ids
 
     def user(self, user_id: str) -> dict[str, Any]:
         return next(u for u in self.users if u["user_id"] == user_id)
@@ -490,6 +493,7 @@ def _build(seed: int) -> DemoTenant:  # noqa: C901 - one linear script of cases 
                       "name": u.get("name") or u["email"]}
             member["roles"] = [{"id": roles[0]["id"], "name": "admin"}] if k == 0 else \
                 [{"id": roles[1]["id"], "name": "member"}]
+            member["roles"] += _extra_member_roles(k)
             members[oid].append(member)
         enabled = [conn_by_name[DB_CONNECTION]]
         if name == "acme":
@@ -521,6 +525,8 @@ def _build(seed: int) -> DemoTenant:  # noqa: C901 - one linear script of cases 
                                      "picture": consultant["picture"], "name": consultant["name"],
                                      "roles": [{"id": roles[1]["id"], "name": "member"}]})
     b.notes["two_orgs_member"] = consultant["user_id"]
+    for case, conn_name in add_enterprise_connections(seed, connections, org_connections, organizations).items():
+        b.notes[f"sso_{case}"] = conn_name  # enterprise SSO (issue 13)
 
     # --- MFA enrollments ---
     auth_methods: dict[str, list[dict[str, Any]]] = {}
@@ -567,8 +573,68 @@ def _build(seed: int) -> DemoTenant:  # noqa: C901 - one linear script of cases 
         if uid not in tricky:
             credentials.append((by_id[uid]["email"].lower(), b.passwords[uid]))
 
+    role_permissions, user_roles = _rbac(roles, b.users, members, b.notes)
     return DemoTenant(seed=seed, domain=f"{TENANT_NAME}.auth0.local", users=b.users, password_rows=rows,
                       organizations=organizations, members=members, connections=connections,
                       org_connections=org_connections, discovery_domains=discovery,
                       auth_methods=auth_methods, guardian_factors=guardian_factors, roles=roles,
-                      credentials=credentials, passwords=dict(b.passwords), notes=b.notes)
+                      credentials=credentials, passwords=dict(b.passwords), notes=b.notes,
+                      role_permissions=role_permissions, user_roles=user_roles)
+
+
+# ----------------------------------------------------------------------------- RBAC (roles feature)
+# Roles beyond `admin` / `member`: names that need slugging, two that collide once slugged
+# ("Read Only" / "read-only"), permissions of two APIs sharing a name (`read:reports`), a permission
+# name longer than WorkOS's 48-character slug limit. Ids are derived from the name (no RNG draw, so
+# the rest of the tenant is unchanged).
+REPORTS_API = ("https://api.reports.example", "Reports API")
+BILLING_API = ("https://api.billing.example", "Billing API")
+LONG_PERMISSION = "export:reports:quarterly-financial-summaries-for-all-regions"
+EXTRA_ROLES = (
+    ("Billing Manager", "Manages invoices and payment methods"),
+    ("Support Agent (Tier 1)", "First-line support"),
+    ("Read Only", "Read-only access to reports"),
+    ("read-only", "Read-only access to invoices"),
+)
+_ROLE_PERMISSIONS = {
+    "admin": [(REPORTS_API, "read:reports"), (REPORTS_API, "write:reports"), (REPORTS_API, LONG_PERMISSION),
+              (BILLING_API, "read:reports"), (BILLING_API, "read:invoices"), (BILLING_API, "manage:invoices")],
+    "member": [(REPORTS_API, "read:reports")],
+    "Billing Manager": [(BILLING_API, "read:invoices"), (BILLING_API, "manage:invoices"),
+                        (BILLING_API, "read:reports")],
+    "Support Agent (Tier 1)": [(REPORTS_API, "read:reports")],
+    "Read Only": [(REPORTS_API, "read:reports"), (BILLING_API, "read:reports")],
+    "read-only": [(BILLING_API, "read:invoices")],
+}
+
+
+def _role_id(name: str) -> str:
+    import hashlib
+
+    return "rol_" + hashlib.sha256(name.encode()).hexdigest()[:16]
+
+
+def _extra_member_roles(k: int) -> list[dict[str, str]]:
+    """Several roles per member: the first member of each org is also Billing Manager, the second
+    also a Tier-1 agent, the third holds the two colliding roles."""
+    names = {0: ["Billing Manager"], 1: ["Support Agent (Tier 1)"], 2: ["Read Only", "read-only"]}.get(k, [])
+    return [{"id": _role_id(n), "name": n} for n in names]
+
+
+def _rbac(roles: list[dict[str, Any]], users: list[dict[str, Any]], members: dict[str, list[dict[str, Any]]],
+          notes: dict[str, str]) -> tuple[dict[str, list[dict[str, Any]]], dict[str, list[str]]]:
+    roles += [{"id": _role_id(n), "name": n, "description": d} for n, d in EXTRA_ROLES]
+    by_name = {r["name"]: r for r in roles}
+    role_permissions = {
+        by_name[name]["id"]: [{"resource_server_identifier": rs, "resource_server_name": rs_name,
+                               "permission_name": perm, "description": f"{perm} on {rs_name}"}
+                              for (rs, rs_name), perm in perms]
+        for name, perms in _ROLE_PERMISSIONS.items()}
+    in_org = {m["user_id"] for ms in members.values() for m in ms}
+    outside = [u for u in users if u["user_id"] not in in_org and not u.get("blocked") and u.get("email")]
+    user_roles: dict[str, list[str]] = {}
+    for u, names in zip(outside, (["Read Only"], ["admin", "Billing Manager"]), strict=False):
+        user_roles[u["user_id"]] = [by_name[n]["id"] for n in names]
+    if outside:
+        notes["tenant_role_no_org"] = outside[0]["user_id"]
+    return role_permissions, user_roles

@@ -19,6 +19,9 @@ class Faults:
     drop_rate: float = 0.0  # close the connection mid-response
     commit_then_fail_rate: float = 0.0  # writes only: apply the change, then answer 500
     seed: int = 0
+    # the Nth write (1-based) is applied, then its answer is held until `FaultPlan.release` is set:
+    # a test sees `FaultPlan.holding` and knows the change landed while the client still waits
+    hold_after_commit: int = 0
 
 
 class Fault(Enum):
@@ -37,11 +40,23 @@ class FaultPlan:
         self.faults = faults
         self._rng = random.Random(faults.seed)
         self._lock = threading.Lock()
+        self._writes = 0
+        self.holding = threading.Event()  # set once the held write has been applied
+        self.release = threading.Event()  # set by the test to let its answer go
+
+    def hold_this_write(self) -> bool:
+        """Count one write; True for the one `hold_after_commit` names."""
+        if not self.faults.hold_after_commit:
+            return False
+        with self._lock:
+            self._writes += 1
+            return self._writes == self.faults.hold_after_commit
 
     @property
     def active(self) -> bool:
         f = self.faults
-        return bool(f.latency_ms or f.jitter_ms or f.error_rate or f.drop_rate or f.commit_then_fail_rate)
+        return bool(f.latency_ms or f.jitter_ms or f.error_rate or f.drop_rate or f.commit_then_fail_rate
+                    or f.hold_after_commit)
 
     def draw(self, is_write: bool) -> tuple[float, Fault, int]:
         """(delay seconds, fault, error status) for one request."""

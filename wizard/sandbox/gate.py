@@ -54,8 +54,15 @@ class GatedEmulator:
     _fault_plan: FaultPlan
 
     def set_faults(self, faults: Faults) -> None:
+        if getattr(self, "_fault_plan", None) is not None:
+            self._fault_plan.release.set()  # a held answer never outlives its fault plan
         self.faults = faults
         self._fault_plan = FaultPlan(faults)
+
+    @property
+    def fault_plan(self) -> FaultPlan:
+        """The current plan (tests wait on `holding` and set `release`)."""
+        return self._fault_plan
 
     def request_count(self, method: str | None = None, path_prefix: str | None = None) -> int:
         """How many logged requests match `method` (any case) and start with `path_prefix`."""

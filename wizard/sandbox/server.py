@@ -38,7 +38,7 @@ def serve(app, host: str = "127.0.0.1", port: int = 0, log_level: str = "warning
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     sock.bind((host, port))
-    sock.listen(128)
+    sock.listen(1024)  # a burst of hundreds of new connections must not overflow the accept queue
     bound_port = sock.getsockname()[1]
     config = uvicorn.Config(
         app,

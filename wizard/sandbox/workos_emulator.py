@@ -7,7 +7,9 @@ emulator; inspection helpers (`users`, `user_by_email`, `request_count`, ...) ar
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import binascii
 import bisect
 import hashlib
 import hmac
@@ -30,7 +32,8 @@ from starlette.routing import Route
 
 from wizard.sandbox.faults import Fault, Faults
 from wizard.sandbox.gate import Gate, GatedEmulator, play_fault, send_json
-from wizard.sandbox.ratelimit import RateLimits, WindowCounter
+from wizard.sandbox.ratelimit import RateLimits, SlidingWindowCounter
+from wizard.sandbox.workos_sso import SsoEndpoints
 
 __all__ = ["WorkOSEmulator", "Faults", "RateLimits", "ApiProblem"]
 
@@ -140,7 +143,320 @@ def _list_body(data: list[dict[str, Any]], before: str | None, after: str | None
     return {"object": "list", "data": data, "list_metadata": {"before": before, "after": after}}
 
 
-class WorkOSEmulator(GatedEmulator):
+# ----- RBAC: permissions, environment and organization roles, membership roles (roles feature) -----
+# Rules from api-facts-b2b §5: environment role slugs [a-z0-9_-] (no `:` or `.`), organization role
+# slugs start with `org-`, permission slugs also allow `:` `.` `*`; slugs and names at most 48
+# characters, descriptions 150; environment roles cannot be deleted; `member` is seeded as the
+# default role; several roles per membership only when the environment enables it (off by default).
+ROLE_SLUG_RE = re.compile(r"^[a-z0-9_-]+$")
+PERMISSION_SLUG_RE = re.compile(r"^[a-z0-9_:.*-]+$")
+SLUG_MAX = NAME_MAX = 48
+DESCRIPTION_MAX = 150
+
+
+def _check_text(body: dict[str, Any], field: str, limit: int, required: bool) -> None:
+    value = body.get(field)
+    if value is None and not required:
+        return
+    if not isinstance(value, str) or (required and not value.strip()):
+        raise _invalid(field, "required" if value is None else "invalid_type", f"{field} is required")
+    if len(value) > limit:
+        raise _invalid(field, "too_long", f"{field} must be at most {limit} characters")
+
+
+def _check_slug(slug: Any, pattern: re.Pattern, what: str) -> str:
+    if not isinstance(slug, str) or not slug:
+        raise _invalid("slug", "required", "slug is required")
+    if len(slug) > SLUG_MAX:
+        raise _invalid("slug", "too_long", f"slug must be at most {SLUG_MAX} characters")
+    if not pattern.match(slug):
+        allowed = ("lowercase letters, numbers, hyphens and underscores" if pattern is ROLE_SLUG_RE else
+                   "lowercase letters, numbers, hyphens, underscores, colons, periods and asterisks")
+        raise _invalid("slug", "invalid_format", f"{what} slug must contain only {allowed}")
+    return slug
+
+
+def _role_view(role: dict[str, Any]) -> dict[str, Any]:
+    return {**role, "permissions": list(role["permissions"])}
+
+
+class RbacEndpoints:
+    """Mixin of WorkOSEmulator: the `/authorization/*` routes and membership roles."""
+
+    def _rbac_routes(self) -> list[Route]:
+        r = self._wrap
+        return [
+            Route("/authorization/permissions", r(self.list_permissions), methods=["GET"]),
+            Route("/authorization/permissions", r(self.create_permission), methods=["POST"]),
+            Route("/authorization/permissions/{slug}", r(self.get_permission), methods=["GET"]),
+            Route("/authorization/permissions/{slug}", r(self.update_permission), methods=["PATCH"]),
+            Route("/authorization/permissions/{slug}", r(self.delete_permission), methods=["DELETE"]),
+            Route("/authorization/roles", r(self.list_environment_roles), methods=["GET"]),
+            Route("/authorization/roles", r(self.create_environment_role), methods=["POST"]),
+            Route("/authorization/roles/{slug}", r(self.get_environment_role), methods=["GET"]),
+            Route("/authorization/roles/{slug}", r(self.update_environment_role), methods=["PATCH"]),
+            Route("/authorization/roles/{slug}/permissions", r(self.add_environment_role_permission),
+                  methods=["POST"]),
+            Route("/authorization/roles/{slug}/permissions", r(self.set_environment_role_permissions),
+                  methods=["PUT"]),
+            Route("/authorization/organizations/{org_id}/roles", r(self.list_organization_roles), methods=["GET"]),
+            Route("/authorization/organizations/{org_id}/roles", r(self.create_organization_role),
+                  methods=["POST"]),
+            Route("/authorization/organizations/{org_id}/roles/{slug}", r(self.get_organization_role),
+                  methods=["GET"]),
+            Route("/authorization/organizations/{org_id}/roles/{slug}", r(self.delete_organization_role),
+                  methods=["DELETE"]),
+            Route("/authorization/organizations/{org_id}/roles/{slug}/permissions",
+                  r(self.set_organization_role_permissions), methods=["PUT"]),
+        ]
+
+    def _init_rbac(self) -> None:
+        """A fresh environment: the default `member` role, no permissions, multiple roles off."""
+        self.permissions: dict[str, dict[str, Any]] = {}
+        self.environment_roles: dict[str, dict[str, Any]] = {}  # insertion order = priority order
+        self.organization_roles: dict[str, dict[str, dict[str, Any]]] = {}
+        self.default_role_slug = "member"
+        if not hasattr(self, "multiple_roles_enabled"):
+            self.multiple_roles_enabled = False  # the dashboard switch (no API toggle)
+        self._new_role(self.environment_roles, "member", "Member", None, "EnvironmentRole")
+
+    def _new_role(self, table: dict, slug: str, name: str, description: str | None, kind: str) -> dict[str, Any]:
+        now = now_iso()
+        role = {"object": "role", "id": self._ids.new("role"), "slug": slug, "name": name,
+                "description": description, "type": kind, "resource_type_slug": "organization",
+                "permissions": [], "created_at": now, "updated_at": now}
+        table[slug] = role
+        return role
+
+    async def list_permissions(self, request: Request):
+        params = dict(request.query_params)
+        with self._lock:
+            by_id = {p["id"]: p for p in self.permissions.values()}
+            page, before, after = paginate(sorted(by_id), params)
+            return 200, _list_body([dict(by_id[i]) for i in page], before, after)
+
+    async def create_permission(self, request: Request):
+        body = await self._json(request)
+        slug = _check_slug(body.get("slug"), PERMISSION_SLUG_RE, "Permission")
+        _check_text(body, "name", NAME_MAX, True)
+        _check_text(body, "description", DESCRIPTION_MAX, False)
+        with self._lock:
+            if slug in self.permissions:
+                raise ApiProblem(409, {"code": "permission_slug_conflict",
+                                       "message": f"A permission with slug '{slug}' already exists."})
+            now = now_iso()
+            perm = {"object": "permission", "id": self._ids.new("perm"), "slug": slug, "name": body["name"],
+                    "description": body.get("description"), "system": False, "resource_type_slug": "organization",
+                    "created_at": now, "updated_at": now}
+            self.permissions[slug] = perm
+            return 201, dict(perm)
+
+    def _permission(self, slug: str) -> dict[str, Any]:
+        perm = self.permissions.get(slug)
+        if perm is None:
+            raise _not_found("Permission", slug)
+        return perm
+
+    async def get_permission(self, request: Request):
+        with self._lock:
+            return 200, dict(self._permission(request.path_params["slug"]))
+
+    async def update_permission(self, request: Request):
+        body = await self._json(request)
+        _check_text(body, "name", NAME_MAX, False)
+        _check_text(body, "description", DESCRIPTION_MAX, False)
+        with self._lock:
+            perm = self._permission(request.path_params["slug"])
+            for k in ("name", "description"):
+                if k in body:
+                    perm[k] = body[k]
+            perm["updated_at"] = now_iso()
+            return 200, dict(perm)
+
+    async def delete_permission(self, request: Request):
+        slug = request.path_params["slug"]
+        with self._lock:
+            perm = self._permission(slug)
+            if perm["system"]:
+                raise ApiProblem(422, {"code": "system_permission_cannot_be_deleted",
+                                       "message": "System permissions cannot be deleted."})
+            del self.permissions[slug]
+            # assumption: a deleted permission leaves every role that held it
+            for role in [*self.environment_roles.values(),
+                         *(r for t in self.organization_roles.values() for r in t.values())]:
+                if slug in role["permissions"]:
+                    role["permissions"] = [p for p in role["permissions"] if p != slug]
+        return 204, None
+
+    async def list_environment_roles(self, request: Request):
+        with self._lock:
+            return 200, {"object": "list", "data": [_role_view(r) for r in self.environment_roles.values()]}
+
+    async def create_environment_role(self, request: Request):
+        body = await self._json(request)
+        slug = _check_slug(body.get("slug"), ROLE_SLUG_RE, "Role")
+        _check_text(body, "name", NAME_MAX, True)
+        _check_text(body, "description", DESCRIPTION_MAX, False)
+        with self._lock:
+            if slug in self.environment_roles:
+                raise ApiProblem(409, {"code": "role_slug_conflict",
+                                       "message": f"A role with slug '{slug}' already exists."})
+            role = self._new_role(self.environment_roles, slug, body["name"], body.get("description"),
+                                  "EnvironmentRole")
+            return 201, _role_view(role)
+
+    def _environment_role(self, slug: str) -> dict[str, Any]:
+        role = self.environment_roles.get(slug)
+        if role is None:
+            raise _not_found("Role", slug)
+        return role
+
+    async def get_environment_role(self, request: Request):
+        with self._lock:
+            return 200, _role_view(self._environment_role(request.path_params["slug"]))
+
+    async def update_environment_role(self, request: Request):
+        body = await self._json(request)
+        _check_text(body, "name", NAME_MAX, False)
+        _check_text(body, "description", DESCRIPTION_MAX, False)
+        with self._lock:
+            role = self._environment_role(request.path_params["slug"])
+            for k in ("name", "description"):
+                if k in body:
+                    role[k] = body[k]
+            role["updated_at"] = now_iso()
+            return 200, _role_view(role)
+
+    def _known_permissions(self, slugs: Any) -> list[str]:
+        if not isinstance(slugs, list) or not all(isinstance(x, str) for x in slugs):
+            raise _invalid("permissions", "invalid_type", "permissions must be a list of permission slugs")
+        for slug in slugs:
+            if slug not in self.permissions:
+                raise _invalid("permissions", "permission_not_found", f"Permission '{slug}' not found.")
+        return list(dict.fromkeys(slugs))
+
+    async def add_environment_role_permission(self, request: Request):
+        body = await self._json(request)
+        with self._lock:
+            role = self._environment_role(request.path_params["slug"])
+            (slug,) = self._known_permissions([body.get("slug")])
+            if slug not in role["permissions"]:
+                role["permissions"].append(slug)
+                role["updated_at"] = now_iso()
+            return 200, _role_view(role)
+
+    async def set_environment_role_permissions(self, request: Request):
+        body = await self._json(request)
+        with self._lock:
+            role = self._environment_role(request.path_params["slug"])
+            role["permissions"] = self._known_permissions(body.get("permissions"))
+            role["updated_at"] = now_iso()
+            return 200, _role_view(role)
+
+    async def list_organization_roles(self, request: Request):
+        oid = request.path_params["org_id"]
+        with self._lock:
+            self._org(oid)
+            roles = [*self.environment_roles.values(), *self.organization_roles.get(oid, {}).values()]
+            return 200, {"object": "list", "data": [_role_view(r) for r in roles]}
+
+    async def create_organization_role(self, request: Request):
+        oid = request.path_params["org_id"]
+        body = await self._json(request)
+        _check_text(body, "name", NAME_MAX, True)
+        _check_text(body, "description", DESCRIPTION_MAX, False)
+        slug = body.get("slug") or "org-" + re.sub(r"[^a-z0-9]+", "-", body["name"].lower()).strip("-")[:30] + \
+            "-" + secrets.token_hex(3)
+        _check_slug(slug, ROLE_SLUG_RE, "Role")
+        if not slug.startswith("org-"):
+            raise _invalid("slug", "invalid_format", "Organization role slugs must start with 'org-'")
+        with self._lock:
+            self._org(oid)
+            table = self.organization_roles.setdefault(oid, {})
+            if slug in table:
+                raise ApiProblem(409, {"code": "organization_role_slug_conflict",
+                                       "message": f"A role with slug '{slug}' already exists in this organization."})
+            return 201, _role_view(self._new_role(table, slug, body["name"], body.get("description"),
+                                                  "OrganizationRole"))
+
+    def _organization_role(self, oid: str, slug: str) -> dict[str, Any]:
+        self._org(oid)
+        role = self.organization_roles.get(oid, {}).get(slug)
+        if role is None:
+            raise _not_found("Role", slug)
+        return role
+
+    async def get_organization_role(self, request: Request):
+        with self._lock:
+            return 200, _role_view(self._organization_role(request.path_params["org_id"], request.path_params["slug"]))
+
+    async def delete_organization_role(self, request: Request):
+        oid, slug = request.path_params["org_id"], request.path_params["slug"]
+        with self._lock:
+            self._organization_role(oid, slug)
+            del self.organization_roles[oid][slug]
+            for m in self.memberships.values():  # its members fall back to the default role
+                if m["organization_id"] == oid and any(r["slug"] == slug for r in m["roles"]):
+                    self._set_membership_roles(m, [r["slug"] for r in m["roles"] if r["slug"] != slug]
+                                               or [self.default_role_slug])
+        return 204, None
+
+    async def set_organization_role_permissions(self, request: Request):
+        body = await self._json(request)
+        with self._lock:
+            role = self._organization_role(request.path_params["org_id"], request.path_params["slug"])
+            role["permissions"] = self._known_permissions(body.get("permissions"))
+            role["updated_at"] = now_iso()
+            return 200, _role_view(role)
+
+    def _membership_role_slugs(self, body: dict[str, Any], oid: str) -> list[str] | None:
+        """`role_slug` or `role_slugs` validated as WorkOS does (None: neither given)."""
+        if "role_slug" in body and "role_slugs" in body:
+            raise _invalid("role_slugs", "mutually_exclusive", "Provide either role_slug or role_slugs, not both.")
+        if "role_slug" in body:
+            slugs = [body["role_slug"]]
+        elif "role_slugs" in body:
+            slugs = body["role_slugs"]
+            if not isinstance(slugs, list) or not slugs:
+                raise _invalid("role_slugs", "invalid_type", "role_slugs must be a non-empty list of role slugs")
+        else:
+            return None
+        if not all(isinstance(x, str) and x for x in slugs):
+            raise _invalid("role_slug", "invalid_type", "role slugs must be strings")
+        known = {**self.environment_roles, **self.organization_roles.get(oid, {})}
+        for slug in slugs:
+            if slug not in known:
+                raise ApiProblem(422, {"code": "invalid_role", "message": f"Role '{slug}' is not a valid role.",
+                                       "role_slug": slug})
+        slugs = list(dict.fromkeys(slugs))
+        if len(slugs) > 1 and not self.multiple_roles_enabled:
+            raise ApiProblem(422, {"code": "multiple_roles_not_enabled",
+                                   "message": "Multiple roles are not enabled for this environment."})
+        return slugs
+
+    def _set_membership_roles(self, membership: dict[str, Any], slugs: list[str]) -> None:
+        """Roles in priority order; the highest one is the primary `role`."""
+        order = {s: i for i, s in enumerate([*self.environment_roles,
+                                             *self.organization_roles.get(membership["organization_id"], {})])}
+        ranked = sorted(slugs, key=lambda s: order.get(s, len(order)))
+        membership["role"] = {"slug": ranked[0]}
+        membership["roles"] = [{"slug": s} for s in ranked]
+
+    async def update_membership(self, request: Request):
+        body = await self._json(request)
+        mid = request.path_params["om_id"]
+        with self._lock:
+            m = self.memberships.get(mid)
+            if m is None:
+                raise _not_found("OrganizationMembership", mid)
+            slugs = self._membership_role_slugs(body, m["organization_id"])
+            if slugs is not None:
+                self._set_membership_roles(m, slugs)
+                m["updated_at"] = now_iso()
+            return 200, self._membership_view(m)
+
+
+class WorkOSEmulator(RbacEndpoints, GatedEmulator):
     """The WorkOS API in memory. `.app` is the Starlette app; serve it with `server.serve`."""
 
     def __init__(self, api_key: str = "sk_test_sandbox", client_id: str = "client_sandbox",
@@ -161,6 +477,8 @@ class WorkOSEmulator(GatedEmulator):
         self._totp_secrets: dict[str, str] = {}
         self._ids = UlidFactory(seed)
         self._lock = threading.RLock()
+        self._init_rbac()
+        self.sso = SsoEndpoints(self)  # enterprise SSO connections, IdP certificates, Admin Portal (issue 13)
         self.set_limits(limits or RateLimits())
         self.set_faults(faults or Faults())
         self.app = Starlette(routes=self._routes(), exception_handlers={
@@ -170,10 +488,12 @@ class WorkOSEmulator(GatedEmulator):
     # ----- configuration and inspection (tests) -----
     def set_limits(self, limits: RateLimits) -> None:
         self.limits = limits
-        self._writes = WindowCounter(limits.writes_per_10s, 10)
-        self._reads = WindowCounter(limits.reads_per_10s, 10)
-        self._all = WindowCounter(limits.requests_per_minute, 60)
-        self._auths = WindowCounter(limits.authentications_per_minute_per_email, 60)
+        # WorkOS documents windows ("500 writes per 10 seconds"): enforced as sliding windows, the
+        # strictest reading, so a client that passes here never exceeds any fixed window either
+        self._writes = SlidingWindowCounter(limits.writes_per_10s, limits.write_window_s)
+        self._reads = SlidingWindowCounter(limits.reads_per_10s, limits.read_window_s)
+        self._all = SlidingWindowCounter(limits.requests_per_minute, 60)
+        self._auths = SlidingWindowCounter(limits.authentications_per_minute_per_email, 60)
 
     def user_by_email(self, email: str) -> dict[str, Any] | None:
         with self._lock:
@@ -184,6 +504,12 @@ class WorkOSEmulator(GatedEmulator):
         with self._lock:
             stored = self._passwords.get(user_id)
         return stored is not None and _verify_password(stored, password)
+
+    def password_kind(self, user_id: str) -> str | None:
+        """The password_hash_type a user's hash was stored as ("plain" for a password), or None."""
+        with self._lock:
+            stored = self._passwords.get(user_id)
+        return stored[0] if stored else None
 
     def has_password(self, user_id: str) -> bool:
         with self._lock:
@@ -197,6 +523,8 @@ class WorkOSEmulator(GatedEmulator):
                       self._external_index, self._org_external_index, self._totp_secrets):
                 d.clear()
             self.requests.clear()
+            self._init_rbac()
+            self.sso.clear()
         self.set_limits(self.limits)
         self.set_faults(self.faults)
 
@@ -230,6 +558,8 @@ class WorkOSEmulator(GatedEmulator):
                   methods=["GET"]),
             Route("/user_management/organization_memberships/{om_id}", r(self.delete_membership),
                   methods=["DELETE"]),
+            Route("/user_management/organization_memberships/{om_id}", r(self.update_membership),
+                  methods=["PUT"]),
             Route("/organizations", r(self.list_organizations), methods=["GET"]),
             Route("/organizations", r(self.create_organization), methods=["POST"]),
             Route("/organizations/external_id/{external_id:path}",
@@ -239,6 +569,8 @@ class WorkOSEmulator(GatedEmulator):
             Route("/organizations/{org_id}", r(self.delete_organization), methods=["DELETE"]),
             Route("/auth/factors/{factor_id}", r(self.get_auth_factor), methods=["GET"]),
             Route("/auth/factors/{factor_id}", r(self.delete_auth_factor), methods=["DELETE"]),
+            *self._rbac_routes(),
+            *self.sso.routes(r),
         ]
 
     @staticmethod
@@ -414,7 +746,7 @@ class WorkOSEmulator(GatedEmulator):
             for fid in [f for f, v in self.auth_factors.items() if v["user_id"] == uid]:
                 del self.auth_factors[fid]
                 self._totp_secrets.pop(fid, None)
-        return 204, None
+        return 200, None  # the spec: 200 with no body
 
     # ----- organizations -----
     def _org(self, oid: str) -> dict[str, Any]:
@@ -439,11 +771,16 @@ class WorkOSEmulator(GatedEmulator):
         for domain, state in entries:
             if not re.match(r"^[a-z0-9-]+(\.[a-z0-9-]+)+$", domain):
                 raise _invalid("domain_data", "invalid_domain", f"'{domain}' is not a valid domain")
-            out.append({"object": "organization_domain", "id": self._ids.new("org_domain"),
-                        "organization_id": oid, "domain": domain, "state": state,
-                        "verification_strategy": "manual" if state == "verified" else "dns",
-                        "verification_prefix": None, "verification_token": None,
-                        "created_at": now, "updated_at": now})
+            entry = {"object": "organization_domain", "id": self._ids.new("org_domain"),
+                     "organization_id": oid, "domain": domain, "state": state,
+                     "verification_strategy": "manual" if state == "verified" else "dns",
+                     "created_at": now, "updated_at": now}
+            if state != "verified":
+                # the spec's verification_prefix/_token are strings, never null: a DNS-verified
+                # domain carries the TXT record to publish, a manually verified one omits them
+                entry["verification_prefix"] = f"workos-domain-verification-{secrets.token_hex(4)}"
+                entry["verification_token"] = secrets.token_urlsafe(18)
+            out.append(entry)
         return out
 
     def _org_fields(self, body: dict[str, Any], creating: bool) -> None:
@@ -471,7 +808,7 @@ class WorkOSEmulator(GatedEmulator):
             oid = self._ids.new("org")
             org = {"object": "organization", "id": oid, "name": body["name"].strip(),
                    "domains": self._domains(oid, body, now), "metadata": body.get("metadata") or {},
-                   "external_id": ext, "stripe_customer_id": None,
+                   "external_id": ext,  # stripe_customer_id: an optional string, omitted until set
                    "allow_profiles_outside_organization":
                        bool(body.get("allow_profiles_outside_organization", False)),
                    "created_at": now, "updated_at": now}
@@ -543,7 +880,7 @@ class WorkOSEmulator(GatedEmulator):
                 self._org_external_index.pop(org["external_id"], None)
             for mid in [m for m, v in self.memberships.items() if v["organization_id"] == oid]:
                 del self.memberships[mid]
-        return 204, None
+        return 200, None  # the spec: 200 with no body
 
     # ----- organization memberships -----
     def _membership_view(self, m: dict[str, Any]) -> dict[str, Any]:
@@ -558,12 +895,10 @@ class WorkOSEmulator(GatedEmulator):
             raise _invalid("user_id", "required", "user_id is required")
         if not isinstance(oid, str) or not oid:
             raise _invalid("organization_id", "required", "organization_id is required")
-        slugs = body.get("role_slugs") or ([body["role_slug"]] if body.get("role_slug") else ["member"])
-        if not isinstance(slugs, list) or not all(isinstance(s, str) and s for s in slugs):
-            raise _invalid("role_slug", "invalid_type", "role slugs must be strings")
         with self._lock:
             self._user(uid)
             self._org(oid)
+            slugs = self._membership_role_slugs(body, oid) or [self.default_role_slug]
             # Documented choice: the real API's answer to a duplicate is not documented; we say 409,
             # which peers treat as "already a member".
             for m in self.memberships.values():
@@ -577,6 +912,7 @@ class WorkOSEmulator(GatedEmulator):
                           "organization_id": oid, "status": "active", "directory_managed": False,
                           "role": {"slug": slugs[0]}, "roles": [{"slug": s} for s in slugs],
                           "custom_attributes": {}, "created_at": now, "updated_at": now}
+            self._set_membership_roles(membership, slugs)
             self.memberships[mid] = membership
             return 201, self._membership_view(membership)
 
@@ -607,7 +943,7 @@ class WorkOSEmulator(GatedEmulator):
         with self._lock:
             if self.memberships.pop(mid, None) is None:
                 raise _not_found("OrganizationMembership", mid)
-        return 204, None
+        return 200, None  # the spec: 200 with no body
 
     # ----- sign-in -----
     async def authenticate(self, request: Request):
@@ -653,10 +989,13 @@ class WorkOSEmulator(GatedEmulator):
             user = self.users[uid]
             user["last_sign_in_at"] = now_iso()
             org_ids = [m["organization_id"] for m in self.memberships.values() if m["user_id"] == uid]
-            return {"user": dict(user), "organization_id": org_ids[0] if len(org_ids) == 1 else None,
-                    "access_token": f"sandbox_access_{secrets.token_urlsafe(16)}",
-                    "refresh_token": f"sandbox_refresh_{secrets.token_urlsafe(16)}",
-                    "authentication_method": method}
+            answer = {"user": dict(user),
+                      "access_token": f"sandbox_access_{secrets.token_urlsafe(16)}",
+                      "refresh_token": f"sandbox_refresh_{secrets.token_urlsafe(16)}",
+                      "authentication_method": method}
+            if len(org_ids) == 1:  # the spec's organization_id is a string: omitted, never null
+                answer["organization_id"] = org_ids[0]
+            return answer
 
     async def create_magic_auth(self, request: Request):
         body = await self._json(request)
@@ -729,7 +1068,7 @@ class WorkOSEmulator(GatedEmulator):
             now = now_iso()
             fid = self._ids.new("auth_factor")
             factor = {"object": "authentication_factor", "id": fid, "type": "totp", "user_id": uid,
-                      "totp": {"issuer": issuer, "user": account}, "sms": None,
+                      "totp": {"issuer": issuer, "user": account},  # no "sms": optional, not nullable
                       "created_at": now, "updated_at": now}
             self.auth_factors[fid] = factor
             self._totp_secrets[fid] = secret
@@ -738,7 +1077,7 @@ class WorkOSEmulator(GatedEmulator):
                                            "qr_code": "data:image/png;base64,", "uri": uri}}
             challenge = {"object": "authentication_challenge", "id": self._ids.new("auth_challenge"),
                          "authentication_factor_id": fid, "expires_at": _in_minutes(5),
-                         "code": None, "created_at": now, "updated_at": now}
+                         "created_at": now, "updated_at": now}  # "code" only for SMS: omitted
             return 201, {"authentication_factor": enrolled, "authentication_challenge": challenge}
 
     async def list_auth_factors(self, request: Request):
@@ -889,7 +1228,25 @@ def _verify_password(stored: tuple[str, str], password: str) -> bool:
             return bcrypt.checkpw(password.encode(), normalised.encode())
         except ValueError:
             return False
-    return False  # other hash types are stored but not verifiable here
+    if kind in ("ssha", "ssha256"):  # {SSHA}base64(sha(password + salt) + salt)
+        algo, size = ("sha1", 20) if kind == "ssha" else ("sha256", 32)
+        try:
+            raw = base64.b64decode(secret[secret.index("}") + 1:])
+        except (ValueError, binascii.Error):
+            return False
+        digest, salt = raw[:size], raw[size:]
+        return hmac.compare_digest(digest, hashlib.new(algo, password.encode() + salt).digest())
+    if kind == "pbkdf2":  # PHC: $pbkdf2-<digest>$i=<iterations>[,l=<length>]$<salt>$<hash>
+        try:
+            _, name, params, salt, want = secret.split("$")
+            opts = dict(p.split("=") for p in params.split(","))
+            salt_b, want_b = (base64.b64decode(x + "=" * (-len(x) % 4)) for x in (salt, want))
+            got = hashlib.pbkdf2_hmac(name.removeprefix("pbkdf2-"), password.encode(), salt_b,
+                                      int(opts["i"]), len(want_b))
+        except (ValueError, KeyError, binascii.Error):
+            return False
+        return hmac.compare_digest(got, want_b)
+    return False  # argon2, scrypt, firebase-scrypt: stored as sent, not verifiable here
 
 
 # ----- the gate: auth, rate limits, faults, request log -----
@@ -924,6 +1281,18 @@ class _Gate(Gate):
         fault = await play_fault(plan, is_write, send, _injected_error,
                                  [(b"content-type", b"application/json")], b'{"object":')
         if fault is Fault.ERROR:
+            return
+        if is_write and plan.hold_this_write():  # applied now, answered when the test releases it
+            held_answer: list[dict] = []
+
+            async def keep(message):
+                held_answer.append(message)
+
+            await self.app(scope, receive, keep)
+            plan.holding.set()
+            await asyncio.to_thread(plan.release.wait, 300)
+            for message in held_answer:
+                await send(message)
             return
         if fault is Fault.COMMIT_THEN_FAIL:
             held: list[dict] = []

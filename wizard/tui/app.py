@@ -21,7 +21,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, ContentSwitcher, Footer, Input, Label, Static
 from textual.worker import Worker, WorkerState
 
-from wizard.core import steps
+from wizard.core import documents, steps
 from wizard.core.config import Settings
 from wizard.core.gates import GateResult, GateStatus
 from wizard.core.journal import Journal
@@ -34,7 +34,7 @@ from wizard.tui.views.base import StepView
 from wizard.tui.views.registry import make_views
 from wizard.tui.widgets.step_rail import StepRail
 
-ERRORS_DOC = "wizard_errors"
+ERRORS_DOC = documents.WIZARD_ERRORS.name
 # workers that only read or show: they neither count as the step's work nor keep `q` from quitting
 PASSIVE_WORK = frozenset({"gate", "providers", "duplicates", "search", "demo credentials", "report"})
 ATTEMPTED_META = "wizard_attempted_steps"  # steps the person acted on: only these may look failed
@@ -293,9 +293,9 @@ class WizardApp(App[int]):
         self.mark_attempted(step_id)
         message = scrub(f"{type(error).__name__}: {error}", self.settings, stable=self.is_headless)[:500]
         self.notify(escape(message), title=f"{steps.step_by_id(step_id).title} failed", severity="error", timeout=8)
-        log = list(self.journal.get_document(ERRORS_DOC) or [])
+        log = list(documents.WIZARD_ERRORS.read(self.journal) or [])
         log.append({"at": time.time(), "step": step_id, "operation": operation, "error": message})
-        self.journal.put_document(ERRORS_DOC, log[-200:])
+        documents.WIZARD_ERRORS.write(self.journal, log[-200:])
 
     def progress_callback(self, step_id: str) -> Callable[[Progress], None]:
         """A thread-safe on_progress for the core: each event becomes a coalescing message."""
@@ -319,8 +319,8 @@ class WizardApp(App[int]):
         if self.current < len(steps.STEPS) - 1:
             self.enter_step(self.current + 1)
         else:
-            self.notify("This is the last step: there is nothing after it. Write the report, tick the "
-                        "tasks after the migration, then quit (q).")
+            self.notify("This is the last step: there is nothing after it. Finish the cutover checklist, "
+                        "write the report again on the Verify step, then quit (q).")
 
     def action_back(self) -> None:
         if self.current > 0:
@@ -363,7 +363,11 @@ class WizardApp(App[int]):
 
         def recorded(reason: str | None) -> None:
             if reason:
-                steps.mark_not_applicable(self.journal, step.id, reason)
+                try:
+                    steps.mark_not_applicable(self.journal, step.id, reason)
+                except ValueError as exc:  # the step refuses (e.g. roles were read): say why
+                    self.notify(escape(str(exc)), severity="warning", timeout=8)
+                    return
                 self.check_gate(step.id, attempted=True)
 
         question = f"Why does '{step.title}' not apply to this migration?"

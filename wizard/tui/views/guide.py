@@ -34,7 +34,7 @@ class GuideView(StepView):
         yield Static(text, id="guide-text", classes="section")
 
     def entered(self) -> None:
-        ack = bool(self.wizard.journal.get_document(steps.DOC_GUIDE_ACK))
+        ack = guide.is_acknowledged(self.wizard.journal)
         box = self.query_one("#guide-ack", Checkbox)
         with box.prevent(Checkbox.Changed):
             box.value = ack
@@ -45,7 +45,7 @@ class GuideView(StepView):
         if event.value:
             steps.acknowledge_guide(self.wizard.journal)
         else:
-            self.wizard.journal.put_document(steps.DOC_GUIDE_ACK, None)
+            guide.withdraw_acknowledgement(self.wizard.journal)
         self.recheck()
 
     def gate_checked(self, result: GateResult) -> None:

@@ -7,22 +7,21 @@ the journal and are reconciled by lookup on the next run).
 
 from __future__ import annotations
 
-import asyncio
-
 from rich.markup import escape
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Button, DataTable, Input, Static
 
-from wizard.clients.workos import make_client
-from wizard.core import artifacts, estimate, steps
+from wizard.core import artifacts, documents, estimate, steps
 from wizard.core.gates import GateResult
-from wizard.core.importer import Importer
 from wizard.core.progress import Progress
-from wizard.core.rollback import Rollback, rollback_targets
+from wizard.core.rollback import ROLLBACK_PROMISE
+from wizard.tasks import import_ as import_task
+from wizard.tasks import rollback as rollback_task
 from wizard.tui.screens import ReasonScreen, TypedConfirmScreen
 from wizard.tui.text import display_path
 from wizard.tui.views.base import StepView
+from wizard.tui.widgets.catch_up import CatchUpPanel
 from wizard.tui.widgets.checklist import Checklist
 from wizard.tui.widgets.progress_panel import ProgressPanel
 
@@ -32,9 +31,7 @@ class ImportView(StepView):
 
     def __init__(self) -> None:
         super().__init__()
-        self.importer = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._task: asyncio.Task | None = None
+        self.importer: import_task.ImportRun | None = None  # the dry run or import in progress
         self.dry_run_failures: list[dict] = []  # the last dry run's first failures (not kept in the journal)
 
     def compose_body(self) -> ComposeResult:
@@ -53,6 +50,8 @@ class ImportView(StepView):
         yield Static("", id="import-summary")
         yield Static("[b]Failures[/b]", classes="section")
         yield DataTable(id="import-failures", cursor_type="row")
+        yield Static("", id="import-package-note")  # window: over 200,000 users, the migration package
+        yield CatchUpPanel("import", id="import-catch-up")  # window: the delta sync, once imported
         yield Checklist("", id="import-checks")
 
     def on_mount(self) -> None:
@@ -64,17 +63,16 @@ class ImportView(StepView):
         return self.importer is not None
 
     def to_send(self) -> int:
-        counts = self.wizard.journal.count_users("status")
-        return counts.get("planned", 0) + counts.get("in_flight", 0)
+        return import_task.users_to_send(self.wizard.journal)
 
     def entered(self) -> None:
         self.refresh_state()
-        real = self.wizard.journal.get_document(steps.DOC_IMPORT_SUMMARY)
+        real = documents.IMPORT_SUMMARY.read(self.wizard.journal)
         panel = self.query_one("#import-progress", ProgressPanel)
         if real and panel.last is None:  # a resumed run: show where the import ended
-            counts = {k: int(real.get(k, 0) or 0) for k in ("created", "updated", "skipped", "failed")}
-            panel.show(Progress("import", sum(counts.values()) + int(real.get("remaining", 0) or 0),
-                                counts, done=not real.get("remaining")))
+            counts = {"created": real.created, "updated": real.updated, "skipped": real.skipped,
+                      "failed": real.failed}
+            panel.show(Progress("import", sum(counts.values()) + real.remaining, counts, done=not real.remaining))
 
     def refresh_state(self) -> None:
         journal = self.wizard.journal
@@ -88,10 +86,10 @@ class ImportView(StepView):
             + f"\nTo send: {to_send} user(s)"
             + (f"; expected duration {escape(str(expected))} (the write budget; 429s and retries add to it)"
                if to_send else "")
-            + (".\nThe real import needs a completed dry run and a typed confirmation: type "
+            + (". " + ROLLBACK_PROMISE + "\nThe real import needs a completed dry run and a typed confirmation: type "
                f"[b]{to_send}[/b] or [b]import[/b] in the field, then press Start import." if to_send else
                ": every planned user has been sent."))
-        self.query_one("#import-confirm", Input).placeholder = f"{to_send} or import"
+        self.query_one("#import-confirm", Input).placeholder = f"{to_send} or import" if to_send else "nothing to send"
         dry_ok = steps.dry_run_gate(journal).passed
         failed = counts.get("failed", 0)
         self.query_one("#import-dry", Button).disabled = self.busy
@@ -103,24 +101,42 @@ class ImportView(StepView):
         self.query_one("#import-rollback", Button).disabled = self.busy or not journal.has_writes()
         self.show_failures()
         self.show_summaries()
+        self.show_window()
+
+    def show_window(self) -> None:
+        """The catch-up panel once the run has imported; the package offer for a large tenant."""
+        from wizard.core.package import package_offer
+        from wizard.core.sync import can_sync
+
+        journal = self.wizard.journal
+        self.query_one(CatchUpPanel).display = can_sync(journal) is None
+        offer = package_offer(journal)
+        note = self.query_one("#import-package-note", Static)
+        note.display = offer is not None
+        note.update(escape(offer or ""))
+
+    def on_catch_up_panel_synced(self, message: CatchUpPanel.Synced) -> None:
+        message.stop()
+        self.refresh_state()
+        self.recheck()
 
     def show_summaries(self) -> None:
         journal = self.wizard.journal
         lines = []
-        dry = journal.get_document(steps.DOC_DRY_RUN)
+        dry = documents.DRY_RUN.read(journal)
         if dry:
-            lines.append(f"Dry run: would create {dry.get('would_create', 0)}, would update "
-                         f"{dry.get('would_update', 0)}, would fail {dry.get('would_fail', 0)}.")
+            lines.append(f"Dry run: would create {dry.would_create}, would update "
+                         f"{dry.would_update}, would fail {dry.would_fail}.")
             for f in self.dry_run_failures[:5]:
                 lines.append(f"  would fail: {escape(str(f.get('email') or f.get('auth0_user_id')))} — "
                              f"{escape(str(f.get('message', '')))}")
-        real = journal.get_document(steps.DOC_IMPORT_SUMMARY)
+        real = documents.IMPORT_SUMMARY.read(journal)
         if real:
-            lines.append(f"Import: {real.get('created', 0)} created, {real.get('updated', 0)} updated, "
-                         f"{real.get('skipped', 0)} skipped, {real.get('failed', 0)} failed, "
-                         f"{real.get('remaining', 0)} remaining; {real.get('rate_limited', 0)} × 429 "
-                         f"paused, {real.get('retries', 0)} retries"
-                         + (f"; stopped: {escape(str(real.get('stop_reason')))}" if real.get("stopped") else ""))
+            lines.append(f"Import: {real.created} created, {real.updated} updated, "
+                         f"{real.skipped} skipped, {real.failed} failed, "
+                         f"{real.remaining} remaining; {real.rate_limited} × 429 "
+                         f"paused, {real.retries} retries"
+                         + (f"; stopped: {escape(str(real.stop_reason))}" if real.stopped else ""))
             files = [self.wizard.run_dir / name for name in (artifacts.SUMMARY, artifacts.ID_MAP, artifacts.ERRORS)]
             lines.append("Files: " + ", ".join(f"[b]{escape(display_path(f))}[/]" for f in files if f.is_file()))
         self.query_one("#import-summary", Static).update("\n".join(lines))
@@ -148,7 +164,7 @@ class ImportView(StepView):
         elif bid == "import-cancel":
             self.cancel()
         elif bid == "import-retry":
-            n = self.wizard.journal.reset_failed()
+            n = import_task.retry_failed(self.wizard.journal)
             self.notify(f"{n} failed user(s) planned again: confirm and start the import to retry them.")
             self.refresh_state()
             self.recheck()
@@ -172,7 +188,7 @@ class ImportView(StepView):
             self.notify("Run the dry run first.", severity="warning")
             return
         typed = self.query_one("#import-confirm", Input).value.strip()
-        if typed not in (str(self.to_send()), "import"):
+        if not import_task.confirmation_accepted(typed, self.to_send()):
             self.notify(f"Type {self.to_send()} (the number of users to send) or 'import' to confirm.",
                         severity="warning")
             return
@@ -181,33 +197,11 @@ class ImportView(StepView):
         self.query_one("#import-pause", Button).focus()  # the field's job is done: n / b / r are keys again
 
     def start(self, *, dry_run: bool) -> None:
-        journal, settings = self.wizard.journal, self.wizard.settings
         on_progress = self.wizard.progress_callback(self.step_id)
-        client = make_client(settings, max_retries=0)
-        self.importer = importer = Importer(journal, client, dry_run=dry_run, on_progress=on_progress)
-
-        def work():
-            async def main():
-                self._task = asyncio.current_task()
-                try:
-                    return await importer.run()
-                finally:
-                    await client.close()
-
-            self._loop = asyncio.new_event_loop()
-            try:
-                summary = self._loop.run_until_complete(main())
-            finally:
-                self._loop.close()
-                self._loop = self._task = None
-            # the same run-folder files (and journal documents) as `auth0-workos import`
-            if dry_run:
-                artifacts.write_dry_run_artifacts(journal, summary)
-            else:
-                artifacts.write_import_artifacts(journal, summary)
-            return summary
-
-        self.wizard.start_work(self.step_id, "dry run" if dry_run else "import", work, on_done=self.finished)
+        self.importer = run = import_task.ImportRun(self.wizard.journal, self.wizard.settings, dry_run=dry_run,
+                                                    on_progress=on_progress)
+        # the task writes the same run-folder files (and journal documents) as `auth0-workos import`
+        self.wizard.start_work(self.step_id, "dry run" if dry_run else "import", run.run, on_done=self.finished)
         self.refresh_state()
 
     def on_unmount(self) -> None:
@@ -217,62 +211,54 @@ class ImportView(StepView):
             self.cancel()
 
     def cancel(self) -> None:
-        loop, task = self._loop, self._task
-        if loop is not None and task is not None:
-            loop.call_soon_threadsafe(task.cancel)
+        if self.importer is not None and self.importer.cancel():
             self.notify("Cancelling: in-flight users are reconciled by lookup on the next run.")
 
     # ------------------------------------------------------------------ rollback
     def ask_rollback(self) -> None:
         """Deleting what this run created in WorkOS: the count first, then a typed confirmation."""
-        journal = self.wizard.journal
-        targets = rollback_targets(journal)
-        if not targets:
-            self.notify("This run created no WorkOS user that still exists: nothing to roll back.")
+        planned = rollback_task.rollback_plan(self.wizard.journal)
+        n = len(planned.targets)
+        if not n and not planned.restores and not planned.unknown:
+            self.notify("This run created or changed no WorkOS user that is still there: nothing to roll back.")
             return
-        kept = len({w["auth0_id"] for w in journal.writes("update_user")})
-        n = len(targets)
         question = (f"[b]Roll back the import[/b]: delete the {n} WorkOS user(s) this run created at "
-                    f"{escape(self.wizard.settings.workos_base_url)}. {kept} user(s) that existed before and "
-                    f"were only updated are kept. Expected duration: "
-                    f"{escape(str(estimate.writes('rollback', n)))}.\nType [b]{n}[/b] or [b]rollback[/b].")
+                    f"{escape(self.wizard.settings.workos_base_url)}. {len(planned.restores)} user(s) that "
+                    "existed before are kept and put back as they were"
+                    + (f"; {len(planned.unknown)} create(s) whose answer was lost are looked up first"
+                       if planned.unknown else "")
+                    + f". Expected duration: {escape(str(estimate.writes('rollback', n)))}.\n"
+                    f"Type [b]{n}[/b] or [b]{rollback_task.CONFIRM_WORD}[/b].")
 
         def confirmed(yes: bool | None) -> None:
             if yes:
                 self.start_rollback()
 
-        self.app.push_screen(TypedConfirmScreen(question, str(n), action="Delete them", also=("rollback",)),
-                             confirmed)
+        self.app.push_screen(TypedConfirmScreen(question, str(n), action="Delete them",
+                                                also=(rollback_task.CONFIRM_WORD,)), confirmed)
 
     def start_rollback(self) -> None:
         journal, settings = self.wizard.journal, self.wizard.settings
         on_progress = self.wizard.progress_callback(self.step_id)
 
         def work():
-            async def main():
-                client = make_client(settings)
-                try:
-                    return await Rollback(journal, client, on_progress=on_progress).run()
-                finally:
-                    await client.close()
-
-            summary = asyncio.run(main())
-            artifacts.write_id_map(journal, journal.run_dir)
-            return summary
+            return rollback_task.run_rollback(journal, settings, on_progress=on_progress).summary
 
         self.query_one("#import-rollback", Button).disabled = True
         self.wizard.start_work(self.step_id, "rollback", work, on_done=self.rolled_back)
 
     def rolled_back(self, summary) -> None:
         self.notify(f"Rollback: {summary.deleted} deleted, {summary.already_gone} already gone, "
-                    f"{summary.failed} failed. The id map no longer lists deleted users."
+                    f"{summary.restored} put back as they were, {summary.failed + summary.restore_failed} "
+                    "failed. The id map no longer lists deleted users."
                     + (f" Stopped: {summary.stop_reason}" if summary.stopped else ""),
                     severity="warning" if summary.failed or summary.stopped else "information")
         self.refresh_state()
         self.recheck()
 
-    def finished(self, summary) -> None:
+    def finished(self, result: import_task.ImportResult) -> None:
         self.importer = None
+        summary = result.summary
         if summary.dry_run:
             self.dry_run_failures = list(summary.failures)
         if summary.stopped:
@@ -283,11 +269,18 @@ class ImportView(StepView):
         self.recheck()
 
     def work_ended(self, name: str, state) -> None:
+        if name.startswith("catch-up"):
+            self.query_one(CatchUpPanel).work_ended()
+            return
         self.importer = None
         self.refresh_state()
 
     # ------------------------------------------------------------------ rendering
     def show_progress(self, progress: Progress) -> None:
+        catch_up = self.query_one(CatchUpPanel)
+        if catch_up.busy:
+            catch_up.show_progress(progress)
+            return
         self.query_one("#import-progress", ProgressPanel).show(progress)
 
     def gate_checked(self, result: GateResult) -> None:

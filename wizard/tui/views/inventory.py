@@ -9,10 +9,10 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Button, Input, Static
 
-from wizard.clients.auth0 import Auth0Client
-from wizard.core import estimate, inventory
+from wizard.core import documents, estimate, inventory
 from wizard.core.gates import GateResult
 from wizard.core.progress import Progress
+from wizard.tasks import inventory as inventory_task
 from wizard.tui.text import editable_path
 from wizard.tui.views.base import StepView
 from wizard.tui.widgets.checklist import Checklist
@@ -54,7 +54,8 @@ class InventoryView(StepView):
     def known_users(self) -> int:
         """Users this run already knows of (an earlier inventory, or the export's line count)."""
         journal = self.wizard.journal
-        users = (journal.get_document("inventory") or {}).get("users") or {}
+        doc = documents.INVENTORY.read(journal)
+        users = doc.users if doc else {}
         count = users.get("export_users") or users.get("api_total")
         if isinstance(count, int):
             return count
@@ -66,8 +67,8 @@ class InventoryView(StepView):
         return box if not self.wizard.settings.has_auth0_credentials and not box.value.strip() else None
 
     def show_summary(self) -> None:
-        doc = self.wizard.journal.get_document("inventory")
-        text = "\n".join(map(escape, inventory.summary_lines(doc))) if doc else "[dim]No inventory yet: press Build inventory.[/]"
+        doc = documents.INVENTORY.read(self.wizard.journal)
+        text = "\n".join(map(escape, inventory.summary_lines(doc.dump()))) if doc else "[dim]No inventory yet: press Build inventory.[/]"
         self.query_one("#inventory-summary", Static).update(text)
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
@@ -91,14 +92,7 @@ class InventoryView(StepView):
         self.query_one("#inventory-run", Button).disabled = True
 
         def work():
-            client = Auth0Client.from_settings(settings) if settings.has_auth0_credentials else None
-            try:
-                inv = inventory.build_inventory(client, users_path, on_progress, journal=journal)
-            finally:
-                if client is not None:
-                    client.close()
-            inventory.save_inventory(journal, inv)
-            return inv
+            return inventory_task.run_inventory(journal, settings, on_progress=on_progress, users_path=users_path)
 
         self.wizard.start_work(self.step_id, "inventory", work, on_done=self.done)
 

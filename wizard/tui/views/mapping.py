@@ -12,7 +12,7 @@ from textual.binding import Binding
 from textual.widget import Widget
 from textual.widgets import DataTable, Input, Static
 
-from wizard.core import plan
+from wizard.core import documents, plan
 from wizard.core.gates import GateResult
 from wizard.tui.views.base import StepView
 from wizard.tui.widgets.checklist import Checklist
@@ -99,8 +99,8 @@ class MappingView(StepView):
 
     def show_duplicates(self, found: tuple[int, list]) -> None:
         n, first = found
-        summary = self.wizard.journal.get_document("plan_summary") or {}
-        merge_rule = summary.get("merge_rule") or plan.MERGE_RULE
+        summary = documents.PLAN_SUMMARY.read(self.wizard.journal)
+        merge_rule = (summary.merge_rule if summary is not None else None) or plan.MERGE_RULE
         self.query_one("#mapping-duplicates", Static).update(
             f"[b]Duplicate groups[/b]: {n} — {escape(str(merge_rule))}"
             + (f" (the first {len(first)} below)" if n > len(first) else ""))

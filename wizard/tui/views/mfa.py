@@ -9,27 +9,15 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Checkbox, Input, Static
 
-from wizard.clients.workos import make_sync_client
-from wizard.core import mfa, steps
+from wizard.core import documents, steps
 from wizard.core.gates import GateResult
+from wizard.core.mfa import mfa_unknown_text
+from wizard.tasks import mfa as mfa_task
 from wizard.tui.hints import for_screen
 from wizard.tui.text import display_path
 from wizard.tui.views.base import StepView
 from wizard.tui.widgets.checklist import Checklist
 from wizard.tui.widgets.tickbox import TickBox
-
-AFTER_IMPORT_LABELS = {  # the same plan, in the tense that fits once the users are in WorkOS
-    "email_before": "Email affected users now (imported; AuthKit has no SMS)",
-    "enrollment": "Send enrollment instructions for an authenticator app (TOTP)",
-    "grace_period": "Agree a grace period during which users enroll again",
-    "enforce_after": "Enforce MFA in WorkOS only after the grace period",
-}
-
-
-def imported(journal) -> bool:
-    """The real import has run (so the plan is no longer "before the migration")."""
-    doc = journal.get_document(steps.DOC_IMPORT_SUMMARY) or {}
-    return bool(doc.get("created") or doc.get("updated"))
 
 
 class MfaView(StepView):
@@ -50,34 +38,37 @@ class MfaView(StepView):
 
     def entered(self) -> None:
         journal = self.wizard.journal
-        plan = journal.get_document(steps.DOC_MFA_COMMUNICATION) or {}
-        after = imported(journal)
+        plan = documents.MFA_COMMUNICATION.read(journal)
+        after = steps.users_imported(journal)
         self.query_one("#mfa-plan-title", Static).update(
             "[b]Communication plan[/b] — the users are already imported: tick what was sent, send the rest now"
             if after else "[b]Communication plan[/b] — before the import: tell the affected users first")
-        for key, label in steps.MFA_COMMUNICATION_ITEMS:
+        for key, label in steps.mfa_communication_items(journal):
             box = self.query_one(f"#mfa-item-{key}", Checkbox)
-            box.label = AFTER_IMPORT_LABELS.get(key, label) if after else label
+            box.label = label
             with box.prevent(Checkbox.Changed):
                 box.value = key in plan
         self.show_report()
 
     def show_report(self) -> None:
-        doc = self.wizard.journal.get_document("mfa")
-        if not isinstance(doc, dict):
+        doc = documents.MFA_REPORT.read(self.wizard.journal)
+        if doc is None:
             self.query_one("#mfa-report", Static).update("[dim]No MFA report yet: press Build MFA report.[/]")
             return
         lines = [
-            f"Scanned users: {doc.get('scanned', 0)} ({'complete' if doc.get('complete') else 'incomplete'})",
-            f"SMS: {doc.get('sms_users', 0)}   voice: {doc.get('voice_users', 0)}   "
-            f"TOTP: {doc.get('totp_users', 0)}   no MFA: {doc.get('no_mfa_users', 0)}   "
-            f"must re-enroll: {doc.get('must_reenroll', 0)}",
+            f"Scanned users: {doc.scanned} ({'complete' if doc.complete else 'incomplete'})",
+            f"SMS: {doc.sms_users}   voice: {doc.voice_users}   "
+            f"TOTP: {doc.totp_users}   no MFA: {doc.no_mfa_users}   "
+            f"must re-enroll: {doc.must_reenroll}",
         ]
-        if doc.get("other_factors"):
-            lines.append("Other factors: " + ", ".join(f"{k} {v}" for k, v in doc["other_factors"].items()))
-        if doc.get("csv_path"):
-            lines.append(f"CSV for the re-enrollment email: [b]{escape(display_path(doc['csv_path']))}[/]")
-        lines += [f"[yellow]•[/] {escape(for_screen(n))}" for n in doc.get("notes") or []]
+        unknown = mfa_unknown_text(doc.scan_targets, doc.scanned, doc.complete)
+        if unknown:
+            lines.append(f"[yellow]MFA {escape(unknown)}[/]")
+        if doc.other_factors:
+            lines.append("Other factors: " + ", ".join(f"{k} {v}" for k, v in doc.other_factors.items()))
+        if doc.csv_path:
+            lines.append(f"CSV for the re-enrollment email: [b]{escape(display_path(doc.csv_path))}[/]")
+        lines += [f"[yellow]•[/] {escape(for_screen(n))}" for n in doc.notes or []]
         self.query_one("#mfa-report", Static).update("\n".join(lines))
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
@@ -88,7 +79,7 @@ class MfaView(StepView):
         journal, settings = self.wizard.journal, self.wizard.settings
         if bid == "mfa-build":
             self.wizard.start_work(self.step_id, "report",
-                                   lambda: mfa.save_mfa_report(journal, mfa.build_mfa_report(journal)),
+                                   lambda: mfa_task.run_mfa_report(journal, settings),
                                    on_done=self.finished)
             return
         raw = self.query_one("#mfa-totp-path", Input).value.strip()
@@ -101,8 +92,7 @@ class MfaView(StepView):
         path = Path(raw).expanduser()
 
         def import_totp():
-            with make_sync_client(settings, max_retries=0) as client:
-                return mfa.import_totp_secrets(journal, client, path)
+            return mfa_task.run_totp_import(journal, settings, path)
 
         self.wizard.start_work(self.step_id, "totp import", import_totp, on_done=self.finished)
 

@@ -7,11 +7,10 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Button, DataTable, Static
 
-from wizard.clients.auth0 import Auth0Client
-from wizard.clients.workos import make_sync_client
-from wizard.core import estimate, orgs
+from wizard.core import documents, estimate
 from wizard.core.gates import GateResult
 from wizard.core.progress import Progress
+from wizard.tasks import orgs as orgs_task
 from wizard.tui.screens import TypedConfirmScreen
 from wizard.tui.views.base import StepView
 from wizard.tui.widgets.checklist import Checklist
@@ -54,8 +53,8 @@ class OrgsView(StepView):
             domains = ", ".join(d.get("domain", "") for d in o["domains"])
             table.add_row(o["display_name"] or o["name"], o["status"], str(members), domains,
                           key=o["auth0_org_id"])
-        doc = journal.get_document("orgs") or {}
-        problems = doc.get("problems") or []
+        doc = documents.ORGS.read(journal)
+        problems = doc.problems if doc is not None else []
         self.query_one("#orgs-problems", Static).update(
             "\n".join(f"[yellow]•[/] {escape(str(p.get('auth0_org_id', '')))} {escape(str(p.get('message', '')))}"
                       for p in problems[:8]))
@@ -96,12 +95,10 @@ class OrgsView(StepView):
         on_progress = self.wizard.progress_callback(self.step_id)
         if bid == "orgs-export":
             def work():
-                with Auth0Client.from_settings(settings) as auth0:
-                    return orgs.export_organizations(auth0, journal, on_progress=on_progress)
+                return orgs_task.run_org_export(journal, settings, on_progress=on_progress)
         else:
             def work():
-                with make_sync_client(settings, max_retries=0) as client:
-                    return orgs.migrate_organizations(journal, client, on_progress=on_progress)
+                return orgs_task.run_org_migration(journal, settings, on_progress=on_progress)
 
         self.query_one(f"#{bid}", Button).disabled = True
         self.wizard.start_work(self.step_id, bid.split("-")[1], work, on_done=self.finished)

@@ -6,7 +6,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Checkbox, Static
 
-from wizard.core import steps
+from wizard.core import documents, steps
 from wizard.core.gates import GateResult
 from wizard.core.normalize import provider_label
 from wizard.tui.views.base import StepView
@@ -34,7 +34,7 @@ class SocialView(StepView):
 
         def load() -> tuple[dict[str, int], dict]:
             return (steps.social_provider_counts(journal),
-                    journal.get_document(steps.DOC_SOCIAL_CONFIRMATIONS) or {})
+                    documents.SOCIAL_CONFIRMATIONS.read(journal))
 
         self.wizard.start_work(self.step_id, "providers", load,
                                on_done=lambda data: self.call_later(self._render_items, *data))

@@ -7,10 +7,11 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Checkbox, Input, Static
 
-from wizard.clients.workos import make_sync_client
-from wizard.core import report, verify
+from wizard.core import documents, report
 from wizard.core.gates import GateResult
 from wizard.core.progress import Progress
+from wizard.tasks import report as report_task
+from wizard.tasks import verify as verify_task
 from wizard.tui.hints import for_screen
 from wizard.tui.text import display_path
 from wizard.tui.views.base import StepView
@@ -18,13 +19,6 @@ from wizard.tui.widgets.checklist import Checklist
 from wizard.tui.widgets.tickbox import TickBox
 
 SANDBOX_BUILD_REASON = "Sandbox demo run: there is no application to build"
-
-
-def run_with_client(journal, settings, sample, options, on_progress) -> GateResult:
-    """The checklist with a WorkOS client that is closed when it ends."""
-    with make_sync_client(settings) as client:
-        return verify.run_verification(journal, settings, password_sample=sample, build=options,
-                                       on_progress=on_progress, client=client)
 
 
 class VerifyView(StepView):
@@ -63,19 +57,15 @@ class VerifyView(StepView):
         na = self.query_one("#verify-build-na", Input)
         if has_demo and not na.value:
             na.value = SANDBOX_BUILD_REASON
-        ticked = self.wizard.journal.get_document(report.POST_MIGRATION_DOCUMENT) or {}
+        ticked = documents.POST_MIGRATION.read(self.wizard.journal)
         for box in self.query("#verify-tasks Checkbox").results(Checkbox):
             with box.prevent(Checkbox.Changed):
                 box.value = (box.id or "").removeprefix("task-") in ticked
         self.show_report_paths()
 
     def demo_credentials(self) -> list[tuple[str, str]]:
-        if self.wizard.demo_credentials:
-            imported = {(u.email or "").lower() for u in self.wizard.journal.users(status=("created", "updated"))}
-            found = [c for c in self.wizard.demo_credentials if c[0].lower() in imported]
-            if found:
-                return found
-        return verify.demo_password_samples(self.wizard.journal)
+        """The sandbox's demo accounts (from its start-up) for password users this run imported."""
+        return verify_task.password_samples(self.wizard.journal, self.wizard.demo_credentials)
 
     def sample(self) -> tuple[str, str] | None:
         email = self.query_one("#verify-email", Input).value.strip()
@@ -97,14 +87,13 @@ class VerifyView(StepView):
                 return
 
             def sign_in():
-                with make_sync_client(settings) as client:
-                    return verify.check_password_sign_in(client, sample[0], sample[1], journal=journal)
+                return verify_task.try_sign_in(journal, settings, sample[0], sample[1])
 
             self.wizard.start_work(self.step_id, "sign-in", sign_in, on_done=self.show_signin)
         elif bid == "verify-run":
             self.run_verification()
         elif bid == "verify-report":
-            self.wizard.start_work(self.step_id, "report", lambda: report.write_report(journal),
+            self.wizard.start_work(self.step_id, "report", lambda: report_task.run_report(journal),
                                    on_done=self.report_written)
 
     def fill_demo(self, creds: list[tuple[str, str]]) -> None:
@@ -125,7 +114,7 @@ class VerifyView(StepView):
     def run_verification(self) -> None:
         journal, settings = self.wizard.journal, self.wizard.settings
         reason = self.query_one("#verify-build-na", Input).value.strip() or None
-        options = verify.BuildOptions(command=self.query_one("#verify-build-cmd", Input).value.strip() or "npm run build",
+        options = verify_task.BuildOptions(command=self.query_one("#verify-build-cmd", Input).value.strip() or "npm run build",
                               cwd=self.query_one("#verify-build-dir", Input).value.strip() or ".",
                               not_applicable_reason=reason)
         sample = self.sample()
@@ -133,10 +122,11 @@ class VerifyView(StepView):
         self.query_one("#verify-run", Button).disabled = True
         self.wizard.start_work(
             self.step_id, "verification",
-            lambda: run_with_client(journal, settings, sample, options, on_progress),
+            lambda: verify_task.run_verification(journal, settings, on_progress=on_progress,
+                                                 samples=[sample] if sample else [], build=options),
             on_done=self.verified)
 
-    def verified(self, _result: GateResult) -> None:
+    def verified(self, _result: verify_task.VerificationResult) -> None:
         self.query_one("#verify-run", Button).disabled = False
         self.recheck()
 
@@ -154,8 +144,8 @@ class VerifyView(StepView):
                         severity="warning", timeout=8)
 
     def show_report_paths(self) -> None:
-        doc = self.wizard.journal.get_document("report") or {}
-        files = doc.get("files") or []
+        doc = documents.REPORT.read(self.wizard.journal)
+        files = doc.files if doc is not None else []
         text = ("Report: " + ", ".join(f"[b]{escape(display_path(self.wizard.run_dir / f))}[/]" for f in files)
                 if files else "[dim]No report written yet.[/]")
         self.query_one("#verify-report-paths", Static).update(text)

@@ -43,3 +43,7 @@ class Checklist(Static, can_focus=True):
         accent = wizard.get_css_variables().get("accent", "yellow")
         self.update(render_checks(result, wizard.settings, stable=wizard.is_headless,
                                   tried=view.step_id in wizard.attempted, todo_style=f"bold {accent}"))
+        # Static.update keeps the cached auto height when it lands before the widget is mounted
+        # or mid-layout; a longer checklist then showed clipped to its first line.
+        self.clear_cached_dimensions()
+        self.refresh(layout=True)

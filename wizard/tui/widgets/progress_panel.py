@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import time
 
+from rich.markup import escape
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Label, ProgressBar, Static
 
-from wizard.core.progress import Progress
+from wizard.core.progress import Progress, pause_label
 
 STATUSES = ("created", "updated", "skipped", "failed")
 DRY_RUN_ALIASES = {"created": "would_create", "updated": "would_update", "failed": "would_fail"}
@@ -53,7 +54,7 @@ class ProgressPanel(Vertical):
             if p.eta_seconds is not None:
                 line += f"  ETA {int(p.eta_seconds // 60)}m{int(p.eta_seconds % 60):02d}s"
             if p.paused_until and p.paused_until > time.time():
-                line += f"\n[b yellow]⏸ rate limited (429): paused {p.paused_until - time.time():.0f}s[/]"
+                line += f"\n[b yellow]⏸ {escape(pause_label(p))}: paused {p.paused_until - time.time():.0f}s[/]"
         if p.latest_error:
             line += f"\n[red]latest error: {p.latest_error[:120]}[/]"
         return line

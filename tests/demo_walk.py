@@ -83,6 +83,12 @@ async def next_step(pilot, expect: str) -> None:
     assert app.current_step.id == expect, f"expected {expect}, at {app.current_step.id}\n{screen_text(app)}"
 
 
+def steps_passed(app, step_id: str) -> bool:
+    from wizard.core import steps
+
+    return steps.evaluate(steps.step_by_id(step_id), app.journal, app.settings).passed
+
+
 def _passed(app, step_id: str) -> None:
     result = app.results.get(step_id)
     assert result is not None and result.passed, f"{step_id} gate did not pass\n{screen_text(app)}"
@@ -151,6 +157,30 @@ async def walk_demo(pilot, on_step: OnStep | None = None) -> None:
         await pilot.press("x")
         await give_reason(pilot, "no Auth0 organizations without Management API access")
     await done("orgs")
+    await next_step(pilot, "roles")  # roles: read, dry run (the mapping), typed confirmation, write
+    await click(pilot, "#roles-read")
+    for _ in range(600):  # the read pages every member's roles at the Management API's pace
+        await settle(pilot)
+        if app.journal.get_document("roles_read") and not app.workers:
+            break
+        await pilot.pause(0.05)
+    await click(pilot, "#roles-preview")
+    await settle(pilot)
+    await type_into(pilot, "#roles-confirm", "roles")
+    await click(pilot, "#roles-apply")
+    for _ in range(600):
+        await settle(pilot)
+        if steps_passed(app, "roles") and not app.workers:
+            break
+        await pilot.pause(0.05)
+    await done("roles")
+    await next_step(pilot, "sso")  # enterprise SSO: plan + dry run, typed confirmation, create
+    await click(pilot, "#sso-dry")
+    await settle(pilot)
+    await type_into(pilot, "#sso-confirm", "sso")
+    await click(pilot, "#sso-create")
+    await settle(pilot)
+    await done("sso")
     await next_step(pilot, "mfa")
     await click(pilot, "#mfa-build")
     await settle(pilot)
@@ -166,3 +196,11 @@ async def walk_demo(pilot, on_step: OnStep | None = None) -> None:
     await click(pilot, "#verify-report")
     await settle(pilot)
     await done("verify")
+    await next_step(pilot, "cutover")  # the last step: the sign-up strategy chosen; the rest is the real evening's
+    await click(pilot, "#cutover-disable_signups")
+    await settle(pilot)
+    app.set_focus(None)
+    app.current_view.scroll_home(animate=False, immediate=True)
+    await pilot.pause()
+    if on_step is not None:
+        await on_step("cutover")
