@@ -278,9 +278,14 @@ def test_a_sandbox_run_reopened_without_sandbox_is_refused(tmp_path, capsys):
     assert "sandbox rehearsal" in capsys.readouterr().err
 
 
-def test_rehearsal_flags_need_sandbox_and_are_checked(capsys):
-    assert main(["--users", "50"]) == 2
+@pytest.mark.parametrize("flag", [["--users", "50"], ["--latency-ms", "150"], ["--fault-rate", "0.02"],
+                                  ["--rate", "500/10s"]])
+def test_each_rehearsal_flag_needs_sandbox(flag, tmp_path, capsys):
+    assert main([*flag, "--env-file", str(tmp_path / "none.env")]) == 2
     assert "add --sandbox" in capsys.readouterr().err
+
+
+def test_rehearsal_flags_are_checked(capsys):
     assert main(["sandbox", "--fault-rate", "2", "--exit-after", "0"]) == 2
     assert "--fault-rate" in capsys.readouterr().err
 

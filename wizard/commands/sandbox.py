@@ -28,7 +28,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
                    help="also write the environment to PATH (dotenv format, mode 0600)")
     p.add_argument("--seed", type=int, default=7, help="demo tenant seed (default: 7)")
     p.add_argument("--exit-after", type=float, default=None, help=argparse.SUPPRESS)  # tests
-    from wizard.sandbox.rehearsal import add_arguments
+    from wizard.commands._rehearsal import add_arguments
 
     add_arguments(p)
     p.set_defaults(func=run)

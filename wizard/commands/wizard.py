@@ -87,7 +87,7 @@ def sandbox_run(run_dir: Path) -> bool:
 
 
 def run(args: argparse.Namespace) -> int:
-    from wizard.sandbox.rehearsal import from_args, is_set
+    from wizard.commands._rehearsal import is_set
 
     plain = bool(getattr(args, "plain", False))
     if is_set(args) and not getattr(args, "sandbox", False):
@@ -100,6 +100,8 @@ def run(args: argparse.Namespace) -> int:
               "real migration, or auth0-workos --sandbox to rehearse again.", file=sys.stderr)
         return EXIT_USAGE
     if getattr(args, "sandbox", False):
+        from wizard.sandbox.rehearsal import from_args
+
         try:
             rehearsal = from_args(args)
         except ValueError as exc:

@@ -1,4 +1,4 @@
-"""Rehearsal flags shared by `auth0-workos --sandbox` and `auth0-workos sandbox`: the demo tenant at
+"""What the rehearsal flags (parsed in `wizard.commands._rehearsal`) make of the sandbox: the demo tenant at
 scale and the WorkOS emulator with latency, faults and a request budget, so pause, cancel, 429
 pauses, failures, retries and the ETA can be seen working before the real evening."""
 
@@ -49,18 +49,6 @@ class Rehearsal:
         return ", ".join(parts) or "the demo tenant, no faults"
 
 
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    g = p.add_argument_group("rehearsal (sandbox only)")
-    g.add_argument("--users", dest="sandbox_users", type=int, default=None, metavar="N",
-                   help="demo tenant size: generated users up to N (e.g. 20000)")
-    g.add_argument("--latency-ms", dest="sandbox_latency_ms", type=float, default=0.0, metavar="MS",
-                   help="added latency of every WorkOS emulator answer")
-    g.add_argument("--fault-rate", dest="sandbox_fault_rate", type=float, default=0.0, metavar="SHARE",
-                   help="share of WorkOS requests that fail (5xx or a dropped connection), e.g. 0.02")
-    g.add_argument("--rate", dest="sandbox_rate", default=None, metavar="N/WINDOW",
-                   help="the WorkOS emulator's write budget, e.g. 500/10s (429s above it)")
-
-
 def from_args(args: argparse.Namespace) -> Rehearsal:
     """The flags, checked: a ValueError names the flag and what is allowed."""
     users = getattr(args, "sandbox_users", None)
@@ -78,9 +66,3 @@ def from_args(args: argparse.Namespace) -> Rehearsal:
     except ValueError as exc:
         raise ValueError(f"--rate: {exc}") from None
     return Rehearsal(users=users, latency_ms=latency, fault_rate=fault_rate, rate=rate)
-
-
-def is_set(args: argparse.Namespace) -> bool:
-    r = Rehearsal()
-    return (getattr(args, "sandbox_users", None) is not None or (getattr(args, "latency_ms", 0) or 0) != r.latency_ms
-            or (getattr(args, "fault_rate", 0) or 0) != r.fault_rate or getattr(args, "sandbox_rate", None))
