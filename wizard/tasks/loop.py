@@ -20,7 +20,7 @@ T = TypeVar("T")
 
 
 @contextlib.contextmanager
-def sigint_cancels(loop: asyncio.AbstractEventLoop, task: asyncio.Future) -> Iterator[list[bool]]:
+def _sigint_cancels(loop: asyncio.AbstractEventLoop, task: asyncio.Future) -> Iterator[list[bool]]:
     """While inside, SIGINT cancels `task` (once; a second one raises KeyboardInterrupt). Yields a
     one-item list that turns true when a signal did the cancelling. Off the main thread, or when
     SIGINT is not Python's default handler (ignored, or someone else's), nothing is installed."""
@@ -44,7 +44,7 @@ def sigint_cancels(loop: asyncio.AbstractEventLoop, task: asyncio.Future) -> Ite
             signal.signal(signal.SIGINT, previous)
 
 
-def cancel_all_tasks(loop: asyncio.AbstractEventLoop) -> None:
+def _cancel_all_tasks(loop: asyncio.AbstractEventLoop) -> None:
     """Cancel what is still running and let it unwind (the clients close), as `asyncio.run` does."""
     tasks = [t for t in asyncio.all_tasks(loop) if not t.done()]
     for t in tasks:
@@ -59,7 +59,7 @@ def run(coro: Coroutine[Any, Any, T]) -> T:
     loop = asyncio.new_event_loop()
     try:
         main = loop.create_task(coro)
-        with sigint_cancels(loop, main) as fired:
+        with _sigint_cancels(loop, main) as fired:
             try:
                 return loop.run_until_complete(main)
             except asyncio.CancelledError:
@@ -67,7 +67,7 @@ def run(coro: Coroutine[Any, Any, T]) -> T:
                     raise KeyboardInterrupt from None
                 raise
             finally:
-                cancel_all_tasks(loop)
+                _cancel_all_tasks(loop)
     finally:
         try:
             loop.run_until_complete(loop.shutdown_asyncgens())
