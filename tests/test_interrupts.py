@@ -19,25 +19,46 @@ from wizard.tasks import import_ as import_task
 from wizard.tasks import loop
 
 
+@pytest.fixture(params=["ctrl_c", "sigterm_in_a_background_job"])
+def stop_signal(request):
+    """The stop under test, with the signal dispositions set here rather than inherited (a CI
+    runner may start the tests in the background, with SIGINT ignored): Ctrl-C in a terminal, or
+    SIGTERM to a background job whose SIGINT is ignored."""
+    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if request.param == "ctrl_c":
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        sig = signal.SIGINT
+    else:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        sig = signal.SIGTERM
+    yield sig
+    for s, handler in saved.items():
+        signal.signal(s, handler)
+
+
 class _SignalOnCollect:
-    """Raises SIGINT from `__del__`, where an exception cannot get out."""
+    """Raises `sig` from `__del__`, where an exception cannot get out."""
+
+    def __init__(self, sig: signal.Signals) -> None:
+        self.sig = sig
 
     def __del__(self) -> None:
-        signal.raise_signal(signal.SIGINT)
+        signal.raise_signal(self.sig)
 
 
-def _sigint_from_a_finaliser() -> None:
-    obj = _SignalOnCollect()
+def _stop_from_a_finaliser(sig: signal.Signals) -> None:
+    obj = _SignalOnCollect(sig)
     del obj
     gc.collect()
 
 
-def test_a_stop_inside_a_finaliser_still_cancels_the_loop():
+def test_a_stop_inside_a_finaliser_still_cancels_the_loop(stop_signal):
     unwound = []
 
     async def job() -> str:
         try:
-            _sigint_from_a_finaliser()
+            _stop_from_a_finaliser(stop_signal)
             await asyncio.sleep(30)
             return "ran to the end"
         finally:
@@ -46,28 +67,29 @@ def test_a_stop_inside_a_finaliser_still_cancels_the_loop():
     with pytest.raises(KeyboardInterrupt):
         loop.run(job())
     assert unwound == [True]
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # put back
+    before = signal.default_int_handler if stop_signal == signal.SIGINT else signal.SIG_DFL
+    assert signal.getsignal(stop_signal) is before  # put back
 
 
-def test_a_second_stop_raises_at_once():
+def test_a_second_stop_raises_at_once(stop_signal):
     async def stubborn() -> None:
-        _sigint_from_a_finaliser()
+        _stop_from_a_finaliser(stop_signal)
         try:
             await asyncio.sleep(30)
         except asyncio.CancelledError:
-            signal.raise_signal(signal.SIGINT)  # still running after the first one: the second raises
+            signal.raise_signal(stop_signal)  # still running after the first one: the second raises
             raise AssertionError("not reached") from None
 
     with pytest.raises(KeyboardInterrupt):
         loop.run(stubborn())
 
 
-def test_an_import_stopped_from_a_finaliser_ends_interrupted_and_resumes(tmp_path, sandbox_settings,
+def test_an_import_stopped_from_a_finaliser_ends_interrupted_and_resumes(stop_signal, tmp_path, sandbox_settings,
                                                                         demo_exports, workos_emu):
     def on_progress(event) -> None:
         if journal.count_users().get("created", 0) >= 3 and not fired:
             fired.append(True)
-            _sigint_from_a_finaliser()
+            _stop_from_a_finaliser(stop_signal)
 
     fired: list[bool] = []
     workos_emu.emulator.set_faults(Faults(latency_ms=100))  # one user at a time, ten a second

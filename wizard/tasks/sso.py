@@ -75,7 +75,7 @@ def run_sso(journal: Journal, settings: Settings, *, on_progress: ProgressCallba
                        secrets_needed=sso.iter_secret_names(plans))
     if plans and (dry_run or write):
         result.run = loop.run(_workos(journal, settings, plans, dry_run=dry_run,
-                                         on_progress=on_progress)).as_dict()
+                                      on_progress=on_progress)).as_dict()
         journal.put_document(sso.DOC_DRY_RUN if dry_run else sso.DOC_RESULT, result.run)
     if plans:
         result.handoff_md, result.connections_csv = sso.write_handoff(journal, journal.run_dir, ctx)
