@@ -18,11 +18,15 @@ class DropConnection(Exception):  # noqa: N818 - it is a signal, not an error
 
 
 class _HideDroppedConnections(logging.Filter):
-    """Keep uvicorn's log quiet about connections the emulators drop on purpose."""
+    """Keep uvicorn's log quiet about connections the emulators drop on purpose, and about clients
+    that hang up mid-request (a cancelled import closes its in-flight connections): neither is a
+    fault of the emulator, and a traceback would land in the rehearsal's terminal."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        from starlette.requests import ClientDisconnect
+
         exc = record.exc_info[1] if record.exc_info else None
-        return not isinstance(exc, DropConnection)
+        return not isinstance(exc, (DropConnection, ClientDisconnect))
 
 
 _FILTER = _HideDroppedConnections()

@@ -18,7 +18,7 @@ from textual import on
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Button, ContentSwitcher, Footer, Input, Label, Static
+from textual.widgets import Button, ContentSwitcher, Input, Label, Static
 from textual.worker import Worker, WorkerState
 
 from wizard.core import documents, steps
@@ -32,6 +32,7 @@ from wizard.tui.screens import ConfirmScreen, HelpScreen, ReasonScreen
 from wizard.tui.text import display_path, scrub
 from wizard.tui.views.base import StepView
 from wizard.tui.views.registry import make_views
+from wizard.tui.widgets.key_footer import KeyFooter
 from wizard.tui.widgets.step_rail import StepRail
 
 ERRORS_DOC = documents.WIZARD_ERRORS.name
@@ -49,6 +50,9 @@ class GateBar(Horizontal):
         yield Button("Re-check", id="btn-recheck", compact=True)
         yield Button("N/A…", id="btn-na", compact=True)
         yield Button("Next ▶", id="btn-next", variant="success", compact=True, disabled=True)
+
+
+PROGRESS_REDRAW_SECONDS = 0.2
 
 
 class WizardApp(App[int]):
@@ -79,6 +83,7 @@ class WizardApp(App[int]):
         self.results: dict[str, GateResult] = {}
         self.running: set[str] = set()
         self._callbacks: dict[Worker, tuple[str, Callable[[Any], None] | None]] = {}
+        self._progress_due: dict[tuple[str, str], Progress] = {}  # newest undrawn event per operation
         self.views: list[StepView] = make_views()
         self.started = False
         self._superseded_groups: set[str] = set()
@@ -103,7 +108,7 @@ class WizardApp(App[int]):
             with Vertical(id="main"), ContentSwitcher(id="views", initial=self.views[self.current].id):
                 yield from self.views
         yield GateBar(id="gate-bar")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         if self.is_headless:  # tests and screenshots: no blinking cursor or scrollbar, same picture every time
@@ -302,7 +307,21 @@ class WizardApp(App[int]):
         return lambda p: self.post_message(ProgressUpdate(step_id, p))
 
     def on_progress_update(self, message: ProgressUpdate) -> None:
-        self.view_for(message.step_id).show_progress(message.progress)
+        """Progress is drawn at most every PROGRESS_REDRAW_SECONDS (the final event at once): an
+        import reports every user, and a redraw per user would keep the UI from the keyboard."""
+        key, p = (message.step_id, message.progress.operation), message.progress
+        if p.done:
+            self._progress_due.pop(key, None)
+            self.view_for(key[0]).show_progress(p)
+            return
+        if not self._progress_due:
+            self.set_timer(PROGRESS_REDRAW_SECONDS, self._draw_progress_due)
+        self._progress_due[key] = p
+
+    def _draw_progress_due(self) -> None:
+        due, self._progress_due = self._progress_due, {}
+        for (step_id, _), p in due.items():
+            self.view_for(step_id).show_progress(p)
 
     # ------------------------------------------------------------------ navigation
     def action_next(self) -> None:
