@@ -149,6 +149,10 @@ async def walk_demo(pilot, on_step: OnStep | None = None) -> None:
         await click(pilot, "#orgs-export")
         await settle(pilot)
         await click(pilot, "#orgs-migrate")
+        await find(pilot, "#typed-input")
+        await pilot.pause(0.1)
+        await type_into(pilot, "#typed-input", "migrate")  # the typed confirmation of the write
+        await pilot.press("enter")
         await settle(pilot)
     else:
         await pilot.press("x")
@@ -193,3 +197,11 @@ async def walk_demo(pilot, on_step: OnStep | None = None) -> None:
     await click(pilot, "#verify-report")
     await settle(pilot)
     await done("verify")
+    await next_step(pilot, "cutover")  # the last step: the sign-up strategy chosen; the rest is the real evening's
+    await click(pilot, "#cutover-disable_signups")
+    await settle(pilot)
+    app.set_focus(None)
+    app.current_view.scroll_home(animate=False, immediate=True)
+    await pilot.pause()
+    if on_step is not None:
+        await on_step("cutover")

@@ -254,3 +254,15 @@ def test_targets_the_scan_did_not_read_are_unknown_not_counted_as_no_mfa(tmp_pat
         save_mfa_report(journal, build_mfa_report(journal, complete=True, scan_targets=3))
         check = v.check_mfa(journal)
         assert check.ok and check.evidence == "not applicable: no user had SMS or TOTP MFA in Auth0"
+
+
+def test_the_report_says_mfa_unknown_without_a_scan_and_no_python_literal(tmp_path):
+    from wizard.core.report import build_report, render_markdown
+
+    with Journal.open(tmp_path / "run") as journal:
+        save_mfa_report(journal, build_mfa_report(journal))
+        text = render_markdown(build_report(journal))
+    mfa = text[text.index("## MFA"):text.index("## Verification")]
+    assert "MFA unknown: not scanned" in mfa
+    assert "None" not in mfa and "[]" not in mfa
+    assert "{}" not in mfa and "False" not in mfa and "True" not in mfa

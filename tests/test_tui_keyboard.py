@@ -93,3 +93,37 @@ async def test_inventory_view_shows_the_summary_not_a_key_dump(tmp_path, monkeyp
         assert f"Users: {len(demo_tenant.users)}" in text, text
         assert "Sign-in methods (users per kind): " in text and "MFA (from " in text, text
         assert "item(s)" not in text and "entries" not in text, text
+
+
+async def test_the_key_bar_is_rebuilt_only_when_its_keys_change(tmp_path, monkeypatch, sandbox_settings,
+                                                               demo_exports):
+    """Moving between buttons keeps the footer's key widgets (rebuilding them made Tab slow during an
+    import); focusing a text field adds Esc, and leaving it takes Esc away again."""
+    from textual.widgets._footer import FooterKey
+
+    from wizard.tui.widgets.key_footer import KeyFooter
+
+    monkeypatch.chdir(tmp_path)
+    start_at(tmp_path / "run", "export")
+    app = WizardApp(tmp_path / "run", sandbox_settings, demo_exports=demo_exports)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        footer = app.query_one(KeyFooter)
+
+        def keys():
+            return [(k.key, k) for k in footer.query(FooterKey)]
+
+        app.query_one("#export-verify").focus()
+        await settle(pilot)
+        before = keys()
+        assert before and "escape" not in [k for k, _ in before]
+        await pilot.press("tab")
+        await settle(pilot)
+        assert not isinstance(app.focused, Input), app.focused
+        assert keys() == before  # the same widgets, not rebuilt ones
+        app.query_one(Input).focus()
+        await settle(pilot)
+        assert "escape" in [k for k, _ in keys()]
+        await pilot.press("escape")
+        await settle(pilot)
+        assert "escape" not in [k for k, _ in keys()]

@@ -6,7 +6,7 @@ import csv
 import re
 
 import pytest
-from tui_helpers import click, gate, next_step, screen_text, settle, type_into
+from tui_helpers import click, find, gate, next_step, screen_text, settle, type_into
 
 from wizard.core.journal import Journal
 from wizard.tui.app import WizardApp
@@ -109,6 +109,10 @@ async def test_whole_demo_migration(tmp_path, monkeypatch, sandbox_settings, dem
             await click(pilot, "#orgs-export")
             await settle(pilot)
             await click(pilot, "#orgs-migrate")
+            await find(pilot, "#typed-input")
+            await pilot.pause(0.1)
+            await type_into(pilot, "#typed-input", "migrate")  # the write's typed confirmation
+            await pilot.press("enter")
             await settle(pilot)
             assert workos_emu.emulator.organizations, screen_text(app)
         else:

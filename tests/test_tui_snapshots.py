@@ -72,8 +72,8 @@ def test_step_snapshot(step_id, demo_steps, snap_compare, monkeypatch):
     base, settings, exports, creds = demo_steps
     monkeypatch.chdir(base)
     run = base / "steps" / step_id
+    assert (run / "journal.sqlite").is_file(), f"the demo walk kept no run folder for {step_id}"
     app = WizardApp(Path("steps") / step_id, settings, demo_exports=exports, demo_credentials=creds)
-    assert run.is_dir()
     assert snap_compare(app, terminal_size=SIZE, run_before=at_rest)
 
 

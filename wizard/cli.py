@@ -47,6 +47,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="rehearse on this machine: start local WorkOS and Auth0 emulators with a demo tenant "
         "and run the wizard against them in a temporary run folder",
     )
+    from wizard.commands._rehearsal import add_arguments as add_rehearsal_arguments
+
+    add_rehearsal_arguments(parser)  # --users, --latency-ms, --fault-rate, --rate with --sandbox
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module in COMMANDS.values():
         try:

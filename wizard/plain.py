@@ -405,7 +405,7 @@ def _mfa(ctx: PlainContext) -> None:
     for note in mfa_report.notes:
         ctx.out(f"  • {note}")
     done = documents.MFA_COMMUNICATION.read(ctx.journal)
-    for key, label in steps.MFA_COMMUNICATION_ITEMS:
+    for key, label in steps.mfa_communication_items(ctx.journal):
         if key not in done and ctx.answers.confirm(f"{label}: done or scheduled?", default=False):
             steps.tick_mfa_item(ctx.journal, key)
 

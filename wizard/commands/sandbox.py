@@ -28,6 +28,9 @@ def add_parser(sub) -> argparse.ArgumentParser:
                    help="also write the environment to PATH (dotenv format, mode 0600)")
     p.add_argument("--seed", type=int, default=7, help="demo tenant seed (default: 7)")
     p.add_argument("--exit-after", type=float, default=None, help=argparse.SUPPRESS)  # tests
+    from wizard.commands._rehearsal import add_arguments
+
+    add_arguments(p)
     p.set_defaults(func=run)
     return p
 
@@ -37,6 +40,8 @@ def demo_credentials(seed: int = 7) -> list[tuple[str, str]]:
     from wizard.sandbox.demo import demo_tenant
 
     return list(demo_tenant(seed=seed).credentials)
+
+
 ENV_FILE_HEADER = "# Written by `auth0-workos sandbox`: points the wizard at the local emulators."
 
 
@@ -54,6 +59,13 @@ def run(args: argparse.Namespace) -> int:
         if not 0 <= port <= 65535:
             print(f"--{name.replace('_', '-')} must be between 0 and 65535 (got {port}).", file=sys.stderr)
             return EXIT_USAGE
+    from wizard.sandbox.rehearsal import from_args
+
+    try:
+        rehearsal = from_args(args)
+    except ValueError as exc:
+        print(str(exc), file=sys.stderr)
+        return EXIT_USAGE
     env_file = Path(args.sandbox_env_file) if args.sandbox_env_file else None
     if env_file is not None and env_file.exists() and not _written_by_sandbox(env_file):
         print(f"--env-file {env_file} exists and was not written by `auth0-workos sandbox` (it may hold "
@@ -62,7 +74,8 @@ def run(args: argparse.Namespace) -> int:
     workdir = Path(args.dir) if args.dir else Path(tempfile.mkdtemp(prefix="auth0-workos-sandbox-"))
     try:
         box = Sandbox.start(workdir, seed=args.seed, workos_port=args.port_workos,
-                            auth0_port=args.port_auth0)
+                            auth0_port=args.port_auth0, users=rehearsal.users, faults=rehearsal.faults,
+                            limits=rehearsal.limits)
     except OSError as exc:
         print(f"Could not start the sandbox: {exc}. Pick other ports with --port-workos/--port-auth0.",
               file=sys.stderr)
@@ -72,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
         if args.sandbox_env_file:
             write_private(Path(args.sandbox_env_file), env_file_text(env))
         out = sys.stdout
-        print("Sandbox running (nothing leaves this machine).", file=out)
+        print(f"Sandbox running (nothing leaves this machine): {rehearsal.describe()}.", file=out)
         print(f"  WorkOS API emulator          {box.workos_base_url}", file=out)
         print(f"  Auth0 Management API emulator {box.auth0_base_url}/api/v2  "
               f"(token: {box.auth0_base_url}/oauth/token)", file=out)

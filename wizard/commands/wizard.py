@@ -16,7 +16,7 @@ from pathlib import Path
 
 from wizard.core.config import Settings
 from wizard.core.journal import JOURNAL_NAME, Journal
-from wizard.core.rundir import new_run_dir
+from wizard.core.rundir import SANDBOX_RUN_META, new_run_dir
 from wizard.core.runlock import claim_run_folder
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -50,11 +50,13 @@ def sandbox_ended_message(run_dir: Path) -> str:
 
 
 @contextlib.contextmanager
-def sandbox_environment(workdir: Path):
+def sandbox_environment(workdir: Path, rehearsal=None):
     """Start both emulators with the demo tenant; yields (sandbox, settings, demo credentials)."""
     from wizard.sandbox.server import Sandbox  # uvicorn and the emulators load only for a sandbox
 
-    sandbox = Sandbox.start(workdir)
+    r = rehearsal
+    sandbox = Sandbox.start(workdir, users=r.users if r else None, faults=r.faults if r else None,
+                            limits=r.limits if r else None)
     try:
         settings = Settings.load(env_file=None, environ=sandbox.env)
         yield sandbox, settings, list(sandbox.tenant.credentials)
@@ -76,9 +78,35 @@ def _launch(run_dir: Path, settings: Settings, *, plain: bool, sandbox=None, dem
     return int(app.return_code or 0)
 
 
+def sandbox_run(run_dir: Path) -> bool:
+    """The run folder was made by a `--sandbox` rehearsal."""
+    if not (run_dir / JOURNAL_NAME).is_file():
+        return False
+    with Journal.open(run_dir) as journal:
+        return bool(journal.get_meta(SANDBOX_RUN_META))
+
+
 def run(args: argparse.Namespace) -> int:
+    from wizard.commands._rehearsal import is_set
+
     plain = bool(getattr(args, "plain", False))
+    if is_set(args) and not getattr(args, "sandbox", False):
+        print("--users, --latency-ms, --fault-rate and --rate shape a rehearsal: add --sandbox.", file=sys.stderr)
+        return EXIT_USAGE
+    if not getattr(args, "sandbox", False) and args.run_dir and sandbox_run(Path(args.run_dir).expanduser()):
+        print(f"{args.run_dir} is a sandbox rehearsal: its plan came from the demo tenant and its WorkOS "
+              "lived in memory, so it cannot continue against the accounts in .env.local. Its report and "
+              "id map are still in the folder. Start a new run (auth0-workos without --run-dir) for the "
+              "real migration, or auth0-workos --sandbox to rehearse again.", file=sys.stderr)
+        return EXIT_USAGE
     if getattr(args, "sandbox", False):
+        from wizard.sandbox.rehearsal import from_args
+
+        try:
+            rehearsal = from_args(args)
+        except ValueError as exc:
+            print(str(exc), file=sys.stderr)
+            return EXIT_USAGE
         if args.run_dir and wrote_to_workos(Path(args.run_dir).expanduser()):
             print(f"{args.run_dir} has already written to WorkOS. A sandbox's WorkOS lives in memory and "
                   "ends with its session, so this run cannot continue in a new sandbox (its report and id "
@@ -87,7 +115,9 @@ def run(args: argparse.Namespace) -> int:
             return EXIT_USAGE
         tmp = Path(tempfile.mkdtemp(prefix="auth0-workos-sandbox-"))
         run_dir = resolve_run_dir(args.run_dir, default_root=tmp / ".auth0-workos")
-        with sandbox_environment(tmp / "sandbox") as (sandbox, settings, creds):
+        with Journal.open(run_dir) as journal:  # a rehearsal's folder never passes for a live run
+            journal.set_meta(SANDBOX_RUN_META, "1")
+        with sandbox_environment(tmp / "sandbox", rehearsal) as (sandbox, settings, creds):
             code = _launch(run_dir, settings, plain=plain, sandbox=sandbox, demo_exports=sandbox.exports,
                            demo_credentials=creds)
         print(sandbox_ended_message(run_dir))

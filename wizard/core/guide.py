@@ -41,7 +41,8 @@ DIFFERENCES = (
     Difference(
         "Joining password hashes to users",
         "compare the export's Id to _id.$oid",
-        "user_id == 'auth0|' + (alt_id if present, else _id.$oid) (Auth0's own rule); fallback by email",
+        "user_id == 'auth0|' + (alt_id if present, else _id.$oid) (Auth0's own rule), and only to "
+        "that user in the same connection; binding by email only when you opt in, each row a warning",
     ),
     Difference(
         "A user that already exists",

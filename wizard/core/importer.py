@@ -213,7 +213,7 @@ class Importer:
         self.retry = RetryPolicy(max(1, max_attempts), max_rate_limited, backoff_base, backoff_cap)
         if outage is not None:  # a tracker of the caller's (its thresholds); else the pacer's own
             self.pacer.outage = outage
-        self._stamp: tuple | None = None  # the password file's (size, mtime, inode) when it was planned
+        self._stamp: tuple | None = None  # (path, (size, mtime, inode)) of the password file as planned
         self._key: bytes | None = None  # the run's hash-digest key (core/digests.py)
         self._stop_requested = False
         self._owns_reader = False
@@ -581,27 +581,25 @@ class Importer:
         (size, modification time, inode: one stat per hash), else a hash written into it since would
         be sent unseen. A moved stamp is forgiven only when the content (SHA-256) is still the
         recorded one (a `touch`, a copy put back)."""
-        if self._stamp is None:
-            stamp = self.journal.input_stamp("passwords")
-            self._stamp = (stamp["size"], stamp["mtime_ns"], stamp["inode"]) if stamp else ()
+        if self._stamp is None:  # read from the journal once per run, then one stat per user
+            stamp, path = self.journal.input_stamp("passwords"), self.journal.input_path("passwords")
+            self._stamp = (path, (stamp["size"], stamp["mtime_ns"], stamp["inode"])) if stamp and path else ()
         if not self._stamp:
             return
-        path = self.journal.input_path("passwords")
+        path, planned = self._stamp
         try:
-            st = path.stat() if path is not None else None
+            st = path.stat()
         except OSError as exc:
             raise RunStop(self._changed_message(f"it cannot be read any more ({exc.strerror})")) from None
-        if st is None:
-            raise RunStop(self._changed_message("it is no longer recorded in the journal"))
         now = (st.st_size, st.st_mtime_ns, st.st_ino)
-        if now == self._stamp:
+        if now == planned:
             return
         from wizard.core.journal import sha256_file
 
         recorded = (self.journal.inputs().get("passwords") or {}).get("sha256")
         with contextlib.suppress(OSError):
             if recorded and sha256_file(path) == recorded:
-                self._stamp = now  # the same bytes: only the stamp moved
+                self._stamp = (path, now)  # the same bytes: only the stamp moved
                 return
         raise RunStop(self._changed_message("its size, modification time or inode differs, and so does "
                                             "its content"))

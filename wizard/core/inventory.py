@@ -256,7 +256,8 @@ def _scan(client, journal: Journal, targets: list[ScanTarget], inv: Inventory, m
         if exc.kind is not ErrorKind.AUTH:
             raise
         inv.unknown.append(f"SMS/voice MFA users could not be identified: {exc.message}")
-    report = build_mfa_report(journal, tenant_factors=mfa["tenant_factors"], complete=mfa["scan_complete"])
+    report = build_mfa_report(journal, tenant_factors=mfa["tenant_factors"], complete=mfa["scan_complete"],
+                              scan_targets=len(targets))
     mfa.update(sms_users=report.sms_users, voice_users=report.voice_users, totp_users=report.totp_users,
                other_factors=report.other_factors, scanned=report.scanned)
 

@@ -342,14 +342,9 @@ class Journal:
                 finally:
                     self._in_tx -= 1
                 return
-            try:
-                if self._db.in_transaction:  # a BEGIN cut short by a signal (Ctrl-C, SIGTERM) before
-                    self._db.execute("ROLLBACK")  # its block started: nothing of it was committed
+            try:  # BEGIN inside the try: a signal (Ctrl-C, SIGTERM) landing just after it rolls back
+                self._in_tx = 1  # instead of leaving a transaction open for the next BEGIN to trip on
                 self._db.execute("BEGIN IMMEDIATE")
-            except sqlite3.Error as exc:
-                raise journal_error(exc, self.path) from None
-            self._in_tx = 1
-            try:
                 yield self._db
                 self._db.execute("COMMIT")
             except BaseException as exc:

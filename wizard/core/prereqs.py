@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from importlib import metadata
 
-from wizard.clients.settings import env_file_exposure, workos_key_problem
-from wizard.core.config import Settings, mask
+from wizard.core.config import Settings, env_file_exposure, mask, workos_key_problem
 from wizard.core.gates import Check, GateResult
 
 ENV_KEYS = ("WORKOS_API_KEY", "WORKOS_CLIENT_ID")

@@ -17,6 +17,7 @@ from wizard.core.findings import ORG_MEMBER_NOT_IN_AUTH0
 from wizard.core.guide import DIFFERENCES, GUIDE_URL
 from wizard.core.inventory import summary_lines
 from wizard.core.journal import Journal
+from wizard.core.mfa import mfa_unknown_text
 from wizard.core.recovery import diagnose
 from wizard.core.roles import report_markdown as roles_report_markdown
 from wizard.core.roles import report_section as roles_report_section
@@ -36,6 +37,12 @@ POST_MIGRATION_TASKS = (
     ("disable_auth0", "After the validation period, disable the Auth0 tenant"),
     ("update_docs", "Update documentation: internal docs, onboarding guides, support articles"),
 )
+
+NOT_IMPORTED_LIMIT = 1000  # blocked and invalid users listed by name in report.md (all are counted)
+# checks a person vouches for (a ticked box, a stated reason) rather than the wizard measuring them
+SELF_ATTESTED_CHECKS = {"Social sign-in"}
+OPERATOR = "confirmed by the operator"
+MEASURED = "measured"
 
 _HASH_RE = re.compile(r"\$2[abxy]?\$\d\d\$[./A-Za-z0-9]{20,}")
 _KEY_RE = re.compile(r"\bsk_[A-Za-z0-9_]{6,}")
@@ -117,6 +124,34 @@ def _decisions(journal: Journal) -> list[dict]:
     return out
 
 
+def _not_imported(journal: Journal) -> dict:
+    """Blocked and invalid users by name (the mapping step promises they are listed here)."""
+    out: dict = {}
+    for branch in ("blocked", "invalid"):
+        rows = journal.users(branch=branch, limit=NOT_IMPORTED_LIMIT)
+        out[branch] = {"count": journal.count_users("branch").get(branch, 0),
+                       "users": [{"auth0_user_id": u.auth0_user_id, "email": u.email or "",
+                                  "reason": _scrub_text(u.reason or "")} for u in rows]}
+    return out
+
+
+def _mfa_communication(journal: Journal) -> list[dict]:
+    """The MFA communication plan as ticked by the operator (the items live with the steps)."""
+    from wizard.core.steps import mfa_communication_items
+
+    ticked = documents.MFA_COMMUNICATION.read(journal)
+    if not ticked:
+        return []
+    return [{"id": key, "item": label, "done": key in ticked} for key, label in mfa_communication_items(journal)]
+
+
+def attestation(name: str, evidence: str) -> str:
+    """How a verification result is known: measured by the wizard, or confirmed by the operator."""
+    if name in SELF_ATTESTED_CHECKS or (evidence or "").startswith("not applicable:") and name == "Application builds":
+        return OPERATOR
+    return MEASURED
+
+
 def build_report(journal: Journal) -> dict:
     """The whole report as JSON-able data (the markdown is rendered from this)."""
     counts = journal.finding_counts()
@@ -141,7 +176,7 @@ def build_report(journal: Journal) -> dict:
     steps.sort(key=lambda s: order.index(s["id"]) if s["id"] in order else len(order))
     verifications = [
         {"name": v["name"], "ok": v["ok"], "evidence": v["evidence"] or "", "fix_hint": v["fix_hint"] or "",
-         "at": _iso(v["at"])}
+         "at": _iso(v["at"]), "how": attestation(v["name"], v["evidence"] or "")}
         for v in journal.verifications()
     ]
     orgs = journal.orgs()
@@ -195,6 +230,7 @@ def build_report(journal: Journal) -> dict:
             "members_not_in_auth0": [{"where": f.where(), "message": f.message}
                                      for f in journal.findings(code=ORG_MEMBER_NOT_IN_AUTH0)],
         },
+        "mfa_communication": _mfa_communication(journal),
         "enterprise_sso": sso.report_section(journal),
         "mfa": _doc(journal, documents.MFA_REPORT),
         "roles": roles_report_section(journal),
@@ -213,7 +249,23 @@ def build_report(journal: Journal) -> dict:
             for tid, text in POST_MIGRATION_TASKS
         ],
     }
-    return scrub(report)
+    report = scrub(report)
+    report["not_imported"] = _not_imported(journal)  # whole lists (up to NOT_IMPORTED_LIMIT), not cut at 25
+    report["partial"] = _partial_reasons(report)
+    return report
+
+
+def _partial_reasons(r: dict) -> list[str]:
+    """Why this report is not the final word yet (empty when every step passed and was verified)."""
+    out = []
+    if not r["verification"]:
+        out.append("the verification has not run")
+    elif not r["verification_passed"]:
+        out.append("some verification checks failed")
+    open_steps = [s["title"] for s in r["steps"] if s["status"] not in ("passed", "not_applicable")]
+    if open_steps:
+        out.append("steps not passed yet: " + ", ".join(open_steps))
+    return out
 
 
 def window_report(journal: Journal) -> dict:
@@ -251,11 +303,28 @@ def window_markdown(r: dict) -> list[str]:
 
 
 # ------------------------------------------------------------------------------------ markdown
-def _fmt(v) -> str:
-    if isinstance(v, (dict, list)):
-        text = json.dumps(v, sort_keys=True, default=str)
-        return text if len(text) <= 300 else text[:297] + "…"
-    return str(v)
+def _fmt(v, *, depth: int = 0) -> str:
+    """A value in plain words: no Python or JSON literals (`None`, `[]`, `{...}`, `True`)."""
+    if v is None:
+        return "not recorded"
+    if v == "":
+        return "none"
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if isinstance(v, dict):
+        if not v:
+            return "none"
+        parts = [f"{k} {_fmt(x, depth=depth + 1)}" if isinstance(x, (int, float)) and not isinstance(x, bool)
+                 else f"{k}: {_fmt(x, depth=depth + 1)}" for k, x in v.items()]
+        text = ", ".join(parts)
+        text = f"({text})" if depth else text
+    elif isinstance(v, (list, tuple)):
+        if not v:
+            return "none"
+        text = "; ".join(_fmt(x, depth=depth + 1) for x in v)
+    else:
+        text = str(v)
+    return text if len(text) <= 400 else text[:397] + "…"
 
 
 def _kv(doc) -> list[str]:
@@ -264,8 +333,8 @@ def _kv(doc) -> list[str]:
     if not isinstance(doc, dict):
         return [f"- {_fmt(doc)}"]
     if not doc:
-        return ["(empty)"]
-    return [f"- **{k}**: {_fmt(v)}" for k, v in doc.items()]
+        return ["nothing recorded"]
+    return [f"- **{k.replace('_', ' ')}**: {_fmt(v)}" for k, v in doc.items()]
 
 
 def _esc(text: str) -> str:
@@ -278,6 +347,9 @@ def render_markdown(r: dict) -> str:
         "verification not run" if not r["verification"] else "SOME CHECKS FAILED")
     out += [f"Generated {r['generated_at']} by auth0-workos {r['tool_version']} — run folder `{r['run_dir']}`.",
             "", f"**Verification: {verdict}**", ""]
+    if r.get("partial"):
+        out += [f"**This report is partial**: {'; '.join(r['partial'])}. Write it again when every step has "
+                "passed.", ""]
 
     out += ["## Migration guide", "", f"Followed: {r['guide']['url']}"
             + (f" (acknowledged {r['guide']['acknowledged_at']})" if r["guide"]["acknowledged_at"] else ""),
@@ -317,6 +389,18 @@ def render_markdown(r: dict) -> str:
     if isinstance(p["summary"], dict):
         out += ["", "Plan summary:", ""] + _kv(p["summary"])
 
+    out += ["", "## Users not imported", ""]
+    for branch, title in (("blocked", "Blocked in Auth0"), ("invalid", "Cannot be imported")):
+        group = (r.get("not_imported") or {}).get(branch) or {"count": 0, "users": []}
+        out.append(f"{title}: {group['count']} user(s)" + ("." if not group["users"] else ""))
+        if group["users"]:
+            out += ["", "| Auth0 id | email | reason |", "|---|---|---|"]
+            out += [f"| {_esc(u['auth0_user_id'])} | {_esc(u['email'] or 'no email')} | {_esc(u['reason'] or branch)} |"
+                    for u in group["users"]]
+            if group["count"] > len(group["users"]):
+                out.append(f"\n… and {group['count'] - len(group['users'])} more (the journal lists them all).")
+        out.append("")
+
     i = r["import"]
     out += ["", "## Import", ""]
     out += [f"- users {s}: {n}" for s, n in sorted(i["users_by_status"].items())]
@@ -337,14 +421,23 @@ def render_markdown(r: dict) -> str:
     out += ["", "## Enterprise SSO", ""] + sso.report_lines(r["enterprise_sso"])
 
     out += ["", "## MFA", ""] + _kv(r["mfa"])
+    plan = r.get("mfa_communication") or {}
+    if plan:
+        out += ["", f"Communication plan ({OPERATOR}):", ""]
+        out += [f"- [{'x' if item['done'] else ' '}] {item['item']}" for item in plan]
+    if isinstance(r["mfa"], dict):  # no data is not "no MFA" (issue 10)
+        unknown = mfa_unknown_text(r["mfa"].get("scan_targets"), r["mfa"].get("scanned") or 0,
+                                   bool(r["mfa"].get("complete")))
+        if unknown:
+            out += ["", f"**MFA {unknown}.**"]
 
     out += ["", "## Verification", ""]
     if not r["verification"]:
         out.append("not run")
     else:
-        out += ["| check | result | when | evidence | fix |", "|---|---|---|---|---|"]
-        out += [f"| {v['name']} | {'PASS' if v['ok'] else 'FAIL'} | {v['at']} | {_esc(v['evidence'])} | "
-                f"{_esc(v['fix_hint'])} |" for v in r["verification"]]
+        out += ["| check | result | how it is known | when | evidence | fix |", "|---|---|---|---|---|---|"]
+        out += [f"| {v['name']} | {'PASS' if v['ok'] else 'FAIL'} | {v.get('how', MEASURED)} | {v['at']} | "
+                f"{_esc(v['evidence']) or 'none'} | {_esc(v['fix_hint']) or 'none'} |" for v in r["verification"]]
 
     out += ["", "## Wizard steps", ""]
     for s in r["steps"]:
@@ -368,7 +461,7 @@ def render_markdown(r: dict) -> str:
         act = f" (one-key fix: `{x['action']}`)" if x["action"] else ""
         out.append(f"- **{x['title']}** — {x['affected']} affected. Cause: {x['cause']} Fix: {x['fix']}{act}")
 
-    out += ["", "## Post-migration tasks", ""]
+    out += ["", f"## Post-migration tasks ({OPERATOR})", ""]
     out += [f"- [{'x' if t['done'] else ' '}] {t['task']}" for t in r["post_migration"]]
     out.append("")
     return _scrub_text("\n".join(out))

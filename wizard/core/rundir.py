@@ -125,3 +125,6 @@ def open_private(path: Path, mode: str = "w", encoding: str | None = "utf-8"):
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+SANDBOX_RUN_META = "sandbox_run"  # journal meta: the run folder was made by a `--sandbox` rehearsal

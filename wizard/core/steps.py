@@ -43,6 +43,22 @@ MFA_COMMUNICATION_ITEMS = (
     ("grace_period", "Agree a grace period during which users enroll again"),
     ("enforce_after", "Enforce MFA in WorkOS only after the grace period"),
 )
+MFA_AFTER_IMPORT_LABELS = {  # the same plan, in the tense that fits once the users are in WorkOS
+    "email_before": "Email affected users now (imported; AuthKit has no SMS)",
+}
+
+
+def users_imported(journal: Journal) -> bool:
+    """The real import has run, so the MFA plan is no longer "before the migration"."""
+    doc = documents.IMPORT_SUMMARY.read(journal)
+    return doc is not None and bool(doc.created or doc.updated)
+
+
+def mfa_communication_items(journal: Journal) -> list[tuple[str, str]]:
+    """The communication plan's (key, label), worded for before or after the import."""
+    after = users_imported(journal)
+    return [(key, MFA_AFTER_IMPORT_LABELS.get(key, label) if after else label)
+            for key, label in MFA_COMMUNICATION_ITEMS]
 
 
 # ------------------------------------------------------------------------------- gates
@@ -172,7 +188,7 @@ def mfa_gate(journal: Journal, settings: Settings) -> GateResult:
     checks += [
         Check(label, key in plan, "done" if key in plan else "not ticked yet",
               "Tick this item once it is done or scheduled.")
-        for key, label in MFA_COMMUNICATION_ITEMS
+        for key, label in mfa_communication_items(journal)
     ]
     return GateResult.from_checks(checks)
 

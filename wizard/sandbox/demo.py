@@ -92,9 +92,67 @@ class DemoTenant:
         return [u for u in self.users if (u.get("email") or "").lower() == e]
 
 
-def demo_tenant(seed: int = 7) -> DemoTenant:
-    """The demo tenant for `seed` (built once per process; each call gets its own copy)."""
+def demo_tenant(seed: int = 7, users: int | None = None) -> DemoTenant:
+    """The demo tenant for `seed` (built once per process; each call gets its own copy). `users`
+    above the base tenant's size adds generated users up to that count (a rehearsal at scale)."""
+    if users is not None and users > len(_build(seed).users):
+        return copy.deepcopy(_scaled(seed, users))
     return copy.deepcopy(_build(seed))
+
+
+# ----- scaling: many users in seconds -----
+# bcrypt is the cost of a big tenant: a few real hashes of known passwords are computed once and
+# shared by the generated users, so every generated password user still signs in for real.
+SCALE_PASSWORDS = ("Rehearsal-maple-41!", "Rehearsal-cedar-52!", "Rehearsal-comet-63!", "Rehearsal-fjord-74!")
+_SCALE_KINDS = ("password",) * 6 + ("reset", "google-oauth2", "google-oauth2", "github")  # 60% password users
+
+
+@lru_cache(maxsize=2)
+def _scale_hashes(seed: int) -> tuple[str, ...]:
+    rng = random.Random(seed * 7919)
+    salts = ["".join(rng.choice(_BCRYPT64) for _ in range(21)) + rng.choice(".Oeu") for _ in SCALE_PASSWORDS]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        return tuple(h for _, h in pool.map(_hash, [("", pw, salt, "$2b$") for pw, salt in
+                                                    zip(SCALE_PASSWORDS, salts, strict=True)]))
+
+
+@lru_cache(maxsize=2)
+def _scaled(seed: int, users: int) -> DemoTenant:
+    """The base tenant plus generated users (deterministic for seed and count): database users with
+    one of SCALE_PASSWORDS, users without a hash (reset branch) and social users."""
+    base = copy.deepcopy(_build(seed))
+    hashes = _scale_hashes(seed)
+    rng = random.Random(seed * 104729 + users)
+    credentials = list(base.credentials)
+    for i in range(users - len(base.users)):
+        kind = _SCALE_KINDS[i % len(_SCALE_KINDS)]
+        first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
+        email = f"{first}.{last}.{i:06d}@rehearsal.example".lower().replace(" ", "").replace("'", "")
+        created = _EPOCH + timedelta(days=rng.randint(0, 700), seconds=rng.randint(0, 86399))
+        local = f"{rng.getrandbits(96):024x}" if kind in ("password", "reset") else str(10**20 + i)
+        provider = "auth0" if kind in ("password", "reset") else kind
+        connection = DB_CONNECTION if provider == "auth0" else provider
+        user = {"user_id": f"{provider}|{local}", "email": email, "email_verified": True,
+                "given_name": first, "family_name": last, "name": f"{first} {last}",
+                "nickname": email.split("@")[0],
+                "identities": [{"connection": connection, "provider": provider, "user_id": local,
+                                "isSocial": provider != "auth0"}],
+                "app_metadata": {}, "user_metadata": {}, "created_at": _iso(created),
+                "updated_at": _iso(created + timedelta(days=1)), "last_login": _iso(created + timedelta(days=2)),
+                "logins_count": rng.randint(1, 300)}
+        base.users.append(user)
+        if kind == "password":
+            k = i % len(SCALE_PASSWORDS)
+            base.password_rows.append({
+                "_id": {"$oid": local}, "email_verified": True, "email": email, "passwordHash": hashes[k],
+                "password_set_date": {"$date": user["created_at"]}, "tenant": TENANT_NAME,
+                "connection": DB_CONNECTION, "_tmp_is_unique": True,
+                "identifiers": [{"type": "email", "value": email, "verified": True}]})
+            base.passwords[user["user_id"]] = SCALE_PASSWORDS[k]
+            if len(credentials) < len(base.credentials) + 3:
+                credentials.append((email, SCALE_PASSWORDS[k]))
+    base.credentials = credentials
+    return base
 
 
 def write_exports(tenant: DemoTenant, dest_dir: str | Path) -> ExportFiles:

@@ -18,11 +18,15 @@ class DropConnection(Exception):  # noqa: N818 - it is a signal, not an error
 
 
 class _HideDroppedConnections(logging.Filter):
-    """Keep uvicorn's log quiet about connections the emulators drop on purpose."""
+    """Keep uvicorn's log quiet about connections the emulators drop on purpose, and about clients
+    that hang up mid-request (a cancelled import closes its in-flight connections): neither is a
+    fault of the emulator, and a traceback would land in the rehearsal's terminal."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        from starlette.requests import ClientDisconnect
+
         exc = record.exc_info[1] if record.exc_info else None
-        return not isinstance(exc, DropConnection)
+        return not isinstance(exc, (DropConnection, ClientDisconnect))
 
 
 _FILTER = _HideDroppedConnections()
@@ -87,7 +91,7 @@ class Sandbox:
 
     @classmethod
     def start(cls, workdir: str | Path, seed: int = 7, workos_port: int = 0, auth0_port: int = 0,
-              limits=None, faults=None) -> Sandbox:
+              limits=None, faults=None, users: int | None = None) -> Sandbox:
         from wizard.core.rundir import ensure_private_dir
         from wizard.sandbox.auth0_emulator import FULL_SCOPES, Auth0Emulator
         from wizard.sandbox.demo import demo_tenant, write_exports
@@ -95,7 +99,7 @@ class Sandbox:
 
         box = cls()
         box.workdir = ensure_private_dir(Path(workdir))
-        box.tenant = demo_tenant(seed)
+        box.tenant = demo_tenant(seed, users=users)
         box.exports = write_exports(box.tenant, ensure_private_dir(box.workdir / "auth0-exports"))
         box.workos = WorkOSEmulator(limits=limits, faults=faults)
         box.auth0 = Auth0Emulator(box.tenant, scopes=FULL_SCOPES)

@@ -20,7 +20,7 @@ from wizard.core.artifacts import ArtifactPaths
 from wizard.core.importer import Importer, ImportSummary, users_to_send
 from wizard.core.journal import Journal
 from wizard.core.pacing import Budget
-from wizard.tasks import clients
+from wizard.tasks import clients, loop
 
 CONFIRM_WORD = "import"
 
@@ -102,10 +102,10 @@ class ImportRun:
         False when nothing is running."""
         with self._lock:
             self._cancelled = True
-            loop, task = self._loop, self._task
-        if loop is None or task is None:
+            running, task = self._loop, self._task
+        if running is None or task is None:
             return False
-        loop.call_soon_threadsafe(task.cancel)
+        running.call_soon_threadsafe(task.cancel)
         return True
 
     # ------------------------------------------------------------------ running
@@ -137,29 +137,13 @@ class ImportRun:
                             interrupted=interrupted)
 
     def run(self) -> ImportResult:
-        """Run to the end (or the interruption) on a new event loop, then write the run-folder files."""
-        loop = asyncio.new_event_loop()
+        """Run to the end (or the interruption) on a new event loop, then write the run-folder files.
+        Ctrl-C / SIGTERM cancel the run the same way `cancel` does (see `tasks.loop`)."""
         try:
-            main = loop.create_task(self._main())
-            try:
-                summary, interrupted = loop.run_until_complete(main), False
-            except (KeyboardInterrupt, asyncio.CancelledError):
-                _cancel_all_tasks(loop)  # let the importer and the client close, as asyncio.run does
-                summary, interrupted = self._interrupted(), True
-        finally:
-            try:
-                loop.run_until_complete(loop.shutdown_asyncgens())
-            finally:
-                loop.close()
+            summary, interrupted = loop.run(self._main()), False
+        except (KeyboardInterrupt, asyncio.CancelledError):  # the loop has unwound: the client is closed
+            summary, interrupted = self._interrupted(), True
         return self._finish(summary, interrupted)
-
-
-def _cancel_all_tasks(loop: asyncio.AbstractEventLoop) -> None:
-    tasks = [t for t in asyncio.all_tasks(loop) if not t.done()]
-    for t in tasks:
-        t.cancel()
-    if tasks:
-        loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
 
 
 def run_import(journal: Journal, settings: Settings, *, on_progress: ProgressCallback | None = None,

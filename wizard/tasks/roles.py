@@ -7,7 +7,6 @@ or applies; `rollback_roles` and `verify_roles` are what the rollback and verifi
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +21,7 @@ from wizard.core.journal import Journal
 from wizard.core.pacing import Pacer
 from wizard.core.progress import ProgressCallback
 from wizard.core.rundir import write_private
+from wizard.tasks import loop
 
 STEP_ID = "roles"
 NO_ROLES_REASON = "the Auth0 tenant has no roles (GET /api/v2/roles returned none)"
@@ -70,7 +70,7 @@ def plan_roles(journal: Journal, settings: Settings, *, reuse_existing: Iterable
         finally:
             await client.close()
 
-    return asyncio.run(go())
+    return loop.run(go())
 
 
 def write_roles_csv(journal: Journal) -> Path:
@@ -102,7 +102,7 @@ def run_roles(journal: Journal, settings: Settings, *, on_progress: ProgressCall
         finally:
             await client.close()
 
-    plan, outcome = asyncio.run(go())
+    plan, outcome = loop.run(go())
     csv_path = write_roles_csv(journal)
     gate = None
     if not dry_run:
@@ -120,7 +120,7 @@ def rollback_roles(journal: Journal, settings: Settings, *, on_progress: Progres
         finally:
             await client.close()
 
-    summary = asyncio.run(go())
+    summary = loop.run(go())
     write_roles_csv(journal)
     return summary
 

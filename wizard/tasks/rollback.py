@@ -3,7 +3,6 @@ existed before and were only updated are kept), then rewrite `id-map.csv` withou
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,7 +14,7 @@ from wizard.core.environment import require_same_environment
 from wizard.core.journal import Journal
 from wizard.core.pacing import Budget
 from wizard.core.rollback import Rollback, RollbackSummary, RollbackTarget, rollback_targets
-from wizard.tasks import clients
+from wizard.tasks import clients, loop
 
 CONFIRM_WORD = "rollback"
 
@@ -51,7 +50,7 @@ def check_environment(journal: Journal, settings: Settings) -> None:
                 if err.kind is not ErrorKind.AUTH:
                     raise
 
-    asyncio.run(go())
+    loop.run(go())
 
 
 def confirmation_accepted(typed: str, n: int) -> bool:
@@ -66,5 +65,5 @@ def run_rollback(journal: Journal, settings: Settings, *, on_progress: ProgressC
         async with clients.workos_async(settings) as client:
             return await Rollback(journal, client, rate=rate, on_progress=on_progress).run()
 
-    summary = asyncio.run(go())
+    summary = loop.run(go())
     return RollbackResult(summary, write_id_map(journal, journal.run_dir))

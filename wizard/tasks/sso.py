@@ -8,7 +8,6 @@ run folder and the result hold redactions only.
 
 from __future__ import annotations
 
-import asyncio
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -22,6 +21,7 @@ from wizard.core.gates import GateResult
 from wizard.core.journal import Journal
 from wizard.core.pacing import Pacer
 from wizard.core.progress import ProgressCallback
+from wizard.tasks import loop
 
 
 @dataclass
@@ -74,8 +74,8 @@ def run_sso(journal: Journal, settings: Settings, *, on_progress: ProgressCallba
     result = SsoResult(connections=len(plans), dry_run=dry_run, notes=list(inventory.notes),
                        secrets_needed=sso.iter_secret_names(plans))
     if plans and (dry_run or write):
-        result.run = asyncio.run(_workos(journal, settings, plans, dry_run=dry_run,
-                                         on_progress=on_progress, give_up_after=give_up_after)).as_dict()
+        result.run = loop.run(_workos(journal, settings, plans, dry_run=dry_run,
+                                      on_progress=on_progress, give_up_after=give_up_after)).as_dict()
         (documents.SSO_DRY_RUN if dry_run else documents.SSO_RESULT).write(journal, result.run)
     if plans:
         result.handoff_md, result.connections_csv = sso.write_handoff(journal, journal.run_dir, ctx)
@@ -117,7 +117,7 @@ def run_portal_links(journal: Journal, settings: Settings, connection_name: str)
         finally:
             await client.close()
 
-    return asyncio.run(go())
+    return loop.run(go())
 
 
 def run_sso_rollback(journal: Journal, settings: Settings, *,
@@ -130,7 +130,7 @@ def run_sso_rollback(journal: Journal, settings: Settings, *,
         finally:
             await client.close()
 
-    result = asyncio.run(go())
+    result = loop.run(go())
     record_gate(journal)
     return result
 

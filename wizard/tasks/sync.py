@@ -8,7 +8,6 @@ Two calls, so a front end can show the counts and ask before anything is written
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +26,7 @@ from wizard.core.sync import (
     sync_record,
     unfinished_sync,
 )
+from wizard.tasks import loop
 
 __all__ = ["SyncError", "SyncPlan", "SyncResult", "prepare_sync", "resume_sync", "run_sync"]
 
@@ -109,11 +109,11 @@ async def run_sync_async(journal: Journal, settings: Settings, plan: SyncPlan | 
 def run_sync(journal: Journal, settings: Settings, plan: SyncPlan, *,
              on_progress: ProgressCallback | None = None, rate=None, concurrency: int = 64,
              give_up_after: float | None = None) -> SyncResult:
-    return asyncio.run(run_sync_async(journal, settings, plan, on_progress=on_progress, rate=rate,
-                                      concurrency=concurrency, give_up_after=give_up_after))
+    return loop.run(run_sync_async(journal, settings, plan, on_progress=on_progress, rate=rate,
+                                concurrency=concurrency, give_up_after=give_up_after))
 
 
 def resume_sync(journal: Journal, settings: Settings, *, on_progress: ProgressCallback | None = None,
                 rate=None, concurrency: int = 64, give_up_after: float | None = None) -> SyncResult:
-    return asyncio.run(run_sync_async(journal, settings, None, on_progress=on_progress, rate=rate,
-                                      concurrency=concurrency, give_up_after=give_up_after))
+    return loop.run(run_sync_async(journal, settings, None, on_progress=on_progress, rate=rate,
+                                concurrency=concurrency, give_up_after=give_up_after))

@@ -22,9 +22,12 @@ HELP = (
     "  r        re-run the current step's check\n"
     "  x        mark a conditional step not applicable (typed reason)\n"
     "  ?        this help\n"
-    "  q        quit (everything so far is kept)\n"
-    "  tab      move between fields; enter presses a button; the mouse works too\n"
-    "  esc      leaves a field (typing n in a field types n; press esc first)\n\n"
+    "  q        quit (everything so far is kept; asks first while work is running)\n"
+    "  tab      move between fields and buttons (the focused one is drawn in reverse video);\n"
+    "           enter presses the focused button; space ticks a checkbox; the mouse works too\n"
+    "  esc      leaves a field (typing n in a field types n; press esc first)\n"
+    "  pgdn pgup home end   scroll the step (when no table or field has focus)\n"
+    "  /        the search box on the mapping step\n\n"
     "[b]Steps[/b]\n"
     + "\n".join(f"  {i + 1:>2}. {s.title}: {s.summary}" for i, s in enumerate(STEPS))
 )
@@ -80,3 +83,74 @@ class ReasonScreen(ModalScreen[str | None]):
 
     def action_cancel(self) -> None:
         self.dismiss(None)
+
+
+class ConfirmScreen(ModalScreen[bool]):
+    """A yes/no question; returns True only for the explicit yes button (Esc is no)."""
+
+    BINDINGS = [Binding("escape", "no", "Cancel")]
+
+    def __init__(self, question: str, *, yes: str = "Yes", no: str = "No") -> None:
+        super().__init__()
+        self.question, self.yes, self.no = question, yes, no
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="modal-box"):
+            yield Static(self.question, id="confirm-question")
+            with Horizontal(classes="buttons"):
+                yield Button(self.no, id="confirm-no", variant="primary")
+                yield Button(self.yes, id="confirm-yes", variant="warning")
+
+    def on_mount(self) -> None:
+        self.query_one("#confirm-no", Button).focus()  # the safe answer is the default
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.dismiss(event.button.id == "confirm-yes")
+
+    def action_no(self) -> None:
+        self.dismiss(False)
+
+
+class TypedConfirmScreen(ModalScreen[bool]):
+    """A write to WorkOS: the person types `word` (a count or a verb) to go ahead."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, question: str, word: str, *, action: str = "Go ahead", also: tuple[str, ...] = ()) -> None:
+        super().__init__()
+        self.question, self.word, self.action = question, word, action
+        self.accepted = {word, *also}
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="modal-box"):
+            yield Static(self.question, id="typed-question")
+            yield Input(placeholder=f"type {self.word}", id="typed-input")
+            yield Label("", id="typed-error")
+            with Horizontal(classes="buttons"):
+                yield Button(self.action, id="typed-ok", variant="warning")
+                yield Button("Cancel", id="typed-cancel", variant="primary")
+
+    def on_mount(self) -> None:
+        self.query_one("#typed-input", Input).focus()
+
+    def _submit(self) -> None:
+        if self.query_one("#typed-input", Input).value.strip().lower().replace(",", "") not in self.accepted:
+            self.query_one("#typed-error", Label).update(
+                f"[red]Type {' or '.join(sorted(self.accepted))} exactly to confirm.[/]")
+            return
+        self.dismiss(True)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self._submit()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        if event.button.id == "typed-ok":
+            self._submit()
+        else:
+            self.dismiss(False)
+
+    def action_cancel(self) -> None:
+        self.dismiss(False)

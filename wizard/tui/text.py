@@ -35,10 +35,12 @@ def editable_path(path: str | Path | None) -> str:
 
 
 def scrub(text: str, settings: Settings | None = None, *, stable: bool = False) -> str:
-    """Hide loopback ports and any secret that slipped into a message; `stable` also hides the
-    clock-derived WorkOS ids (headless runs: tests and screenshots draw the same picture every time)."""
-    out = _LOOPBACK.sub(r"\1:<port>", text or "")
+    """Hide any secret that slipped into a message. `stable` (headless runs: tests and screenshots
+    draw the same picture every time) also hides loopback ports and the clock-derived WorkOS ids; a
+    person at the terminal sees the real URL."""
+    out = text or ""
     if stable:
+        out = _LOOPBACK.sub(r"\1:<port>", out)
         out = _TIME_IDS.sub(r"\1_…", out)
     if settings is not None:
         for secret in (settings.workos_api_key, settings.auth0_client_secret):

@@ -25,7 +25,8 @@ from wizard.tui.text import display_path, editable_path
 from wizard.tui.views.base import StepView
 from wizard.tui.widgets.catch_up import CatchUpPanel
 from wizard.tui.widgets.checklist import Checklist
-from wizard.tui.widgets.findings_table import FindingsTable, FindingSummary
+from wizard.tui.widgets.findings_table import FindingDetail, FindingsTable, FindingSummary
+from wizard.tui.widgets.tickbox import TickBox
 
 
 class ExportView(StepView):
@@ -34,12 +35,12 @@ class ExportView(StepView):
     def compose_body(self) -> ComposeResult:
         with Horizontal(classes="field"):
             yield Label("Users export", classes="field-label")
-            yield Input(placeholder=".json / .json.gz (NDJSON)", id="export-users")
+            yield Input(placeholder=".json or .json.gz", id="export-users")
         with Horizontal(classes="field"):
             yield Label("Password hashes", classes="field-label")
-            yield Input(placeholder="NDJSON from Auth0 support, decrypted (optional)", id="export-passwords")
+            yield Input(placeholder="decrypted NDJSON (optional)", id="export-passwords")
         # trust (issue 10): the hash-join choice, recorded in the journal for check and import
-        yield Checkbox(JOIN_BY_EMAIL_CHOICE, id="export-join-by-email")
+        yield TickBox(JOIN_BY_EMAIL_CHOICE, id="export-join-by-email")
         yield Static(f"[dim]{escape(JOIN_BY_EMAIL_WARNING)}[/]", id="export-join-warning")
         with Horizontal(classes="buttons"):
             yield Button("Verify files", id="export-verify", variant="primary", compact=True)
@@ -49,12 +50,13 @@ class ExportView(StepView):
         yield Static("[b]Findings[/b] (select a row to drill down)", classes="section")
         yield FindingSummary(id="export-summary")
         yield FindingsTable(id="export-findings")
+        yield FindingDetail("", id="export-finding-detail", classes="detail")
         # window: the password-export ticket, and applying the hash file once it arrives
         with Collapsible(title="Support ticket for the password export", collapsed=True, id="export-ticket-box"):
             yield Static("", id="export-ticket")
             with Horizontal(classes="buttons"):
                 yield Button("Copy ticket", id="export-ticket-copy", compact=True)
-                yield Checkbox("Ticket sent to Auth0 support", id="export-ticket-sent")
+                yield TickBox("Ticket sent to Auth0 support", id="export-ticket-sent")
         yield Static("", id="export-ticket-wait")
         yield CatchUpPanel("export", title="Apply the password export", passwords_only=True,
                            id="export-apply-passwords")
@@ -115,8 +117,9 @@ class ExportView(StepView):
         counts = journal.finding_counts()
         self.query_one("#export-summary", FindingSummary).load(counts)
         sev, _, c = (code or "").partition("|")
-        self.query_one("#export-findings", FindingsTable).load(
-            journal.findings(severity=sev or None, code=c or None, limit=500))
+        table = self.query_one("#export-findings", FindingsTable)
+        table.load(journal.findings(severity=sev or None, code=c or None, limit=500))
+        self.query_one("#export-finding-detail", FindingDetail).show(table.finding("0"))
         reason = documents.NO_PASSWORDS_REASON.read(journal)
         lines = []
         inputs = journal.inputs()
@@ -132,6 +135,12 @@ class ExportView(StepView):
         if counts:
             lines.append(f"{errors} error(s), {warnings} warning(s)")
         self.query_one("#export-status", Static).update("\n".join(lines))
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if event.data_table.id == "export-findings" and event.row_key is not None:
+            event.stop()
+            table = self.query_one("#export-findings", FindingsTable)
+            self.query_one("#export-finding-detail", FindingDetail).show(table.finding(event.row_key.value))
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         if event.data_table.id == "export-summary":
@@ -169,10 +178,11 @@ class ExportView(StepView):
         users = Path(users_raw).expanduser() if users_raw else None
         passwords = Path(pw_raw).expanduser() if pw_raw else None
         if users is None or not users.is_file():
-            self.notify(f"Users export not found: {users_raw or '(empty)'}", severity="error")
+            self.notify(f"Users export: file not found: {escape(users_raw)}" if users_raw
+                        else "Give the users export path first.", severity="error")
             return
         if passwords is not None and not passwords.is_file():
-            self.notify(f"Password export not found: {pw_raw}", severity="error")
+            self.notify(f"Password export: file not found: {escape(pw_raw)}", severity="error")
             return
         if passwords is None and not documents.NO_PASSWORDS_REASON.exists(self.wizard.journal):
             self.notify("No password export given: press 'No password export…' and state why.",

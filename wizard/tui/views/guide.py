@@ -9,6 +9,7 @@ from textual.widgets import Checkbox, Static
 from wizard.core import guide, steps
 from wizard.core.gates import GateResult
 from wizard.tui.views.base import StepView
+from wizard.tui.widgets.tickbox import TickBox
 
 
 def difference_text(d: guide.Difference) -> str:
@@ -20,14 +21,17 @@ class GuideView(StepView):
     step_id = "guide"
 
     def compose_body(self) -> ComposeResult:
+        # the acknowledgement sits above the fold: the details follow it, scrollable (pgdn / end)
+        yield Static(f"Official guide: [b u]{guide.GUIDE_URL}[/]", id="guide-url")
+        yield TickBox("I have read the guide and what this wizard follows",
+                      id="guide-ack")
         text = (
-            f"Official guide: [b u]{guide.GUIDE_URL}[/]\n\n[b]What this wizard follows, in order:[/]\n"
+            "[b]What this wizard follows, in order:[/]\n"
             + "\n".join(f" {i}. {f}" for i, f in enumerate(map(escape, guide.FOLLOWED), 1))
             + "\n\n[b]Where newer API facts override the seed guide:[/]\n"
             + "\n".join(f" • {difference_text(d)}" for d in guide.DIFFERENCES)
         )
-        yield Static(text, id="guide-text")
-        yield Checkbox("I have read the guide and understand what this wizard follows", id="guide-ack")
+        yield Static(text, id="guide-text", classes="section")
 
     def entered(self) -> None:
         ack = guide.is_acknowledged(self.wizard.journal)

@@ -12,12 +12,13 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Button, DataTable, Input, Static
 
-from wizard.core import artifacts, documents, steps
+from wizard.core import artifacts, documents, estimate, steps
 from wizard.core.gates import GateResult
 from wizard.core.progress import Progress
 from wizard.core.rollback import ROLLBACK_PROMISE
 from wizard.tasks import import_ as import_task
-from wizard.tui.screens import ReasonScreen
+from wizard.tasks import rollback as rollback_task
+from wizard.tui.screens import ReasonScreen, TypedConfirmScreen
 from wizard.tui.text import display_path
 from wizard.tui.views.base import StepView
 from wizard.tui.widgets.catch_up import CatchUpPanel
@@ -37,13 +38,14 @@ class ImportView(StepView):
         yield Static("", id="import-plan")
         with Horizontal(classes="buttons"):
             yield Button("Dry run", id="import-dry", variant="primary", compact=True)
-            yield Input(placeholder="type the user count or 'import'", id="import-confirm")
+            yield Input(placeholder="count or import", id="import-confirm")
             yield Button("Start import", id="import-start", variant="warning", disabled=True, compact=True)
         with Horizontal(classes="buttons"):
             yield Button("Pause", id="import-pause", disabled=True, compact=True)
             yield Button("Cancel", id="import-cancel", variant="error", disabled=True, compact=True)
             yield Button("Retry failed", id="import-retry", disabled=True, compact=True)
             yield Button("Accept failures…", id="import-accept", disabled=True, compact=True)
+            yield Button("Roll back…", id="import-rollback", variant="error", disabled=True, compact=True)
         yield ProgressPanel(id="import-progress")
         yield Static("", id="import-summary")
         yield Static("[b]Failures[/b]", classes="section")
@@ -76,11 +78,18 @@ class ImportView(StepView):
         journal = self.wizard.journal
         counts = journal.count_users("status")
         branches = journal.count_users("branch")
+        to_send = self.to_send()
+        expected = estimate.writes("import", to_send)
         self.query_one("#import-plan", Static).update(
-            "Plan: " + ", ".join(f"{n} {b}" for b, n in sorted(branches.items())) + "\n"
+            "Plan: " + (", ".join(f"{n} {b}" for b, n in sorted(branches.items())) or "none yet") + "\n"
             "Status: " + (", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "no plan yet")
-            + f"\nTo send: {self.to_send()} user(s). The real import needs a completed dry run and a "
-            "typed confirmation. " + ROLLBACK_PROMISE)
+            + f"\nTo send: {to_send} user(s)"
+            + (f"; expected duration {escape(str(expected))} (the write budget; 429s and retries add to it)"
+               if to_send else "")
+            + (". " + ROLLBACK_PROMISE + "\nThe real import needs a completed dry run and a typed confirmation: type "
+               f"[b]{to_send}[/b] or [b]import[/b] in the field, then press Start import." if to_send else
+               ": every planned user has been sent."))
+        self.query_one("#import-confirm", Input).placeholder = f"{to_send} or import" if to_send else "nothing to send"
         dry_ok = steps.dry_run_gate(journal).passed
         failed = counts.get("failed", 0)
         self.query_one("#import-dry", Button).disabled = self.busy
@@ -89,6 +98,7 @@ class ImportView(StepView):
         self.query_one("#import-cancel", Button).disabled = not self.busy
         self.query_one("#import-retry", Button).disabled = self.busy or failed == 0
         self.query_one("#import-accept", Button).disabled = self.busy or failed == 0
+        self.query_one("#import-rollback", Button).disabled = self.busy or not journal.has_writes()
         self.show_failures()
         self.show_summaries()
         self.show_window()
@@ -160,6 +170,8 @@ class ImportView(StepView):
             self.recheck()
         elif bid == "import-accept":
             self.app.push_screen(ReasonScreen("Why may these failed users stay out of WorkOS?"), self._accepted)
+        elif bid == "import-rollback":
+            self.ask_rollback()
 
     def _accepted(self, reason: str | None) -> None:
         if reason:
@@ -182,6 +194,7 @@ class ImportView(StepView):
             return
         self.query_one("#import-confirm", Input).value = ""
         self.start(dry_run=False)
+        self.query_one("#import-pause", Button).focus()  # the field's job is done: n / b / r are keys again
 
     def start(self, *, dry_run: bool) -> None:
         on_progress = self.wizard.progress_callback(self.step_id)
@@ -201,6 +214,48 @@ class ImportView(StepView):
         if self.importer is not None and self.importer.cancel():
             self.notify("Cancelling: in-flight users are reconciled by lookup on the next run.")
 
+    # ------------------------------------------------------------------ rollback
+    def ask_rollback(self) -> None:
+        """Deleting what this run created in WorkOS: the count first, then a typed confirmation."""
+        planned = rollback_task.rollback_plan(self.wizard.journal)
+        n = len(planned.targets)
+        if not n and not planned.restores and not planned.unknown:
+            self.notify("This run created or changed no WorkOS user that is still there: nothing to roll back.")
+            return
+        question = (f"[b]Roll back the import[/b]: delete the {n} WorkOS user(s) this run created at "
+                    f"{escape(self.wizard.settings.workos_base_url)}. {len(planned.restores)} user(s) that "
+                    "existed before are kept and put back as they were"
+                    + (f"; {len(planned.unknown)} create(s) whose answer was lost are looked up first"
+                       if planned.unknown else "")
+                    + f". Expected duration: {escape(str(estimate.writes('rollback', n)))}.\n"
+                    f"Type [b]{n}[/b] or [b]{rollback_task.CONFIRM_WORD}[/b].")
+
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                self.start_rollback()
+
+        self.app.push_screen(TypedConfirmScreen(question, str(n), action="Delete them",
+                                                also=(rollback_task.CONFIRM_WORD,)), confirmed)
+
+    def start_rollback(self) -> None:
+        journal, settings = self.wizard.journal, self.wizard.settings
+        on_progress = self.wizard.progress_callback(self.step_id)
+
+        def work():
+            return rollback_task.run_rollback(journal, settings, on_progress=on_progress).summary
+
+        self.query_one("#import-rollback", Button).disabled = True
+        self.wizard.start_work(self.step_id, "rollback", work, on_done=self.rolled_back)
+
+    def rolled_back(self, summary) -> None:
+        self.notify(f"Rollback: {summary.deleted} deleted, {summary.already_gone} already gone, "
+                    f"{summary.restored} put back as they were, {summary.failed + summary.restore_failed} "
+                    "failed. The id map no longer lists deleted users."
+                    + (f" Stopped: {summary.stop_reason}" if summary.stopped else ""),
+                    severity="warning" if summary.failed or summary.stopped else "information")
+        self.refresh_state()
+        self.recheck()
+
     def finished(self, result: import_task.ImportResult) -> None:
         self.importer = None
         summary = result.summary
@@ -209,6 +264,8 @@ class ImportView(StepView):
         if summary.stopped:
             self.notify(f"Import stopped: {summary.stop_reason}", severity="warning")
         self.refresh_state()
+        if isinstance(self.app.focused, Input) or self.app.focused is None or self.app.focused.disabled:
+            self.focus()  # keys work again: n goes on once the gate passes
         self.recheck()
 
     def work_ended(self, name: str, state) -> None:

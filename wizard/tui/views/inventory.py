@@ -9,13 +9,14 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Button, Input, Static
 
-from wizard.core import documents, inventory
+from wizard.core import documents, estimate, inventory
 from wizard.core.gates import GateResult
 from wizard.core.progress import Progress
 from wizard.tasks import inventory as inventory_task
 from wizard.tui.text import editable_path
 from wizard.tui.views.base import StepView
 from wizard.tui.widgets.checklist import Checklist
+from wizard.tui.widgets.progress_panel import ProgressPanel
 
 
 class InventoryView(StepView):
@@ -36,7 +37,12 @@ class InventoryView(StepView):
         s = self.wizard.settings
         source = ("Auth0 Management API (credentials present)" if s.has_auth0_credentials
                   else "the users export file below (no Auth0 credentials)")
-        self.query_one("#inventory-source", Static).update(f"Source: {source}")
+        known = self.known_users()
+        scan = (f"\nExpected duration of the MFA scan (one Auth0 read per user): "
+                f"{escape(str(estimate.mfa_scan(known)))}; Essentials plans allow about 150 reads per "
+                f"minute: {escape(estimate.describe_duration(estimate.mfa_scan(known, estimate.AUTH0_ESSENTIALS_PER_SECOND).seconds))}"
+                if known and s.has_auth0_credentials else "")
+        self.query_one("#inventory-source", Static).update(f"Source: {source}{scan}")
         box = self.query_one("#inventory-users-path", Input)
         if not box.value:
             exports = self.wizard.demo_exports
@@ -44,6 +50,16 @@ class InventoryView(StepView):
             if path:
                 box.value = editable_path(path)
         self.show_summary()
+
+    def known_users(self) -> int:
+        """Users this run already knows of (an earlier inventory, or the export's line count)."""
+        journal = self.wizard.journal
+        doc = documents.INVENTORY.read(journal)
+        users = doc.users if doc else {}
+        count = users.get("export_users") or users.get("api_total")
+        if isinstance(count, int):
+            return count
+        return int((journal.inputs().get("users") or {}).get("lines") or 0)
 
     def required_input(self) -> Input | None:
         """Without Auth0 credentials the export path is needed before Build inventory can work."""
@@ -82,6 +98,7 @@ class InventoryView(StepView):
 
     def done(self, _inv) -> None:
         self.query_one("#inventory-run", Button).disabled = False
+        self.entered()
         self.query_one("#inventory-progress", Static).update("Inventory saved in the journal.")
         self.show_summary()
         self.recheck()
@@ -90,10 +107,7 @@ class InventoryView(StepView):
         self.query_one("#inventory-run", Button).disabled = False
 
     def show_progress(self, progress: Progress) -> None:
-        total = "?" if progress.total is None else progress.total
-        counts = ", ".join(f"{k} {v}" for k, v in sorted(progress.counts.items()))
-        self.query_one("#inventory-progress", Static).update(
-            f"{progress.operation}: {progress.completed}/{total} {counts}")
+        self.query_one("#inventory-progress", Static).update(ProgressPanel.describe(progress))
 
     def gate_checked(self, result: GateResult) -> None:
         self.query_one("#inventory-checks", Checklist).show(result)

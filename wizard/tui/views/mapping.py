@@ -8,6 +8,8 @@ import json
 from rich.markup import escape
 from rich.table import Table
 from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.widget import Widget
 from textual.widgets import DataTable, Input, Static
 
 from wizard.core import documents, plan
@@ -35,21 +37,33 @@ FIELD_MAPPING = (
 
 class MappingView(StepView):
     step_id = "mapping"
+    BINDINGS = [Binding("slash", "search", "Search", key_display="/")]
 
     def compose_body(self) -> ComposeResult:
+        # the search box is the first stop of Tab (and `/` jumps to it); pgdn / end scroll the page
+        yield Input(placeholder="/ search users by email or Auth0 id", id="mapping-search")
         yield Static("", id="mapping-tree")
         yield Static("", id="mapping-fields")
-        yield Static("[b]Sample users[/b] (type to search by email or id; select a row for its request)",
-                     classes="section")
-        yield Input(placeholder="search", id="mapping-search")
+        yield Static("[b]Sample users[/b] (↑/↓ in the table shows each user's request)", classes="section")
         yield DataTable(id="mapping-users", cursor_type="row")
         yield Static("", id="mapping-request")
-        yield Static("", id="mapping-duplicates")
+        yield Static("", id="mapping-duplicates", classes="section")
+        yield DataTable(id="mapping-duplicates-table", cursor_type="row")
         yield Checklist("", id="mapping-checks")
 
     def on_mount(self) -> None:
         self._shown: str | None = ""
         self.query_one("#mapping-users", DataTable).add_columns("email", "branch", "auth0 id")
+        self.query_one("#mapping-duplicates-table", DataTable).add_columns("email", "Auth0 ids", "primary")
+
+    def focus_target(self) -> Widget:
+        """The page itself: pgdn / end scroll it, Tab reaches the search box next."""
+        return self
+
+    def action_search(self) -> None:
+        box = self.query_one("#mapping-search", Input)
+        box.focus()
+        self.scroll_to_widget(box, animate=False)
 
     def entered(self) -> None:
         journal = self.wizard.journal
@@ -87,11 +101,14 @@ class MappingView(StepView):
         n, first = found
         summary = documents.PLAN_SUMMARY.read(self.wizard.journal)
         merge_rule = (summary.merge_rule if summary is not None else None) or plan.MERGE_RULE
-        lines = [f"[b]Duplicate groups[/b]: {n} — {escape(str(merge_rule))}"]
+        self.query_one("#mapping-duplicates", Static).update(
+            f"[b]Duplicate groups[/b]: {n} — {escape(str(merge_rule))}"
+            + (f" (the first {len(first)} below)" if n > len(first) else ""))
+        table = self.query_one("#mapping-duplicates-table", DataTable)
+        table.clear()
+        table.display = bool(first)
         for u in first:
-            lines.append(f"  {escape(u.email or '')}: {escape(', '.join(u.auth0_ids))} → primary "
-                         f"{escape(u.auth0_user_id)}")
-        self.query_one("#mapping-duplicates", Static).update("\n".join(lines))
+            table.add_row(u.email or "no email", ", ".join(u.auth0_ids), u.auth0_user_id, key=u.auth0_user_id)
 
     def load_users(self, query: str, limit: int = 50) -> None:
         """Search in a worker (a big plan must not freeze the screen); the newest search wins."""
@@ -103,7 +120,7 @@ class MappingView(StepView):
             for u in journal.iter_users():
                 if q and q not in (u.email or "").lower() and not any(q in a.lower() for a in u.auth0_ids):
                     continue
-                rows.append((u.email or "(no email)", u.branch, u.auth0_user_id))
+                rows.append((u.email or "no email", u.branch, u.auth0_user_id))
                 if len(rows) >= limit:
                     break
             return rows
@@ -123,7 +140,7 @@ class MappingView(StepView):
             self.load_users(event.value)
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        if event.data_table.id != "mapping-users" or event.row_key is None:
+        if event.data_table.id not in ("mapping-users", "mapping-duplicates-table") or event.row_key is None:
             return
         event.stop()
         self.show_request(str(event.row_key.value))

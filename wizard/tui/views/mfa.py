@@ -13,9 +13,11 @@ from wizard.core import documents, steps
 from wizard.core.gates import GateResult
 from wizard.core.mfa import mfa_unknown_text
 from wizard.tasks import mfa as mfa_task
+from wizard.tui.hints import for_screen
 from wizard.tui.text import display_path
 from wizard.tui.views.base import StepView
 from wizard.tui.widgets.checklist import Checklist
+from wizard.tui.widgets.tickbox import TickBox
 
 
 class MfaView(StepView):
@@ -26,18 +28,24 @@ class MfaView(StepView):
             yield Button("Build MFA report", id="mfa-build", variant="primary", compact=True)
         yield Static("", id="mfa-report")
         with Horizontal(classes="buttons"):
-            yield Input(placeholder="TOTP secrets file from Auth0 support (optional)", id="mfa-totp-path")
+            yield Input(placeholder="TOTP secrets file (optional)", id="mfa-totp-path")
             yield Button("Import TOTP", id="mfa-totp", compact=True)
-        yield Static("[b]Communication plan[/b]", classes="section")
+        yield Static("[b]Communication plan[/b]", id="mfa-plan-title", classes="section")
         with Vertical(id="mfa-plan"):
             for key, label in steps.MFA_COMMUNICATION_ITEMS:
-                yield Checkbox(label, id=f"mfa-item-{key}")
+                yield TickBox(label, id=f"mfa-item-{key}")
         yield Checklist("", id="mfa-checks")
 
     def entered(self) -> None:
-        plan = documents.MFA_COMMUNICATION.read(self.wizard.journal)
-        for key, _ in steps.MFA_COMMUNICATION_ITEMS:
+        journal = self.wizard.journal
+        plan = documents.MFA_COMMUNICATION.read(journal)
+        after = steps.users_imported(journal)
+        self.query_one("#mfa-plan-title", Static).update(
+            "[b]Communication plan[/b] — the users are already imported: tick what was sent, send the rest now"
+            if after else "[b]Communication plan[/b] — before the import: tell the affected users first")
+        for key, label in steps.mfa_communication_items(journal):
             box = self.query_one(f"#mfa-item-{key}", Checkbox)
+            box.label = label
             with box.prevent(Checkbox.Changed):
                 box.value = key in plan
         self.show_report()
@@ -60,7 +68,7 @@ class MfaView(StepView):
             lines.append("Other factors: " + ", ".join(f"{k} {v}" for k, v in doc.other_factors.items()))
         if doc.csv_path:
             lines.append(f"CSV for the re-enrollment email: [b]{escape(display_path(doc.csv_path))}[/]")
-        lines += [f"[yellow]•[/] {escape(n)}" for n in doc.notes or []]
+        lines += [f"[yellow]•[/] {escape(for_screen(n))}" for n in doc.notes or []]
         self.query_one("#mfa-report", Static).update("\n".join(lines))
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
@@ -75,8 +83,11 @@ class MfaView(StepView):
                                    on_done=self.finished)
             return
         raw = self.query_one("#mfa-totp-path", Input).value.strip()
-        if not raw or not Path(raw).expanduser().is_file():
+        if not raw:
             self.notify("Give the path of the TOTP secrets file.", severity="warning")
+            return
+        if not Path(raw).expanduser().is_file():
+            self.notify(f"TOTP secrets: file not found: {escape(raw)}", severity="error")
             return
         path = Path(raw).expanduser()
 
@@ -94,6 +105,8 @@ class MfaView(StepView):
         if not cid.startswith("mfa-item-"):
             return
         event.stop()
+        if event.value:
+            self.wizard.clear_not_applicable_by_work(self.step_id)
         steps.tick_mfa_item(self.wizard.journal, cid.removeprefix("mfa-item-"), event.value)
         self.recheck()
 

@@ -7,12 +7,14 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Button, DataTable, Static
 
-from wizard.core import documents
+from wizard.core import documents, estimate
 from wizard.core.gates import GateResult
 from wizard.core.progress import Progress
 from wizard.tasks import orgs as orgs_task
+from wizard.tui.screens import TypedConfirmScreen
 from wizard.tui.views.base import StepView
 from wizard.tui.widgets.checklist import Checklist
+from wizard.tui.widgets.progress_panel import ProgressPanel
 
 
 class OrgsView(StepView):
@@ -63,6 +65,32 @@ class OrgsView(StepView):
         if bid not in ("orgs-export", "orgs-migrate"):
             return
         event.stop()
+        if bid == "orgs-migrate":
+            self.ask_migrate()
+            return
+        self.start(bid)
+
+    def ask_migrate(self) -> None:
+        """A write to WorkOS: what will be written and how long it takes, then a typed confirmation."""
+        journal = self.wizard.journal
+        org_rows = [o for o in journal.orgs() if o["status"] not in ("created", "existing")]
+        members = [m for m in journal.memberships() if m["status"] not in ("created", "existing")]
+        if not journal.orgs():
+            self.start("orgs-migrate")  # nothing exported: the gate explains what to do first
+            return
+        if not org_rows and not members:
+            self.notify("Every organization and membership is already in WorkOS: nothing to write.")
+            self.recheck()
+            return
+        question = (f"[b]Write to WorkOS[/b] at {escape(self.wizard.settings.workos_base_url)}: "
+                    f"{len(org_rows)} organization(s) and {len(members)} membership(s).\n"
+                    f"Expected duration: {escape(str(estimate.writes('organizations', len(org_rows))))}; "
+                    f"{escape(str(estimate.writes('memberships', len(members))))} (the write budget).\n"
+                    "Type [b]migrate[/b] to go ahead.")
+        self.app.push_screen(TypedConfirmScreen(question, "migrate", action="Migrate"),
+                             lambda yes: self.start("orgs-migrate") if yes else None)
+
+    def start(self, bid: str) -> None:
         journal, settings = self.wizard.journal, self.wizard.settings
         on_progress = self.wizard.progress_callback(self.step_id)
         if bid == "orgs-export":
@@ -72,7 +100,7 @@ class OrgsView(StepView):
             def work():
                 return orgs_task.run_org_migration(journal, settings, on_progress=on_progress)
 
-        event.button.disabled = True
+        self.query_one(f"#{bid}", Button).disabled = True
         self.wizard.start_work(self.step_id, bid.split("-")[1], work, on_done=self.finished)
 
     def finished(self, _result) -> None:
@@ -85,9 +113,8 @@ class OrgsView(StepView):
         self.refresh_counts()
 
     def show_progress(self, progress: Progress) -> None:
-        total = "?" if progress.total is None else progress.total
         counts = ", ".join(f"{n} {k}" for k, n in sorted(progress.counts.items()))
-        self.query_one("#orgs-progress", Static).update(f"{progress.operation}: {total} total; {counts}")
+        self.query_one("#orgs-progress", Static).update(f"{ProgressPanel.describe(progress)}  ({counts})")
 
     def gate_checked(self, result: GateResult) -> None:
         self.query_one("#orgs-checks", Checklist).show(result)

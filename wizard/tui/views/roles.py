@@ -6,7 +6,7 @@ from __future__ import annotations
 from rich.markup import escape
 from textual.app import ComposeResult
 from textual.containers import Horizontal
-from textual.widgets import Button, Input, Static
+from textual.widgets import Button, Input, Label, Static
 
 from wizard.core import documents
 from wizard.core import roles as rbac
@@ -31,10 +31,15 @@ class RolesView(StepView):
         with Horizontal(classes="buttons"):
             yield Button("Read from Auth0", id="roles-read", variant="primary", compact=True)
             yield Button("Dry run (show the mapping)", id="roles-preview", compact=True)
-        yield Input(placeholder="reuse existing WorkOS roles (slugs, comma-separated; empty: suffixed slugs)",
-                    id="roles-reuse")
-        yield Input(placeholder="default organization for roles held outside any organization (empty: report only)",
-                    id="roles-default-org")
+        with Horizontal(classes="field"):
+            yield Label("Reuse roles", classes="field-label")
+            yield Input(placeholder="WorkOS role slugs, comma-separated", id="roles-reuse")
+        with Horizontal(classes="field"):
+            yield Label("Default org", classes="field-label")
+            yield Input(placeholder="for roles outside any organization", id="roles-default-org")
+        yield Static("[dim]Reuse roles empty: each Auth0 role becomes a new WorkOS role (a suffixed slug "
+                     "where the slug is taken). Default org empty: roles held outside any organization are "
+                     "reported only.[/]", id="roles-fields-hint")
         with Horizontal(classes="buttons"):
             yield Input(placeholder=f"type '{CONFIRM_WORD}' to write", id="roles-confirm")
             yield Button("Write to WorkOS", id="roles-apply", variant="warning", disabled=True, compact=True)

@@ -11,6 +11,7 @@ from wizard.core.gates import GateResult
 from wizard.core.normalize import provider_label
 from wizard.tui.views.base import StepView
 from wizard.tui.widgets.checklist import Checklist
+from wizard.tui.widgets.tickbox import TickBox
 
 NOTE = (
     f"Register this callback URL at each provider: [b]{steps.SOCIAL_CALLBACK_URL}[/]\n"
@@ -48,7 +49,7 @@ class SocialView(StepView):
         for p, n in providers.items():
             users = f", {n} user{'s' if n != 1 else ''}" if n else ""
             label = f"{provider_label(p)} ({p}{users}): enabled in WorkOS"
-            box_item = Checkbox(label, value=p in confirmed, id=f"social-{p.replace('.', '_')}")
+            box_item = TickBox(label, value=p in confirmed, id=f"social-{p.replace('.', '_')}")
             box_item.provider = p  # type: ignore[attr-defined]
             await box.mount(box_item)
 
@@ -57,6 +58,8 @@ class SocialView(StepView):
         if provider is None:
             return
         event.stop()
+        if event.value:
+            self.wizard.clear_not_applicable_by_work(self.step_id)
         steps.confirm_social_provider(self.wizard.journal, provider, event.value)
         self.recheck()
 

@@ -37,10 +37,10 @@ class SsoView(StepView):
             yield Button("Switch mode of selected", id="sso-mode", compact=True)
             yield Button("Consolidate: off", id="sso-consolidate", compact=True)
         with Horizontal(classes="buttons"):
-            yield Input(placeholder="client secret of the selected connection", password=True, id="sso-secret")
+            yield Input(placeholder="selected connection's client secret", password=True, id="sso-secret")
             yield Button("Use secret", id="sso-use-secret", compact=True)
         with Horizontal(classes="buttons"):
-            yield Input(placeholder="type the connection count or 'sso'", id="sso-confirm")
+            yield Input(placeholder="count or 'sso'", id="sso-confirm")
             yield Button("Create in WorkOS", id="sso-create", variant="warning", disabled=True, compact=True)
             yield Button("Admin Portal links", id="sso-portal", compact=True)
         yield Static("", id="sso-progress")

@@ -12,9 +12,11 @@ from wizard.core.gates import GateResult
 from wizard.core.progress import Progress
 from wizard.tasks import report as report_task
 from wizard.tasks import verify as verify_task
+from wizard.tui.hints import for_screen
 from wizard.tui.text import display_path
 from wizard.tui.views.base import StepView
 from wizard.tui.widgets.checklist import Checklist
+from wizard.tui.widgets.tickbox import TickBox
 
 SANDBOX_BUILD_REASON = "Sandbox demo run: there is no application to build"
 
@@ -36,8 +38,8 @@ class VerifyView(StepView):
         with Horizontal(classes="buttons"):
             yield Input(value="npm run build", placeholder="build command", id="verify-build-cmd")
             yield Input(value=".", placeholder="application folder", id="verify-build-dir")
-        yield Input(placeholder="or: why no build applies (makes the build check not applicable)",
-                    id="verify-build-na")
+        yield Static("[dim]Or why no build applies (makes the build check not applicable):[/]", classes="hint")
+        yield Input(placeholder="reason no build applies", id="verify-build-na")
         with Horizontal(classes="buttons"):
             yield Button("Run verification", id="verify-run", variant="primary", compact=True)
             yield Button("Write report", id="verify-report", compact=True)
@@ -47,7 +49,7 @@ class VerifyView(StepView):
         yield Static("[b]After the migration[/b]", classes="section")
         with Vertical(id="verify-tasks"):
             for tid, text in report.POST_MIGRATION_TASKS:
-                yield Checkbox(text, id=f"task-{tid}")
+                yield TickBox(text, id=f"task-{tid}")
 
     def entered(self) -> None:
         has_demo = bool(self.wizard.demo_credentials) or self.wizard.demo_exports is not None
@@ -103,8 +105,11 @@ class VerifyView(StepView):
 
     def show_signin(self, check) -> None:
         mark = "[green]✓[/]" if check.ok else "[red]✗[/]"
-        hint = f"\n  fix: {escape(check.fix_hint)}" if not check.ok and check.fix_hint else ""
+        hint = f"\n  fix: {escape(for_screen(check.fix_hint))}" if not check.ok and check.fix_hint else ""
         self.query_one("#verify-signin-result", Static).update(f"{mark} {escape(check.evidence)}{hint}")
+        # recorded like the checklist's own sign-in, so the checklist below shows it at once
+        self.wizard.journal.record_verification(check.name, check.ok, check.evidence, check.fix_hint)
+        self.recheck()
 
     def run_verification(self) -> None:
         journal, settings = self.wizard.journal, self.wizard.settings
@@ -130,7 +135,13 @@ class VerifyView(StepView):
 
     def report_written(self, paths) -> None:
         self.show_report_paths()
-        self.notify("Report written.")
+        result = self.wizard.results.get(self.step_id)
+        if result is not None and result.passed:
+            self.notify("Report written.")
+        else:
+            self.notify("Report written, but it is partial: the verification has not passed yet "
+                        "(press Run verification, then Write report again). The report says so at the top.",
+                        severity="warning", timeout=8)
 
     def show_report_paths(self) -> None:
         doc = documents.REPORT.read(self.wizard.journal)

@@ -18,6 +18,7 @@ from textual.widgets import Button, Checkbox, Input, Static
 from wizard.core.progress import Progress
 from wizard.tui.text import display_path
 from wizard.tui.widgets.progress_panel import ProgressPanel
+from wizard.tui.widgets.tickbox import TickBox
 
 
 class CatchUpPanel(Vertical):
@@ -53,15 +54,15 @@ class CatchUpPanel(Vertical):
                      "only the difference (new, changed and re-hashed users; unchanged users get no "
                      "request).", classes="section")
         if not self.passwords_only:
-            yield Input(placeholder="fresh users export (empty: the one already used)", id=self._wid("users"))
-        yield Input(placeholder="password export (decrypted; empty: the one already used)",
+            yield Input(placeholder="fresh users export (empty: same file)", id=self._wid("users"))
+        yield Input(placeholder="password export (empty: same file)",
                     id=self._wid("passwords"))
         if not self.passwords_only:
-            yield Checkbox("Also delete in WorkOS the users gone from Auth0 (or blocked there)",
+            yield TickBox("Also delete in WorkOS the users gone from Auth0 (or blocked there)",
                            id=self._wid("delete"))
         with Horizontal(classes="buttons"):
             yield Button("Preview catch-up", id=self._wid("preview"), variant="primary", compact=True)
-            yield Input(placeholder="type the change count, or 'delete N'", id=self._wid("confirm"))
+            yield Input(placeholder="count, or 'delete N'", id=self._wid("confirm"))
             yield Button("Send catch-up", id=self._wid("send"), variant="warning", disabled=True, compact=True)
         yield Static("", id=self._wid("plan"))
         yield ProgressPanel(id=self._wid("progress"))

@@ -6,6 +6,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from wizard.core.gates import GateResult
+from wizard.tui.hints import for_screen
 from wizard.tui.text import scrub
 from wizard.tui.views.base import StepView
 
@@ -26,14 +27,15 @@ def render_checks(result: GateResult | None, settings=None, stable: bool = False
             text.append(f" — {scrub(c.evidence, settings, stable=stable)}")
         text.append("\n")
         if not c.ok and c.fix_hint:
-            text.append(f"    fix: {scrub(c.fix_hint, settings, stable=stable)}\n", style="yellow")
+            text.append(f"    fix: {scrub(for_screen(c.fix_hint), settings, stable=stable)}\n", style="yellow")
     if not result.checks and result.reason:
         text.append(scrub(result.reason, settings, stable=stable) + "\n", style="cyan")
     return text
 
 
-class Checklist(Static):
-    """Renders a GateResult; the TUI never decides anything from it, it only shows it."""
+class Checklist(Static, can_focus=True):
+    """Renders a GateResult; the TUI never decides anything from it, it only shows it. Focusable, so
+    Tab brings a long checklist into view without the mouse."""
 
     def show(self, result: GateResult | None) -> None:
         view = next(a for a in self.ancestors if isinstance(a, StepView))

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from textual.widgets import DataTable
+from rich.text import Text
+from textual.widgets import DataTable, Static
 
 from wizard.core.findings import Finding
 from wizard.tui.text import display_path
@@ -29,11 +30,37 @@ class FindingsTable(DataTable):
         self.cursor_type = "row"
         self.add_columns("where", "code", "message", "severity")
 
+    findings: list[Finding]
+
     def load(self, findings: list[Finding]) -> None:
         self.clear()
+        self.findings = list(findings)
         for i, f in enumerate(findings):
-            name = display_path(f.file).rsplit("/", 1)[-1]
-            where = name if f.line is None else f"{name}:{f.line}"
-            if f.field:
-                where += f" {f.field}"
-            self.add_row(where, f.code, f.message, f.severity.value, key=str(i))
+            self.add_row(where(f), f.code, f.message, f.severity.value, key=str(i))
+
+    def finding(self, key: str | None) -> Finding | None:
+        try:
+            return self.findings[int(key or "")]
+        except (AttributeError, ValueError, IndexError):
+            return None
+
+
+def where(f: Finding) -> str:
+    """file:line field, the file by its name only."""
+    name = display_path(f.file).rsplit("/", 1)[-1]
+    out = name if f.line is None else f"{name}:{f.line}"
+    return f"{out} {f.field}" if f.field else out
+
+
+class FindingDetail(Static):
+    """The highlighted finding in full, wrapped: the table cuts long messages, this never does."""
+
+    def show(self, f: Finding | None) -> None:
+        if f is None:
+            self.update("[dim]Highlight a finding (↑/↓ in the table) to read it in full here.[/]")
+            return
+        text = Text()
+        text.append(f"{f.severity.value} {f.code}", style="bold")
+        text.append(f" at {where(f)}\n")
+        text.append(f.message)
+        self.update(text)

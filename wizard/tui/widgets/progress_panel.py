@@ -22,6 +22,7 @@ class ProgressPanel(Vertical):
         super().__init__(**kwargs)
         self.statuses = statuses
         self.last: Progress | None = None
+        self._line_breaks = 0
 
     def compose(self) -> ComposeResult:
         with Horizontal(classes="bar-row"):
@@ -41,8 +42,11 @@ class ProgressPanel(Vertical):
         for s in self.statuses:
             n = int(p.counts.get(s, 0) or p.counts.get(DRY_RUN_ALIASES.get(s, ""), 0))
             self.query_one(f"#bar-{s}", ProgressBar).update(total=total or max(n, 1), progress=n)
-            self.query_one(f"#count-{s}", Label).update(str(n))
-        self.query_one("#progress-line", Static).update(self.describe(p))
+            self.query_one(f"#count-{s}", Label).update(str(n), layout=False)  # its width is fixed
+        line = self.describe(p)
+        # a new layout only when the line's height changes: reflowing the screen is the costly part
+        self.query_one("#progress-line", Static).update(line, layout=line.count("\n") != self._line_breaks)
+        self._line_breaks = line.count("\n")
 
     @staticmethod
     def describe(p: Progress) -> str:

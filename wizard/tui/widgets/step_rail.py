@@ -17,6 +17,7 @@ ICONS = {
     "passed": ("✓", "bold green"),
     "failed": ("✗", "bold red"),
     "not_applicable": ("–", "cyan"),
+    "stale": ("!", "bold yellow"),  # passed once, but an earlier step fails again: re-checked, not trusted
 }
 
 
@@ -42,6 +43,8 @@ class RailItem(Static):
             style = f"bold {self.app.get_css_variables().get('accent', 'yellow')}"
         title = STEPS[self.index].title
         text = Text.assemble((f"{icon} ", style), (f"{self.index + 1:>2} {title}", "bold" if self.current else ""))
+        if self.status == "stale":
+            text.append("\n     re-check", style="yellow")
         if self.status == "not_applicable":
             text.append("\n     n/a", style="cyan")
             if self.reason:

@@ -1,0 +1,55 @@
+"""The plan's bulk load into the real SQLite journal: secondary indexes dropped for the load and
+rebuilt once, back in place after a load that fails half-way (with the previous plan), and findings
+written by chunks."""
+
+from __future__ import annotations
+
+import pytest
+
+from wizard.core.findings import Finding, Severity
+from wizard.core.journal import Journal
+from wizard.core.records import PlannedUser, UserStatus
+
+BULK_INDEXES = {"users_status", "users_branch", "aliases_primary"}
+
+
+def _planned(n: int, prefix: str = "u") -> list[PlannedUser]:
+    return [PlannedUser(f"auth0|{prefix}{i}", f"{prefix}{i}@example.com", f"{prefix}{i}@example.com",
+                        "password" if i % 2 else "social", {"email": f"{prefix}{i}@example.com"})
+            for i in range(n)]
+
+
+def _indexes(journal: Journal) -> set[str]:
+    return {r[0] for r in journal._db.execute("SELECT name FROM sqlite_master WHERE type='index'")}
+
+
+def test_replace_plan_rebuilds_the_indexes_it_dropped(tmp_path):
+    with Journal.open(tmp_path / "run") as journal:
+        assert journal.replace_plan(_planned(12_000)) == 12_000  # more than one chunk
+        assert _indexes(journal) >= BULK_INDEXES
+        plan = journal._db.execute("EXPLAIN QUERY PLAN SELECT * FROM users WHERE status=? ORDER BY seq",
+                                   (UserStatus.PLANNED,)).fetchall()
+        assert "users_status" in " ".join(str(tuple(r)) for r in plan)
+        assert dict(journal.count_users())[UserStatus.PLANNED] == 12_000
+
+
+def test_a_load_that_fails_half_way_keeps_the_old_plan_and_its_indexes(tmp_path):
+    def broken():
+        yield from _planned(7_000, "new")
+        raise OSError("the export went away")
+
+    with Journal.open(tmp_path / "run") as journal:
+        journal.replace_plan(_planned(10))
+        with pytest.raises(OSError):
+            journal.replace_plan(broken())
+        assert _indexes(journal) >= BULK_INDEXES
+        assert sum(dict(journal.count_users()).values()) == 10
+        assert journal._db.execute("PRAGMA cache_size").fetchone()[0] == -2000  # SQLite's default again
+
+
+def test_findings_are_written_by_chunks_all_of_them(tmp_path):
+    findings = [Finding("users.json", i, "email", Severity.WARNING, "x", f"line {i}") for i in range(1, 12_346)]
+    with Journal.open(tmp_path / "run") as journal:
+        assert journal.add_findings(iter(findings)) == 12_345
+        stored = journal.findings(limit=3, offset=12_342)
+        assert [f.line for f in stored] == [12_343, 12_344, 12_345]
