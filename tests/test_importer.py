@@ -284,6 +284,45 @@ async def test_dry_run_writes_nothing_and_says_what_would_happen(workos_emu, tmp
     assert events[-1].counts.get("would_create") == 8
 
 
+async def _seed_users(emu, users: list[dict]) -> None:
+    client = make_client(settings_for(emu))
+    try:
+        for fields in users:
+            await client.user_management.create_user(**fields)
+    finally:
+        await client.close()
+
+
+async def test_dry_run_lists_the_environment_once_instead_of_looking_every_user_up(workos_emu, tmp_path):
+    """120 users to check, 3 already in WorkOS (ours by external id, ours by email, someone else's
+    by email): two list pages instead of up to 240 lookups, and the same forecast they would give."""
+    journal = make_plan(tmp_path / "run", 120)
+    await _seed_users(workos_emu, [
+        {"email": "u2@example.com", "external_id": "auth0|u00002"},
+        {"email": "U7@Example.com "},
+        {"email": "u9@example.com", "external_id": "crm-9"},
+    ])
+    gets_before = workos_emu.emulator.request_count("GET")
+    summary, _ = await run_import(journal, workos_emu, dry_run=True)
+    assert (summary.would_create, summary.would_update, summary.would_fail) == (117, 2, 1)
+    assert "crm-9" in summary.failures[0]["message"] and summary.failures[0]["email"] == "u9@example.com"
+    assert workos_emu.emulator.request_count("GET") - gets_before == 1  # 3 users: one page
+    assert workos_emu.emulator.request_count("GET", "/user_management/users/external_id") == 0
+
+
+async def test_dry_run_looks_users_up_when_the_environment_is_larger_than_the_lookups(workos_emu, tmp_path):
+    """3 users to check against 250 existing: listing (3 pages) would cost more than the lookups'
+    budget (1 page), so it stops after one page and the forecast comes from the lookups."""
+    journal = make_plan(tmp_path / "run", 3)
+    await _seed_users(workos_emu, [{"email": f"other{i}@example.org"} for i in range(249)]
+                      + [{"email": "u1@example.com", "external_id": "auth0|u00001"}])
+    gets_before = workos_emu.emulator.request_count("GET")
+    summary, _ = await run_import(journal, workos_emu, dry_run=True)
+    assert (summary.would_create, summary.would_update, summary.would_fail) == (2, 1, 0)
+    lookups = workos_emu.emulator.request_count("GET", "/user_management/users/external_id")
+    assert lookups == 3 and workos_emu.emulator.request_count("GET") - gets_before == 1 + 3 + 2
+
+
 # ----------------------------------------------------------------------------- cancel + resume
 async def test_cancelled_run_leaves_in_flight_users_that_resume_reconciles(workos_emu, tmp_path):
     journal = make_plan(tmp_path / "run", 30)

@@ -416,6 +416,14 @@ async def find_user_by_email(client: AsyncWorkOSClient, email: str) -> RemoteUse
     return None
 
 
+async def list_users_page(client: AsyncWorkOSClient, after: str | None = None) -> tuple[list[RemoteUser], str | None]:
+    """One page (100, oldest first) of the environment's users and the cursor of the next page,
+    None at the end. Oldest first, so a user created while we page is met on a later page."""
+    page = _answered(await _call(client.user_management.list_users(limit=100, after=after, order="asc")))
+    users = [RemoteUser.from_sdk(u) for u in (getattr(page, "data", None) or [])]
+    return users, getattr(page, "after", None) or None
+
+
 async def find_user(client: AsyncWorkOSClient, external_id: str | None, email: str | None, *,
                     before_read: Callable[[], Awaitable[None]] | None = None) -> RemoteUser | None:
     """By external id first (it is ours), then by email; `before_read` paces each read."""

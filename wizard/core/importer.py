@@ -40,6 +40,7 @@ from typing import Any, TypeVar
 
 from wizard.clients import workos as wapi
 from wizard.clients.errors import ApiError, ErrorKind
+from wizard.core import snapshot
 from wizard.core.digests import digest_key, hash_digest
 from wizard.core.environment import require_same_environment
 from wizard.core.journal import Journal, UserRow
@@ -458,10 +459,19 @@ class Importer:
 
     # ------------------------------------------------------------------ dry run
     async def _dry_run(self) -> None:
+        """Forecast every user's outcome without writing. WorkOS is listed once when that is
+        cheaper than looking every user up (`snapshot.py`), else each user is looked up."""
+        self._counts = {k: v for k, v in self._counts.items() if k == UserStatus.SKIPPED}
+        self._counts["pending"] = self._total - self._counts.get(UserStatus.SKIPPED, 0)
+        environment = await self._read_environment(self._counts["pending"])
+
         async def look(user: UserRow) -> None:
             try:
                 self._password_hash(user)
-                found = await self._lookup(user)
+                if environment is not None:
+                    found = environment.find(_external_id(user), user.email)
+                else:
+                    found = await self._lookup(user)
             except _HashUnavailable as exc:
                 self._dry(user, "would_fail", "hash_unavailable: " + str(exc))
                 return
@@ -473,9 +483,22 @@ class Importer:
                 return
             self._dry(user, "would_update" if found is not None else "would_create")
 
-        self._counts = {k: v for k, v in self._counts.items() if k == UserStatus.SKIPPED}
-        self._counts["pending"] = self._total - self._counts.get(UserStatus.SKIPPED, 0)
         await self._pump(self.journal.iter_users(status=(UserStatus.PLANNED, UserStatus.IN_FLIGHT)), look)
+
+    async def _read_environment(self, users_to_check: int) -> snapshot.EnvironmentUsers | None:
+        """WorkOS's users listed at the read budget, or None (a list WorkOS refused, one not worth
+        its cost or not trustworthy): then the dry run looks users up one by one."""
+        if users_to_check == 0:
+            return None
+
+        async def page(after: str | None):
+            return await self._request(self.pacer.read, lambda: wapi.list_users_page(self.client, after))
+
+        try:
+            return await snapshot.read_environment(page, max_pages=snapshot.page_budget(users_to_check))
+        except ApiError as err:
+            self._latest_error = "listing the environment failed, looking users up one by one: " + _message(err)
+            return None
 
     def _dry(self, user: UserRow, outcome: str, problem: str | None = None) -> None:
         setattr(self._summary, outcome, getattr(self._summary, outcome) + 1)
