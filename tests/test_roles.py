@@ -13,10 +13,12 @@ from workos import WorkOSClient
 from wizard.clients.auth0 import Auth0Client
 from wizard.clients.errors import ApiError, ErrorKind
 from wizard.clients.workos import make_client
+from wizard.core import documents
 from wizard.core import roles as core
 from wizard.core.config import Settings
 from wizard.core.journal import Journal
 from wizard.core.orgs import export_organizations, migrate_organizations
+from wizard.core.pacing import Budget, shared_pacer
 from wizard.core.records import PlannedUser
 from wizard.sandbox.auth0_emulator import FULL_SCOPES
 from wizard.sandbox.demo import LONG_PERMISSION
@@ -225,6 +227,21 @@ def test_a_rerun_creates_and_changes_nothing(migrated, workos_emu, sandbox_setti
     assert after == before
     assert not [r for r in emu.requests[n:] if r[0] in WRITES and r[2] < 300]
     assert again.outcome.roles.get("created", 0) == 0 and again.outcome.permissions.get("created", 0) == 0
+
+
+def test_roles_writes_draw_on_the_runs_one_write_window_and_it_is_kept(migrated, workos_emu, sandbox_settings):
+    """The roles step shares the users' budget: each of its writes is counted in the run's pacer
+    (an hour-long window here, so nothing leaves it mid-test) and the window is kept for the next
+    process of the run."""
+    journal, _ = migrated
+    emu = workos_emu.emulator
+    pacer = shared_pacer(sandbox_settings.workos_base_url, journal, write=Budget(10_000, 3600.0))
+    counted, sent = pacer.writes.count(pacer._clock()), len(_writes(emu))
+    run_roles(journal, sandbox_settings)
+    made = len(_writes(emu)) - sent
+    assert made > 10
+    assert pacer.writes.count(pacer._clock()) - counted == made
+    assert len(documents.PACER_WINDOW.read(journal)["writes"]) == pacer.writes.count(pacer._clock())
 
 
 def test_dry_run_writes_nothing_and_says_what_cannot_be_undone(migrated, workos_emu, sandbox_settings):

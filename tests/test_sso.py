@@ -18,9 +18,10 @@ from wizard.cli import main
 from wizard.clients.auth0 import Auth0Client
 from wizard.clients.errors import ApiError, ErrorKind
 from wizard.clients.workos import make_sync_client
-from wizard.core import orgs, sso, steps
+from wizard.core import documents, orgs, sso, steps
 from wizard.core import plan as planning
 from wizard.core.journal import Journal
+from wizard.core.pacing import Budget, shared_pacer
 from wizard.sandbox.demo_sso import ACME_IDP_CERT, PARTNERS_IDP_CERT, pem_body
 from wizard.tasks.sso import run_sso, run_sso_rollback
 
@@ -267,6 +268,25 @@ def test_dry_run_writes_nothing_then_the_run_creates_and_a_rerun_creates_nothing
     assert again.run["connections"] == {"already_done": 7, "handoff": 3}
     assert (_posts(emu), emu.request_count("POST", "/organizations")) == posts, "a second run creates nothing"
     assert steps.check_step(steps.step_by_id("sso"), world, sandbox_settings).passed
+
+
+def test_sso_writes_draw_on_the_runs_one_write_window_and_it_is_kept(world, sandbox_settings, workos_emu):
+    """Connections and their organizations share the users' budget: each write is counted in the
+    run's pacer (an hour-long window here, so nothing leaves it mid-test), and the window is kept."""
+    emu = workos_emu.emulator
+    pacer = shared_pacer(sandbox_settings.workos_base_url, world, write=Budget(10_000, 3600.0))
+
+    def writes():
+        return sum(1 for r in emu.requests if r[0] in ("POST", "PUT", "PATCH", "DELETE"))
+
+    counted, sent = pacer.writes.count(pacer._clock()), writes()
+    assert run_sso(world, sandbox_settings, write=True).ok
+    made = writes() - sent
+    assert made >= 7
+    assert pacer.writes.count(pacer._clock()) - counted == made
+    assert len(documents.PACER_WINDOW.read(world)["writes"]) == pacer.writes.count(pacer._clock())
+    run_sso_rollback(world, sandbox_settings)
+    assert pacer.writes.count(pacer._clock()) - counted == writes() - sent
 
 
 def test_handoff_files_list_every_connection_with_its_outcome(world, sandbox_settings):

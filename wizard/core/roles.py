@@ -48,7 +48,7 @@ from wizard.core import documents
 from wizard.core.environment import ensure_environment
 from wizard.core.gates import Check, GateResult
 from wizard.core.journal import Journal
-from wizard.core.pacing import Pacer, Retries, RetryPolicy
+from wizard.core.pacing import Pacer, Retries, RetryPolicy, client_base_url, shared_pacer
 from wizard.core.progress import Progress, ProgressCallback, frozen_counts
 
 MAX_SLUG = 48
@@ -449,7 +449,7 @@ class RolesEngine:
                  give_up_after: float | None = None) -> None:
         self.journal = journal
         self.client = client
-        self.pacer = pacer or Pacer()
+        self.pacer = pacer or shared_pacer(client_base_url(client), journal)  # the users' window
         self.pacer.set_give_up_after(give_up_after)  # a total outage stops the step after this long
         self.on_progress = on_progress
         self.retry = retry or RetryPolicy()

@@ -18,7 +18,7 @@ from wizard.core import steps
 from wizard.core.config import Settings
 from wizard.core.gates import Check, GateResult
 from wizard.core.journal import Journal
-from wizard.core.pacing import Pacer
+from wizard.core.pacing import Pacer, save_window
 from wizard.core.progress import ProgressCallback
 from wizard.core.rundir import write_private
 from wizard.tasks import loop
@@ -68,6 +68,7 @@ def plan_roles(journal: Journal, settings: Settings, *, reuse_existing: Iterable
             plan = await engine.plan(reuse_existing)
             return plan, await engine.dry_run(plan, default_org=core.resolve_default_org(journal, default_org))
         finally:
+            save_window(journal, engine.pacer)  # the run's next process counts these writes
             await client.close()
 
     return loop.run(go())
@@ -100,6 +101,7 @@ def run_roles(journal: Journal, settings: Settings, *, on_progress: ProgressCall
                 return plan, await engine.dry_run(plan, default_org=target_org)
             return plan, await engine.apply(plan, default_org=target_org)
         finally:
+            save_window(journal, engine.pacer)  # the run's next process counts these writes
             await client.close()
 
     plan, outcome = loop.run(go())
@@ -118,6 +120,7 @@ def rollback_roles(journal: Journal, settings: Settings, *, on_progress: Progres
         try:
             return await engine.rollback()
         finally:
+            save_window(journal, engine.pacer)  # the run's next process counts these writes
             await client.close()
 
     summary = loop.run(go())

@@ -19,7 +19,7 @@ from wizard.core import documents, sso
 from wizard.core.config import Settings
 from wizard.core.gates import GateResult
 from wizard.core.journal import Journal
-from wizard.core.pacing import Pacer
+from wizard.core.pacing import Pacer, client_base_url, save_window, shared_pacer
 from wizard.core.progress import ProgressCallback
 from wizard.tasks import loop
 
@@ -87,7 +87,7 @@ def run_sso(journal: Journal, settings: Settings, *, on_progress: ProgressCallba
 async def _workos(journal: Journal, settings: Settings, plans: list[sso.ConnectionPlan], *, dry_run: bool,
                   on_progress: ProgressCallback | None, give_up_after: float | None = None) -> sso.SsoRun:
     client = make_client(settings, max_retries=0)
-    pacer = Pacer()
+    pacer = _pacer(journal, client)
     pacer.set_give_up_after(give_up_after)  # a total outage stops the step after this long
     try:
         run = await sso.create_connections(journal, client, plans, pacer=pacer, dry_run=dry_run,
@@ -95,7 +95,13 @@ async def _workos(journal: Journal, settings: Settings, plans: list[sso.Connecti
         return await sso.add_members(journal, client, plans, pacer=pacer, dry_run=dry_run,
                                      on_progress=on_progress, run=run)
     finally:
+        save_window(journal, pacer)
         await client.close()
+
+
+def _pacer(journal: Journal, client) -> Pacer:
+    """The run's one pacer: connections, memberships and certificates share the users' window."""
+    return shared_pacer(client_base_url(client), journal)
 
 
 def record_gate(journal: Journal) -> GateResult:
@@ -113,7 +119,7 @@ def run_portal_links(journal: Journal, settings: Settings, connection_name: str)
     async def go():
         client = make_client(settings, max_retries=0)
         try:
-            return await sso.portal_link(journal, client, connection_name, pacer=Pacer())
+            return await sso.portal_link(journal, client, connection_name, pacer=_pacer(journal, client))
         finally:
             await client.close()
 
@@ -125,9 +131,11 @@ def run_sso_rollback(journal: Journal, settings: Settings, *,
     """Delete exactly the connections, memberships, certificates and organizations the SSO step created."""
     async def go():
         client = make_client(settings, max_retries=0)
+        pacer = _pacer(journal, client)
         try:
-            return await sso.rollback(journal, client, pacer=Pacer(), on_progress=on_progress)
+            return await sso.rollback(journal, client, pacer=pacer, on_progress=on_progress)
         finally:
+            save_window(journal, pacer)
             await client.close()
 
     result = loop.run(go())
