@@ -53,3 +53,40 @@ def test_findings_are_written_by_chunks_all_of_them(tmp_path):
         assert journal.add_findings(iter(findings)) == 12_345
         stored = journal.findings(limit=3, offset=12_342)
         assert [f.line for f in stored] == [12_343, 12_344, 12_345]
+
+
+def _group(primary: str, *others: str) -> PlannedUser:
+    email = f"{primary.split('|')[1]}@example.com"
+    return PlannedUser(primary, email, email, "password", {"email": email}, auth0_ids=(primary, *others))
+
+
+def test_only_merged_ids_are_stored_as_aliases_and_every_id_still_resolves(tmp_path):
+    with Journal.open(tmp_path / "run") as journal:
+        journal.replace_plan([_group("auth0|a", "google-oauth2|a"), _group("auth0|b"), _group("auth0|c")])
+        assert [tuple(r) for r in journal._db.execute("SELECT auth0_user_id, primary_id FROM aliases")] == [
+            ("google-oauth2|a", "auth0|a")]  # one row per merged duplicate, none for a user alone
+        assert journal.user("google-oauth2|a").auth0_user_id == "auth0|a"
+        assert journal.user("auth0|b").auth0_user_id == "auth0|b"
+        assert journal.user("auth0|nobody") is None
+        assert [a for a, _, _ in journal.id_map()] == ["auth0|a", "google-oauth2|a", "auth0|b", "auth0|c"]
+        assert (journal.alias_primary("google-oauth2|a"), journal.alias_primary("auth0|c"),
+                journal.alias_primary("auth0|nobody")) == ("auth0|a", "auth0|c", None)
+
+
+def test_a_re_plan_that_splits_a_group_points_each_id_at_its_own_row(tmp_path):
+    with Journal.open(tmp_path / "run") as journal:
+        journal.replace_plan([_group("auth0|a", "auth0|b")])
+        assert journal.user("auth0|b").auth0_user_id == "auth0|a"
+        journal.merge_plan([_group("auth0|a"), _group("auth0|b")])  # b leads its own group now
+        assert journal.user("auth0|b").auth0_user_id == "auth0|b"
+        assert [a for a, _, _ in journal.id_map()] == ["auth0|a", "auth0|b"]
+
+
+def test_a_journal_of_an_earlier_version_with_an_alias_row_per_user_reads_the_same(tmp_path):
+    with Journal.open(tmp_path / "run") as journal:
+        journal.replace_plan([_group("auth0|a", "google-oauth2|a"), _group("auth0|b")])
+        journal._db.executemany("INSERT OR REPLACE INTO aliases VALUES(?, ?)",
+                                [("auth0|a", "auth0|a"), ("auth0|b", "auth0|b")])
+        journal._db.commit()
+        assert [a for a, _, _ in journal.id_map()] == ["auth0|a", "google-oauth2|a", "auth0|b"]
+        assert journal.user("auth0|b").auth0_user_id == "auth0|b"

@@ -45,7 +45,7 @@ CREATE TABLE IF NOT EXISTS users (
     auth0_ids_json TEXT, updated_at REAL, seq INTEGER);
 CREATE INDEX IF NOT EXISTS users_status ON users(status, seq);
 CREATE INDEX IF NOT EXISTS users_branch ON users(branch);
-CREATE TABLE IF NOT EXISTS aliases (
+CREATE TABLE IF NOT EXISTS aliases (  -- merged duplicates only: another Auth0 id -> its group's primary
     auth0_user_id TEXT PRIMARY KEY, primary_id TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS aliases_primary ON aliases(primary_id);
 CREATE TABLE IF NOT EXISTS orgs (
@@ -208,6 +208,14 @@ def _bulk_load(db: sqlite3.Connection, tables: tuple[str, ...]) -> Iterator[None
             db.execute(ddl)
     finally:
         db.execute(f"PRAGMA cache_size={int(old_cache)}")
+
+
+def _set_aliases(db: sqlite3.Connection, primary: str, ids: Iterable[str]) -> None:
+    """A group's other Auth0 ids point at its primary; the primary itself is no alias (an id that
+    was merged into another group before and leads its own now loses its old pointer)."""
+    db.execute("DELETE FROM aliases WHERE auth0_user_id=?", (primary,))
+    db.executemany("INSERT OR REPLACE INTO aliases(auth0_user_id, primary_id) VALUES(?, ?)",
+                   [(a, primary) for a in ids if a != primary])
 
 
 def _chunks(items: Iterable, size: int) -> Iterator[list]:
@@ -547,7 +555,7 @@ class Journal:
                         None if p.email_verified is None else int(p.email_verified), p.reason,
                         p.source_line, json.dumps(list(ids)), now, n,
                     ))
-                    aliases.extend((a, p.auth0_user_id) for a in ids)
+                    aliases.extend((a, p.auth0_user_id) for a in ids if a != p.auth0_user_id)
                 db.executemany(
                     "INSERT INTO users(auth0_user_id, group_key, email, branch, status, request_json, hash_ref, "
                     "hash_line, email_verified, reason, source_line, auth0_ids_json, updated_at, seq) "
@@ -604,8 +612,7 @@ class Journal:
                      p.hash_line, None if p.email_verified is None else int(p.email_verified), p.reason,
                      p.source_line, json.dumps(list(ids)), now, p.auth0_user_id),
                 )
-                db.executemany("INSERT OR REPLACE INTO aliases(auth0_user_id, primary_id) VALUES(?, ?)",
-                               [(a, p.auth0_user_id) for a in ids])
+                _set_aliases(db, p.auth0_user_id, ids)
             all_ids = [r[0] for r in db.execute("SELECT auth0_user_id FROM users")]
             counts["missing_from_export"] = sum(1 for a in all_ids if a not in seen)
         return counts
@@ -651,11 +658,10 @@ class Journal:
     def user(self, auth0_user_id: str) -> UserRow | None:
         """The planned user for any Auth0 id (a merged duplicate resolves to its group's primary)."""
         rows = self._q(
-            "SELECT u.* FROM users u JOIN aliases a ON a.primary_id = u.auth0_user_id WHERE a.auth0_user_id=?",
-            (auth0_user_id,),
+            "SELECT * FROM users WHERE auth0_user_id = "
+            "COALESCE((SELECT primary_id FROM aliases WHERE auth0_user_id=?), ?)",
+            (auth0_user_id, auth0_user_id),
         )
-        if not rows:
-            rows = self._q("SELECT * FROM users WHERE auth0_user_id=?", (auth0_user_id,))
         return _row_to_user(rows[0]) if rows else None
 
     def count_users(self, by: str = "status") -> dict[str, int]:
@@ -712,8 +718,10 @@ class Journal:
         """(auth0_user_id, workos_user_id, email) for every Auth0 id, merged duplicates included."""
         with self._lock:
             rows = self._db.execute(
-                "SELECT a.auth0_user_id, u.workos_user_id, u.email FROM aliases a "
-                "JOIN users u ON u.auth0_user_id = a.primary_id ORDER BY u.seq, a.auth0_user_id"
+                "SELECT auth0_user_id AS aid, workos_user_id, email, seq FROM users UNION ALL "
+                "SELECT a.auth0_user_id, u.workos_user_id, u.email, u.seq FROM aliases a "
+                "JOIN users u ON u.auth0_user_id = a.primary_id WHERE a.auth0_user_id != a.primary_id "
+                "ORDER BY seq, aid"
             ).fetchall()
         for r in rows:
             yield r[0], r[1], r[2]
@@ -1105,7 +1113,10 @@ class Journal:
                 yield tuple(r)[1:]
 
     def alias_primary(self, auth0_user_id: str) -> str | None:
-        rows = self._q("SELECT primary_id FROM aliases WHERE auth0_user_id=?", (auth0_user_id,))
+        """The group primary an Auth0 id resolves to (itself when it is not a merged duplicate), or
+        None when the run does not know it."""
+        rows = (self._q("SELECT primary_id FROM aliases WHERE auth0_user_id=?", (auth0_user_id,))
+                or self._q("SELECT auth0_user_id FROM users WHERE auth0_user_id=?", (auth0_user_id,)))
         return rows[0][0] if rows else None
 
     def start_sync(self, *, dry_run: bool, delete_removed: bool, inputs: dict) -> int:
@@ -1221,8 +1232,7 @@ class Journal:
                         db.execute("UPDATE users SET last_error_code=NULL, last_error_message=NULL "
                                    "WHERE auth0_user_id=?", (aid,))
                     ids = json.loads(c["auth0_ids_json"] or "[]") or [aid]
-                    db.executemany("INSERT OR REPLACE INTO aliases(auth0_user_id, primary_id) VALUES(?, ?)",
-                                   [(a, aid) for a in ids])
+                    _set_aliases(db, aid, ids)
                 elif kind == "delete":
                     db.execute("UPDATE users SET status=?, updated_at=? WHERE auth0_user_id=?",
                                (UserStatus.PLANNED, now, aid))
