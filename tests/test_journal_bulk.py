@@ -10,7 +10,7 @@ from wizard.core.findings import Finding, Severity
 from wizard.core.journal import Journal
 from wizard.core.records import PlannedUser, UserStatus
 
-BULK_INDEXES = {"users_status", "users_branch", "aliases_primary"}
+BULK_INDEXES = {"users_status", "users_seq", "users_branch", "aliases_primary"}
 
 
 def _planned(n: int, prefix: str = "u") -> list[PlannedUser]:

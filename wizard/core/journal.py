@@ -44,6 +44,7 @@ CREATE TABLE IF NOT EXISTS users (
     hash_line INTEGER, email_verified INTEGER, reason TEXT, source_line INTEGER,
     auth0_ids_json TEXT, updated_at REAL, seq INTEGER);
 CREATE INDEX IF NOT EXISTS users_status ON users(status, seq);
+CREATE INDEX IF NOT EXISTS users_seq ON users(seq);  -- plan order: every batched walk (seq > ? ORDER BY seq LIMIT ?)
 CREATE INDEX IF NOT EXISTS users_branch ON users(branch);
 CREATE TABLE IF NOT EXISTS aliases (  -- merged duplicates only: another Auth0 id -> its group's primary
     auth0_user_id TEXT PRIMARY KEY, primary_id TEXT NOT NULL);
