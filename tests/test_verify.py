@@ -133,6 +133,23 @@ async def test_list_strategy_matches_lookup(tmp_path, sandbox_settings):
     assert by_list.ok and by_lookup.ok and by_list.found == by_lookup.found == 4
 
 
+async def test_list_strategy_names_each_difference_as_the_lookups_do(tmp_path, sandbox_settings):
+    """The listing keeps only keys of each WorkOS user: a user whose email or id differs is read
+    again by itself, so both strategies name the same differences with the same details."""
+    journal = await build_world(tmp_path, sandbox_settings, with_orgs=False)
+    client = make_sync_client(sandbox_settings)
+    alice, bob = journal.user("auth0|a1"), journal.user("auth0|b2")
+    client.user_management.update_user(alice.workos_user_id, email="alice.renamed@example.com")
+    client.user_management.delete_user(bob.workos_user_id)
+    with journal.transaction() as db:  # the journal maps a user to another WorkOS user's id
+        db.execute("UPDATE users SET workos_user_id='user_elsewhere' WHERE auth0_user_id='google-oauth2|c3'")
+    by_list = v.reconcile_users(journal, client, strategy="list", reads_per_second=FAST)
+    by_lookup = v.reconcile_users(journal, client, strategy="lookup", reads_per_second=FAST)
+    assert sorted(by_list.differences, key=str) == sorted(by_lookup.differences, key=str)
+    assert {d.problem for d in by_list.differences} == {"wrong_email", "journal_says_created", "other_workos_id"}
+    assert by_list.found == by_lookup.found == 3 and by_list.expected == 4
+
+
 async def test_missing_user_fails_user_count(tmp_path, sandbox_settings, workos_emu):
     journal = await build_world(tmp_path, sandbox_settings)
     bob = journal.user("auth0|b2")

@@ -13,6 +13,8 @@ import signal
 import subprocess
 import threading
 import time
+from array import array
+from bisect import bisect_left
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -24,6 +26,7 @@ from workos import _errors as werr
 from wizard.core import documents, sso
 from wizard.core.config import Settings, mask
 from wizard.core.environment import require_same_environment_sync
+from wizard.core.exports import sorted_order
 from wizard.core.findings import ORG_MEMBER_NOT_IN_AUTH0, Finding, Severity
 from wizard.core.gates import Check, GateResult, GateStatus
 from wizard.core.journal import Journal
@@ -137,24 +140,100 @@ def _by_metadata(client, pacer: _Pacer, row):
                  if (getattr(u, "metadata", None) or {}).get("auth0_user_id") == row.auth0_user_id), None)
 
 
-def _lookup_all(client, pacer: _Pacer) -> dict[str, object]:
-    """external_id -> WorkOS user for the whole environment (pages of 100): cheap for big runs."""
-    out: dict[str, object] = {}
+@dataclass(frozen=True, slots=True)
+class _Listed:
+    """What the listing keeps of a user without an external id (few: ids WorkOS cannot hold)."""
+
+    id: str
+    email: str | None
+
+
+class _Listing:
+    """Every WorkOS user of the environment, compactly: a user with an external id as three 64-bit
+    keys (its external id, its id, its email) in sorted arrays, about 24 bytes a user, so a
+    million-user environment costs tens of MB where the SDK's user objects would cost gigabytes
+    (one whose keys differ from the journal's is read again by itself, to name the difference); a
+    user without one by its metadata.auth0_user_id, with its id and email."""
+
+    def __init__(self) -> None:
+        self._keys, self._ids, self._emails = array("q"), array("q"), array("q")
+        self.by_auth0_id: dict[str, _Listed] = {}
+
+    def add(self, user: Any) -> None:
+        if ext := getattr(user, "external_id", None):
+            self._keys.append(_key(ext))
+            self._ids.append(_key(user.id))
+            self._emails.append(_key(_email_key(getattr(user, "email", None))))
+        elif aid := (getattr(user, "metadata", None) or {}).get("auth0_user_id"):
+            self.by_auth0_id.setdefault(aid, _Listed(user.id, getattr(user, "email", None)))
+
+    def freeze(self) -> _Listing:
+        """Sort by external id (once, after the last page)."""
+        order = sorted_order(self._keys)
+        self._keys, self._ids, self._emails = (array("q", map(col.__getitem__, order))
+                                               for col in (self._keys, self._ids, self._emails))
+        return self
+
+    def find(self, external_id: str) -> tuple[int, int] | None:
+        """(id key, email key) of the user holding this external id, or None."""
+        k = _key(external_id)
+        j = bisect_left(self._keys, k)
+        if j < len(self._keys) and self._keys[j] == k:
+            return self._ids[j], self._emails[j]
+        return None
+
+
+def _key(s: str) -> int:
+    return hash(s) or 1
+
+
+def _email_key(email: str | None) -> str:
+    return (email or "").strip().lower()
+
+
+def _lookup_all(client, pacer: _Pacer) -> _Listing:
+    """The whole environment, page by page (100 a page): one read per 100 users for big runs."""
+    out = _Listing()
     page = pacer.call(client.user_management.list_users, limit=100)
     seen: set[str] = set()
     while True:
         for u in page.data:
-            if getattr(u, "external_id", None):
-                out[u.external_id] = u
-            else:  # users planned without external_id carry their Auth0 id in metadata
-                aid = (getattr(u, "metadata", None) or {}).get("auth0_user_id")
-                if aid:
-                    out.setdefault(aid, u)
+            out.add(u)
         # an `after` cursor seen before would loop forever (a server that repeats its last page)
         if not page.data or not page.has_more() or page.after in seen:
-            return out
+            return out.freeze()
         seen.add(page.after)
         page = pacer.call(client.user_management.list_users, limit=100, after=page.after)
+
+
+def _lookup_one(client, pacer: _Pacer, row, ext: str):
+    """The WorkOS user a planned user should be, read by itself (None: WorkOS has none)."""
+    if row.request.get("external_id") is None:
+        return _by_metadata(client, pacer, row)
+    return _by_external_id(client, pacer, ext)
+
+
+def _by_external_id(client, pacer: _Pacer, ext: str):
+    try:
+        return pacer.call(client.user_management.get_user_by_external_id, ext)
+    except werr.NotFoundError:
+        return None
+
+
+_AGREES = object()  # the listing's keys match the journal: found, nothing to name
+
+
+def _agrees(row, keys: tuple[int, int]) -> bool:
+    """What `_compare` would find no difference in, decided on the listing's keys."""
+    id_key, email_key = keys
+    if row.email and _key(_email_key(row.email)) != email_key:
+        return False
+    return not row.workos_user_id or _key(row.workos_user_id) == id_key
+
+
+def importable_count(journal: Journal) -> int:
+    """How many planned users the import sends (duplicate-email groups counted once)."""
+    return sum(n for branch, n in journal.count_users("branch").items() if branch in Branch.IMPORTABLE)
 
 
 def reconcile_users(journal: Journal, client, *, on_progress: ProgressCallback | None = None,
@@ -162,29 +241,31 @@ def reconcile_users(journal: Journal, client, *, on_progress: ProgressCallback |
     """Look up every importable planned user in WorkOS by external id and list what differs.
 
     `strategy`: "lookup" (one GET per user), "list" (page through all WorkOS users) or "auto"
-    (list when the run has more than 1,000 users: 100 users per request instead of one).
+    (list when the run has more than 1,000 users: 100 users per request instead of one). The
+    journal is read in batches, so memory does not grow with the run.
     """
-    rows = [u for u in journal.iter_users() if u.branch in Branch.IMPORTABLE]
-    result = UserReconciliation(expected=len(rows))
-    result.merged_ids = sum(max(len(u.auth0_ids) - 1, 0) for u in rows)
+    total = importable_count(journal)
+    result = UserReconciliation(expected=total)
     pacer = _Pacer(reads_per_second)
     listed = None
-    if strategy == "list" or (strategy == "auto" and len(rows) > 1000):
+    if strategy == "list" or (strategy == "auto" and total > 1000):
         listed = _lookup_all(client, pacer)
     counts = {"found": 0, "different": 0}
     started = time.monotonic()
-    for i, row in enumerate(rows, 1):
+    i = 0
+    for row in journal.iter_users():
+        if row.branch not in Branch.IMPORTABLE:
+            continue
+        i += 1
+        result.merged_ids += max(len(row.auth0_ids) - 1, 0)
         ext = _expected_external_id(row)
-        if listed is not None:
-            wu = listed.get(ext)
-        elif row.request.get("external_id") is None:
-            wu = _by_metadata(client, pacer, row)
+        if listed is None:
+            wu = _lookup_one(client, pacer, row, ext)
+        elif (keys := listed.find(ext)) is not None:
+            wu = _AGREES if _agrees(row, keys) else _by_external_id(client, pacer, ext)
         else:
-            try:
-                wu = pacer.call(client.user_management.get_user_by_external_id, ext)
-            except werr.NotFoundError:
-                wu = None
-        diff = _compare(row, wu)
+            wu = listed.by_auth0_id.get(ext)
+        diff = None if wu is _AGREES else _compare(row, wu)
         if diff is None:
             result.found += 1
             counts["found"] += 1
@@ -193,11 +274,11 @@ def reconcile_users(journal: Journal, client, *, on_progress: ProgressCallback |
                 result.found += 1
             result.differences.append(diff)
             counts["different"] += 1
-        if on_progress and (i == len(rows) or i % 25 == 0):
+        if on_progress and (i == total or i % 25 == 0):
             elapsed = time.monotonic() - started
             rate = i / elapsed if elapsed > 0 else 0.0
-            on_progress(Progress("verify-users", len(rows), frozen_counts(counts), rate,
-                                 (len(rows) - i) / rate if rate else None, done=i == len(rows)))
+            on_progress(Progress("verify-users", total, frozen_counts(counts), rate,
+                                 (total - i) / rate if rate else None, done=i == total))
     return result
 
 
