@@ -827,7 +827,14 @@ def verification_gate(journal: Journal, settings: Settings | None = None) -> Gat
 def password_samples(journal: Journal, credentials, limit: int = 1) -> list[tuple[str, str]]:
     """Of the (email, password) pairs given (the sandbox's demo accounts, from its start-up), those of
     password users this run imported."""
-    imported = {(u.email or "").lower() for u in journal.users(status=UserStatus.DONE, branch=Branch.PASSWORD)}
+    wanted = {e.lower() for e, _ in credentials}
+    imported: set[str] = set()
+    if wanted:  # the journal is read in batches until every given address is found
+        for u in journal.iter_users(status=UserStatus.DONE):
+            if u.branch == Branch.PASSWORD and (u.email or "").lower() in wanted:
+                imported.add((u.email or "").lower())
+                if imported == wanted:
+                    break
     out = [(e, p) for e, p in credentials if e.lower() in imported]
     return out[:limit]
 
