@@ -69,6 +69,7 @@ def test_only_merged_ids_are_stored_as_aliases_and_every_id_still_resolves(tmp_p
         assert journal.user("auth0|b").auth0_user_id == "auth0|b"
         assert journal.user("auth0|nobody") is None
         assert [a for a, _, _ in journal.id_map()] == ["auth0|a", "google-oauth2|a", "auth0|b", "auth0|c"]
+        assert list(journal.id_map(batch=1)) == list(journal.id_map())  # read a planned user at a time
         assert (journal.alias_primary("google-oauth2|a"), journal.alias_primary("auth0|c"),
                 journal.alias_primary("auth0|nobody")) == ("auth0|a", "auth0|c", None)
 

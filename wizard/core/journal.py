@@ -715,17 +715,18 @@ class Journal:
                                 (UserStatus.PLANNED, time.time(), a, UserStatus.FAILED)).rowcount
             return n
 
-    def id_map(self) -> Iterator[tuple[str, str | None, str | None]]:
-        """(auth0_user_id, workos_user_id, email) for every Auth0 id, merged duplicates included."""
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT auth0_user_id AS aid, workos_user_id, email, seq FROM users UNION ALL "
-                "SELECT a.auth0_user_id, u.workos_user_id, u.email, u.seq FROM aliases a "
+    def id_map(self, batch: int = 5000) -> Iterator[tuple[str, str | None, str | None]]:
+        """(auth0_user_id, workos_user_id, email) for every Auth0 id, merged duplicates included, in
+        plan order; read `batch` planned users at a time (a million-user map is never in memory)."""
+        top = self._q("SELECT COALESCE(MAX(seq), 0) FROM users")[0][0]
+        for lo in range(0, top, batch):
+            rows = self._q(
+                "SELECT auth0_user_id AS aid, workos_user_id, email, seq FROM users WHERE seq > ? AND seq <= ? "
+                "UNION ALL SELECT a.auth0_user_id, u.workos_user_id, u.email, u.seq FROM aliases a "
                 "JOIN users u ON u.auth0_user_id = a.primary_id WHERE a.auth0_user_id != a.primary_id "
-                "ORDER BY seq, aid"
-            ).fetchall()
-        for r in rows:
-            yield r[0], r[1], r[2]
+                "AND u.seq > ? AND u.seq <= ? ORDER BY seq, aid", (lo, lo + batch, lo, lo + batch))
+            for r in rows:
+                yield r[0], r[1], r[2]
 
     def workos_user_id(self, auth0_user_id: str) -> str | None:
         u = self.user(auth0_user_id)

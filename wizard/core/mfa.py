@@ -462,7 +462,11 @@ def import_totp_secrets(journal: Journal, workos, path: str | Path, *, issuer: s
     call = paced_call(workos_call, journal, workos)  # the same budget as the users and organizations
     secrets, problems = read_totp_secrets(path)
     result = TotpImportResult(invalid=len(problems), problems=list(problems))
-    by_email = {(email or "").lower(): (a0, wid) for a0, wid, email in journal.id_map() if email}
+    wanted = {row.email for row in secrets}  # only their users are kept, not the whole run's map
+    by_email = {}
+    for a0, wid, email in journal.id_map():
+        if email and (key := email.lower()) in wanted:
+            by_email[key] = (a0, wid)
     counts: Counter = Counter()
     for i, row in enumerate(secrets, 1):
         a0, workos_id = by_email.get(row.email, (None, None))

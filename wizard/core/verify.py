@@ -554,7 +554,7 @@ def check_organizations(journal: Journal, client, *, reads_per_second: float = 5
     extra: list[Finding] = []
     unread_auth0 = {u["auth0_org_id"]: u["reason"]
                     for u in (documents.ORGS_EXPORT.read(journal) or {}).get("unreadable") or []}
-    auth0_of = {w: a for a, w, _ in journal.id_map() if w}
+    auth0_of: dict[str, str] | None = None  # WorkOS id -> Auth0 id, read once a member is not expected
     not_migrated = 0
     org_ok = 0
     try:
@@ -590,6 +590,8 @@ def check_organizations(journal: Journal, client, *, reads_per_second: float = 5
             wanted = set(expected.values())
             auth0_members = {m["auth0_user_id"] for m in journal.memberships(org["auth0_org_id"])}
             for wid in sorted(present - wanted):
+                if auth0_of is None:
+                    auth0_of = {w: a for a, w, _ in journal.id_map() if w}
                 a0 = auth0_of.get(wid)
                 if a0 is not None and a0 in auth0_members:
                     continue  # an Auth0 member after all (a merged duplicate's other id)
