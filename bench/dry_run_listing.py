@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -21,22 +20,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _gen import write_exports  # noqa: E402
 from scan_export import peak_rss_mb  # noqa: E402
-
-
-def setup(root: Path, n: int) -> Path:
-    from wizard.core.journal import Journal
-    from wizard.core.plan import build_plan, save_plan
-
-    users, pw = write_exports(root / "exports", n, gzip_users=False)
-    run = root / "run"
-    with Journal.open(run) as journal:
-        save_plan(journal, build_plan(users, pw))
-        with journal.transaction() as db:  # half imported
-            db.execute("UPDATE users SET status='created', workos_user_id=printf('user_%012d', seq) "
-                       "WHERE status='planned' AND seq % 2 = 0")
-    return run
+from verify_users import child_figures, served, setup  # noqa: E402
 
 
 def dry_run(run: str, base_url: str) -> None:
@@ -65,26 +50,18 @@ def main(argv: list[str] | None = None) -> int:
         dry_run(*args.dry_run)
         return 0
     root = Path(tempfile.mkdtemp(prefix="bench-dry-"))
-    child = None
     try:
         t0 = time.monotonic()
-        run = setup(root, args.users)
-        verify_users = Path(__file__).resolve().parent / "verify_users.py"  # its emulator child
-        child = subprocess.Popen([sys.executable, str(verify_users), "--serve", str(run)],
-                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-        url = child.stdout.readline().strip()
-        print(f"setup: {args.users:,} users planned, half marked imported and served in {time.monotonic() - t0:.0f}s")
-        out = subprocess.run([sys.executable, __file__, "--dry-run", str(run), url], capture_output=True, text=True)
-        if out.returncode != 0:
-            sys.stderr.write(out.stdout[-2000:] + out.stderr[-2000:])
+        run = setup(root, args.users, every=2)
+        with served(run) as url:
+            print(f"setup: {args.users:,} users planned, half marked imported and served in "
+                  f"{time.monotonic() - t0:.0f}s")
+            r = child_figures(__file__, "--dry-run", str(run), url)
+        if r is None:
             return 1
-        r = json.loads(out.stdout.strip().splitlines()[-1])
         print(f"dry run: {r['seconds']}s, peak RSS {r['peak_rss_mb']} MB; would create {r['would_create']:,}, "
               f"would update {r['would_update']:,}, would fail {r['would_fail']:,}")
     finally:
-        if child is not None and child.poll() is None:
-            child.stdin.close()
-            child.wait(timeout=30)
         shutil.rmtree(root, ignore_errors=True)
     return 0
 

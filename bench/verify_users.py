@@ -11,12 +11,14 @@ WorkOS may both hold millions of users.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -26,7 +28,9 @@ from _gen import write_exports  # noqa: E402
 from scan_export import peak_rss_mb  # noqa: E402
 
 
-def setup(root: Path, n: int) -> Path:
+def setup(root: Path, n: int, every: int = 1) -> Path:
+    """N users planned into a run folder, every `every`-th importable one marked created with a
+    WorkOS id (1: as after a completed import; 2: as after one stopped half-way)."""
     from wizard.core.journal import Journal
     from wizard.core.plan import build_plan, save_plan
 
@@ -34,10 +38,32 @@ def setup(root: Path, n: int) -> Path:
     run = root / "run"
     with Journal.open(run) as journal:
         save_plan(journal, build_plan(users, pw))
-        with journal.transaction() as db:  # as after a completed import
+        with journal.transaction() as db:
             db.execute("UPDATE users SET status='created', workos_user_id=printf('user_%012d', seq) "
-                       "WHERE status='planned'")
+                       "WHERE status='planned' AND seq % ? = 0", (every,))
     return run
+
+
+@contextlib.contextmanager
+def served(run: Path) -> Iterator[str]:
+    """The base URL of a WorkOS emulator (a child process) holding the run's created users."""
+    child = subprocess.Popen([sys.executable, __file__, "--serve", str(run)],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        yield child.stdout.readline().strip()
+    finally:
+        if child.poll() is None:
+            child.stdin.close()
+            child.wait(timeout=30)
+
+
+def child_figures(script: str, *args: str) -> dict | None:
+    """Run `script` with `args` in a fresh process; the JSON object its last line prints."""
+    out = subprocess.run([sys.executable, script, *args], capture_output=True, text=True)
+    if out.returncode != 0:
+        sys.stderr.write(out.stdout[-2000:] + out.stderr[-2000:])
+        return None
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def serve(run: str) -> None:
@@ -97,28 +123,19 @@ def main(argv: list[str] | None = None) -> int:
         verify(*args.verify)
         return 0
     root = Path(tempfile.mkdtemp(prefix="bench-verify-"))
-    child = None
     try:
         t0 = time.monotonic()
         run = setup(root, args.users)
-        child = subprocess.Popen([sys.executable, __file__, "--serve", str(run)],
-                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-        url = child.stdout.readline().strip()
-        print(f"setup: {args.users:,} users planned, marked imported and served in {time.monotonic() - t0:.0f}s")
-        out = subprocess.run([sys.executable, __file__, "--verify", str(run), url],
-                             capture_output=True, text=True)
-        if out.returncode != 0:
-            sys.stderr.write(out.stdout[-2000:] + out.stderr[-2000:])
+        with served(run) as url:
+            print(f"setup: {args.users:,} users planned, marked imported and served in {time.monotonic() - t0:.0f}s")
+            r = child_figures(__file__, "--verify", str(run), url)
+        if r is None:
             return 1
-        r = json.loads(out.stdout.strip().splitlines()[-1])
         pages = args.users / 100
         print(f"verify: {r['seconds']}s for {args.users:,} users ({pages:,.0f} list pages = "
               f"{pages / max(r['seconds'], 1e-6):.1f} reads/s, paced to 50/s), peak RSS {r['peak_rss_mb']} MB; "
               f"passed {r['ok']}: {r['evidence']}")
     finally:
-        if child is not None and child.poll() is None:
-            child.stdin.close()
-            child.wait(timeout=30)
         shutil.rmtree(root, ignore_errors=True)
     return 0
 

@@ -392,9 +392,13 @@ def sorted_order(keys: array, skip: set[int] | None = None) -> array:
     return out
 
 
-def _key(s: str) -> int:
+def string_key(s: str) -> int:
+    """A 64-bit key for a string, within this process (the compact sorted-array indexes)."""
     k = hash(s)
     return k if k != 0 else 1  # 0 means "no key"
+
+
+_key = string_key
 
 
 class UsersScan:

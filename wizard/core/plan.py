@@ -51,6 +51,7 @@ from wizard.core import documents
 from wizard.core import hashes as hash_kinds
 from wizard.core.digests import record_hash_digests
 from wizard.core.exports import UsersScan, identity_kind, metadata_sources, sorted_order
+from wizard.core.exports import string_key as _key
 from wizard.core.findings import Finding, Severity
 from wizard.core.gates import Check, GateResult
 from wizard.core.hashes import IMPORTABLE_KINDS
@@ -256,11 +257,6 @@ class _KeyIndex:
 def _remove_quietly(path: str) -> None:
     with contextlib.suppress(OSError):
         os.unlink(path)
-
-
-def _key(s: str) -> int:
-    k = hash(s)
-    return k if k != 0 else 1
 
 
 def _login_key(s: str | None) -> int:

@@ -40,6 +40,7 @@ from wizard.clients import workos as wapi
 from wizard.clients.errors import ApiError, ErrorKind
 from wizard.core.digests import FileDigests, digest_key, record_hash_digests
 from wizard.core.exports import sorted_order
+from wizard.core.exports import string_key as _key
 from wizard.core.findings import Finding, Severity
 from wizard.core.importer import WRITE_UPDATE, AuthStop, Importer, _HashUnavailable, _message
 from wizard.core.journal import Journal, JournalError, UserRow, sha256_file
@@ -76,11 +77,6 @@ def _fp(branch: str, request_json: str | None, ids_json: str | None) -> int:
     """A 64-bit fingerprint of what the plan would send for a user (branch, request, merged ids)."""
     h = hashlib.blake2b(f"{branch}\x1f{request_json or '{}'}\x1f{ids_json or '[]'}".encode(), digest_size=8)
     return int.from_bytes(h.digest(), "big", signed=True) or 1
-
-
-def _key(s: str) -> int:
-    k = hash(s)
-    return k if k != 0 else 1
 
 
 def _ids_json(p: PlannedUser) -> str:

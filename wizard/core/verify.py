@@ -27,6 +27,7 @@ from wizard.core import documents, sso
 from wizard.core.config import Settings, mask
 from wizard.core.environment import require_same_environment_sync
 from wizard.core.exports import sorted_order
+from wizard.core.exports import string_key as _key
 from wizard.core.findings import ORG_MEMBER_NOT_IN_AUTH0, Finding, Severity
 from wizard.core.gates import Check, GateResult, GateStatus
 from wizard.core.journal import Journal
@@ -181,10 +182,6 @@ class _Listing:
         if j < len(self._keys) and self._keys[j] == k:
             return self._ids[j], self._emails[j]
         return None
-
-
-def _key(s: str) -> int:
-    return hash(s) or 1
 
 
 def _email_key(email: str | None) -> str:
