@@ -290,8 +290,8 @@ def _compare(row, wu) -> UserDifference | None:
         if row.last_error_code:
             why += f": {row.last_error_code}"
         return UserDifference(row.auth0_user_id, email, "missing_in_workos", f"missing in WorkOS ({why})")
-    w_email = (getattr(wu, "email", None) or "").strip().lower()
-    if email and w_email != email.strip().lower():
+    w_email = _email_key(getattr(wu, "email", None))
+    if email and w_email != _email_key(email):
         return UserDifference(row.auth0_user_id, email, "wrong_email",
                               f"WorkOS user {wu.id} has email {w_email or '(none)'}")
     if row.workos_user_id and row.workos_user_id != wu.id:
