@@ -10,11 +10,14 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from wizard.clients.auth0 import Auth0Client, WaitCallback
 from wizard.clients.errors import ApiError
 from wizard.clients.settings import Settings
 from wizard.clients.workos import make_client, make_sync_client
+from wizard.core.journal import Journal
+from wizard.core.pacing import Pacer, client_base_url, save_window, shared_pacer
 
 DEFAULT_AUTH0_RATE: float | None = None  # None: as fast as Auth0's x-ratelimit headers allow
 
@@ -27,6 +30,22 @@ async def workos_async(settings: Settings, *, max_retries: int = 0) -> AsyncIter
         yield client
     finally:
         await client.close()
+
+
+@contextlib.asynccontextmanager
+async def paced_workos(journal: Journal, settings: Settings, *, max_retries: int = 0,
+                       give_up_after: float | None = None) -> AsyncIterator[tuple[Any, Pacer]]:
+    """`workos_async` with the run's one pacer (`shared_pacer`: every step's requests to this
+    environment share its window); when the job ends the trailing window is kept in the journal,
+    so the run's next process does not burst into it. `give_up_after`: how long a total outage
+    may last before the job stops (None: keep the pacer's)."""
+    async with workos_async(settings, max_retries=max_retries) as client:
+        pacer = shared_pacer(client_base_url(client), journal)
+        pacer.set_give_up_after(give_up_after)
+        try:
+            yield client, pacer
+        finally:
+            save_window(journal, pacer)
 
 
 @contextlib.contextmanager

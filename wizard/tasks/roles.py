@@ -7,7 +7,8 @@ or applies; `rollback_roles` and `verify_roles` are what the rollback and verifi
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import contextlib
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,10 +19,9 @@ from wizard.core import steps
 from wizard.core.config import Settings
 from wizard.core.gates import Check, GateResult
 from wizard.core.journal import Journal
-from wizard.core.pacing import Pacer, save_window
 from wizard.core.progress import ProgressCallback
 from wizard.core.rundir import write_private
-from wizard.tasks import loop
+from wizard.tasks import clients, loop
 
 STEP_ID = "roles"
 NO_ROLES_REASON = "the Auth0 tenant has no roles (GET /api/v2/roles returned none)"
@@ -50,26 +50,23 @@ def read_roles(journal: Journal, settings: Settings, *, on_progress: ProgressCal
     return read
 
 
-def _engine(journal: Journal, settings: Settings, on_progress: ProgressCallback | None,
-            pacer: Pacer | None, give_up_after: float | None = None) -> tuple[core.RolesEngine, object]:
-    client = make_client(settings)
-    return core.RolesEngine(journal, client, pacer=pacer, on_progress=on_progress,
-                            give_up_after=give_up_after), client
+@contextlib.asynccontextmanager
+async def _engine(journal: Journal, settings: Settings, on_progress: ProgressCallback | None,
+                  give_up_after: float | None = None) -> AsyncIterator[core.RolesEngine]:
+    """The roles engine on the run's one pacer (its window kept in the journal when the job ends)."""
+    async with clients.paced_workos(journal, settings, give_up_after=give_up_after) as (client, pacer):
+        yield core.RolesEngine(journal, client, pacer=pacer, on_progress=on_progress)
 
 
 def plan_roles(journal: Journal, settings: Settings, *, reuse_existing: Iterable[str] = (),
-               default_org: str | None = None, on_progress: ProgressCallback | None = None,
-               pacer: Pacer | None = None) -> tuple[core.RolesPlan, core.RolesOutcome]:
+               default_org: str | None = None,
+               on_progress: ProgressCallback | None = None) -> tuple[core.RolesPlan, core.RolesOutcome]:
     """The mapping and a dry run (reads only) from what the journal holds: what a front end shows
     before it asks for the typed confirmation."""
     async def go():
-        engine, client = _engine(journal, settings, on_progress, pacer)
-        try:
+        async with _engine(journal, settings, on_progress) as engine:
             plan = await engine.plan(reuse_existing)
             return plan, await engine.dry_run(plan, default_org=core.resolve_default_org(journal, default_org))
-        finally:
-            save_window(journal, engine.pacer)  # the run's next process counts these writes
-            await client.close()
 
     return loop.run(go())
 
@@ -82,7 +79,7 @@ def write_roles_csv(journal: Journal) -> Path:
 
 def run_roles(journal: Journal, settings: Settings, *, on_progress: ProgressCallback | None = None,
               dry_run: bool = False, reuse_existing: Iterable[str] = (), default_org: str | None = None,
-              read: bool = True, pacer: Pacer | None = None, auth0_rate: float = 15.0,
+              read: bool = True, auth0_rate: float = 15.0,
               give_up_after: float | None = None) -> RolesResult:
     """Read (when Auth0 credentials are set and `read`), plan, then dry-run or apply; writes
     `roles.csv` and records the step's gate after a real run."""
@@ -94,15 +91,11 @@ def run_roles(journal: Journal, settings: Settings, *, on_progress: ProgressCall
     target_org = core.resolve_default_org(journal, default_org)
 
     async def go():
-        engine, client = _engine(journal, settings, on_progress, pacer, give_up_after)
-        try:
+        async with _engine(journal, settings, on_progress, give_up_after) as engine:
             plan = await engine.plan(reuse_existing)
             if dry_run:
                 return plan, await engine.dry_run(plan, default_org=target_org)
             return plan, await engine.apply(plan, default_org=target_org)
-        finally:
-            save_window(journal, engine.pacer)  # the run's next process counts these writes
-            await client.close()
 
     plan, outcome = loop.run(go())
     csv_path = write_roles_csv(journal)
@@ -112,16 +105,11 @@ def run_roles(journal: Journal, settings: Settings, *, on_progress: ProgressCall
     return RolesResult(read_result, plan, outcome, csv_path, gate)
 
 
-def rollback_roles(journal: Journal, settings: Settings, *, on_progress: ProgressCallback | None = None,
-                   pacer: Pacer | None = None) -> dict:
+def rollback_roles(journal: Journal, settings: Settings, *, on_progress: ProgressCallback | None = None) -> dict:
     """Undo the roles step's writes that WorkOS lets us undo; the summary lists what stays."""
     async def go():
-        engine, client = _engine(journal, settings, on_progress, pacer)
-        try:
+        async with _engine(journal, settings, on_progress) as engine:
             return await engine.rollback()
-        finally:
-            save_window(journal, engine.pacer)  # the run's next process counts these writes
-            await client.close()
 
     summary = loop.run(go())
     write_roles_csv(journal)

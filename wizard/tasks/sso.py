@@ -14,14 +14,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from wizard.clients.auth0 import Auth0Client
-from wizard.clients.workos import make_client, make_sync_client
+from wizard.clients.workos import make_sync_client
 from wizard.core import documents, sso
 from wizard.core.config import Settings
 from wizard.core.gates import GateResult
 from wizard.core.journal import Journal
-from wizard.core.pacing import Pacer, client_base_url, save_window, shared_pacer
 from wizard.core.progress import ProgressCallback
-from wizard.tasks import loop
+from wizard.tasks import clients, loop
 
 
 @dataclass
@@ -86,22 +85,11 @@ def run_sso(journal: Journal, settings: Settings, *, on_progress: ProgressCallba
 
 async def _workos(journal: Journal, settings: Settings, plans: list[sso.ConnectionPlan], *, dry_run: bool,
                   on_progress: ProgressCallback | None, give_up_after: float | None = None) -> sso.SsoRun:
-    client = make_client(settings, max_retries=0)
-    pacer = _pacer(journal, client)
-    pacer.set_give_up_after(give_up_after)  # a total outage stops the step after this long
-    try:
+    async with clients.paced_workos(journal, settings, give_up_after=give_up_after) as (client, pacer):
         run = await sso.create_connections(journal, client, plans, pacer=pacer, dry_run=dry_run,
                                            on_progress=on_progress)
         return await sso.add_members(journal, client, plans, pacer=pacer, dry_run=dry_run,
                                      on_progress=on_progress, run=run)
-    finally:
-        save_window(journal, pacer)
-        await client.close()
-
-
-def _pacer(journal: Journal, client) -> Pacer:
-    """The run's one pacer: connections, memberships and certificates share the users' window."""
-    return shared_pacer(client_base_url(client), journal)
 
 
 def record_gate(journal: Journal) -> GateResult:
@@ -117,11 +105,8 @@ def run_portal_links(journal: Journal, settings: Settings, connection_name: str)
     """Fresh Admin Portal links (intent sso) for one connection's organizations, to show right away:
     each expires 5 minutes after issuance and is never written anywhere."""
     async def go():
-        client = make_client(settings, max_retries=0)
-        try:
-            return await sso.portal_link(journal, client, connection_name, pacer=_pacer(journal, client))
-        finally:
-            await client.close()
+        async with clients.paced_workos(journal, settings) as (client, pacer):
+            return await sso.portal_link(journal, client, connection_name, pacer=pacer)
 
     return loop.run(go())
 
@@ -130,13 +115,8 @@ def run_sso_rollback(journal: Journal, settings: Settings, *,
                      on_progress: ProgressCallback | None = None) -> sso.SsoRollback:
     """Delete exactly the connections, memberships, certificates and organizations the SSO step created."""
     async def go():
-        client = make_client(settings, max_retries=0)
-        pacer = _pacer(journal, client)
-        try:
+        async with clients.paced_workos(journal, settings) as (client, pacer):
             return await sso.rollback(journal, client, pacer=pacer, on_progress=on_progress)
-        finally:
-            save_window(journal, pacer)
-            await client.close()
 
     result = loop.run(go())
     record_gate(journal)
