@@ -76,7 +76,6 @@ class ImportRun:
                  on_progress: ProgressCallback | None = None, rate: Budget | str | float | None = None,
                  concurrency: int = 64, give_up_after: float | None = None) -> None:
         self.journal = journal
-        self.give_up_after = give_up_after
         self.settings = settings
         self.dry_run = dry_run
         self.on_progress = on_progress

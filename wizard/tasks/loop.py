@@ -5,12 +5,18 @@ finaliser (asyncio's task set, an HTTP response being collected), where Python p
 ignored" and carries on: the stop is lost and the job runs to the end. So, as Python 3.11's
 `asyncio.Runner` does for SIGINT, while a loop runs on the main thread Ctrl-C and SIGTERM only
 *cancel* the main task; the task unwinds through its own `finally` blocks and the caller sees the
-interruption. A second signal raises at once, for a job that does not stop."""
+interruption. A second signal raises at once, for a job that does not stop.
+
+While a loop runs, the cyclic garbage collector is tuned for a long job (`_collector_for_jobs`):
+an import allocates a few hundred short-lived objects per request, and with Python's default
+thresholds the collector ran about 800 times for 3,000 users, each pass also walking the WorkOS
+SDK's ~80,000 long-lived objects: 11% of the import's CPU (measured with `gc.callbacks`)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import signal
 import threading
 from collections.abc import Coroutine, Iterator
@@ -65,13 +71,42 @@ def _cancel_all_tasks(loop: asyncio.AbstractEventLoop) -> None:
         loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
 
 
+JOB_GC_THRESHOLD = (50_000, 20, 20)  # young collections every 50,000 new objects, not 700
+_gc_lock = threading.Lock()
+_gc_jobs = 0  # loops running now (the wizard may run two jobs at once in worker threads)
+_gc_saved: tuple[int, ...] | None = None
+
+
+@contextlib.contextmanager
+def _collector_for_jobs() -> Iterator[None]:
+    """While any job's loop runs: what exists already (modules, the plan, the app) is frozen out of
+    the collector's passes, and young collections come every 50,000 allocations. The first job in
+    sets this, the last one out puts Python's settings back."""
+    global _gc_jobs, _gc_saved
+    with _gc_lock:
+        if _gc_jobs == 0:
+            _gc_saved = gc.get_threshold()
+            gc.freeze()
+            gc.set_threshold(*JOB_GC_THRESHOLD)
+        _gc_jobs += 1
+    try:
+        yield
+    finally:
+        with _gc_lock:
+            _gc_jobs -= 1
+            if _gc_jobs == 0 and _gc_saved is not None:
+                gc.set_threshold(*_gc_saved)
+                gc.unfreeze()
+                _gc_saved = None
+
+
 def run(coro: Coroutine[Any, Any, T]) -> T:
     """`asyncio.run` with the clean stop above on every supported Python (3.10 has no Runner):
     an interruption comes out as KeyboardInterrupt after the work has unwound."""
     loop = asyncio.new_event_loop()
     try:
         main = loop.create_task(coro)
-        with _stop_cancels(loop, main) as fired:
+        with _stop_cancels(loop, main) as fired, _collector_for_jobs():
             try:
                 return loop.run_until_complete(main)
             except asyncio.CancelledError:
