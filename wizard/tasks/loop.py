@@ -9,8 +9,9 @@ interruption. A second signal raises at once, for a job that does not stop.
 
 While a loop runs, the cyclic garbage collector is tuned for a long job (`_collector_for_jobs`):
 an import allocates a few hundred short-lived objects per request, and with Python's default
-thresholds the collector ran about 800 times for 3,000 users, each pass also walking the WorkOS
-SDK's ~80,000 long-lived objects: 11% of the import's CPU (measured with `gc.callbacks`)."""
+thresholds the collector ran about 800 times for 3,000 users, its full passes walking some 80,000
+long-lived objects (the WorkOS SDK's models among them): 0.4-0.7 s, 7-11 % of the import's CPU,
+against 0.05-0.2 s tuned (measured with `gc.callbacks`)."""
 
 from __future__ import annotations
 
