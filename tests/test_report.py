@@ -37,7 +37,7 @@ async def test_report_files_sections_and_no_secrets(tmp_path, sandbox_settings):
     journal.set_step("social", "not_applicable", "no social connections in this tenant")
     with make_sync_client(sandbox_settings, max_retries=0) as client:
         v.run_verification(journal, sandbox_settings, password_sample=("alice@example.com", PASSWORDS["alice@example.com"]),
-                           build=v.BuildOptions(not_applicable_reason="API-only service"), reads_per_second=0,
+                           build=v.BuildOptions(not_applicable_reason="API-only service"),
                            client=client)
     tick_post_migration(journal, "reenable_webhooks")
 
@@ -152,13 +152,13 @@ async def test_deleted_user_is_found_fixed_and_verified(tmp_path, sandbox_settin
     journal = await build_world(tmp_path, sandbox_settings, with_orgs=False, with_social=False)
     client = make_sync_client(sandbox_settings)
     client.user_management.delete_user(journal.user("auth0|b2").workos_user_id)
-    assert not v.check_user_count(journal, client, reads_per_second=0).ok
+    assert not v.check_user_count(journal, client).ok
     remedy = {r.id: r for r in recovery.diagnose(journal)}["missing_in_workos"]
     assert remedy.affected == 1 and remedy.examples == ("auth0|b2",)
     out = recovery.apply(journal, remedy.action)
     assert out.changed == 1 and journal.user("auth0|b2").status == UserStatus.PLANNED
     await Importer(journal, make_client(sandbox_settings)).run()
-    assert v.check_user_count(journal, client, reads_per_second=0).ok
+    assert v.check_user_count(journal, client).ok
     assert v.check_password_sign_in(client, "bob@example.com", PASSWORDS["bob@example.com"]).ok
     assert "missing_in_workos" not in {r.id for r in recovery.diagnose(journal)}
 

@@ -12,6 +12,7 @@ import bcrypt
 import pytest
 
 from wizard.clients.workos import make_client, make_sync_client
+from wizard.core import documents
 from wizard.core import verify as v
 from wizard.core.artifacts import write_import_artifacts
 from wizard.core.gates import GateStatus
@@ -19,10 +20,10 @@ from wizard.core.importer import Importer
 from wizard.core.journal import Journal
 from wizard.core.mfa import MethodSummary, build_mfa_report, record_scan, save_mfa_report
 from wizard.core.orgs import migrate_organizations
+from wizard.core.pacing import Budget, shared_pacer
 from wizard.core.records import Branch, PlannedUser
 
 PASSWORDS = {"alice@example.com": "correct horse 1", "bob@example.com": "battery staple 2"}
-FAST = 0.0  # no pacing against the local emulator
 
 
 def _request(aid: str, email: str, first: str, verified: bool = True) -> dict:
@@ -88,7 +89,7 @@ def _verify(journal, settings, tmp_path, *, build_cmd="echo building && echo don
     with make_sync_client(settings, max_retries=0) as client:
         return v.run_verification(journal, settings, password_sample=sample_pw,
                                   build=v.BuildOptions(command=build_cmd, cwd=tmp_path),
-                                  on_output=output, reads_per_second=FAST, client=client)
+                                  on_output=output, client=client)
 
 
 def _by_name(result):
@@ -103,7 +104,7 @@ async def test_full_run_passes_every_check(tmp_path, sandbox_settings):
         result = v.run_verification(
             journal, sandbox_settings, password_sample=("alice@example.com", PASSWORDS["alice@example.com"]),
             build=v.BuildOptions(command="echo building && echo done", cwd=tmp_path), on_output=lines.append,
-            on_progress=events.append, reads_per_second=FAST, client=client)
+            on_progress=events.append, client=client)
     checks = _by_name(result)
     assert result.status is GateStatus.PASSED, result.reason
     assert list(checks) == list(v.CHECK_NAMES)
@@ -128,9 +129,29 @@ async def test_full_run_passes_every_check(tmp_path, sandbox_settings):
 async def test_list_strategy_matches_lookup(tmp_path, sandbox_settings):
     journal = await build_world(tmp_path, sandbox_settings, with_orgs=False)
     client = make_sync_client(sandbox_settings)
-    by_list = v.reconcile_users(journal, client, strategy="list", reads_per_second=FAST)
-    by_lookup = v.reconcile_users(journal, client, strategy="lookup", reads_per_second=FAST)
+    by_list = v.reconcile_users(journal, client, strategy="list")
+    by_lookup = v.reconcile_users(journal, client, strategy="lookup")
     assert by_list.ok and by_lookup.ok and by_list.found == by_lookup.found == 4
+
+
+async def test_verification_reads_draw_on_the_runs_one_read_window_and_it_is_kept(
+        tmp_path, sandbox_settings, workos_emu):
+    """The user and organization checks share the run's budget: each read they send to
+    /user_management is counted in the run's pacer (an hour-long read window here, so nothing
+    leaves it mid-test), and the verification keeps the window in the journal for the run's next
+    process."""
+    journal = await build_world(tmp_path, sandbox_settings)
+    emu = workos_emu.emulator
+    pacer = shared_pacer(sandbox_settings.workos_base_url, journal, read=Budget(10_000, 3600.0))
+    counted, before = pacer.reads.count(pacer._clock()), len(emu.requests)
+    with make_sync_client(sandbox_settings) as client:
+        assert v.check_user_count(journal, client, strategy="lookup").ok
+        assert v.check_organizations(journal, client).ok
+    reads = [r for r in emu.requests[before:] if r[0] == "GET" and r[1].startswith("/user_management")]
+    assert len(reads) >= 5  # four users looked up one by one, the organization's members
+    assert pacer.reads.count(pacer._clock()) - counted == len(reads)
+    assert _verify(journal, sandbox_settings, tmp_path).passed
+    assert len(documents.PACER_WINDOW.read(journal)["reads"]) == pacer.reads.count(pacer._clock()) > len(reads)
 
 
 async def test_list_strategy_names_each_difference_as_the_lookups_do(tmp_path, sandbox_settings):
@@ -143,8 +164,8 @@ async def test_list_strategy_names_each_difference_as_the_lookups_do(tmp_path, s
     client.user_management.delete_user(bob.workos_user_id)
     with journal.transaction() as db:  # the journal maps a user to another WorkOS user's id
         db.execute("UPDATE users SET workos_user_id='user_elsewhere' WHERE auth0_user_id='google-oauth2|c3'")
-    by_list = v.reconcile_users(journal, client, strategy="list", reads_per_second=FAST)
-    by_lookup = v.reconcile_users(journal, client, strategy="lookup", reads_per_second=FAST)
+    by_list = v.reconcile_users(journal, client, strategy="list")
+    by_lookup = v.reconcile_users(journal, client, strategy="lookup")
     assert sorted(by_list.differences, key=str) == sorted(by_lookup.differences, key=str)
     assert {d.problem for d in by_list.differences} == {"wrong_email", "journal_says_created", "other_workos_id"}
     assert by_list.found == by_lookup.found == 3 and by_list.expected == 4
@@ -195,7 +216,7 @@ async def test_missing_membership_fails_organizations(tmp_path, sandbox_settings
     out = recovery.apply(journal, recovery.ADD_MISSING_MEMBERSHIPS)
     assert out.changed == 1 and "auth0-workos orgs" in out.next_command
     migrate_organizations(journal, client)
-    assert v.check_organizations(journal, client, reads_per_second=FAST).ok
+    assert v.check_organizations(journal, client).ok
 
 
 async def test_failing_build_fails_app_build(tmp_path, sandbox_settings):
@@ -316,7 +337,7 @@ async def test_demo_tenant_full_run_passes(tmp_path, sandbox_settings, auth0_emu
     assert samples
     with make_sync_client(sandbox_settings, max_retries=0) as client:
         result = v.run_verification(journal, sandbox_settings, password_sample=samples,
-                                    build=v.BuildOptions(command="true", cwd=tmp_path), reads_per_second=FAST,
+                                    build=v.BuildOptions(command="true", cwd=tmp_path),
                                     client=client)
     assert result.status is GateStatus.PASSED, [c for c in result.checks if not c.ok]
 
@@ -345,17 +366,17 @@ async def test_wrong_email_and_accepted_failures(tmp_path, sandbox_settings):
     journal = await build_world(tmp_path, sandbox_settings, with_orgs=False, with_social=False)
     client = make_sync_client(sandbox_settings)
     client.user_management.update_user(journal.user("auth0|d4").workos_user_id, email="someone@else.example")
-    c = v.check_user_count(journal, client, reads_per_second=FAST)
+    c = v.check_user_count(journal, client)
     assert not c.ok and "auth0|d4 <dave@example.com>: WorkOS user" in c.evidence
     assert "someone@else.example" in c.evidence and "changed them" in c.fix_hint
 
     client.user_management.update_user(journal.user("auth0|d4").workos_user_id, email="dave@example.com")
     client.user_management.delete_user(journal.user("auth0|b2").workos_user_id)
     journal.mark_result("auth0|b2", "failed", error_code="invalid_password_hash", error_message="refused")
-    c = v.check_user_count(journal, client, reads_per_second=FAST)
+    c = v.check_user_count(journal, client)
     assert not c.ok and "import failed: invalid_password_hash" in c.evidence and "retry failed users" in c.fix_hint
     journal.put_document("import_failures_accepted", {"count": 1, "reason": "Bob left the company last week"})
-    c = v.check_user_count(journal, client, reads_per_second=FAST)
+    c = v.check_user_count(journal, client)
     assert c.ok and "1 failed user(s) accepted" in c.evidence and "Bob left the company" in c.evidence
 
 
@@ -371,7 +392,7 @@ async def test_a_workos_member_not_in_auth0_is_a_warning_listed_in_the_report(tm
                                             and u.auth0_user_id not in ("auth0|a1", "auth0|b2", "github|c3gh"))
     for uid in (stranger.id, dave.workos_user_id):
         wc.organization_membership.create_organization_membership(user_id=uid, organization_id=org_id)
-    c = v.check_organizations(journal, wc, reads_per_second=FAST)
+    c = v.check_organizations(journal, wc)
     assert c.ok, c.evidence  # a warning, not a failure: the wizard never removes it
     assert "warning: 2 WorkOS member(s) not in the Auth0 export" in c.evidence
     found = journal.findings(code="org_member_not_in_auth0")
@@ -380,7 +401,7 @@ async def test_a_workos_member_not_in_auth0_is_a_warning_listed_in_the_report(tm
     assert any(dave.auth0_user_id in f.message and "not a member of this organization" in f.message for f in found)
     markdown = render_markdown(build_report(journal))
     assert "WorkOS organization members not in the Auth0 export, 2" in markdown and stranger.id in markdown
-    v.check_organizations(journal, wc, reads_per_second=FAST)  # a re-run replaces, never duplicates
+    v.check_organizations(journal, wc)  # a re-run replaces, never duplicates
     assert len(journal.findings(code="org_member_not_in_auth0")) == 2
 
 
@@ -395,7 +416,7 @@ async def test_an_organization_workos_cannot_read_is_unknown_not_missing(tmp_pat
 
     emu.app.router.routes.insert(0, type(emu.app.router.routes[0])(
         "/user_management/organization_memberships", broken, methods=["GET"]))
-    c = v.check_organizations(journal, make_sync_client(sandbox_settings), reads_per_second=FAST)
+    c = v.check_organizations(journal, make_sync_client(sandbox_settings))
     assert not c.ok
     assert "Acme: unknown:" in c.evidence and "could not be read in WorkOS" in c.evidence
     assert "no longer exists" not in c.evidence and "0 of 1" in c.evidence

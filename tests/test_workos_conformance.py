@@ -474,8 +474,7 @@ async def test_verification_lists_past_100_users_with_the_after_cursor(tmp_path)
         journal = make_plan(tmp_path / "run", 130)
         summary, _ = await run_import(journal, url)
         assert summary.created == 130
-        rec = reconcile_users(journal, wapi.make_sync_client(settings(url)), strategy="list",
-                              reads_per_second=1000)
+        rec = reconcile_users(journal, wapi.make_sync_client(settings(url)), strategy="list")
     assert rec.found == 130 and not rec.differences
     lists = [r for r in app.log if r.method == "GET" and r.path == USERS]
     assert len(lists) >= 2 and any("after" in r.query for r in lists)
@@ -489,8 +488,7 @@ def test_verification_stops_on_a_cursor_that_repeats(tmp_path):
     with serve(Starlette(routes=[Route(USERS, list_users)])) as url:
         journal = make_plan(tmp_path / "run", 1)
         started = time.monotonic()
-        rec = reconcile_users(journal, wapi.make_sync_client(settings(url)), strategy="list",
-                              reads_per_second=1000)
+        rec = reconcile_users(journal, wapi.make_sync_client(settings(url)), strategy="list")
     assert time.monotonic() - started < 5
     assert rec.expected == 1 and rec.found == 0
 

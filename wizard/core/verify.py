@@ -33,6 +33,7 @@ from wizard.core.gates import Check, GateResult, GateStatus
 from wizard.core.journal import Journal
 from wizard.core.mfa import mfa_unknown_text
 from wizard.core.normalize import NON_SOCIAL_PROVIDERS, provider_label
+from wizard.core.pacing import Pacer, client_base_url, save_window, shared_pacer
 from wizard.core.progress import Progress, ProgressCallback, frozen_counts
 from wizard.core.records import Branch, UserStatus
 
@@ -74,28 +75,40 @@ def _short_list(items: list[str], limit: int = EVIDENCE_LIST_MAX) -> str:
     return "; ".join(items[:limit]) + f"; … and {len(items) - limit} more"
 
 
-class _Pacer:
-    """Keeps reads under a rate (WorkOS: 1,000 reads per 10 s) and waits out 429s."""
+class _Reads:
+    """Verification's reads, drawn from the run's one pacer (`pacing.shared_pacer`): WorkOS's read
+    window (1,000 per 10 s) and the per-key window the run's writes also count against. A 429 starts
+    the pacer's shared pause (Retry-After honoured); 5xx and network faults are retried twice."""
 
-    def __init__(self, per_second: float) -> None:
-        self.interval = 1.0 / per_second if per_second > 0 else 0.0
-        self._next = 0.0
+    RATE_LIMITED_TRIES = 6
+    TRANSIENT_TRIES = 3
 
-    def call(self, fn: Callable, *args, **kwargs):
-        for attempt in range(6):
-            now = time.monotonic()
-            if now < self._next:
-                time.sleep(self._next - now)
-            self._next = max(now, self._next) + self.interval
-            try:
-                return fn(*args, **kwargs)
-            except werr.RateLimitExceededError as exc:
-                time.sleep(min(float(exc.retry_after or 1.0), 60.0))
-            except (werr.ServerError, werr.WorkOSConnectionError, werr.WorkOSTimeoutError):
-                if attempt >= 2:
-                    raise
-                time.sleep(0.5 * (attempt + 1))
-        return fn(*args, **kwargs)
+    def __init__(self, pacer: Pacer) -> None:
+        self.pacer = pacer
+
+    def call(self, fn: Callable, *args, user_management: bool = True, **kwargs):
+        """`fn(*args, **kwargs)` in a read slot (`user_management=False`: a request outside
+        /user_management, which counts only against the per-key window)."""
+        limited = transient = 0
+        while True:
+            slot = self.pacer.read_sync() if user_management else self.pacer.other_sync()
+            with slot:
+                try:
+                    return fn(*args, **kwargs)
+                except werr.RateLimitExceededError as exc:
+                    limited += 1
+                    if limited >= self.RATE_LIMITED_TRIES:
+                        raise
+                    self.pacer.pause_after_429(float(exc.retry_after) if exc.retry_after else None)
+                except (werr.ServerError, werr.WorkOSConnectionError, werr.WorkOSTimeoutError):
+                    transient += 1
+                    if transient >= self.TRANSIENT_TRIES:
+                        raise
+                    time.sleep(0.5 * transient)
+
+
+def _reads(journal: Journal, client) -> _Reads:
+    return _Reads(shared_pacer(client_base_url(client), journal))
 
 
 # ------------------------------------------------------------------------------------ 1. user count
@@ -126,7 +139,7 @@ def _expected_external_id(row) -> str:
     return str(row.request.get("external_id") or row.auth0_user_id)
 
 
-def _by_metadata(client, pacer: _Pacer, row):
+def _by_metadata(client, pacer: _Reads, row):
     """A user planned without external_id (its Auth0 id cannot be one): by its WorkOS id, else by
     email, recognised by metadata.auth0_user_id."""
     if row.workos_user_id:
@@ -188,7 +201,7 @@ def _email_key(email: str | None) -> str:
     return (email or "").strip().lower()
 
 
-def _lookup_all(client, pacer: _Pacer) -> _Listing:
+def _lookup_all(client, pacer: _Reads) -> _Listing:
     """The whole environment, page by page (100 a page): one read per 100 users for big runs."""
     out = _Listing()
     page = pacer.call(client.user_management.list_users, limit=100)
@@ -203,14 +216,14 @@ def _lookup_all(client, pacer: _Pacer) -> _Listing:
         page = pacer.call(client.user_management.list_users, limit=100, after=page.after)
 
 
-def _lookup_one(client, pacer: _Pacer, row, ext: str):
+def _lookup_one(client, pacer: _Reads, row, ext: str):
     """The WorkOS user a planned user should be, read by itself (None: WorkOS has none)."""
     if row.request.get("external_id") is None:
         return _by_metadata(client, pacer, row)
     return _by_external_id(client, pacer, ext)
 
 
-def _by_external_id(client, pacer: _Pacer, ext: str):
+def _by_external_id(client, pacer: _Reads, ext: str):
     try:
         return pacer.call(client.user_management.get_user_by_external_id, ext)
     except werr.NotFoundError:
@@ -234,7 +247,7 @@ def importable_count(journal: Journal) -> int:
 
 
 def reconcile_users(journal: Journal, client, *, on_progress: ProgressCallback | None = None,
-                    reads_per_second: float = 50.0, strategy: str = "auto") -> UserReconciliation:
+                    strategy: str = "auto") -> UserReconciliation:
     """Look up every importable planned user in WorkOS by external id and list what differs.
 
     `strategy`: "lookup" (one GET per user), "list" (page through all WorkOS users) or "auto"
@@ -243,7 +256,7 @@ def reconcile_users(journal: Journal, client, *, on_progress: ProgressCallback |
     """
     total = importable_count(journal)
     result = UserReconciliation(expected=total)
-    pacer = _Pacer(reads_per_second)
+    pacer = _reads(journal, client)
     listed = None
     if strategy == "list" or (strategy == "auto" and total > 1000):
         listed = _lookup_all(client, pacer)
@@ -301,13 +314,12 @@ def _compare(row, wu) -> UserDifference | None:
 
 
 def check_user_count(journal: Journal, client, *, on_progress: ProgressCallback | None = None,
-                     reads_per_second: float = 50.0, strategy: str = "auto") -> Check:
+                     strategy: str = "auto") -> Check:
     if not journal.count_users("status"):
         return Check(USER_COUNT, False, "no plan in this run folder",
                      "Run the export verification and mapping steps, then the import.")
     try:
-        rec = reconcile_users(journal, client, on_progress=on_progress,
-                              reads_per_second=reads_per_second, strategy=strategy)
+        rec = reconcile_users(journal, client, on_progress=on_progress, strategy=strategy)
     except werr.AuthenticationError:
         return Check(USER_COUNT, False, "WorkOS refused the API key (401)", "Fix WORKOS_API_KEY (prerequisites).")
     except werr.WorkOSError as exc:
@@ -517,7 +529,7 @@ def check_social_sign_in(journal: Journal) -> Check:
 
 
 # ------------------------------------------------------------------------------------ 4. organizations
-def _members_in_workos(client, pacer: _Pacer, org_id: str) -> set[str]:
+def _members_in_workos(client, pacer: _Reads, org_id: str) -> set[str]:
     users: set[str] = set()
     page = pacer.call(client.organization_membership.list_organization_memberships,
                       organization_id=org_id, limit=100)
@@ -531,7 +543,7 @@ def _members_in_workos(client, pacer: _Pacer, org_id: str) -> set[str]:
                           organization_id=org_id, limit=100, after=page.after)
 
 
-def check_organizations(journal: Journal, client, *, reads_per_second: float = 50.0) -> Check:
+def check_organizations(journal: Journal, client) -> Check:
     name = ORGANIZATIONS
     orgs = journal.orgs()
     step = journal.step("orgs") or {}
@@ -544,7 +556,7 @@ def check_organizations(journal: Journal, client, *, reads_per_second: float = 5
             return Check(name, False, f"Auth0 has {n} organization(s) but the organizations step has not run",
                          "Run the organizations step (auth0-workos orgs --run-dir DIR).")
         return not_applicable(name, "no Auth0 organizations in this run")
-    pacer = _Pacer(reads_per_second)
+    pacer = _reads(journal, client)
     problems: list[str] = []
     lines: list[str] = []
     missing_rows: list[dict] = []
@@ -565,7 +577,7 @@ def check_organizations(journal: Journal, client, *, reads_per_second: float = 5
                 problems.append(f"{label}: not created in WorkOS ({org.get('last_error_code') or org['status']})")
                 continue
             try:
-                pacer.call(client.organizations.get_organization, oid)
+                pacer.call(client.organizations.get_organization, oid, user_management=False)
                 present = _members_in_workos(client, pacer, oid)
             except werr.NotFoundError:
                 problems.append(f"{label}: {oid} no longer exists in WorkOS")
@@ -778,8 +790,7 @@ def run_verification(journal: Journal, settings: Settings, *,
                      password_sample: tuple[str, str] | list[tuple[str, str]] | None = None,
                      build: BuildOptions = BuildOptions(), on_progress: ProgressCallback | None = None,
                      on_output: Callable[[str], None] | None = None, client=None,
-                     roles_client: Callable[[], Any] | None = None,
-                     reads_per_second: float = 50.0) -> GateResult:
+                     roles_client: Callable[[], Any] | None = None) -> GateResult:
     """Run every check, record each in the journal, return the gate (passed only if all pass).
     `client` (synchronous) and `roles_client` (opens an async one) come from the task layer
     (`wizard.tasks.verify`): the core builds no client."""
@@ -793,17 +804,17 @@ def run_verification(journal: Journal, settings: Settings, *,
     else:
         samples = list(password_sample)
     checks = [
-        record(journal, check_user_count(journal, client, on_progress=on_progress,
-                                         reads_per_second=reads_per_second)),
+        record(journal, check_user_count(journal, client, on_progress=on_progress)),
         record(journal, check_password_samples(client, samples, journal)),
         record(journal, check_social_sign_in(journal)),
-        record(journal, check_organizations(journal, client, reads_per_second=reads_per_second)),
+        record(journal, check_organizations(journal, client)),
         record(journal, check_roles(journal, roles_client)),
         record(journal, sso.check_connections(journal, client)),
         record(journal, check_mfa(journal)),
         record(journal, check_build(build, on_output=on_output,
                                     secrets=(settings.workos_api_key, settings.auth0_client_secret))),
     ]
+    save_window(journal, _reads(journal, client).pacer)  # its reads, for the run's next command
     result = GateResult.from_checks(checks, details={"verified_at": time.time()})
     journal.set_step("verify", result.status.value, result.reason, {
         "checks": [{"name": c.name, "ok": c.ok, "evidence": c.evidence, "fix_hint": c.fix_hint} for c in checks]})
