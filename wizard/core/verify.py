@@ -139,17 +139,17 @@ def _expected_external_id(row) -> str:
     return str(row.request.get("external_id") or row.auth0_user_id)
 
 
-def _by_metadata(client, pacer: _Reads, row):
+def _by_metadata(client, reads: _Reads, row):
     """A user planned without external_id (its Auth0 id cannot be one): by its WorkOS id, else by
     email, recognised by metadata.auth0_user_id."""
     if row.workos_user_id:
         try:
-            return pacer.call(client.user_management.get_user, row.workos_user_id)
+            return reads.call(client.user_management.get_user, row.workos_user_id)
         except werr.NotFoundError:
             return None
     if not row.email:
         return None
-    page = pacer.call(client.user_management.list_users, email=row.email.strip().lower(), limit=10)
+    page = reads.call(client.user_management.list_users, email=row.email.strip().lower(), limit=10)
     return next((u for u in page.data
                  if (getattr(u, "metadata", None) or {}).get("auth0_user_id") == row.auth0_user_id), None)
 
@@ -201,10 +201,10 @@ def _email_key(email: str | None) -> str:
     return (email or "").strip().lower()
 
 
-def _lookup_all(client, pacer: _Reads) -> _Listing:
+def _lookup_all(client, reads: _Reads) -> _Listing:
     """The whole environment, page by page (100 a page): one read per 100 users for big runs."""
     out = _Listing()
-    page = pacer.call(client.user_management.list_users, limit=100)
+    page = reads.call(client.user_management.list_users, limit=100)
     seen: set[str] = set()
     while True:
         for u in page.data:
@@ -213,19 +213,19 @@ def _lookup_all(client, pacer: _Reads) -> _Listing:
         if not page.data or not page.has_more() or page.after in seen:
             return out.freeze()
         seen.add(page.after)
-        page = pacer.call(client.user_management.list_users, limit=100, after=page.after)
+        page = reads.call(client.user_management.list_users, limit=100, after=page.after)
 
 
-def _lookup_one(client, pacer: _Reads, row, ext: str):
+def _lookup_one(client, reads: _Reads, row, ext: str):
     """The WorkOS user a planned user should be, read by itself (None: WorkOS has none)."""
     if row.request.get("external_id") is None:
-        return _by_metadata(client, pacer, row)
-    return _by_external_id(client, pacer, ext)
+        return _by_metadata(client, reads, row)
+    return _by_external_id(client, reads, ext)
 
 
-def _by_external_id(client, pacer: _Reads, ext: str):
+def _by_external_id(client, reads: _Reads, ext: str):
     try:
-        return pacer.call(client.user_management.get_user_by_external_id, ext)
+        return reads.call(client.user_management.get_user_by_external_id, ext)
     except werr.NotFoundError:
         return None
 
@@ -256,10 +256,10 @@ def reconcile_users(journal: Journal, client, *, on_progress: ProgressCallback |
     """
     total = importable_count(journal)
     result = UserReconciliation(expected=total)
-    pacer = _reads(journal, client)
+    reads = _reads(journal, client)
     listed = None
     if strategy == "list" or (strategy == "auto" and total > 1000):
-        listed = _lookup_all(client, pacer)
+        listed = _lookup_all(client, reads)
     counts = {"found": 0, "different": 0}
     started = time.monotonic()
     i = 0
@@ -270,9 +270,9 @@ def reconcile_users(journal: Journal, client, *, on_progress: ProgressCallback |
         result.merged_ids += max(len(row.auth0_ids) - 1, 0)
         ext = _expected_external_id(row)
         if listed is None:
-            wu = _lookup_one(client, pacer, row, ext)
+            wu = _lookup_one(client, reads, row, ext)
         elif (keys := listed.find(ext)) is not None:
-            wu = _AGREES if _agrees(row, keys) else _by_external_id(client, pacer, ext)
+            wu = _AGREES if _agrees(row, keys) else _by_external_id(client, reads, ext)
         else:
             wu = listed.by_auth0_id.get(ext)
         diff = None if wu is _AGREES else _compare(row, wu)
@@ -529,9 +529,9 @@ def check_social_sign_in(journal: Journal) -> Check:
 
 
 # ------------------------------------------------------------------------------------ 4. organizations
-def _members_in_workos(client, pacer: _Reads, org_id: str) -> set[str]:
+def _members_in_workos(client, reads: _Reads, org_id: str) -> set[str]:
     users: set[str] = set()
-    page = pacer.call(client.organization_membership.list_organization_memberships,
+    page = reads.call(client.organization_membership.list_organization_memberships,
                       organization_id=org_id, limit=100)
     seen: set[str] = set()
     while True:
@@ -539,7 +539,7 @@ def _members_in_workos(client, pacer: _Reads, org_id: str) -> set[str]:
         if not page.data or not page.has_more() or page.after in seen:
             return users
         seen.add(page.after)
-        page = pacer.call(client.organization_membership.list_organization_memberships,
+        page = reads.call(client.organization_membership.list_organization_memberships,
                           organization_id=org_id, limit=100, after=page.after)
 
 
@@ -556,7 +556,7 @@ def check_organizations(journal: Journal, client) -> Check:
             return Check(name, False, f"Auth0 has {n} organization(s) but the organizations step has not run",
                          "Run the organizations step (auth0-workos orgs --run-dir DIR).")
         return not_applicable(name, "no Auth0 organizations in this run")
-    pacer = _reads(journal, client)
+    reads = _reads(journal, client)
     problems: list[str] = []
     lines: list[str] = []
     missing_rows: list[dict] = []
@@ -577,8 +577,8 @@ def check_organizations(journal: Journal, client) -> Check:
                 problems.append(f"{label}: not created in WorkOS ({org.get('last_error_code') or org['status']})")
                 continue
             try:
-                pacer.call(client.organizations.get_organization, oid, user_management=False)
-                present = _members_in_workos(client, pacer, oid)
+                reads.call(client.organizations.get_organization, oid, user_management=False)
+                present = _members_in_workos(client, reads, oid)
             except werr.NotFoundError:
                 problems.append(f"{label}: {oid} no longer exists in WorkOS")
                 continue
