@@ -132,9 +132,9 @@ def main(argv: list[str] | None = None) -> int:
         if r is None:
             return 1
         pages = args.users / 100
-        print(f"verify: {r['seconds']}s for {args.users:,} users ({pages:,.0f} list pages = "
-              f"{pages / max(r['seconds'], 1e-6):.1f} reads/s = {pages / max(r['seconds'], 1e-6) / 100:.2f} of the read "
-              f"window's 100/s), peak RSS {r['peak_rss_mb']} MB; "
+        rate = pages / max(r["seconds"], 1e-6)
+        print(f"verify: {r['seconds']}s for {args.users:,} users ({pages:,.0f} list pages = {rate:.1f} reads/s "
+              f"= {rate / 100:.2f} of the read window's 100/s), peak RSS {r['peak_rss_mb']} MB; "
               f"passed {r['ok']}: {r['evidence']}")
     finally:
         shutil.rmtree(root, ignore_errors=True)

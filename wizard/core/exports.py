@@ -398,8 +398,6 @@ def string_key(s: str) -> int:
     return k if k != 0 else 1  # 0 means "no key"
 
 
-_key = string_key
-
 
 class UsersScan:
     """One streaming pass over a users export. Iterate it for Auth0User / Finding objects; after
@@ -693,13 +691,13 @@ class UsersScan:
                 yield user
                 continue
             line_of.append(n)
-            id_keys.append(_key(user.user_id))
+            id_keys.append(string_key(user.user_id))
             email_ok = user.email is not None and not (findings and any(f.field == "email" for f in findings))
-            ek = _key(normalize_email(user.email)) if email_ok else 0
+            ek = string_key(normalize_email(user.email)) if email_ok else 0
             email_keys.append(ek)
             if ek and not user.email.isascii():
                 self._non_ascii_emails = True
-                look_keys.append(_key(lookalike_key(user.email)))
+                look_keys.append(string_key(lookalike_key(user.email)))
             else:
                 look_keys.append(ek)
             yield user
