@@ -28,7 +28,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _gen import write_exports  # noqa: E402
 
-from wizard.core.plan import build_plan, export_gate  # noqa: E402
+from wizard.core.digests import digest_key  # noqa: E402
+from wizard.core.journal import Journal  # noqa: E402
+from wizard.core.plan import build_plan, export_gate, save_plan  # noqa: E402
 
 
 def peak_rss_mb() -> float:
@@ -119,8 +121,14 @@ def main(argv: list[str] | None = None) -> int:
 
         jq_name, jq_cpu = yardstick(users)
         floor_cpu = parse_floor(users, pw)
+        key = None
+        if args.save:  # as `check --run-dir` does: the run's key goes to the check, which digests each hash
+            run = tmp / "run"
+            shutil.rmtree(run, ignore_errors=True)
+            with Journal.open(run) as journal:
+                key = digest_key(journal)
         t1, c1 = time.perf_counter(), cpu_seconds()
-        result = build_plan(users, pw)
+        result = build_plan(users, pw, digest_key=key)
         t_plan = time.perf_counter() - t1
         samples = result.planned.sample(3)
         gate = export_gate(result)
@@ -140,11 +148,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  branches {s['branches']}; join {s['join']}; unmatched hash rows {s['hash_rows_unmatched']:,}; "
               f"merged groups {s['merged_groups']:,}; findings {s['findings']}")
         if args.save:
-            from wizard.core.journal import Journal
-            from wizard.core.plan import save_plan
-
-            run = tmp / "run"
-            shutil.rmtree(run, ignore_errors=True)
             t2, c2 = time.perf_counter(), cpu_seconds()
             with Journal.open(run) as journal:
                 n = save_plan(journal, result)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from wizard.core.findings import Finding, Severity
-from wizard.core.journal import Journal
+from wizard.core.journal import Journal, JournalError
 from wizard.core.records import PlannedUser, UserStatus
 
 BULK_INDEXES = {"users_status", "users_seq", "users_branch", "aliases_primary"}
@@ -45,6 +45,27 @@ def test_a_load_that_fails_half_way_keeps_the_old_plan_and_its_indexes(tmp_path)
         assert _indexes(journal) >= BULK_INDEXES
         assert sum(dict(journal.count_users()).values()) == 10
         assert journal._db.execute("PRAGMA cache_size").fetchone()[0] == -2000  # SQLite's default again
+
+
+def test_rows_keep_the_plan_order_across_chunks(tmp_path):
+    planned = _planned(16_000)
+    with Journal.open(tmp_path / "run") as journal:
+        assert journal.replace_plan(iter(planned)) == 16_000
+        stored = [r[0] for r in journal._db.execute("SELECT auth0_user_id FROM users ORDER BY seq")]
+    assert stored == [p.auth0_user_id for p in planned]
+
+
+def test_a_load_that_sqlite_refuses_half_way_keeps_the_old_plan_and_the_journal_usable(tmp_path):
+    planned = _planned(9_000, "new")
+    planned.append(planned[6_000])  # the same Auth0 id twice: SQLite's UNIQUE constraint fails mid-load
+    with Journal.open(tmp_path / "run") as journal:
+        journal.replace_plan(_planned(10))
+        with pytest.raises(JournalError, match="UNIQUE"):
+            journal.replace_plan(iter(planned))
+        assert sum(dict(journal.count_users()).values()) == 10
+        assert _indexes(journal) >= BULK_INDEXES
+        assert journal.replace_plan(_planned(20)) == 20  # nothing left half-open
+        assert sum(dict(journal.count_users()).values()) == 20
 
 
 def test_findings_are_written_by_chunks_all_of_them(tmp_path):

@@ -59,6 +59,14 @@ class FileDigests:
             self.offsets.append(offset)
             self.digests.append(hash_digest(fields[5], key))
 
+    @classmethod
+    def from_rows(cls, offsets: array, digests: array) -> FileDigests:
+        """The digests the export check took while it read the file (rows in file order): the
+        save and the sync then need not read the password export a second time."""
+        self = cls.__new__(cls)
+        self.offsets, self.digests = offsets, digests
+        return self
+
     def at(self, offset: int | None) -> int:
         if offset is None:
             return 0
@@ -68,19 +76,21 @@ class FileDigests:
         return 0
 
 
-def record_hash_digests(journal: Journal, passwords_path: str | Path | None) -> int:
-    """Store the digest of each planned user's hash (called right after a plan is saved). Without
-    a password export, or when it cannot be read any more, the digests are cleared: a later sync
-    then treats any hash it sees as new (re-sending a hash is idempotent)."""
+def record_hash_digests(journal: Journal, passwords_path: str | Path | None,
+                        digests: FileDigests | None = None) -> int:
+    """Store the digest of each planned user's hash (called as a plan is saved). `digests`, when
+    given, were taken under this run's key as the plan was checked; else the password export is
+    read again. Without a password export, or when it cannot be read any more, the digests are
+    cleared: a later sync then treats any hash it sees as new (re-sending a hash is idempotent)."""
     if passwords_path is None:
         journal.replace_hash_digests(())
         return 0
-    key = digest_key(journal)
-    try:
-        digests = FileDigests(passwords_path, key)
-    except OSError:
-        journal.replace_hash_digests(())
-        return 0
+    if digests is None:
+        try:
+            digests = FileDigests(passwords_path, digest_key(journal))
+        except OSError:
+            journal.replace_hash_digests(())
+            return 0
     pairs = ((aid, digests.at(ref)) for aid, ref in journal.iter_hash_refs())
     return journal.replace_hash_digests(p for p in pairs if p[1])
 

@@ -18,6 +18,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import orjson
+
 from wizard import __version__
 from wizard.core.findings import Finding, Severity
 from wizard.core.records import PlannedUser, UserStatus
@@ -230,6 +232,17 @@ def _chunks(items: Iterable, size: int) -> Iterator[list]:
         yield chunk
 
 
+def plan_json(value: dict | list) -> str:
+    """The JSON text the journal keeps for a planned request or id list: compact, keys sorted (so
+    equal values give equal text), UTF-8 as is. orjson writes it about ten times faster than
+    json.dumps, which matters at a million users; json.dumps takes what orjson refuses (an integer
+    beyond 64 bits). Readers parse it, so older journals (json.dumps spacing) read the same."""
+    try:
+        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
+    except TypeError:  # orjson.JSONEncodeError is a TypeError
+        return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 def _row_to_user(r: sqlite3.Row) -> UserRow:
     ev = r["email_verified"]
     return UserRow(
@@ -242,7 +255,7 @@ def _row_to_user(r: sqlite3.Row) -> UserRow:
         attempts=r["attempts"],
         last_error_code=r["last_error_code"],
         last_error_message=r["last_error_message"],
-        request=json.loads(r["request_json"] or "{}"),
+        request=orjson.loads(r["request_json"] or "{}"),
         hash_ref=r["hash_ref"],
         hash_line=r["hash_line"],
         email_verified=None if ev is None else bool(ev),
@@ -552,9 +565,9 @@ class Journal:
                     status = UserStatus.PLANNED if p.branch in importable else UserStatus.SKIPPED
                     rows.append((
                         p.auth0_user_id, p.group_key, p.email, p.branch, status,
-                        json.dumps(p.request, sort_keys=True), p.hash_ref, p.hash_line,
+                        plan_json(p.request), p.hash_ref, p.hash_line,
                         None if p.email_verified is None else int(p.email_verified), p.reason,
-                        p.source_line, json.dumps(list(ids)), now, n,
+                        p.source_line, plan_json(list(ids)), now, n,
                     ))
                     aliases.extend((a, p.auth0_user_id) for a in ids if a != p.auth0_user_id)
                 db.executemany(
@@ -609,9 +622,9 @@ class Journal:
                     "UPDATE users SET group_key=?, email=?, branch=?, status=?, request_json=?, hash_ref=?, "
                     "hash_line=?, email_verified=?, reason=?, source_line=?, auth0_ids_json=?, updated_at=? "
                     "WHERE auth0_user_id=?",
-                    (p.group_key, p.email, p.branch, status, json.dumps(p.request, sort_keys=True), p.hash_ref,
+                    (p.group_key, p.email, p.branch, status, plan_json(p.request), p.hash_ref,
                      p.hash_line, None if p.email_verified is None else int(p.email_verified), p.reason,
-                     p.source_line, json.dumps(list(ids)), now, p.auth0_user_id),
+                     p.source_line, plan_json(list(ids)), now, p.auth0_user_id),
                 )
                 _set_aliases(db, p.auth0_user_id, ids)
             all_ids = [r[0] for r in db.execute("SELECT auth0_user_id FROM users")]

@@ -49,7 +49,7 @@ from pathlib import Path
 
 from wizard.core import documents
 from wizard.core import hashes as hash_kinds
-from wizard.core.digests import record_hash_digests
+from wizard.core.digests import FileDigests, digest_key, hash_digest, record_hash_digests
 from wizard.core.exports import UsersScan, identity_kind, metadata_sources, sorted_order
 from wizard.core.exports import string_key as _key
 from wizard.core.findings import Finding, Severity
@@ -291,6 +291,8 @@ class _Passwords:
     repeated: set = field(default_factory=set)  # rows whose join key another (used) row has
     lines_read: int = 0
     file_error: str | None = None
+    digest_key: bytes | None = None  # the run's key, when the check was given it
+    digests: array | None = None  # hash_digest of each row under digest_key (no hash kept)
     id_index: _KeyIndex | None = None
     _email_index: _KeyIndex | None = None
 
@@ -306,6 +308,13 @@ class _Passwords:
                 return reader.row_at(self.offsets[row]).joined_user_id or "none"
         except (OSError, HashReadError):
             return "unreadable now"
+
+    def file_digests(self, key: bytes) -> FileDigests | None:
+        """Every row's digest under `key`, when the check took them under that key (else None:
+        the caller reads the file again)."""
+        if self.digests is None or self.digest_key != key:
+            return None
+        return FileDigests.from_rows(self.offsets, self.digests)
 
     def importable(self, row: int) -> bool:
         return _HASH_KINDS[self.kinds[row]] in IMPORTABLE_KINDS
@@ -326,8 +335,11 @@ class _Passwords:
         return f"{kind} hash"
 
 
-def _read_passwords(path: Path, findings: FindingStore, on_row: Callable[[int], None] | None) -> _Passwords:
+def _read_passwords(path: Path, findings: FindingStore, on_row: Callable[[int], None] | None,
+                    secret: bytes | None = None) -> _Passwords:
     pw = _Passwords(Path(path).name, Path(path))
+    digests = array("q") if secret is not None else None  # taken here: the save need not read the file again
+    pw.digest_key, pw.digests = secret, digests
     prefix_pos: dict[str, int] = {}
     name = pw.name
     n = last_line = 0
@@ -356,6 +368,8 @@ def _read_passwords(path: Path, findings: FindingStore, on_row: Callable[[int], 
             pw.emails_disagree.append(1 if disagree else 0)
             pw.offsets.append(offset)
             pw.lines.append(line)
+            if digests is not None:
+                digests.append(hash_digest(h, secret))
             pw.kinds.append(_HASH_KINDS.index(check.kind))
             pw.costs.append(check.cost if check.cost is not None and check.cost < 256 else 0)
             pfx = check.prefix or "?"
@@ -460,6 +474,12 @@ class PlannedUsers:
 
     def __iter__(self) -> Iterator[PlannedUser]:
         return self._plan.iter_planned()
+
+    def password_digests(self, key: bytes) -> FileDigests | None:
+        """The password export's row digests under `key`, when the check took them (build_plan's
+        `digest_key`); None means: read the file again for them."""
+        pw = self._plan.pw
+        return pw.file_digests(key) if pw is not None else None
 
     def sample(self, n: int = 3, branches: Iterable[str] | None = None) -> list[PlannedUser]:
         """A few planned users (of `branches`, when given): one per branch first, looking at the
@@ -695,8 +715,11 @@ class _Plan:
 
 def build_plan(users_path: str | Path, passwords_path: str | Path | None = None,
                options: PlanOptions | None = None,
-               on_progress: Callable[[Progress], None] | None = None) -> PlanResult:
-    """Read, verify, join and classify; see the module docstring for every rule applied.
+               on_progress: Callable[[Progress], None] | None = None,
+               digest_key: bytes | None = None) -> PlanResult:
+    """Read, verify, join and classify; see the module docstring for every rule applied. With the
+    run's `digest_key` each hash row's digest is taken as it is read (core/digests.py), so saving
+    the plan or diffing a sync does not read the password export a second time.
 
     Phases, in order: index the password export, classify every user and join it by id, drop
     repeated user ids, bind by email (opt-in only), report unmatched rows and settle database users
@@ -714,7 +737,7 @@ def build_plan(users_path: str | Path, passwords_path: str | Path | None = None,
 
     pw = None
     if passwords_path is not None:
-        pw = _read_passwords(passwords_path, findings, lambda n: progress("check-passwords", n))
+        pw = _read_passwords(passwords_path, findings, lambda n: progress("check-passwords", n), digest_key)
     plan = _Plan(users_path, options, pw)
     _classify_users(plan, findings, lambda n: progress("check-users", n))
     _reject_repeated_ids(plan, findings)
@@ -1168,7 +1191,11 @@ def save_plan(journal, result: PlanResult, users_path: str | Path | None = None,
         else:
             n = journal.replace_plan(result.planned)
         documents.PLAN_SUMMARY.write(journal, documents.PlanSummary.load(result.summary))
-    record_hash_digests(journal, passwords_path)  # window: lets a later delta sync spot changed hashes
+        # in the same transaction: a later delta sync spots changed hashes by these digests
+        taken = None
+        if passwords_path and Path(passwords_path) == result.passwords_path:
+            taken = result.planned.password_digests(digest_key(journal))
+        record_hash_digests(journal, passwords_path, taken)
     return n
 
 

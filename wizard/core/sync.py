@@ -26,7 +26,6 @@ or delete is simply sent again: both are idempotent); the new inputs' SHA-256 ar
 from __future__ import annotations
 
 import hashlib
-import json
 import time
 from array import array
 from bisect import bisect_left
@@ -36,6 +35,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from wizard.clients import workos as wapi
 from wizard.clients.errors import ApiError, ErrorKind
 from wizard.core.digests import FileDigests, digest_key, record_hash_digests
@@ -43,7 +44,7 @@ from wizard.core.exports import sorted_order
 from wizard.core.exports import string_key as _key
 from wizard.core.findings import Finding, Severity
 from wizard.core.importer import WRITE_UPDATE, AuthStop, Importer, _HashUnavailable, _message
-from wizard.core.journal import Journal, JournalError, UserRow, sha256_file
+from wizard.core.journal import Journal, JournalError, UserRow, plan_json, sha256_file
 from wizard.core.plan import PlanOptions, PlanResult, build_plan, export_gate
 from wizard.core.progress import Progress, ProgressCallback
 from wizard.core.records import Branch, PlannedUser, UserStatus
@@ -73,14 +74,21 @@ class SyncError(JournalError):
     """A sync cannot start or be applied (no import yet, unusable files, changed inputs)."""
 
 
-def _fp(branch: str, request_json: str | None, ids_json: str | None) -> int:
-    """A 64-bit fingerprint of what the plan would send for a user (branch, request, merged ids)."""
-    h = hashlib.blake2b(f"{branch}\x1f{request_json or '{}'}\x1f{ids_json or '[]'}".encode(), digest_size=8)
+def _fp(branch: str, request_json: str, ids_json: str) -> int:
+    """A 64-bit fingerprint of what the plan would send for a user (branch, request, merged ids),
+    over `plan_json` text."""
+    h = hashlib.blake2b(f"{branch}\x1f{request_json}\x1f{ids_json}".encode(), digest_size=8)
     return int.from_bytes(h.digest(), "big", signed=True) or 1
 
 
+def _stored_fp(branch: str, request_json: str | None, ids_json: str | None) -> int:
+    """`_fp` of a journal row, its texts re-written as `plan_json`: a journal kept by an older
+    version (json.dumps spacing) fingerprints the same as the plan that matches it."""
+    return _fp(branch, plan_json(orjson.loads(request_json or "{}")), plan_json(orjson.loads(ids_json or "[]")))
+
+
 def _ids_json(p: PlannedUser) -> str:
-    return json.dumps(list(p.auth0_ids or (p.auth0_user_id,)))
+    return plan_json(list(p.auth0_ids or (p.auth0_user_id,)))
 
 
 _STATUS = UserStatus.ALL
@@ -94,7 +102,7 @@ class _Basis:
         status = bytearray()
         for aid, branch, st, req, ids, ref, line, dig in journal.iter_sync_basis():
             keys.append(_key(aid))
-            fps.append(_fp(branch, req, ids))
+            fps.append(_stored_fp(branch, req, ids))
             digs.append(dig or 0)
             refs.append(-1 if ref is None else ref)
             lines.append(line or 0)
@@ -218,7 +226,7 @@ def _stage(p: PlannedUser, kind: str, digest: int, *, fields: list[str] | tuple 
     return {
         "auth0_user_id": p.auth0_user_id, "kind": kind, "fields": ",".join(fields),
         "prev_status": prev_status, "workos_user_id": workos_user_id, "group_key": p.group_key,
-        "email": p.email, "branch": p.branch, "request_json": json.dumps(p.request, sort_keys=True),
+        "email": p.email, "branch": p.branch, "request_json": plan_json(p.request),
         "hash_ref": p.hash_ref, "hash_line": p.hash_line,
         "email_verified": None if p.email_verified is None else int(p.email_verified),
         "reason": reason or p.reason, "source_line": p.source_line, "auth0_ids_json": _ids_json(p),
@@ -254,7 +262,7 @@ def _diff(journal: Journal, result: PlanResult, basis: _Basis, digests: FileDige
             yield _stage(p, "create" if new_imp else "not_imported", digest)
             continue
         basis.seen[i] = 1
-        fp = _fp(p.branch, json.dumps(p.request, sort_keys=True), _ids_json(p))
+        fp = _fp(p.branch, plan_json(p.request), _ids_json(p))
         old_digest = basis.digs[i]
         status = _STATUS[basis.status[i]]
         if fp == basis.fps[i] and (digest == old_digest or p.branch != Branch.PASSWORD):
@@ -293,7 +301,7 @@ def _diff(journal: Journal, result: PlanResult, basis: _Basis, digests: FileDige
         if fields:
             counts["rehashed" if "password" in fields else "changed"] += 1
             row = _stage(p, "update", digest, fields=fields, prev_status=status, workos_user_id=old.workos_user_id)
-            row["old_request_json"] = json.dumps(old.request, sort_keys=True)
+            row["old_request_json"] = plan_json(old.request)
             yield row
         else:
             counts["local_only"] += 1  # e.g. password -> reset: WorkOS keeps its password, the plan says why
@@ -331,17 +339,19 @@ def plan_sync(journal: Journal, users: str | Path | None = None, passwords: str 
     users_path, passwords_path = sync_inputs(journal, users, passwords)
     digests = {"users": sha256_file(users_path),
                "passwords": sha256_file(passwords_path) if passwords_path else None}
-    result = build_plan(users_path, passwords_path, plan_options(journal), on_progress)
+    key = digest_key(journal)
+    result = build_plan(users_path, passwords_path, plan_options(journal), on_progress, digest_key=key)
     if not result.ok:
         gate = export_gate(result)
         problems = "; ".join(f"{c.name}: {c.evidence}" for c in gate.checks if not c.ok)
         raise SyncError(f"the new export files cannot be used: {problems}")
-    key = digest_key(journal)
     if not journal.has_hash_digests():  # a run planned before digests existed: take them from its file
         old_pw = journal.input_path("passwords")
         if old_pw is not None and old_pw.is_file() and not journal.changed_inputs():
             record_hash_digests(journal, old_pw)
-    file_digests = FileDigests(passwords_path, key) if passwords_path else None
+    file_digests = None
+    if passwords_path:
+        file_digests = result.planned.password_digests(key) or FileDigests(passwords_path, key)
     basis = _Basis(journal)
     counts: Counter = Counter()
     findings: list[Finding] = []
