@@ -57,3 +57,64 @@ def test_a_journal_written_with_json_dumps_spacing_syncs_its_unchanged_export_as
         sync = plan_sync(journal, users, passwords, dry_run=True)
     assert sync.counts["unchanged"] == len(rows), sync.counts
     assert sync.counts["local_only"] == 0 and sync.counts["changed"] == 0, sync.counts
+
+
+def _varied_users() -> list[dict]:
+    """Lines that exercise every input the mapping reads: names and their fallbacks, metadata of
+    every JSON type (nested, numbers, unicode, too long, reserved keys), merged duplicates,
+    blocked, invalid and passwordless users, identities of each kind, non-ASCII ids."""
+    db = [{"connection": "Username-Password-Authentication", "provider": "auth0", "isSocial": False}]
+    users = []
+    for i in range(1, 41):
+        oid = f"{i:024x}"
+        u = {"user_id": f"auth0|{oid}", "email": f"User{i}@Example.com", "email_verified": i % 3 == 0,
+             "identities": [dict(db[0], user_id=oid)]}
+        if i % 4 == 0:
+            u["given_name"], u["family_name"] = f"Gïven{i}", "Fämily"
+        elif i % 4 == 1:
+            u["name"] = f"Full Name {i}"
+        else:
+            u["name"] = u["email"]  # an email as name is never split into first/last
+        if i % 5 == 0:
+            u["user_metadata"] = {"plan": "pro", "seats": i, "ratio": 0.25, "nested": {"b": [1, {"z": None}], "a": "ü"},
+                                  "auth0_user_id": "forged", "long": "x" * 700, "flag": True}
+        if i % 6 == 0:
+            u["app_metadata"] = {"roles": ["admin", "billing"], "plan": "free", "tier": None}
+        if i % 7 == 0:
+            u["blocked"] = True
+        users.append(u)
+    users.append(dict(users[2], user_id="auth0|" + "f" * 24, identities=[dict(db[0], user_id="f" * 24)]))  # dup email
+    users.append(dict(users[3], user_id="google-oauth2|77", email="USER4@example.com",
+                      identities=[{"connection": "google-oauth2", "provider": "google-oauth2", "user_id": "77",
+                                   "isSocial": True}]))  # merged with a database user
+    users.append({"user_id": "samlp|acme|jane", "email": "jane@acme-corp.com",
+                  "identities": [{"connection": "acme-saml", "provider": "samlp", "user_id": "acme|jane"}]})
+    users.append({"user_id": "email|5f00", "email": "otp@example.com",
+                  "identities": [{"connection": "email", "provider": "email", "user_id": "5f00"}]})
+    users.append({"user_id": "auth0|ünïcode", "email": "uni@example.com", "identities": []})
+    users.append({"user_id": "auth0|" + "9" * 24, "email": "not-an-email", "identities": []})
+    users.append({"user_id": "auth0|" + "8" * 24, "identities": []})  # no email: invalid
+    users.append({"user_id": "github|" + "1" * 300, "email": "long@example.com"})
+    return users
+
+
+def test_a_plan_mapped_from_the_spool_equals_one_mapped_from_the_export(tmp_path):
+    users = tmp_path / "users.ndjson"
+    users.write_text("".join(json.dumps(u, ensure_ascii=False) + "\n" for u in _varied_users()), encoding="utf-8")
+    passwords = tmp_path / "passwords.ndjson"
+    passwords.write_text("".join(
+        json.dumps({"_id": {"$oid": f"{i:024x}"}, "email": f"user{i}@example.com",
+                    "passwordHash": "$2b$10$" + "a" * 53, "connection": "Username-Password-Authentication"}) + "\n"
+        for i in range(1, 30)))
+    (tmp_path / "run").mkdir(mode=0o700)
+    from_export = build_plan(users, passwords)
+    from_spool = build_plan(users, passwords, spool_dir=tmp_path / "run")
+    assert from_spool.planned._plan.spool is not None  # the spool path really ran
+    assert from_export.planned._plan.spool is None
+    expected = list(from_export.planned)
+    assert len(expected) == len(from_export.planned) > 40
+    assert {p.branch for p in expected} >= {"password", "reset", "social", "sso", "blocked", "invalid"}
+    assert any(len(p.auth0_ids) > 1 for p in expected)
+    assert list(from_spool.planned) == expected
+    assert list(from_spool.planned) == expected  # re-iterable
+    assert not list((tmp_path / "run").iterdir())  # the spool has no name in the folder

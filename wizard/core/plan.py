@@ -7,9 +7,10 @@ compact arrays, never a user object per user):
    byte offset, the hash verdict); the users export is read once, every user is joined and
    classified, findings are collected; duplicates are resolved from the key arrays. This pass
    gives every count, finding and gate figure.
-2. ``PlanResult.planned`` re-reads the users export on demand and yields one ``PlannedUser`` per
-   WorkOS user (a duplicate-email group becomes one), with the exact create-user request minus
-   the hash. ``save_plan`` streams it into the journal.
+2. ``PlanResult.planned`` yields one ``PlannedUser`` per WorkOS user (a duplicate-email group
+   becomes one), with the exact create-user request minus the hash; ``save_plan`` streams it into
+   the journal. It re-reads the users export, or, when pass 1 was given a private folder (the
+   run folder, ``spool_dir``), the few fields a request needs that pass 1 spooled there.
 
 Decisions stated to the operator (also in ``summary`` and the report):
 - Join (api-facts 1.2, ``JOIN_RULE``): ``auth0|`` + (``alt_id`` or ``_id.$oid``) against the
@@ -47,6 +48,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import orjson
+
 from wizard.core import documents
 from wizard.core import hashes as hash_kinds
 from wizard.core.digests import FileDigests, digest_key, hash_digest, record_hash_digests
@@ -62,6 +65,7 @@ from wizard.core.normalize import (
     is_valid_email,
     normalize_email,
     split_name,
+    stringify,
     workos_metadata,
 )
 from wizard.core.passwords import (
@@ -73,7 +77,7 @@ from wizard.core.passwords import (
     sniff_container,
 )
 from wizard.core.progress import Progress, frozen_counts
-from wizard.core.records import Auth0User, Branch, PlannedUser
+from wizard.core.records import Auth0User, Branch, Identity, PlannedUser
 
 JOIN_RULE = (
     "A hash row binds to the Auth0 user it names: auth0| + (alt_id or _id.$oid), against the user's "
@@ -252,6 +256,61 @@ class _KeyIndex:
             out.append(self.rows[j])
             j += 1
         return out
+
+
+class _UserSpool:
+    """What pass 2 maps, kept by pass 1: per user the fields a request and its reason read, one
+    orjson line each, in an unnamed temporary file of a private folder (the run folder), gone with
+    the plan or the process. Reading it back costs a fraction of parsing and normalizing the
+    export again. Metadata values are kept already stringified, which `workos_metadata` leaves as
+    they are, so a spooled user maps exactly as the export's line would. No hash is ever in it."""
+
+    def __init__(self, folder: Path, name: str) -> None:
+        if not hasattr(os, "pread"):
+            raise OSError("no positional reads on this system")
+        self.name = name  # the users export's file name, for the findings read back
+        self._file = tempfile.TemporaryFile(dir=folder, prefix=".plan-spool-")  # noqa: SIM115 - lives with the plan
+        self._finalizer = weakref.finalize(self, self._file.close)
+        self._end = 0
+
+    @staticmethod
+    def _stringified(data: dict | None) -> dict | None:
+        return {k: v if type(v) is str else stringify(v) for k, v in data.items()} if data else data
+
+    def add(self, user: Auth0User, errors: Iterable[Finding]) -> None:
+        """Append one user; raises (TypeError, OSError) when it cannot: the caller drops the spool."""
+        self._file.write(orjson.dumps([
+            user.line, user.user_id, user.email, user.email_verified, user.given_name, user.family_name,
+            user.name, user.blocked, self._stringified(user.user_metadata), self._stringified(user.app_metadata),
+            [[i.connection, i.provider, i.user_id, i.is_social] for i in user.identities],
+            [[f.field, f.code, f.message, f.auth0_user_id] for f in errors],
+        ]) + b"\n")
+
+    def close_writing(self) -> None:
+        self._file.flush()
+        self._end = self._file.tell()
+
+    def drop(self) -> None:
+        self._finalizer()
+
+    def __iter__(self) -> Iterator[tuple[Auth0User, list[Finding]]]:
+        """Every user in pass-1 order, with its per-user errors; reads by offset, so two readers
+        (a preview and a save) never disturb each other."""
+        fd, end, pos, rest = self._file.fileno(), self._end, 0, b""
+        while pos < end:
+            block = os.pread(fd, min(1 << 20, end - pos), pos)
+            if not block:
+                raise OSError(f"the plan's spool ended early at byte {pos} of {end}")
+            pos += len(block)
+            lines = (rest + block).split(b"\n")
+            rest = lines.pop()
+            for raw in lines:
+                (line, uid, email, verified, given, family, name, blocked, umeta, ameta, idents,
+                 errs) = orjson.loads(raw)
+                user = Auth0User(line, uid, email, verified, given, family, name, blocked=blocked,
+                                 user_metadata=umeta, app_metadata=ameta,
+                                 identities=tuple(Identity(*i) for i in idents))
+                yield user, [Finding(self.name, line, f, Severity.ERROR, c, m, a) for f, c, m, a in errs]
 
 
 def _remove_quietly(path: str) -> None:
@@ -519,7 +578,8 @@ class PlanResult:
 class _Plan:
     """Pass-1 state (compact arrays) and the pass-2 generator."""
 
-    def __init__(self, users_path: Path, options: PlanOptions, pw: _Passwords | None) -> None:
+    def __init__(self, users_path: Path, options: PlanOptions, pw: _Passwords | None,
+                 spool_dir: Path | None = None) -> None:
         self.users_path = users_path
         self.options = options
         self.pw = pw
@@ -551,6 +611,10 @@ class _Plan:
         self.connection_mismatch: set[int] = set()  # hash rows naming a user of another connection
         self.email_bound: list[int] = []  # users given a hash by email (opt-in)
         self._user_keys: array | None = None
+        self.spool: _UserSpool | None = None  # pass 1's copy of what pass 2 maps (see _UserSpool)
+        if spool_dir is not None:
+            with contextlib.suppress(OSError):
+                self.spool = _UserSpool(spool_dir, users_path.name)
         self.fingerprints = {"users": _fingerprint(users_path),
                              "passwords": _fingerprint(pw.path) if pw is not None else None}
 
@@ -570,10 +634,31 @@ class _Plan:
                 out.append(f"the {kind} export {paths[kind]} changed or disappeared after it was checked")
         return out
 
-    def iter_planned(self) -> Iterator[PlannedUser]:
+    def spool_user(self, user: Auth0User, errors: Iterable[Finding]) -> None:
+        """Pass 1 keeps `user` for pass 2; a spool that cannot take it is dropped (pass 2 then
+        re-reads the export)."""
+        try:
+            self.spool.add(user, errors)
+        except (TypeError, ValueError, OSError):  # a value orjson refuses, a full disk
+            self.spool.drop()
+            self.spool = None
+
+    def end_spool(self) -> None:
+        if self.spool is not None:
+            try:
+                self.spool.close_writing()
+            except OSError:
+                self.spool.drop()
+                self.spool = None
+
+    def _users_again(self) -> Iterator[tuple[Auth0User, list[Finding]]]:
+        """Pass 1's users in order, each with its per-user errors: from the spool, else by reading
+        the export again (refused when it no longer holds the same users)."""
+        if self.spool is not None:
+            yield from self.spool
+            return
         scan = UsersScan(self.users_path, metadata_keys=self.options.metadata_keys, check_metadata=False,
                          index=False)
-        buffers: dict[int, list[Auth0User]] = {}
         errors: list[Finding] = []
         u = -1
         for item in scan:
@@ -584,8 +669,15 @@ class _Plan:
             u += 1
             if u >= self.n_users or _key(item.user_id) != self.scan._id_keys[u]:
                 raise ExportChangedError(self._changed_message(u, item.line))
-            mine = [f for f in errors if f.line == item.line] if errors else []
+            yield item, ([f for f in errors if f.line == item.line] if errors else [])
             errors = []
+        if u + 1 != self.n_users:
+            raise ExportChangedError(self._changed_message(u + 1, None))
+
+    def iter_planned(self) -> Iterator[PlannedUser]:
+        buffers: dict[int, list[Auth0User]] = {}
+        u = -1
+        for u, (item, mine) in enumerate(self._users_again()):
             if u in self.rejected:
                 continue
             gid = self.group_of.get(u)
@@ -716,10 +808,11 @@ class _Plan:
 def build_plan(users_path: str | Path, passwords_path: str | Path | None = None,
                options: PlanOptions | None = None,
                on_progress: Callable[[Progress], None] | None = None,
-               digest_key: bytes | None = None) -> PlanResult:
+               digest_key: bytes | None = None, spool_dir: str | Path | None = None) -> PlanResult:
     """Read, verify, join and classify; see the module docstring for every rule applied. With the
-    run's `digest_key` each hash row's digest is taken as it is read (core/digests.py), so saving
-    the plan or diffing a sync does not read the password export a second time.
+    run's `digest_key` each hash row's digest is taken as it is read (core/digests.py), and with a
+    private `spool_dir` (the run folder) pass 1 keeps what mapping needs (_UserSpool): saving the
+    plan or diffing a sync then reads neither export a second time.
 
     Phases, in order: index the password export, classify every user and join it by id, drop
     repeated user ids, bind by email (opt-in only), report unmatched rows and settle database users
@@ -738,7 +831,7 @@ def build_plan(users_path: str | Path, passwords_path: str | Path | None = None,
     pw = None
     if passwords_path is not None:
         pw = _read_passwords(passwords_path, findings, lambda n: progress("check-passwords", n), digest_key)
-    plan = _Plan(users_path, options, pw)
+    plan = _Plan(users_path, options, pw, Path(spool_dir) if spool_dir is not None else None)
     _classify_users(plan, findings, lambda n: progress("check-users", n))
     _reject_repeated_ids(plan, findings)
     used = _claimed_rows(plan)
@@ -752,6 +845,15 @@ def build_plan(users_path: str | Path, passwords_path: str | Path | None = None,
     progress("check-users", plan.n_users, done=True)
     return PlanResult(users_path, passwords_path, options, PlannedUsers(plan), findings, summary,
                       list(summary["blocking"]))
+
+
+def build_run_plan(journal, users_path: str | Path, passwords_path: str | Path | None = None,
+                   options: PlanOptions | None = None,
+                   on_progress: Callable[[Progress], None] | None = None) -> PlanResult:
+    """`build_plan` for a run that will keep the plan: digests under the run's key, the spool in
+    its private folder, so `save_plan` (or a sync's diff) reads neither export again."""
+    return build_plan(users_path, passwords_path, options, on_progress,
+                      digest_key=digest_key(journal), spool_dir=journal.run_dir)
 
 
 def _user_connection(user: Auth0User, auth0_id: str | None = None) -> str | None:
@@ -828,6 +930,8 @@ def _classify_users(plan: _Plan, findings: FindingStore, progress: Callable[[int
             progress(u)
         errors = [f for f in pending_errors if f.line == user.line] if pending_errors else ()
         pending_errors = []
+        if plan.spool is not None:
+            plan.spool_user(user, errors)
         match, rule = -1, 0
         has_db = has_social = has_ent = has_pwless = False
         social: list[str] = []
@@ -880,6 +984,7 @@ def _classify_users(plan: _Plan, findings: FindingStore, progress: Callable[[int
         plan.verified.append(1 if user.email_verified is True else 0)
         plan.id_len.append(min(len(user.user_id), 255))
     plan.n_users = u + 1
+    plan.end_spool()
     progress(plan.n_users)
 
 

@@ -250,7 +250,7 @@ def apply(journal: Journal, action: str, *, codes: frozenset[str] | set[str] | N
                 action, 0,
                 f"{len(bad)} user(s) have a refused hash, but the password export has not changed: put the "
                 "corrected (decrypted) export in place of the old file first.", None)
-        from wizard.core.plan import build_plan, options_of, save_plan  # merged: WorkOS ids stay
+        from wizard.core.plan import build_run_plan, options_of, save_plan
 
         users_path, passwords_path = journal.input_path("users"), journal.input_path("passwords")
         if users_path is None:
@@ -259,11 +259,11 @@ def apply(journal: Journal, action: str, *, codes: frozenset[str] | set[str] | N
                 "The password export changed, but this run records no users export: re-plan both files "
                 f"(auth0-workos check --run-dir {run} --users FILE --passwords FILE), then resume the import.",
                 f"auth0-workos import --resume --run-dir {run}")
-        result = build_plan(users_path, passwords_path, options_of(journal))  # the run's own choices
+        result = build_run_plan(journal, users_path, passwords_path, options_of(journal))  # the run's own choices
         if not result.ok:
             return ActionOutcome(action, 0, "The corrected export does not pass the export check: "
                                  + "; ".join(result.blocking) + ". Nothing was changed.", None)
-        save_plan(journal, result)
+        save_plan(journal, result)  # merged (the run has written): WorkOS ids stay
         merged = documents.PLAN_MERGE.read(journal)
         resend = merged.resend if merged else 0
         return ActionOutcome(

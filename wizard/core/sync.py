@@ -45,7 +45,7 @@ from wizard.core.exports import string_key as _key
 from wizard.core.findings import Finding, Severity
 from wizard.core.importer import WRITE_UPDATE, AuthStop, Importer, _HashUnavailable, _message
 from wizard.core.journal import Journal, JournalError, UserRow, plan_json, sha256_file
-from wizard.core.plan import PlanOptions, PlanResult, build_plan, export_gate
+from wizard.core.plan import PlanOptions, PlanResult, build_run_plan, export_gate
 from wizard.core.progress import Progress, ProgressCallback
 from wizard.core.records import Branch, PlannedUser, UserStatus
 
@@ -339,8 +339,7 @@ def plan_sync(journal: Journal, users: str | Path | None = None, passwords: str 
     users_path, passwords_path = sync_inputs(journal, users, passwords)
     digests = {"users": sha256_file(users_path),
                "passwords": sha256_file(passwords_path) if passwords_path else None}
-    key = digest_key(journal)
-    result = build_plan(users_path, passwords_path, plan_options(journal), on_progress, digest_key=key)
+    result = build_run_plan(journal, users_path, passwords_path, plan_options(journal), on_progress)
     if not result.ok:
         gate = export_gate(result)
         problems = "; ".join(f"{c.name}: {c.evidence}" for c in gate.checks if not c.ok)
@@ -351,6 +350,7 @@ def plan_sync(journal: Journal, users: str | Path | None = None, passwords: str 
             record_hash_digests(journal, old_pw)
     file_digests = None
     if passwords_path:
+        key = digest_key(journal)
         file_digests = result.planned.password_digests(key) or FileDigests(passwords_path, key)
     basis = _Basis(journal)
     counts: Counter = Counter()

@@ -8,7 +8,6 @@ from pathlib import Path
 
 from wizard.clients.progress import ProgressCallback
 from wizard.core import plan
-from wizard.core.digests import digest_key
 from wizard.core.gates import GateResult
 from wizard.core.journal import Journal
 from wizard.core.plan import PlanOptions, PlanResult
@@ -45,8 +44,10 @@ def run_check(journal: Journal | None, users_path: str | Path, passwords_path: s
     passwords = Path(passwords_path) if passwords_path else None
     if options is None and journal is not None:  # the run's recorded hash-join choice (export step)
         options = plan.PlanOptions(join_by_email=plan.recorded_join_by_email(journal))
-    key = digest_key(journal) if journal is not None else None  # hash digests taken while reading
-    result = plan.build_plan(users, passwords, options, on_progress=on_progress, digest_key=key)
+    if journal is None:
+        result = plan.build_plan(users, passwords, options, on_progress=on_progress)
+    else:
+        result = plan.build_run_plan(journal, users, passwords, options, on_progress=on_progress)
     gate = plan.export_gate(result)
     if journal is None or (save_only_if_passed and not gate.passed):
         return CheckResult(result, gate)
