@@ -52,7 +52,8 @@ import orjson
 
 from wizard.core import documents
 from wizard.core import hashes as hash_kinds
-from wizard.core.digests import FileDigests, digest_key, hash_digest, record_hash_digests
+from wizard.core.digests import FileDigests, hash_digest, record_hash_digests
+from wizard.core.digests import digest_key as run_digest_key
 from wizard.core.exports import UsersScan, identity_kind, metadata_sources, sorted_order
 from wizard.core.exports import string_key as _key
 from wizard.core.findings import Finding, Severity
@@ -853,7 +854,7 @@ def build_run_plan(journal, users_path: str | Path, passwords_path: str | Path |
     """`build_plan` for a run that will keep the plan: digests under the run's key, the spool in
     its private folder, so `save_plan` (or a sync's diff) reads neither export again."""
     return build_plan(users_path, passwords_path, options, on_progress,
-                      digest_key=digest_key(journal), spool_dir=journal.run_dir)
+                      digest_key=run_digest_key(journal), spool_dir=journal.run_dir)
 
 
 def _user_connection(user: Auth0User, auth0_id: str | None = None) -> str | None:
@@ -1299,7 +1300,7 @@ def save_plan(journal, result: PlanResult, users_path: str | Path | None = None,
         # in the same transaction: a later delta sync spots changed hashes by these digests
         taken = None
         if passwords_path and Path(passwords_path) == result.passwords_path:
-            taken = result.planned.password_digests(digest_key(journal))
+            taken = result.planned.password_digests(run_digest_key(journal))
         record_hash_digests(journal, passwords_path, taken)
     return n
 
