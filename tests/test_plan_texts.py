@@ -118,3 +118,12 @@ def test_a_plan_mapped_from_the_spool_equals_one_mapped_from_the_export(tmp_path
     assert list(from_spool.planned) == expected
     assert list(from_spool.planned) == expected  # re-iterable
     assert not list((tmp_path / "run").iterdir())  # the spool has no name in the folder
+
+
+def test_a_spool_folder_that_cannot_hold_it_falls_back_to_reading_the_export_again(tmp_path):
+    users = tmp_path / "users.ndjson"
+    users.write_text("".join(json.dumps(u, ensure_ascii=False) + "\n" for u in _varied_users()), encoding="utf-8")
+    gone = tmp_path / "no-such-folder"
+    result = build_plan(users, spool_dir=gone)
+    assert result.planned._plan.spool is None and not gone.exists()
+    assert list(result.planned) == list(build_plan(users).planned)
