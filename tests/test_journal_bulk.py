@@ -112,3 +112,23 @@ def test_a_journal_of_an_earlier_version_with_an_alias_row_per_user_reads_the_sa
         journal._db.commit()
         assert [a for a, _, _ in journal.id_map()] == ["auth0|a", "google-oauth2|a", "auth0|b"]
         assert journal.user("auth0|b").auth0_user_id == "auth0|b"
+
+
+def test_hash_digests_have_no_rowid_and_an_older_rowid_table_works_the_same(tmp_path):
+    import sqlite3
+
+    from wizard.core.journal import JOURNAL_NAME
+
+    old = tmp_path / "old"
+    old.mkdir(mode=0o700)
+    db = sqlite3.connect(old / JOURNAL_NAME)  # what an earlier version created
+    db.execute("CREATE TABLE hash_digests (auth0_user_id TEXT PRIMARY KEY, digest INTEGER NOT NULL)")
+    db.close()
+    for run in (tmp_path / "new", old):
+        with Journal.open(run) as journal:
+            journal.replace_plan([PlannedUser("auth0|a", "a@example.com", "a@example.com", "password",
+                                              {"email": "a@example.com"}, hash_ref=7)])
+            assert journal.replace_hash_digests([("auth0|a", 42)]) == 1
+            assert journal.hash_digest_of("auth0|a") == 42 and journal.has_hash_digests()
+            sql = journal._db.execute("SELECT sql FROM sqlite_master WHERE name='hash_digests'").fetchone()[0]
+        assert sql.endswith("WITHOUT ROWID") is (run.name == "new")
