@@ -348,10 +348,7 @@ def plan_sync(journal: Journal, users: str | Path | None = None, passwords: str 
         old_pw = journal.input_path("passwords")
         if old_pw is not None and old_pw.is_file() and not journal.changed_inputs():
             record_hash_digests(journal, old_pw)
-    file_digests = None
-    if passwords_path:
-        key = digest_key(journal)
-        file_digests = result.planned.password_digests(key) or FileDigests(passwords_path, key)
+    file_digests = result.planned.password_digests(digest_key(journal)) if passwords_path else None
     basis = _Basis(journal)
     counts: Counter = Counter()
     findings: list[Finding] = []
