@@ -814,7 +814,7 @@ def run_verification(journal: Journal, settings: Settings, *,
         record(journal, check_build(build, on_output=on_output,
                                     secrets=(settings.workos_api_key, settings.auth0_client_secret))),
     ]
-    save_window(journal, _reads(journal, client).pacer)  # its reads, for the run's next command
+    save_window(journal, shared_pacer(client_base_url(client), journal))  # its reads, for the run's next command
     result = GateResult.from_checks(checks, details={"verified_at": time.time()})
     journal.set_step("verify", result.status.value, result.reason, {
         "checks": [{"name": c.name, "ok": c.ok, "evidence": c.evidence, "fix_hint": c.fix_hint} for c in checks]})
